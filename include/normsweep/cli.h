@@ -1,0 +1,18 @@
+/* cli.h - the subcommand table. Each subcommand lives in src/cli/cmd_<name>.c
+ * and has the signature of main(): argv[0] is the subcommand's name. It
+ * returns an NS_EXIT_* code and never calls exit(). */
+#ifndef NORMSWEEP_CLI_H
+#define NORMSWEEP_CLI_H
+
+typedef struct ns_command {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv);
+} ns_command;
+
+/* Terminated by an entry with name == NULL. Defined in src/cli/commands.c. */
+extern const ns_command ns_commands[];
+
+int ns_cmd_bench(int argc, char **argv);
+
+#endif

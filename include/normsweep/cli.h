@@ -14,5 +14,8 @@ typedef struct ns_command {
 extern const ns_command ns_commands[];
 
 int ns_cmd_bench(int argc, char **argv);
+/* Parts of `bench`, each in its own file; argv is bench's own argv. */
+int ns_bench_data(int argc, char **argv);  /* src/cli/bench_data.c  */
+int ns_bench_train(int argc, char **argv); /* src/cli/bench_train.c */
 
 #endif

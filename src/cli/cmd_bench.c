@@ -1,5 +1,7 @@
 /* cmd_bench.c - `normsweep bench`: speed measurements that print one JSON line.
  *   normsweep bench --sgemm N [--reps R]   sgemm N x N x N, GFLOP/s with the running kernel
+ *   normsweep bench --data NAME ...        data set loading (bench_data.c)
+ *   normsweep bench --arch A --norm N ...  training throughput (bench_train.c)
  */
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
@@ -51,11 +53,17 @@ static int bench_sgemm(int n, int reps)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: normsweep bench --sgemm N [--reps R]\n");
+    fprintf(f, "usage: normsweep bench --sgemm N [--reps R]\n"
+               "       normsweep bench --data NAME [options]\n"
+               "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n");
 }
 
 int ns_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0) return ns_bench_data(argc, argv);
+        if (strcmp(argv[i], "--arch") == 0) return ns_bench_train(argc, argv);
+    }
     int sgemm_n = 0, reps = 5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {

@@ -1,0 +1,53 @@
+/* results.h - the normsweep results file (docs/hdf5-schema.md) on top of the
+ * generic store (h5store.h): the layout a sweep spec implies, and the run sink
+ * that writes one run's records into its rows.
+ *
+ * Collective: create, open, close (all ranks of comm, same spec).
+ * Independent: everything a sink does (each rank writes only its own runs).
+ */
+#ifndef NORMSWEEP_RESULTS_H
+#define NORMSWEEP_RESULTS_H
+
+#include "normsweep/error.h"
+#include "normsweep/run.h"
+#include "normsweep/spec.h"
+
+#include <mpi.h>
+
+#define NS_SCHEMA_VERSION "1"
+
+typedef struct ns_results ns_results;
+
+/* Platform facts recorded as root attributes (filled by the CLI). */
+typedef struct ns_results_meta {
+    const char *normsweep_version, *git_commit, *hdf5_version, *mpi_version;
+    const char *blas_kernel;
+    int blas_threads;
+    const float *data_mean, *data_std; /* per channel, in_shape.c entries (may be NULL) */
+} ns_results_meta;
+
+/* Create path (truncating it) with the whole layout for spec. */
+ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec,
+                            const ns_results_meta *meta, ns_results **out);
+/* Open an existing file for resume: refuses (NS_ERR_ARG) a file that is not a
+ * normsweep file of this schema version, or whose spec differs from spec; the
+ * message then carries a short diff of the canonical forms. */
+ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, ns_results **out);
+ns_status ns_results_close(ns_results *r);
+
+/* The recorded status of run i ("done", "diverged", ... or NS_RUN_PENDING
+ * for never started). Independent. */
+ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status);
+
+/* A sink writing run `run`'s records (rank = who runs it). Buffers step and
+ * eval records and writes them on sync/end; probe records go out at once.
+ * ns_results_sink_free after ns_run_execute returns. */
+ns_status ns_results_sink_new(ns_results *r, int run, int rank, ns_run_sink *sink);
+void ns_results_sink_free(ns_run_sink *sink);
+
+/* Mark run `run` as stopped/failed etc. without a sink (e.g. a config that
+ * failed to start). Independent. */
+ns_status ns_results_mark(ns_results *r, int run, int rank, ns_run_status status,
+                          const char *message);
+
+#endif

@@ -1,0 +1,141 @@
+/* run.h - ONE training run: config + data -> net -> training loop with probes,
+ * evaluation, checkpoints and divergence detection -> records handed to a sink.
+ *
+ * It knows no MPI and no HDF5: the sink (function pointers) decides where the
+ * records go (the shared HDF5 file in a sweep, memory in tests), and the
+ * control hooks let a coordinator service other ranks between steps and ask
+ * the run to stop. That keeps every trace of a run testable in one process.
+ *
+ * Order of events at a training step t (docs/measurements.md has the detail):
+ *   1. batch(t) (a pure function of seed and t), forward + backward in TRAIN mode
+ *      (batch statistics updated, noisy-BN noise drawn): loss, accuracy, g
+ *   2. if t is a probe step: activation statistics and Theorem 4.1 (from that
+ *      very forward/backward), landscape, Hessian - all at w_t with g, on
+ *      batch(t), without touching training state; then the optimizer update;
+ *      then ICS (needs w_{t+1}); else just the optimizer update
+ *   3. record (every log_every steps and the last), evaluate (every
+ *      eval_every steps and after the last), checkpoint (every
+ *      checkpoint_every steps, and when asked to stop)
+ * A loss that is not finite or exceeds diverge_above ends the run as
+ * "diverged at step t" (the step's record is written first).
+ */
+#ifndef NORMSWEEP_RUN_H
+#define NORMSWEEP_RUN_H
+
+#include "normsweep/data.h"
+#include "normsweep/error.h"
+#include "normsweep/spec.h"
+#include "normsweep/status.h"
+
+#include <stdint.h>
+
+/* Fixed shapes of a run's traces, from its config alone (the output file is
+ * laid out before anything trains). */
+typedef struct ns_run_dims {
+    int64_t nlog;   /* logged steps: 0, k, 2k, ... and steps-1           */
+    int64_t neval;  /* evaluation points                                  */
+    int nprobe;     /* probe steps                                        */
+    int neta;       /* landscape step sizes (0: landscape off)            */
+    int nlayers;    /* measured (dense/conv) layers                       */
+    int nnorm;      /* normalization layers                               */
+    int nunits;     /* tracked units per normalization layer (0: off)     */
+    int nquant;     /* activation quantiles                               */
+    size_t nparams; /* parameters of the net                              */
+} ns_run_dims;
+
+ns_status ns_run_dims_get(const ns_run_config *cfg, const ns_dataset_info *info, ns_run_dims *d);
+
+/* Logged step t -> its index on the `step` axis (-1 if t is not logged). */
+int64_t ns_run_log_index(const ns_run_config *cfg, int64_t t);
+/* Step of log index i. */
+int64_t ns_run_log_step(const ns_run_config *cfg, int64_t i);
+/* Evaluation after step t (i.e. with w_{t+1}) -> index on the `eval` axis, or -1. */
+int64_t ns_run_eval_index(const ns_run_config *cfg, int64_t t);
+int64_t ns_run_eval_step(const ns_run_config *cfg, int64_t i);
+/* Probe steps of a run, ascending, into steps[0..dims.nprobe). */
+ns_status ns_run_probe_steps(const ns_run_config *cfg, int64_t *steps, int n);
+
+
+
+/* --------------------------------------------------------------- records */
+
+typedef struct ns_step_rec {
+    int64_t step, index;     /* training step and its log index */
+    double loss, acc, grad_norm;
+} ns_step_rec;
+
+typedef struct ns_eval_rec {
+    int64_t step, index;     /* evaluated after `step` updates... see ns_run_eval_index */
+    double loss, acc;
+} ns_eval_rec;
+
+/* One probe step. Arrays are owned by the run and valid during the callback;
+ * sizes from ns_run_dims (per-layer arrays have nlayers / nnorm entries). */
+typedef struct ns_probe_rec {
+    int index;
+    int64_t step;
+    double seconds;                  /* wall time of all probes at this step */
+    double loss, grad_norm;          /* L(w), ||g||                          */
+    const double *layer_grad_norm;   /* [nlayers]                            */
+    const double *eta;               /* [neta] absolute step sizes           */
+    const double *land_loss, *land_grad_change;         /* [neta]            */
+    double beta_eff;
+    const double *rand_loss, *rand_grad_change;         /* [neta] or NULL    */
+    double rand_beta_eff;
+    const double *ics_l2, *ics_cos;  /* [nlayers], NaN for unmeasured layers  */
+    const double *act_quant;         /* [nnorm][nunits][nquant]              */
+    const double *act_mean, *act_std;/* [nnorm][nunits]                      */
+    double hess_lambda, hess_residual, hess_trace;
+    int hess_iters;
+    const double *thm41_lhs, *thm41_rhs; /* [nnorm], summed over units        */
+} ns_probe_rec;
+
+/* Things that are fixed once the net is built: layer names, tracked units. */
+typedef struct ns_run_meta {
+    const ns_run_dims *dims;
+    const char *const *layer_names;      /* [nlayers]  "features.0"           */
+    const char *const *norm_names;       /* [nnorm]    "features.1"           */
+    const int *act_units;                /* [nnorm][nunits] channel indices   */
+    int64_t start_step;                  /* > 0 when resumed from a checkpoint */
+} ns_run_meta;
+
+typedef struct ns_run_result {
+    ns_run_status status;
+    int64_t steps_done;      /* optimizer steps completed                  */
+    int64_t diverged_step;   /* -1 if none                                 */
+    double wall_s, train_s, probe_s, eval_s;
+    double final_train_loss, final_train_acc; /* last step's batch         */
+    double final_test_loss, final_test_acc;   /* last evaluation           */
+    char message[256];
+} ns_run_result;
+
+typedef struct ns_run_sink {
+    void *ctx;
+    ns_status (*begin)(void *ctx, const ns_run_config *cfg, const ns_run_meta *meta);
+    ns_status (*step)(void *ctx, const ns_step_rec *r);
+    ns_status (*eval)(void *ctx, const ns_eval_rec *r);
+    ns_status (*probe)(void *ctx, const ns_probe_rec *r);
+    /* Make every record so far durable: called before each checkpoint is
+     * written, so a checkpoint never points past data that could be lost. */
+    ns_status (*sync)(void *ctx);
+    /* Final parameters (flat, with the net for names/shapes). May be NULL. */
+    ns_status (*weights)(void *ctx, const struct ns_net *net);
+    ns_status (*end)(void *ctx, const ns_run_result *res);
+} ns_run_sink;
+
+typedef struct ns_run_control {
+    void *ctx;
+    void (*poll)(void *ctx);         /* every step: coordinator service; may be NULL */
+    int (*stop)(void *ctx);          /* nonzero: checkpoint and return STOPPED; may be NULL */
+    const char *checkpoint_path;     /* NULL: no checkpoints, no resume               */
+} ns_run_control;
+
+/* Execute (or resume, if checkpoint_path holds a checkpoint of this run) one
+ * run. Returns NS_OK when the run ended in any recorded way (done, diverged,
+ * stopped - see res->status); an error status for real failures (bad config
+ * that validation missed, I/O), with res->status FAILED and res->message. */
+ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
+                         const ns_run_sink *sink, const ns_run_control *ctl,
+                         ns_run_result *res);
+
+#endif

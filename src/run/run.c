@@ -1,0 +1,251 @@
+/* run.c - one training run: the loop of run.h, its probes and its
+ * checkpoints. See run.h for the order of events at a step. */
+#include "normsweep/run.h"
+
+#include "normsweep/net.h"
+#include "normsweep/norm.h"
+#include "normsweep/probe.h"
+#include "run_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+typedef struct run {
+    const ns_run_config *cfg;
+    const ns_dataset *data;
+    ns_run_dims dims;
+    ns_net *net;
+    ns_batcher *batcher;
+    ns_sgd_config sgd;
+    int nout;
+
+    /* one batch */
+    float *x, *t;
+    int32_t *y;
+
+    /* probes */
+    ns_schedule sched;
+    ns_run_probe probe;
+} run;
+
+static void run_free(run *r)
+{
+    ns_run_probe_free(&r->probe);
+    ns_schedule_free(&r->sched);
+    ns_batcher_free(r->batcher);
+    ns_net_free(r->net);
+    free(r->x);
+    free(r->t);
+    free(r->y);
+}
+
+static ns_status run_build(run *r, const ns_run_config *cfg, const ns_dataset *data)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->data = data;
+    const ns_dataset_info *info = &data->info;
+    NS_TRY(ns_run_dims_get(cfg, info, &r->dims));
+    NS_CHECK(cfg->batch >= 1 && (size_t)cfg->batch <= info->n_train, NS_ERR_ARG,
+             "run %d: batch %d must be between 1 and the training set size %zu", cfg->index,
+             cfg->batch, info->n_train);
+
+    ns_norm_config norm;
+    NS_TRY(ns_norm_parse(cfg->norm, &norm));
+    int regression = info->nclasses == 0;
+    r->nout = regression ? info->target_dim : info->nclasses;
+    NS_TRY(ns_net_build(cfg->arch, norm.kind == NS_NORM_NONE ? NULL : &norm, info->shape, r->nout,
+                        regression ? NS_LOSS_SQUARED_SUM : NS_LOSS_SOFTMAX_CE, cfg->batch,
+                        &r->net));
+    NS_TRY(ns_net_init(r->net, cfg->seed, (ns_init_kind)cfg->init));
+    NS_CHECK(r->net->nweights == r->dims.nlayers, NS_ERR_INTERNAL,
+             "run %d: net has %d measured layers, dims say %d", cfg->index, r->net->nweights,
+             r->dims.nlayers);
+    r->dims.nparams = r->net->nparams;
+    NS_TRY(ns_batcher_create(data, cfg->seed, cfg->batch, NULL, &r->batcher));
+
+    size_t in = ns_shape_size(info->shape);
+    r->x = malloc((size_t)cfg->batch * in * sizeof *r->x);
+    if (regression) r->t = malloc((size_t)cfg->batch * r->nout * sizeof *r->t);
+    else r->y = malloc((size_t)cfg->batch * sizeof *r->y);
+    NS_CHECK(r->x && (r->t || r->y), NS_ERR_NOMEM, "run %d: out of memory for a batch",
+             cfg->index);
+
+    r->sgd.lr = cfg->lr;
+    r->sgd.momentum = cfg->momentum;
+    r->sgd.weight_decay = cfg->weight_decay;
+
+    NS_TRY(ns_run_schedule(cfg, &r->sched));
+    NS_TRY(ns_run_probe_init(&r->probe, cfg, &r->dims, r->net));
+    return NS_OK;
+}
+
+/* Test-set loss and accuracy in EVAL mode (running statistics, no noise),
+ * batches of the run's batch size. CE: mean over the set; squared error: sum. */
+static void evaluate(run *r, double *loss, double *acc)
+{
+    const ns_dataset *d = r->data;
+    size_t n = d->info.n_test, in = ns_shape_size(d->info.shape);
+    ns_pass pass = {NS_MODE_EVAL, 0, 0, NULL};
+    double total = 0.0;
+    long correct = 0;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)r->cfg->batch) {
+        int b = (int)((n - i0) < (size_t)r->cfg->batch ? (n - i0) : (size_t)r->cfg->batch);
+        int c = 0;
+        const float *x = d->x_test + i0 * in;
+        const int32_t *y = d->y_test ? d->y_test + i0 : NULL;
+        const float *t = d->t_test ? d->t_test + i0 * (size_t)r->nout : NULL;
+        double l = ns_net_forward(r->net, x, y, t, b, &pass, &c);
+        total += d->info.nclasses > 0 ? l * b : l;
+        correct += c;
+    }
+    *loss = d->info.nclasses > 0 ? total / (double)n : total;
+    *acc = d->info.nclasses > 0 ? (double)correct / (double)n : NAN;
+}
+
+static int diverged(const ns_run_config *cfg, double loss)
+{
+    return !isfinite(loss) || loss > cfg->diverge_above;
+}
+
+static ns_status sink_call_step(const ns_run_sink *s, const ns_step_rec *r)
+{
+    return s && s->step ? s->step(s->ctx, r) : NS_OK;
+}
+
+ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
+                         const ns_run_sink *sink, const ns_run_control *ctl,
+                         ns_run_result *res)
+{
+    double t_start = now_s();
+    memset(res, 0, sizeof *res);
+    res->status = NS_RUN_FAILED;
+    res->diverged_step = -1;
+    res->final_train_loss = res->final_train_acc = NAN;
+    res->final_test_loss = res->final_test_acc = NAN;
+
+    run r;
+    ns_status st = run_build(&r, cfg, data);
+    if (st != NS_OK) {
+        snprintf(res->message, sizeof res->message, "%s", ns_error_msg());
+        run_free(&r);
+        return st;
+    }
+
+    /* Resume from a checkpoint when one of this run exists. */
+    int64_t t0 = 0;
+    const char *ckpt = ctl ? ctl->checkpoint_path : NULL;
+    if (ckpt) {
+        st = ns_run_checkpoint_load(ckpt, cfg, r.net, &t0, res);
+        if (st != NS_OK) goto fail;
+    }
+
+    ns_run_meta meta = {&r.dims, (const char *const *)r.probe.layer_names,
+                        (const char *const *)r.probe.act_names, r.probe.act_units, t0};
+    if (sink && sink->begin && (st = sink->begin(sink->ctx, cfg, &meta)) != NS_OK) goto fail;
+
+    int regression = data->info.nclasses == 0;
+    res->status = NS_RUN_RUNNING;
+    int64_t t = t0;
+    for (; t < cfg->steps; t++) {
+        if (ctl && ctl->poll) ctl->poll(ctl->ctx);
+        if (ctl && ctl->stop && ctl->stop(ctl->ctx)) {
+            res->status = NS_RUN_STOPPED;
+            break;
+        }
+
+        double ts = now_s();
+        ns_batcher_fill(r.batcher, t, r.x, r.y, r.t);
+        int correct = 0;
+        int pidx = r.sched.count > 0 ? ns_schedule_index(&r.sched, (long)t) : -1;
+        if (pidx >= 0) ns_run_probe_attach(&r.probe); /* Theorem 4.1 hook on this backward */
+        double loss = ns_net_forward(r.net, r.x, r.y, r.t, cfg->batch, NULL, &correct);
+        ns_net_backward(r.net, cfg->batch);
+        if (pidx >= 0) ns_run_probe_detach(&r.probe);
+        double acc = regression ? NAN : (double)correct / cfg->batch;
+        double gnorm = ns_vec_norm(r.net->grads, r.net->nparams);
+        res->train_s += now_s() - ts;
+
+        res->final_train_loss = loss;
+        res->final_train_acc = acc;
+        int64_t li = ns_run_log_index(cfg, t);
+        int div = diverged(cfg, loss);
+        if (li >= 0 || div) {
+            ns_step_rec sr = {t, li >= 0 ? li : -1, loss, acc, gnorm};
+            if (li >= 0 && (st = sink_call_step(sink, &sr)) != NS_OK) goto fail;
+        }
+        if (div) {
+            res->status = NS_RUN_DIVERGED;
+            res->diverged_step = t;
+            snprintf(res->message, sizeof res->message, "loss %g at step %lld%s", loss,
+                     (long long)t, isfinite(loss) ? " above diverge_above" : "");
+            break;
+        }
+
+        if (pidx >= 0) {
+            double tp = now_s();
+            st = ns_run_probe_step(&r.probe, r.net, &r.sgd, r.x, r.y, r.t, cfg->batch, t, pidx,
+                                   loss, gnorm, sink);
+            if (st != NS_OK) goto fail;
+            res->probe_s += now_s() - tp;
+            /* ns_run_probe_step applied this step's update itself (ICS needs it). */
+        } else {
+            double tu = now_s();
+            ns_sgd_step(&r.sgd, r.net->params, r.net->grads, r.net->momentum, r.net->nparams);
+            res->train_s += now_s() - tu;
+        }
+        res->steps_done = t + 1;
+
+        int64_t ei = r.dims.neval > 0 ? ns_run_eval_index(cfg, t) : -1;
+        if (ei >= 0) {
+            double te = now_s();
+            ns_eval_rec er = {t + 1, ei, NAN, NAN};
+            evaluate(&r, &er.loss, &er.acc);
+            res->final_test_loss = er.loss;
+            res->final_test_acc = er.acc;
+            res->eval_s += now_s() - te;
+            if (sink && sink->eval && (st = sink->eval(sink->ctx, &er)) != NS_OK) goto fail;
+        }
+
+        if (ckpt && cfg->checkpoint_every > 0 && (t + 1) % cfg->checkpoint_every == 0 &&
+            t + 1 < cfg->steps) {
+            if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
+            res->wall_s += now_s() - t_start;
+            t_start = now_s();
+            if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, t + 1, res)) != NS_OK) goto fail;
+        }
+    }
+    if (res->status == NS_RUN_RUNNING) res->status = NS_RUN_DONE;
+    res->wall_s += now_s() - t_start;
+
+    if (res->status == NS_RUN_STOPPED && ckpt) {
+        if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
+        if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, t, res)) != NS_OK) goto fail;
+    }
+    if (res->status != NS_RUN_STOPPED && sink && sink->weights &&
+        (st = sink->weights(sink->ctx, r.net)) != NS_OK)
+        goto fail;
+    if (sink && sink->end && (st = sink->end(sink->ctx, res)) != NS_OK) goto fail;
+    if (res->status != NS_RUN_STOPPED && ckpt) ns_run_checkpoint_remove(ckpt);
+    run_free(&r);
+    return NS_OK;
+
+fail:
+    res->status = NS_RUN_FAILED;
+    snprintf(res->message, sizeof res->message, "%s", ns_error_msg());
+    if (sink && sink->end) sink->end(sink->ctx, res);
+    run_free(&r);
+    return st;
+}

@@ -1,0 +1,317 @@
+/* run_probe.c - the glue between a training run and the probes: builds the
+ * ns_objective of probe.h from the net, runs every probe of a probe step and
+ * applies the step's update without disturbing training (see run.h). */
+#include "normsweep/norm.h"
+#include "run_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *grad)
+{
+    ns_run_glue *g = ctx;
+    ns_net *net = g->net;
+    size_t bytes = net->nparams * sizeof(float);
+    if (w != net->params) memcpy(net->params, w, bytes);
+    *loss = ns_net_forward(net, g->x, g->y, g->t, g->batch, &g->pass, NULL);
+    if (grad) {
+        ns_net_backward(net, g->batch);
+        memcpy(grad, net->grads, bytes);
+    }
+    if (g->own != net->params) memcpy(net->params, g->own, bytes);
+    g->evals++;
+    return NS_OK;
+}
+
+static void fill_nan(double *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) a[i] = NAN;
+}
+
+/* Theorem 4.1 per BN layer, summed over units, during the training backward. */
+static void thm41_hook(void *ctx, int layer, const float *dout, const float *din)
+{
+    ns_run_probe *p = ctx;
+    for (int j = 0; j < p->dims->nnorm; j++) {
+        if (p->act_layer[j] != layer) continue;
+        ns_layer *l = ns_net_layer(p->net, layer);
+        if (!l->is_norm || !din) return;
+        if (ns_norm_thm41(l, dout, din, p->glue.batch, p->unit_lhs, p->unit_rhs) != NS_OK) return;
+        double lhs = 0, rhs = 0;
+        for (int u = 0; u < l->out_shape.c; u++) {
+            lhs += p->unit_lhs[u];
+            rhs += p->unit_rhs[u];
+        }
+        p->thm_lhs[j] = lhs;
+        p->thm_rhs[j] = rhs;
+    }
+}
+
+void ns_run_probe_attach(ns_run_probe *p)
+{
+    if (!p->cfg->probe.thm41) return;
+    fill_nan(p->thm_lhs, (size_t)p->dims->nnorm);
+    fill_nan(p->thm_rhs, (size_t)p->dims->nnorm);
+    p->glue.batch = p->cfg->batch;
+    ns_net_set_backward_hook(p->net, thm41_hook, p);
+}
+
+void ns_run_probe_detach(ns_run_probe *p) { ns_net_set_backward_hook(p->net, NULL, NULL); }
+
+#define ALLOC(ptr, count)                                                                    \
+    do {                                                                                     \
+        size_t n_ = (size_t)(count) > 0 ? (size_t)(count) : 1;                              \
+        (ptr) = calloc(n_, sizeof *(ptr));                                                   \
+        if (!(ptr)) return ns_error_set(NS_ERR_NOMEM, "run %d: out of memory for probes",    \
+                                        cfg->index);                                         \
+    } while (0)
+
+ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_run_dims *dims,
+                            ns_net *net)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    p->dims = dims;
+    p->net = net;
+    int L = dims->nlayers, M = dims->nnorm, U = dims->nunits, Q = dims->nquant;
+    size_t n = net->nparams;
+
+    /* Measured layers and the prefix before each (the flat buffer is in layer order). */
+    ALLOC(p->layer_off, L);
+    ALLOC(p->layer_len, L);
+    ALLOC(p->prefix_end, L);
+    ALLOC(p->layer_names, L);
+    for (int i = 0; i < L; i++) {
+        const ns_weight_slice *ws = &net->weights[i];
+        p->layer_off[i] = ws->off;
+        p->layer_len[i] = ws->wlen;
+        p->prefix_end[i] = ws->off;
+        p->layer_names[i] = strdup(ws->name);
+        if (!p->layer_names[i]) return ns_error_set(NS_ERR_NOMEM, "out of memory");
+    }
+    p->glue.net = net;
+    p->obj.n = n;
+    p->obj.loss_grad = glue_loss_grad;
+    p->obj.ctx = &p->glue;
+    p->obj.nlayers = L;
+    p->obj.layer_off = p->layer_off;
+    p->obj.layer_len = p->layer_len;
+    p->obj.prefix_end = p->prefix_end;
+
+    /* Tracked activations: each hidden weight layer's pre-activation, i.e. the
+     * output of its normalization when it has one, else its own output. */
+    ALLOC(p->act_layer, M);
+    ALLOC(p->act_names, M);
+    int max_units = 1;
+    size_t max_sample = 1;
+    for (int j = 0; j < M; j++) {
+        int li = net->weights[j].layer;
+        if (li + 1 < net->nlayers && net->layers[li + 1].is_norm) li++;
+        p->act_layer[j] = li;
+        p->act_names[j] = strdup(net->layers[li].name);
+        if (!p->act_names[j]) return ns_error_set(NS_ERR_NOMEM, "out of memory");
+        ns_shape s = net->layers[li].out_shape;
+        if (s.c > max_units) max_units = s.c;
+        size_t sample = (size_t)cfg->batch * s.h * s.w;
+        if (sample > max_sample) max_sample = sample;
+    }
+    ALLOC(p->act_units, (size_t)M * (U > 0 ? U : 1));
+    for (int j = 0; j < M && U > 0; j++) {
+        ns_shape s = net->layers[p->act_layer[j]].out_shape;
+        NS_TRY(ns_units_choose(cfg->seed, j, s.c, U, p->act_units + (size_t)j * U, NULL));
+    }
+    ALLOC(p->scratch, max_sample);
+    ALLOC(p->quantiles, Q);
+    for (int q = 0; q < Q; q++) p->quantiles[q] = cfg->probe.act_quantiles[q];
+
+    /* ICS layer selection (the spec numbers layers from 1). */
+    ALLOC(p->ics_sel, L);
+    if (cfg->probe.ics) {
+        if (cfg->probe.ics_all) {
+            for (int i = 0; i < L; i++) p->ics_sel[p->nics++] = i;
+        } else {
+            for (int k = 0; k < cfg->probe.ics_nlayers; k++) {
+                int i = cfg->probe.ics_layers[k] - 1;
+                if (i >= 0 && i < L) p->ics_sel[p->nics++] = i;
+            }
+        }
+    }
+
+    ALLOC(p->wsave, n);
+    ALLOC(p->gsave, n);
+    ALLOC(p->wnext, n);
+    ALLOC(p->delta, n);
+    NS_TRY(ns_probe_ws_alloc(&p->ws, n));
+
+    int E = dims->neta;
+    ALLOC(p->layer_gnorm, L);
+    ALLOC(p->eta, E);
+    ALLOC(p->land_loss, E);
+    ALLOC(p->land_dg, E);
+    ALLOC(p->rand_loss, E);
+    ALLOC(p->rand_dg, E);
+    ALLOC(p->ics_l2, L);
+    ALLOC(p->ics_cos, L);
+    ALLOC(p->ics_tmp_l2, L);
+    ALLOC(p->ics_tmp_cos, L);
+    ALLOC(p->act_quant, (size_t)M * U * Q);
+    ALLOC(p->act_mean, (size_t)M * U);
+    ALLOC(p->act_std, (size_t)M * U);
+    ALLOC(p->thm_lhs, M);
+    ALLOC(p->thm_rhs, M);
+    ALLOC(p->unit_lhs, max_units);
+    ALLOC(p->unit_rhs, max_units);
+    return NS_OK;
+}
+
+void ns_run_probe_free(ns_run_probe *p)
+{
+    if (!p->dims) return;
+    for (int i = 0; p->layer_names && i < p->dims->nlayers; i++) free(p->layer_names[i]);
+    for (int j = 0; p->act_names && j < p->dims->nnorm; j++) free(p->act_names[j]);
+    void *bufs[] = {p->layer_off, p->layer_len, p->prefix_end, p->layer_names, p->act_names,
+                    p->act_layer, p->act_units, p->ics_sel, p->wsave, p->gsave, p->wnext,
+                    p->delta, p->scratch, p->quantiles, p->layer_gnorm, p->eta, p->land_loss,
+                    p->land_dg, p->rand_loss, p->rand_dg, p->ics_l2, p->ics_cos, p->ics_tmp_l2,
+                    p->ics_tmp_cos, p->act_quant, p->act_mean, p->act_std, p->thm_lhs,
+                    p->thm_rhs, p->unit_lhs, p->unit_rhs};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    ns_probe_ws_free(&p->ws);
+    memset(p, 0, sizeof *p);
+}
+
+/* Activation statistics of the training forward that just ran. */
+static ns_status probe_activations(ns_run_probe *p, int batch)
+{
+    int M = p->dims->nnorm, U = p->dims->nunits, Q = p->dims->nquant;
+    if (U <= 0) return NS_OK;
+    for (int j = 0; j < M; j++) {
+        ns_shape s = p->net->layers[p->act_layer[j]].out_shape;
+        const float *x = ns_net_output_of(p->net, p->act_layer[j]);
+        NS_TRY(ns_activation_stats(x, batch, s.c, s.h * s.w, p->act_units + (size_t)j * U, U,
+                                   p->quantiles, Q, p->scratch,
+                                   p->act_quant + (size_t)j * U * Q, p->act_mean + (size_t)j * U,
+                                   p->act_std + (size_t)j * U));
+    }
+    return NS_OK;
+}
+
+ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
+                            const float *x, const int32_t *y, const float *t, int batch,
+                            int64_t step, int pidx, double loss, double gnorm,
+                            const ns_run_sink *sink)
+{
+    const ns_probe_config *pc = &p->cfg->probe;
+    const ns_run_dims *d = p->dims;
+    size_t n = net->nparams, bytes = n * sizeof(float);
+    double t0 = now_s();
+
+    memcpy(p->wsave, net->params, bytes);
+    memcpy(p->gsave, net->grads, bytes);
+    ns_probe_rec rec;
+    memset(&rec, 0, sizeof rec);
+    rec.index = pidx;
+    rec.step = step;
+    rec.loss = loss;
+    rec.grad_norm = gnorm;
+
+    /* From the training forward/backward itself. */
+    NS_TRY(probe_activations(p, batch));
+    if (!pc->thm41) {
+        fill_nan(p->thm_lhs, (size_t)d->nnorm);
+        fill_nan(p->thm_rhs, (size_t)d->nnorm);
+    }
+    double total;
+    ns_probe_grad_norms(&p->obj, p->gsave, &total, p->layer_gnorm);
+
+    /* Probes at w_t on batch t; the net's own parameters stay w_t. */
+    p->glue.x = x;
+    p->glue.y = y;
+    p->glue.t = t;
+    p->glue.batch = batch;
+    p->glue.own = p->wsave;
+    p->glue.pass = (ns_pass){NS_MODE_TRAIN, 0, 0, &net->noise};
+
+    fill_nan(p->land_loss, (size_t)d->neta);
+    fill_nan(p->land_dg, (size_t)d->neta);
+    fill_nan(p->rand_loss, (size_t)d->neta);
+    fill_nan(p->rand_dg, (size_t)d->neta);
+    rec.beta_eff = rec.rand_beta_eff = NAN;
+    if (d->neta > 0) {
+        ns_landscape_config lc = {pc->eta_rel_lo, pc->eta_rel_hi, pc->eta_count,
+                                  pc->random_direction};
+        ns_landscape_out lo = {p->eta, p->land_loss, p->land_dg, NAN,
+                               pc->random_direction ? p->rand_loss : NULL,
+                               pc->random_direction ? p->rand_dg : NULL, NAN};
+        NS_TRY(ns_probe_landscape(&p->obj, &p->ws, &lc, sgd->lr, p->wsave, p->gsave,
+                                  p->cfg->seed, (long)step, &lo));
+        rec.beta_eff = lo.beta_eff;
+        rec.rand_beta_eff = lo.rand_beta_eff;
+    }
+
+    rec.hess_lambda = rec.hess_residual = rec.hess_trace = NAN;
+    rec.hess_iters = -1;
+    if (pc->hessian) {
+        ns_hessian_config hc = ns_hessian_defaults();
+        hc.max_iters = pc->hess_iters;
+        hc.tol = pc->hess_tol;
+        hc.hutchinson = pc->hess_trace_samples;
+        p->glue.pass.mode = (ns_mode)pc->hess_mode;
+        ns_hessian_out ho;
+        ns_status st = ns_probe_hessian(&p->obj, &p->ws, &hc, p->wsave, p->cfg->seed,
+                                        (long)step, &ho);
+        p->glue.pass.mode = NS_MODE_TRAIN;
+        NS_TRY(st);
+        rec.hess_lambda = ho.lambda;
+        rec.hess_residual = ho.residual;
+        rec.hess_iters = ho.iters;
+        rec.hess_trace = pc->hess_trace_samples > 0 ? ho.trace : NAN;
+    }
+
+    /* The step's real update, exactly as a step without probes makes it. */
+    memcpy(net->params, p->wsave, bytes);
+    ns_sgd_step(sgd, net->params, p->gsave, net->momentum, n);
+
+    /* ICS (Definition 2.1) needs w_{t+1} for the layers before each one. */
+    fill_nan(p->ics_l2, (size_t)d->nlayers);
+    fill_nan(p->ics_cos, (size_t)d->nlayers);
+    if (p->nics > 0) {
+        memcpy(p->wnext, net->params, bytes);
+        for (size_t i = 0; i < n; i++) p->delta[i] = p->wnext[i] - p->wsave[i];
+        p->glue.own = p->wnext;
+        NS_TRY(ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->delta, p->ics_sel, p->nics,
+                            p->ics_tmp_l2, p->ics_tmp_cos, NULL));
+        for (int k = 0; k < p->nics; k++) {
+            p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
+            p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
+        }
+        NS_ASSERT(memcmp(net->params, p->wnext, bytes) == 0);
+    }
+
+    rec.layer_grad_norm = p->layer_gnorm;
+    rec.eta = p->eta;
+    rec.land_loss = p->land_loss;
+    rec.land_grad_change = p->land_dg;
+    rec.rand_loss = pc->random_direction ? p->rand_loss : NULL;
+    rec.rand_grad_change = pc->random_direction ? p->rand_dg : NULL;
+    rec.ics_l2 = p->ics_l2;
+    rec.ics_cos = p->ics_cos;
+    rec.act_quant = p->act_quant;
+    rec.act_mean = p->act_mean;
+    rec.act_std = p->act_std;
+    rec.thm41_lhs = p->thm_lhs;
+    rec.thm41_rhs = p->thm_rhs;
+    rec.seconds = now_s() - t0;
+    if (sink && sink->probe) NS_TRY(sink->probe(sink->ctx, &rec));
+    return NS_OK;
+}

@@ -1,0 +1,105 @@
+# slurm_harness.sh - a private single-node Slurm for tests (sourced).
+#
+#   slurm_up        start munged, slurmctld and slurmd with a generated config
+#                   under $SLURM_TEST_DIR (a fresh temp dir); exports SLURM_CONF
+#                   so sbatch/squeue/scontrol talk to it; waits for an idle node
+#   slurm_down      stop them by PID (also installed as an EXIT trap)
+#   slurm_wait JOB [TIMEOUT]   wait until JOB has left the queue; prints its final state
+#
+# No systemd needed. Exits 77 (ctest: skipped) with a visible reason when the
+# Slurm packages are missing.
+
+slurm_skip() { echo "SKIPPED: $*"; exit 77; }
+
+for b in slurmctld slurmd munged mungekey sbatch scontrol squeue sacct; do
+  command -v "$b" >/dev/null 2>&1 || [ "$b" = sacct ] || slurm_skip "$b not installed (scripts/install-deps --with-slurm)"
+done
+
+slurm_up() {
+  SLURM_TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ns_slurm.XXXXXX")
+  local D=$SLURM_TEST_DIR host cpus
+  host=$(hostname)
+  cpus=$(nproc)
+  mkdir -p "$D/state" "$D/spool"
+  mungekey --create --keyfile="$D/munge.key" >/dev/null 2>&1 || mungekey -c -k "$D/munge.key"
+  chmod 600 "$D/munge.key"
+  munged --socket="$D/munge.socket.2" --key-file="$D/munge.key" --log-file="$D/munged.log" \
+         --pid-file="$D/munged.pid" --seed-file="$D/munged.seed" --force
+  cat > "$D/slurm.conf" <<CONF
+ClusterName=nstest
+SlurmctldHost=$host(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$D/munge.socket.2,cred_expire=10
+SlurmctldPort=${SLURM_TEST_PORT:-6817}
+SlurmdPort=$(( ${SLURM_TEST_PORT:-6817} + 1 ))
+StateSaveLocation=$D/state
+SlurmdSpoolDir=$D/spool
+SlurmctldPidFile=$D/slurmctld.pid
+SlurmdPidFile=$D/slurmd.pid
+SlurmctldLogFile=$D/slurmctld.log
+SlurmdLogFile=$D/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SwitchType=switch/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+KillWait=5
+OverTimeLimit=0
+InactiveLimit=0
+MinJobAge=300
+SchedulerParameters=batch_sched_delay=0
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=2000 State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+  export SLURM_CONF=$D/slurm.conf
+  trap slurm_down EXIT
+  slurmctld
+  slurmd
+  local i
+  for i in $(seq 1 60); do
+    if sinfo -h -o %T 2>/dev/null | grep -q idle; then return 0; fi
+    sleep 0.5
+  done
+  echo "slurm_up: node did not become idle; logs:"; tail -n 20 "$D"/slurm*.log
+  return 1
+}
+
+slurm_down() {
+  local D=${SLURM_TEST_DIR:-}
+  [ -n "$D" ] && [ -d "$D" ] || return 0
+  local f pid
+  for f in slurmd slurmctld munged; do
+    if [ -f "$D/$f.pid" ]; then
+      pid=$(cat "$D/$f.pid" 2>/dev/null || true)
+      [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    fi
+  done
+  sleep 1
+  for f in slurmd slurmctld munged; do
+    if [ -f "$D/$f.pid" ]; then
+      pid=$(cat "$D/$f.pid" 2>/dev/null || true)
+      [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+  [ -n "${SLURM_KEEP_DIR:-}" ] || rm -rf "$D"
+  SLURM_TEST_DIR=
+}
+
+# slurm_wait JOBID [TIMEOUT_S]: wait until the job (and its array tasks) left the queue.
+slurm_wait() {
+  local job=$1 timeout=${2:-300} t=0
+  while squeue -h -j "$job" 2>/dev/null | grep -q .; do
+    sleep 1; t=$((t + 1))
+    if [ $t -ge "$timeout" ]; then echo "slurm_wait: job $job still queued after ${timeout}s"; squeue; return 1; fi
+  done
+  scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1
+}

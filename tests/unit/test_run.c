@@ -1,0 +1,393 @@
+/* test_run.c - one training run end to end, in memory: closed-form probe
+ * values through the whole glue (a depth-1 DLN is linear least squares),
+ * probes leave training bitwise untouched, kill-and-resume from a checkpoint
+ * is bitwise identical, divergence is recorded, Theorem 4.1 holds on BN.
+ * ctest-timeout: 300 */
+#include "ns_test.h"
+
+#include "normsweep/data.h"
+#include "normsweep/net.h"
+#include "normsweep/run.h"
+#include "normsweep/spec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ memory sink */
+
+#define MAXLOG 64
+#define MAXPROBE 16
+#define MAXETA 8
+#define MAXL 8
+
+typedef struct mem {
+    int begun, ended;
+    ns_run_dims d;
+    double loss[MAXLOG], acc[MAXLOG], gnorm[MAXLOG];
+    int nsteps_seen;
+    double test_loss[MAXLOG];
+    double p_loss[MAXPROBE], p_gnorm[MAXPROBE], beta[MAXPROBE], lambda[MAXPROBE];
+    double eta[MAXPROBE][MAXETA], land[MAXPROBE][MAXETA], dg[MAXPROBE][MAXETA];
+    double ics_l2[MAXPROBE][MAXL], ics_cos[MAXPROBE][MAXL];
+    double thm_lhs[MAXPROBE][MAXL], thm_rhs[MAXPROBE][MAXL];
+    float *weights;
+    size_t nweights;
+    ns_run_result res;
+} mem;
+
+static ns_status m_begin(void *c, const ns_run_config *cfg, const ns_run_meta *meta)
+{
+    (void)cfg;
+    mem *m = c;
+    m->begun++;
+    m->d = *meta->dims;
+    return NS_OK;
+}
+static ns_status m_step(void *c, const ns_step_rec *r)
+{
+    mem *m = c;
+    ck_assert_int_lt(r->index, MAXLOG);
+    m->loss[r->index] = r->loss;
+    m->acc[r->index] = r->acc;
+    m->gnorm[r->index] = r->grad_norm;
+    m->nsteps_seen++;
+    return NS_OK;
+}
+static ns_status m_eval(void *c, const ns_eval_rec *r)
+{
+    mem *m = c;
+    m->test_loss[r->index] = r->loss;
+    return NS_OK;
+}
+static ns_status m_probe(void *c, const ns_probe_rec *p)
+{
+    mem *m = c;
+    int i = p->index;
+    ck_assert_int_lt(i, MAXPROBE);
+    m->p_loss[i] = p->loss;
+    m->p_gnorm[i] = p->grad_norm;
+    m->beta[i] = p->beta_eff;
+    m->lambda[i] = p->hess_lambda;
+    for (int k = 0; k < m->d.neta && k < MAXETA; k++) {
+        m->eta[i][k] = p->eta[k];
+        m->land[i][k] = p->land_loss[k];
+        m->dg[i][k] = p->land_grad_change[k];
+    }
+    for (int l = 0; l < m->d.nlayers && l < MAXL; l++) {
+        m->ics_l2[i][l] = p->ics_l2[l];
+        m->ics_cos[i][l] = p->ics_cos[l];
+    }
+    for (int l = 0; l < m->d.nnorm && l < MAXL; l++) {
+        m->thm_lhs[i][l] = p->thm41_lhs[l];
+        m->thm_rhs[i][l] = p->thm41_rhs[l];
+    }
+    return NS_OK;
+}
+static ns_status m_weights(void *c, const ns_net *net)
+{
+    mem *m = c;
+    free(m->weights);
+    m->nweights = net->nparams + net->nstate;
+    m->weights = malloc(m->nweights * sizeof(float));
+    memcpy(m->weights, net->params, net->nparams * sizeof(float));
+    memcpy(m->weights + net->nparams, net->state, net->nstate * sizeof(float));
+    return NS_OK;
+}
+static ns_status m_end(void *c, const ns_run_result *r)
+{
+    mem *m = c;
+    m->ended++;
+    m->res = *r;
+    return NS_OK;
+}
+
+static void mem_init(mem *m, ns_run_sink *s)
+{
+    memset(m, 0, sizeof *m);
+    for (int i = 0; i < MAXLOG; i++) m->loss[i] = m->test_loss[i] = NAN;
+    *s = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end};
+}
+
+static ns_spec *spec_of(const char *yaml)
+{
+    ns_spec *s = NULL;
+    char *errors = NULL;
+    ns_status st = ns_spec_parse(yaml, "test.yaml", &s, &errors);
+    ck_assert_msg(st == NS_OK, "spec: %s", errors ? errors : ns_error_msg());
+    free(errors);
+    return s;
+}
+
+static const ns_dataset *data_of(const ns_spec *s)
+{
+    const ns_dataset *d = NULL;
+    ck_assert_msg(ns_dataset_cache_get(s->data, s->runs[0].data_seed, &d) == NS_OK, "%s",
+                  ns_error_msg());
+    return d;
+}
+
+/* ------------------------------------------------------------ closed form */
+
+/* A depth-1 DLN is W (d x d) with L(W) = sum_i ||W x_i - t_i||^2: gradient
+ * G = 2 (W X - T) X^T, Hessian on vec(W) = 2 (X X^T kron I): top eigenvalue
+ * 2 lambda_max(X X^T), H g = 2 G X X^T. */
+START_TEST(dln_depth1_probes_match_least_squares)
+{
+    ns_spec *s = spec_of("name: t\n"
+                         "data: 'synthetic-dln:n=24,d=4,test=0'\n"
+                         "train: {steps: 2, batch: 24, log_every: 1}\n"
+                         "grid: {lr: [0.001], arch: ['dln:depth=1,width=4'], norm: [none], seed: [3]}\n"
+                         "probes: {every: 1, eta: {relative: [0.5, 4.0], count: 4},\n"
+                         "         hessian: {iters: 200, tol: 1.0e-9}}\n");
+    const ns_dataset *data = data_of(s);
+    const ns_run_config *cfg = &s->runs[0];
+    mem m;
+    ns_run_sink sink;
+    mem_init(&m, &sink);
+    ns_run_result res;
+    ck_assert_int_eq(ns_run_execute(cfg, data, &sink, NULL, &res), NS_OK);
+    ck_assert_int_eq(res.status, NS_RUN_DONE);
+
+    /* W at step 0 = the init of the same seed */
+    ns_net *net = NULL;
+    ck_assert_int_eq(ns_net_build(cfg->arch, NULL, data->info.shape, 4, NS_LOSS_SQUARED_SUM, 24, &net), NS_OK);
+    ck_assert_int_eq(ns_net_init(net, cfg->seed, (ns_init_kind)cfg->init), NS_OK);
+    const int d = 4, n = 24;
+    double W[16], G[16], C[16] = {0}, HG[16] = {0};
+    for (int i = 0; i < 16; i++) W[i] = net->params[i]; /* weight [out][in] */
+    /* C = X X^T, R = W X - T, G = 2 R X^T, L = ||R||^2 */
+    double L = 0;
+    memset(G, 0, sizeof G);
+    for (int k = 0; k < n; k++) {
+        const float *x = data->x_train + k * d, *t = data->t_train + k * d;
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++) C[a * d + b] += (double)x[a] * x[b];
+        for (int o = 0; o < d; o++) {
+            double r = -t[o];
+            for (int a = 0; a < d; a++) r += W[o * d + a] * x[a];
+            L += r * r;
+            for (int a = 0; a < d; a++) G[o * d + a] += 2 * r * x[a];
+        }
+    }
+    double gn = 0, hgn = 0;
+    for (int o = 0; o < d; o++)
+        for (int b = 0; b < d; b++) {
+            for (int a = 0; a < d; a++) HG[o * d + b] += 2 * G[o * d + a] * C[a * d + b];
+            gn += G[o * d + b] * G[o * d + b];
+        }
+    for (int i = 0; i < 16; i++) hgn += HG[i] * HG[i];
+    gn = sqrt(gn);
+    hgn = sqrt(hgn);
+    /* lambda_max(C) by power iteration in double */
+    double v[4] = {1, 0.5, 0.25, 0.125}, lam = 0;
+    for (int it = 0; it < 2000; it++) {
+        double w2[4] = {0}, nn = 0;
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++) w2[a] += C[a * d + b] * v[b];
+        for (int a = 0; a < d; a++) nn += w2[a] * w2[a];
+        nn = sqrt(nn);
+        lam = nn;
+        for (int a = 0; a < d; a++) v[a] = w2[a] / nn;
+    }
+
+    ns_assert_close(m.p_loss[0], L, 1e-5);
+    ns_assert_close(m.p_gnorm[0], gn, 1e-5);
+    ns_assert_close(m.beta[0], hgn / gn, 1e-4);
+    ns_assert_close(m.lambda[0], 2 * lam, 1e-4);
+    for (int k = 0; k < 4; k++) {
+        double eta = m.eta[0][k];
+        ns_assert_close(m.dg[0][k], eta * hgn, 1e-4);
+        /* L(W - eta G) = ||R - eta G X||^2 exactly (quadratic) */
+        double Lk = 0;
+        for (int i = 0; i < n; i++) {
+            const float *x = data->x_train + i * d, *t = data->t_train + i * d;
+            for (int o = 0; o < d; o++) {
+                double r = -t[o];
+                for (int a = 0; a < d; a++) r += (W[o * d + a] - eta * G[o * d + a]) * x[a];
+                Lk += r * r;
+            }
+        }
+        ns_assert_close(m.land[0][k], Lk, 1e-4);
+    }
+    ns_assert_close(m.eta[0][0], 0.5 * cfg->lr, 1e-12);
+    ns_assert_close(m.eta[0][3], 4.0 * cfg->lr, 1e-12);
+    free(m.weights);
+    ns_net_free(net);
+    ns_spec_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ invariance */
+
+#define MLP_SPEC(probes, extra)                                                               \
+    "name: t\n"                                                                               \
+    "data: 'synthetic-cls:n=96,test=32,c=1,h=4,w=4,classes=3'\n"                              \
+    "train: {steps: 13, batch: 16, log_every: 1, eval_every: 4, momentum: 0.9" extra "}\n"    \
+    "grid: {lr: [0.05], arch: ['mlp:16-12-12-3'], norm: [noisy_batch], seed: [7]}\n" probes
+
+#define ALL_PROBES                                                                            \
+    "probes: {every: 3, eta: {relative: [0.5, 4.0], count: 3, random_direction: true},\n"     \
+    "         ics: {layers: all}, activations: {units: 4},\n"                                 \
+    "         hessian: {iters: 5, tol: 1.0e-3, trace_samples: 2}, thm41: true}\n"
+
+static void run_spec(const char *yaml, mem *m, const ns_run_control *ctl)
+{
+    ns_spec *s = spec_of(yaml);
+    const ns_dataset *data = data_of(s);
+    ns_run_sink sink;
+    mem keep = *m;
+    if (!m->begun) mem_init(m, &sink);
+    else {
+        *m = keep;
+        sink = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end};
+    }
+    ns_run_result res;
+    ck_assert_msg(ns_run_execute(&s->runs[0], data, &sink, ctl, &res) == NS_OK, "%s", ns_error_msg());
+    ns_spec_free(s);
+}
+
+START_TEST(probes_do_not_change_training)
+{
+    mem a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    run_spec(MLP_SPEC("", ""), &a, NULL);
+    run_spec(MLP_SPEC(ALL_PROBES, ""), &b, NULL);
+    ck_assert_int_eq(a.res.status, NS_RUN_DONE);
+    ck_assert_int_eq(b.res.status, NS_RUN_DONE);
+    ck_assert_int_eq(a.nsteps_seen, 13);
+    ck_assert_mem_eq(a.loss, b.loss, sizeof a.loss);
+    ck_assert_mem_eq(a.test_loss, b.test_loss, sizeof a.test_loss);
+    ck_assert_uint_eq(a.nweights, b.nweights);
+    ck_assert_mem_eq(a.weights, b.weights, a.nweights * sizeof(float));
+    /* the probes did measure something */
+    ck_assert(isfinite(b.beta[0]) && b.beta[0] > 0);
+    ck_assert(isfinite(b.lambda[1]));
+    /* ICS: the first layer has no preceding layer: exactly 0 and cosine 1 */
+    ck_assert(b.ics_l2[1][0] == 0.0 && b.ics_cos[1][0] == 1.0);
+    ck_assert(b.ics_l2[1][1] > 0.0 && b.ics_cos[1][1] < 1.0);
+    free(a.weights);
+    free(b.weights);
+}
+END_TEST
+
+START_TEST(same_spec_bitwise_same_run)
+{
+    mem a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    run_spec(MLP_SPEC(ALL_PROBES, ""), &a, NULL);
+    run_spec(MLP_SPEC(ALL_PROBES, ""), &b, NULL);
+    ck_assert_mem_eq(a.loss, b.loss, sizeof a.loss);
+    ck_assert_mem_eq(a.land, b.land, sizeof a.land);
+    ck_assert_mem_eq(a.lambda, b.lambda, sizeof a.lambda);
+    ck_assert_mem_eq(a.weights, b.weights, a.nweights * sizeof(float));
+    free(a.weights);
+    free(b.weights);
+}
+END_TEST
+
+/* ------------------------------------------------------------ resume */
+
+typedef struct stopper {
+    int calls, stop_at;
+} stopper;
+static int stop_fn(void *ctx)
+{
+    stopper *s = ctx;
+    return s->calls++ >= s->stop_at;
+}
+
+START_TEST(kill_and_resume_is_bitwise_identical)
+{
+    const char *dir = ns_test_tmpdir("run");
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", dir);
+    const char *yaml = MLP_SPEC(ALL_PROBES, ", checkpoint_every: 4");
+
+    mem whole, parts;
+    memset(&whole, 0, sizeof whole);
+    memset(&parts, 0, sizeof parts);
+    run_spec(yaml, &whole, NULL);
+
+    /* stop at the start of step 6: checkpoint holds w_6 */
+    stopper sp = {0, 6};
+    ns_run_control ctl = {&sp, NULL, stop_fn, ckpt};
+    run_spec(yaml, &parts, &ctl);
+    ck_assert_int_eq(parts.res.status, NS_RUN_STOPPED);
+    ck_assert_int_eq(parts.res.steps_done, 6);
+    ck_assert_int_eq(access(ckpt, F_OK), 0);
+    ns_run_control ctl2 = {NULL, NULL, NULL, ckpt};
+    run_spec(yaml, &parts, &ctl2);
+    ck_assert_int_eq(parts.res.status, NS_RUN_DONE);
+    ck_assert_int_eq(parts.res.steps_done, 13);
+    ck_assert_int_ne(access(ckpt, F_OK), 0); /* removed when the run finished */
+
+    ck_assert_mem_eq(whole.loss, parts.loss, sizeof whole.loss);
+    ck_assert_mem_eq(whole.test_loss, parts.test_loss, sizeof whole.test_loss);
+    ck_assert_mem_eq(whole.land, parts.land, sizeof whole.land);
+    ck_assert_mem_eq(whole.ics_l2, parts.ics_l2, sizeof whole.ics_l2);
+    ck_assert_mem_eq(whole.weights, parts.weights, whole.nweights * sizeof(float));
+    free(whole.weights);
+    free(parts.weights);
+    ns_test_rmtree(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ divergence, Thm 4.1 */
+
+START_TEST(divergence_is_recorded)
+{
+    mem m;
+    memset(&m, 0, sizeof m);
+    run_spec("name: t\n"
+             "data: 'synthetic-cls:n=96,test=32,c=1,h=4,w=4,classes=3'\n"
+             "train: {steps: 50, batch: 16, log_every: 1, diverge_above: 50}\n"
+             "grid: {lr: [1000.0], arch: ['mlp:16-12-12-3'], norm: [none], seed: [1]}\n",
+             &m, NULL);
+    ck_assert_int_eq(m.res.status, NS_RUN_DIVERGED);
+    ck_assert_int_ge(m.res.diverged_step, 1);
+    ck_assert_int_lt(m.res.diverged_step, 50);
+    ck_assert_int_eq(m.res.steps_done, m.res.diverged_step);
+    ck_assert(strstr(m.res.message, "step") != NULL);
+    free(m.weights);
+}
+END_TEST
+
+START_TEST(theorem41_identity_on_batch_norm)
+{
+    mem m;
+    memset(&m, 0, sizeof m);
+    run_spec("name: t\n"
+             "data: 'synthetic-cls:n=96,test=32,c=1,h=4,w=4,classes=3'\n"
+             "train: {steps: 4, batch: 16, log_every: 1}\n"
+             "grid: {lr: [0.1], arch: ['mlp:16-12-12-3'], norm: [batch], seed: [2]}\n"
+             "probes: {every: 1, thm41: true}\n",
+             &m, NULL);
+    for (int p = 0; p < 4; p++)
+        for (int l = 0; l < 2; l++) {
+            ck_assert(m.thm_lhs[p][l] > 0);
+            ns_assert_close(m.thm_lhs[p][l], m.thm_rhs[p][l], 1e-3);
+        }
+    free(m.weights);
+}
+END_TEST
+
+static Suite *run_suite(void)
+{
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, dln_depth1_probes_match_least_squares);
+    tcase_add_test(tc, probes_do_not_change_training);
+    tcase_add_test(tc, same_spec_bitwise_same_run);
+    tcase_add_test(tc, kill_and_resume_is_bitwise_identical);
+    tcase_add_test(tc, divergence_is_recorded);
+    tcase_add_test(tc, theorem41_identity_on_batch_norm);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv) { return ns_test_main(run_suite(), argc, argv); }

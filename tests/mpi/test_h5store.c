@@ -76,8 +76,9 @@ static float act_at(size_t r, size_t s, size_t u, size_t n)
 }
 static void label_at(size_t r, char *buf) { snprintf(buf, LABEL_LEN + 1, "run-%03u-lbl", (unsigned)(r % 1000)); }
 
-/* Write every variable's row r (each a separate independent call). */
-static void write_row(ns_h5 *h, size_t r)
+/* Write every variable's row r (each a separate independent call). Returns
+ * a status rather than asserting: the crash writer runs outside Check. */
+static ns_status write_row(ns_h5 *h, size_t r)
 {
     float loss[NSTEP], act[NSTEP][NUNIT][NNORM];
     double grad[NSTEP][NETA];
@@ -87,29 +88,30 @@ static void write_row(ns_h5 *h, size_t r)
         for (size_t u = 0; u < NUNIT; u++)
             for (size_t n = 0; n < NNORM; n++) act[s][u][n] = act_at(r, s, u, n);
     }
-    ck_assert_int_eq(ns_h5_write_rows(h, "loss", r, 1, loss), NS_OK);
-    ck_assert_int_eq(ns_h5_write_rows(h, "grad", r, 1, grad), NS_OK);
+    NS_TRY(ns_h5_write_rows(h, "loss", r, 1, loss));
+    NS_TRY(ns_h5_write_rows(h, "grad", r, 1, grad));
     /* act through a general box: two halves along "step" */
     size_t st0[4] = {r, 0, 0, 0}, c0[4] = {1, 2, NUNIT, NNORM};
     size_t st1[4] = {r, 2, 0, 0}, c1[4] = {1, NSTEP - 2, NUNIT, NNORM};
-    ck_assert_int_eq(ns_h5_write_box(h, "act", st0, c0, act[0]), NS_OK);
-    ck_assert_int_eq(ns_h5_write_box(h, "act", st1, c1, act[2]), NS_OK);
+    NS_TRY(ns_h5_write_box(h, "act", st0, c0, act[0]));
+    NS_TRY(ns_h5_write_box(h, "act", st1, c1, act[2]));
     int32_t done = (int32_t)(r * 7);
     int64_t seed = (int64_t)r * 10000000000LL + 1;
-    ck_assert_int_eq(ns_h5_write_rows(h, "steps_done", r, 1, &done), NS_OK);
-    ck_assert_int_eq(ns_h5_write_rows(h, "seed", r, 1, &seed), NS_OK);
+    NS_TRY(ns_h5_write_rows(h, "steps_done", r, 1, &done));
+    NS_TRY(ns_h5_write_rows(h, "seed", r, 1, &seed));
     char lbl[LABEL_LEN + 1];
     label_at(r, lbl);
     size_t idx[1] = {r};
-    ck_assert_int_eq(ns_h5_write_str(h, "label", idx, lbl), NS_OK);
+    NS_TRY(ns_h5_write_str(h, "label", idx, lbl));
     /* cfg: column n gets "cN" except a full-width cell in column 2 (no NUL) */
     for (size_t n = 0; n < NNORM; n++) {
         char s[CFG_LEN + 1];
         if (n == 2) snprintf(s, sizeof s, "w%05u", (unsigned)(r % 100000));
         else snprintf(s, sizeof s, "c%zu", n);
         size_t ix[2] = {r, n};
-        ck_assert_int_eq(ns_h5_write_str(h, "cfg", ix, s), NS_OK);
+        NS_TRY(ns_h5_write_str(h, "cfg", ix, s));
     }
+    return NS_OK;
 }
 
 /* Assert row r holds exactly what write_row wrote. */
@@ -135,7 +137,7 @@ static void check_row(ns_h5 *h, size_t r)
     char lbl[LABEL_LEN] = {0}, want[LABEL_LEN + 1];
     ck_assert_int_eq(ns_h5_read_rows(h, "label", r, 1, lbl), NS_OK);
     label_at(r, want);
-    ck_assert(memcmp(lbl, want, LABEL_LEN) == 0); /* exactly 12 chars: no terminator stored */
+    ck_assert(memcmp(lbl, want, LABEL_LEN) == 0); /* 11 chars + NUL padding */
     char cfg[NNORM][CFG_LEN];
     ck_assert_int_eq(ns_h5_read_rows(h, "cfg", r, 1, cfg), NS_OK);
     ck_assert(memcmp(cfg[0], "c0\0\0\0\0", CFG_LEN) == 0); /* NUL-padded */
@@ -201,7 +203,8 @@ static void write_parallel_file(const char *path, test_layout *t)
     ns_h5 *h = NULL;
     ns_status st = ns_h5_create(path, MPI_COMM_WORLD, &t->L, &h);
     ck_assert_msg(st == NS_OK, "%s", ns_error_msg());
-    for (size_t r = (size_t)rank; r + 1 < (size_t)nruns(size); r += (size_t)size) write_row(h, r);
+    for (size_t r = (size_t)rank; r + 1 < (size_t)nruns(size); r += (size_t)size)
+        ck_assert_msg(write_row(h, r) == NS_OK, "%s", ns_error_msg());
     ck_assert_int_eq(ns_h5_close(h), NS_OK);
 }
 
@@ -563,7 +566,10 @@ static int writer_main(int argc, char **argv, const char *path)
     }
     snprintf(aux, sizeof aux, "%s.rank%d.done", path, rank);
     for (size_t r = (size_t)rank; r + 1 < t.dims[0].size; r += (size_t)size) {
-        write_row(h, r); /* ck_assert outside a runner aborts on failure: fine here */
+        if (write_row(h, r) != NS_OK) {
+            fprintf(stderr, "writer rank %d: %s\n", rank, ns_error_msg());
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
         f = fopen(aux, "a");
         if (f) {
             fprintf(f, "%zu\n", r);

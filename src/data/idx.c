@@ -55,22 +55,25 @@ static void idx_close(idx_file *f)
     f->gz = NULL;
 }
 
-/* A short read: tell a corrupt gzip stream from a file that just ends. */
+/* A short read: tell a corrupt gzip stream from a file that just ends. zlib
+ * inflates ahead of the reader, so for a corrupt stream the decoded offset is
+ * where the reader was when zlib noticed ("near"), the compressed one exact. */
 static ns_status idx_short_read(idx_file *f, size_t want, size_t got, const char *what)
 {
     int err = Z_OK;
     const char *zmsg = gzerror(f->gz, &err);
+    if (strncmp(zmsg, "<fd:", 4) == 0 && strstr(zmsg, ": ")) zmsg = strstr(zmsg, ": ") + 2;
     if (err == Z_DATA_ERROR || err == Z_STREAM_ERROR || err == Z_MEM_ERROR || err == Z_ERRNO)
         return ns_error_set(NS_ERR_FORMAT,
-                            "%s: corrupt gzip stream near decoded byte offset %zu "
-                            "(compressed offset %ld) while reading %s: %s",
-                            f->path, f->pos + got, (long)gzoffset(f->gz), what,
+                            "%s: corrupt gzip stream near decoded byte offset %zu (compressed "
+                            "byte offset %ld): %s",
+                            f->path, f->pos + got, (long)gzoffset(f->gz),
                             err == Z_ERRNO ? strerror(errno) : zmsg);
-    const char *how = gzdirect(f->gz) ? "file ends" : "gzip stream ends early";
-    return ns_error_set(NS_ERR_FORMAT,
-                        "%s: truncated: %s needs %zu bytes from byte offset %zu, but the %s at "
-                        "byte offset %zu",
-                        f->path, what, want, f->pos, how, f->pos + got);
+    char span[64] = "";
+    if (want) snprintf(span, sizeof span, " (%zu bytes from byte offset %zu)", want, f->pos);
+    return ns_error_set(NS_ERR_FORMAT, "%s: truncated: %s ends at %sbyte offset %zu, expected %s%s",
+                        f->path, gzdirect(f->gz) ? "the file" : "the gzip stream",
+                        gzdirect(f->gz) ? "" : "decoded ", f->pos + got, what, span);
 }
 
 static ns_status idx_read_exact(idx_file *f, void *buf, size_t n, const char *what)
@@ -145,9 +148,9 @@ ns_status ns_idx_read(const char *path, int want_ndim, ns_idx_header *h, uint8_t
         size_t need = f.pos + h->count;
         if (f.disk_bytes < need)
             st = ns_error_set(NS_ERR_FORMAT,
-                              "%s: truncated: the header announces %zu data bytes from byte "
-                              "offset %zu, but the file ends at byte offset %zu",
-                              path, h->count, f.pos, f.disk_bytes);
+                              "%s: truncated: the file ends at byte offset %zu, expected the "
+                              "data the header announces (%zu bytes from byte offset %zu)",
+                              path, f.disk_bytes, h->count, f.pos);
     }
     if (st == NS_OK) {
         buf = malloc(h->count);
@@ -167,7 +170,8 @@ ns_status ns_idx_read(const char *path, int want_ndim, ns_idx_header *h, uint8_t
         else {
             int err = Z_OK;
             gzerror(f.gz, &err);
-            if (r < 0 || err != Z_OK) st = idx_short_read(&f, 1, 0, "the gzip trailer");
+            if (r < 0 || err != Z_OK)
+                st = idx_short_read(&f, 0, 0, "the 8-byte gzip trailer (CRC-32, length)");
         }
     }
     idx_close(&f);

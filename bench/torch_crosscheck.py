@@ -25,6 +25,7 @@ import torch.nn as nn
 
 TOL = 1e-4      # loss and gradient norms (relative)
 TOL_VEC = 1e-3  # whole gradient vectors (relative, float32 summation order differs)
+ZERO_FLOOR = 1e-6  # relative to the whole gradient norm: "zero up to rounding"
 
 
 class SSE(nn.Module):
@@ -141,6 +142,11 @@ def check(d):
     print("%-40s loss torch %.9g normsweep %.9g rel %.2e %s" % (
         d, lt, ln, rel, "ok" if rel <= TOL else "FAIL"))
     params = dict(net.named_parameters())
+    # A bias right before a batch norm has gradient exactly 0 in exact arithmetic;
+    # both sides then hold rounding noise. Tensors whose gradient is below
+    # ZERO_FLOOR x the whole gradient norm on both sides count as zero and agree.
+    whole = np.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in params.values()))
+    floor = ZERO_FLOOR * whole
     tot_t = tot_n = 0.0
     for t in man["tensors"]:
         if t["kind"] != "grad":
@@ -152,10 +158,12 @@ def check(d):
         tot_n += nn_ * nn_
         r = abs(nt - nn_) / max(nt, 1e-30)
         rv = np.linalg.norm(gt - gn) / max(nt, 1e-30)
-        good = (r <= TOL and rv <= TOL_VEC) or (nt < 1e-20 and nn_ < 1e-20)
+        good = (r <= TOL and rv <= TOL_VEC) or (nt < floor and nn_ < floor)
         ok &= good
         print("  %-28s |g| torch %.6e normsweep %.6e rel %.1e vec %.1e %s" % (
-            t["name"], nt, nn_, r, rv, "ok" if good else "FAIL"))
+            t["name"], nt, nn_, r, rv,
+            ("ok" if r <= TOL and rv <= TOL_VEC else "ok (zero up to rounding)")
+            if good else "FAIL"))
     r = abs(np.sqrt(tot_t) - np.sqrt(tot_n)) / max(np.sqrt(tot_t), 1e-30)
     ok &= r <= TOL
     print("  %-28s |g| torch %.6e normsweep %.6e rel %.1e %s" % (

@@ -41,7 +41,10 @@ static double quantile_sorted(const float *s, size_t n, double q)
     size_t lo = (size_t)floor(pos);
     if (lo >= n - 1) return s[n - 1];
     double a = s[lo], b = s[lo + 1], f = pos - (double)lo;
-    if (f == 0 || a == b) return a; /* also keeps inf - inf out */
+    if (f == 0 || a == b) return a;
+    /* between a finite value and an infinity the interpolation's limit is the
+     * infinity (numpy's lerp gives NaN here); between -inf and +inf: NaN */
+    if (isinf(a) || isinf(b)) return isinf(a) && isinf(b) ? NAN : (isinf(a) ? a : b);
     return a + (b - a) * f;
 }
 

@@ -211,6 +211,7 @@ ns_status ns_probe_hessian(const ns_objective *obj, ns_probe_ws *ws,
 
 /* The paper's activation plots and numpy's default (linear) quantiles. */
 #define NS_NQUANTILES_DEFAULT 5
+#define NS_MAX_QUANTILES 64 /* most quantiles one call computes */
 extern const double ns_quantiles_default[NS_NQUANTILES_DEFAULT]; /* .025 .16 .5 .84 .975 */
 
 /* Choose k distinct units of [0, nunits) uniformly at random, reproducibly
@@ -227,7 +228,9 @@ ns_status ns_units_choose(uint64_t seed, int layer, int nunits, int k, int *unit
  *                     q (N-1), interpolated), mean[j], std[j] (population,
  *                     ddof = 0, numpy's default), for unit units[j].
  * units[j] == -1 (padding from ns_units_choose) gives NaN rows. A unit with any
- * NaN value gives NaN quantiles/mean/std. scratch: batch*spatial floats. */
+ * NaN value gives NaN quantiles/mean/std. scratch: batch*spatial floats.
+ * nq <= NS_MAX_QUANTILES. Cost O(batch*spatial) per unit (partial selection,
+ * no full sort). */
 ns_status ns_activation_stats(const float *x, int batch, int channels, int spatial,
                               const int *units, int k, const double *q, int nq,
                               float *scratch, double *quant, double *mean, double *std);

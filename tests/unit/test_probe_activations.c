@@ -1,11 +1,13 @@
 /* test_probe_activations.c - unit distributions against values computed with
  * numpy 1.24 (np.quantile default 'linear', np.mean, np.std with ddof=0) on
- * fixed arrays, reproducible unit choice, NaN and error paths. */
+ * fixed arrays, reproducible unit choice, NaN and error paths.
+ * ctest-labels: probe */
 #include "ns_test.h"
 
 #include "normsweep/probe.h"
 #include "normsweep/rng.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* NCHW [3][2][2][2] */
@@ -99,6 +101,53 @@ START_TEST(nan_and_inf_units)
 }
 END_TEST
 
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Large samples go through the partial selection, not the small-array sort:
+ * compare with the definition on a fully sorted copy, with heavy ties
+ * (half exact zeros, like post-ReLU data) and with all values equal. */
+START_TEST(large_sample_matches_full_sort)
+{
+    enum { B = 50, C = 3, S = 100, N = B * S, NQ = NS_MAX_QUANTILES };
+    static float x[B * C * S], ref[N], scratch[N];
+    ns_rng r;
+    ns_rng_init(&r, 5, 5);
+    for (int i = 0; i < B * C * S; i++) {
+        float v = ns_rng_normal(&r);
+        int c = (i / S) % C;
+        x[i] = c == 0 ? v : c == 1 ? (v > 0 ? roundf(4 * v) / 4 : 0.0f) : 1.5f;
+    }
+    double q[NQ], quant[C * NQ], mean[C], sd[C];
+    for (int m = 0; m < NQ; m++) q[m] = (double)m / (NQ - 1);
+    int units[C] = {0, 1, 2};
+    ck_assert_int_eq(ns_activation_stats(x, B, C, S, units, C, q, NQ, scratch, quant, mean, sd),
+                     NS_OK);
+    for (int c = 0; c < C; c++) {
+        for (int b = 0; b < B; b++)
+            for (int s = 0; s < S; s++) ref[b * S + s] = x[(b * C + c) * S + s];
+        qsort(ref, N, sizeof(float), cmp_f);
+        for (int m = 0; m < NQ; m++) {
+            double pos = q[m] * (N - 1);
+            int lo = (int)floor(pos), hi = lo + 1 < N ? lo + 1 : lo;
+            double want = ref[lo] + (ref[hi] - ref[lo]) * (pos - lo);
+            ck_assert_msg(fabs(quant[c * NQ + m] - want) <= 1e-6 * (1 + fabs(want)),
+                          "unit %d q=%g: %.9g vs %.9g", c, q[m], quant[c * NQ + m], want);
+        }
+    }
+    ck_assert(quant[2 * NQ] == 1.5 && quant[3 * NQ - 1] == 1.5 && sd[2] == 0.0);
+    ck_assert(quant[NQ] == 0.0); /* ties at zero: the min of unit 1 */
+    double many[NQ + 1];
+    for (int m = 0; m <= NQ; m++) many[m] = 0.5;
+    ck_assert_int_eq(ns_activation_stats(x, B, C, S, units, 1, many, NQ + 1, scratch, quant,
+                                         mean, sd),
+                     NS_ERR_ARG);
+}
+END_TEST
+
 START_TEST(stats_errors)
 {
     int units[1] = {2};
@@ -165,6 +214,7 @@ static Suite *activations_suite(void)
     tcase_add_test(tc, conv_channels_vs_numpy);
     tcase_add_test(tc, dense_features_vs_numpy);
     tcase_add_test(tc, nan_and_inf_units);
+    tcase_add_test(tc, large_sample_matches_full_sort);
     tcase_add_test(tc, stats_errors);
     tcase_add_test(tc, units_choice);
     suite_add_tcase(s, tc);

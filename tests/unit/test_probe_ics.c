@@ -1,7 +1,8 @@
 /* test_probe_ics.c - internal covariate shift (Definition 2.1) on linear
  * chains whose gradients are known in closed form: a scalar two-layer model
  * worked by hand, and f = w3 * w2^T W1 x over a small batch. Also checks
- * which evaluations are skipped or shared, and NaN / error paths. */
+ * which evaluations are skipped or shared, and NaN / error paths.
+ * ctest-labels: probe */
 #include "ns_test.h"
 
 #include "normsweep/probe.h"

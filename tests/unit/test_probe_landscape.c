@@ -1,7 +1,8 @@
 /* test_probe_landscape.c - the landscape probe against closed forms on least
  * squares (loss curve quadratic in eta, gradient change eta ||H g||,
  * beta_eff = ||H g|| / ||g||), evaluation counts, random directions, NaN/inf
- * points, and every error path. */
+ * points, and every error path.
+ * ctest-labels: probe */
 #include "ns_test.h"
 #include "test_probe_fixtures.h"
 

@@ -1,5 +1,6 @@
 /* test_probe_schedule.c - probe schedules: every k, explicit lists, log-spaced
- * (values worked by hand), index <-> step round trips, errors. */
+ * (values worked by hand), index <-> step round trips, errors.
+ * ctest-labels: probe */
 #include "ns_test.h"
 
 #include "normsweep/probe.h"

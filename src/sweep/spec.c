@@ -148,9 +148,17 @@ static int lr_log_range(pstate *ps, const yaml_node_t *n, const char *where, ns_
         ok = 0;
     }
     if (!ok) return 0;
+    /* Rounded to 15 significant digits: log_range [1e-3, 1] count 4 gives
+     * exactly the doubles of 0.001, 0.01, 0.1, 1 - what a user would type -
+     * not exp(log()) neighbours one ulp away. */
     ax->n = (int)count;
-    for (int k = 0; k < ax->n; k++)
-        ax->v[k] = count == 1 ? lo : exp(log(lo) + (log(hi) - log(lo)) * k / (double)(count - 1));
+    for (int k = 0; k < ax->n; k++) {
+        double v = count == 1 ? lo : exp(log(lo) + (log(hi) - log(lo)) * k / (double)(count - 1));
+        char txt[32];
+        snprintf(txt, sizeof txt, "%.15g", v);
+        ax->v[k] = strtod(txt, NULL);
+    }
+    ax->v[0] = lo;
     ax->v[ax->n - 1] = count == 1 ? lo : hi;
     return 1;
 }
@@ -766,12 +774,60 @@ static void yaml_syntax_error(ns_errs *e, const yaml_parser_t *p)
 {
     const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
     if (p->context)
-        ns_errs_at(e, (int)m->line + 1, (int)m->column + 1, "YAML syntax error: %s %s (line %d)",
+        ns_errs_at(e, (int)m->line + 1, (int)m->column + 1,
+                   "YAML syntax error: %s %s (started at line %d, column %d)",
                    p->problem ? p->problem : "unknown problem", p->context,
-                   (int)p->context_mark.line + 1);
+                   (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
     else
         ns_errs_at(e, (int)m->line + 1, (int)m->column + 1, "YAML syntax error: %s",
                    p->problem ? p->problem : "unknown problem");
+}
+
+/* Messages are collected section by section; show them in file order. */
+typedef struct msg_ref {
+    const char *text;
+    size_t len;
+    long line, col;
+    int seq;
+} msg_ref;
+
+static int msg_cmp(const void *a, const void *b)
+{
+    const msg_ref *x = a, *y = b;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+static void sort_messages(ns_errs *e)
+{
+    msg_ref *m = calloc((size_t)e->n, sizeof *m);
+    char *sorted = malloc(e->b.len + 1);
+    if (!m || !sorted) { /* keep them unsorted */
+        free(m);
+        free(sorted);
+        return;
+    }
+    size_t flen = strlen(e->file);
+    const char *p = e->b.p;
+    int k = 0;
+    for (; k < e->n && *p; k++) {
+        const char *nl = strchr(p, '\n');
+        char *end;
+        m[k].text = p;
+        m[k].len = (size_t)(nl - p) + 1;
+        m[k].line = strtol(p + flen + 1, &end, 10);
+        m[k].col = strtol(end + 1, NULL, 10);
+        m[k].seq = k;
+        p = nl + 1;
+    }
+    qsort(m, (size_t)k, sizeof *m, msg_cmp);
+    size_t at = 0;
+    for (int i = 0; i < k; i++) memcpy(sorted + at, m[i].text, m[i].len), at += m[i].len;
+    sorted[at] = '\0';
+    free(e->b.p);
+    free(m);
+    e->b.p = sorted;
 }
 
 static ns_status finish(ns_errs *e, ns_spec *s, ns_spec **out, char **errors)
@@ -789,6 +845,7 @@ static ns_status finish(ns_errs *e, ns_spec *s, ns_spec **out, char **errors)
         return NS_OK;
     }
     ns_spec_free(s);
+    sort_messages(e);
     size_t first = strcspn(e->b.p, "\n");
     ns_error_set(NS_ERR_ARG, "%.*s%s", (int)first, e->b.p,
                  e->n > 1 ? " (and more errors)" : "");

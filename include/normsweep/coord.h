@@ -1,0 +1,105 @@
+/* coord.h - the sweep coordinator: a dynamic work queue of run indices over MPI.
+ *
+ * Rank 0 owns the queue (runs sorted longest estimated cost first) and hands
+ * run indices to ranks that ask; it also executes runs itself, servicing other
+ * ranks' requests from inside its own runs through ns_coord_poll(). No rank
+ * spins a core while it waits: all waits are MPI_Test/Iprobe + nanosleep
+ * backoff (100 us doubling to 20 ms). The coordinator knows nothing of what a
+ * run is: a callback executes one run index. docs/coordinator.md has the
+ * protocol, the polling model and the signal path.
+ */
+#ifndef NORMSWEEP_COORD_H
+#define NORMSWEEP_COORD_H
+
+#include "normsweep/error.h"
+
+#include <mpi.h>
+#include <stdio.h>
+
+/* How one run ended. The callback sets DONE (the default), DIVERGED or STOPPED;
+ * a callback that returns a status other than NS_OK makes the run FAILED. */
+typedef enum ns_run_status {
+    NS_RUN_PENDING = 0, /* never started: not dispatched, or a stop came first    */
+    NS_RUN_SKIPPED,     /* finished by an earlier job (ns_coord_opts.skip)        */
+    NS_RUN_DONE,        /* ran to its last step                                   */
+    NS_RUN_DIVERGED,    /* stopped early by the divergence rule (a result, too)   */
+    NS_RUN_FAILED,      /* the callback returned an error (message in msg)        */
+    NS_RUN_STOPPED      /* interrupted by a stop request, checkpointed: resumable */
+} ns_run_status;
+
+const char *ns_run_status_name(ns_run_status s); /* "done", "diverged", ... */
+
+typedef struct ns_run_outcome {
+    ns_run_status status; /* set by the callback (starts as NS_RUN_DONE)          */
+    long steps;           /* set by the callback: steps completed (informational) */
+    double final_loss;    /* set by the callback (informational; NaN if unknown)  */
+    /* Filled by the coordinator: */
+    int rank;             /* rank that executed the run; -1 if it never ran       */
+    int dispatch_seq;     /* 0, 1, 2, ... in the order runs were handed out; -1   */
+    double wall_s;        /* wall time of the callback, seconds                   */
+    char msg[128];        /* FAILED: "NS_ERR_X: <ns_error_msg()>"; else callback's */
+} ns_run_outcome;
+
+typedef struct ns_coord ns_coord;
+
+/* The work a rank does for one run. It must call ns_coord_poll(c) regularly
+ * (every training step) so that rank 0 can serve other ranks between its own
+ * steps, and when ns_coord_stop_requested(c) turns true it checkpoints, sets
+ * out->status = NS_RUN_STOPPED and returns NS_OK. It must not make collective
+ * MPI calls on the sweep communicator (ranks are at different places). */
+typedef ns_status (*ns_run_fn)(void *ctx, ns_coord *c, int run_index, ns_run_outcome *out);
+
+typedef struct ns_coord_opts {
+    int nruns;
+    const double *cost;          /* estimated cost per run (any unit, >= 0, finite):
+                                    handed out LONGEST FIRST, ties by index; NULL: equal */
+    const unsigned char *skip;   /* skip[i] != 0: finished earlier, never dispatched; may be NULL */
+    double progress_every_s;     /* rank 0 prints a progress line this often (0: never) */
+    const char *progress_json;   /* sidecar JSON rank 0 keeps updated atomically (NULL: none) */
+    FILE *log;                   /* where progress lines go (NULL: stderr) */
+} ns_coord_opts;
+/* Only rank 0 reads cost, skip, progress_* and log; nruns must agree on all ranks. */
+
+typedef struct ns_coord_result {
+    /* Known on every rank: */
+    int complete;       /* 1: no stop, and every non-skipped run ended done/diverged/failed */
+    int stop_requested; /* a stop (signal or ns_coord_request_stop) reached the sweep */
+    int stop_signal;    /* first signal number that caused the stop (0: none / programmatic) */
+    int nruns, n_done, n_diverged, n_failed, n_stopped, n_pending, n_skipped;
+    double wall_s;      /* wall time of ns_coord_execute on this rank */
+    /* Rank 0 only (NULL elsewhere): runs[i] is run i's outcome; free with
+     * ns_coord_result_free. */
+    ns_run_outcome *runs;
+} ns_coord_result;
+
+/* Collective over comm. Every rank (rank 0 included) executes runs via fn; each
+ * non-skipped run index is executed exactly once per call unless a stop is
+ * requested before it starts. Returns NS_OK when the sweep ended - completed or
+ * stopped, see res->complete (main exits NS_EXIT_INCOMPLETE = 3 when it is 0);
+ * NS_ERR_ARG/NS_ERR_IO (on every rank) for bad options or an unwritable
+ * progress_json, NS_ERR_NOMEM, NS_ERR_MPI. A failing callback does not end the
+ * sweep: its run is recorded as NS_RUN_FAILED. */
+ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
+                           ns_coord_result *res);
+void ns_coord_result_free(ns_coord_result *res);
+
+/* Service the coordinator: rank 0 answers pending requests and prints progress;
+ * other ranks collect assignments and stop notices. Cheap (~1 us) when nothing
+ * is pending. Call it from the run callback at least every step. */
+void ns_coord_poll(ns_coord *c);
+/* True once a stop has been requested anywhere in the sweep (as far as this rank
+ * knows; it learns of remote stops in ns_coord_poll). */
+int ns_coord_stop_requested(const ns_coord *c);
+/* Ask the whole sweep to stop, as a signal would (e.g. disk full in a callback). */
+void ns_coord_request_stop(ns_coord *c);
+int ns_coord_rank(const ns_coord *c);
+
+/* Install handlers for SIGTERM, SIGUSR1 and SIGINT that only record the signal
+ * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A second
+ * SIGINT restores the default action and re-raises (Ctrl-C twice kills). */
+void ns_signals_install(void);
+/* Number of the first stop signal caught since install/clear, 0 if none. */
+int ns_signals_caught(void);
+void ns_signals_clear(void);
+
+#endif

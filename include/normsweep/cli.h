@@ -15,6 +15,9 @@ extern const ns_command ns_commands[];
 
 int ns_cmd_bench(int argc, char **argv);
 int ns_cmd_plan(int argc, char **argv);   /* src/cli/cmd_plan.c */
+int ns_cmd_run(int argc, char **argv);    /* src/cli/cmd_run.c */
+int ns_cmd_status(int argc, char **argv); /* src/cli/cmd_status.c */
+int ns_cmd_merge(int argc, char **argv);  /* src/cli/cmd_merge.c */
 /* Parts of `bench`, each in its own file; argv is bench's own argv. */
 int ns_bench_data(int argc, char **argv);  /* src/cli/bench_data.c  */
 int ns_bench_train(int argc, char **argv); /* src/cli/bench_train.c */

@@ -12,22 +12,15 @@
 #define NORMSWEEP_COORD_H
 
 #include "normsweep/error.h"
+#include "normsweep/status.h"
 
 #include <mpi.h>
 #include <stdio.h>
 
-/* How one run ended. The callback sets DONE (the default), DIVERGED or STOPPED;
- * a callback that returns a status other than NS_OK makes the run FAILED. */
-typedef enum ns_run_status {
-    NS_RUN_PENDING = 0, /* never started: not dispatched, or a stop came first    */
-    NS_RUN_SKIPPED,     /* finished by an earlier job (ns_coord_opts.skip)        */
-    NS_RUN_DONE,        /* ran to its last step                                   */
-    NS_RUN_DIVERGED,    /* stopped early by the divergence rule (a result, too)   */
-    NS_RUN_FAILED,      /* the callback returned an error (message in msg)        */
-    NS_RUN_STOPPED      /* interrupted by a stop request, checkpointed: resumable */
-} ns_run_status;
+/* How one run ended (status.h): the callback sets DONE (the default),
+ * DIVERGED or STOPPED; a callback that returns a status other than NS_OK makes
+ * the run FAILED. */
 
-const char *ns_run_status_name(ns_run_status s); /* "done", "diverged", ... */
 
 typedef struct ns_run_outcome {
     ns_run_status status; /* set by the callback (starts as NS_RUN_DONE)          */

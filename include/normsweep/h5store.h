@@ -31,7 +31,7 @@
 /* Fill value of integer variables: a cell nobody wrote reads as -1. */
 #define NS_H5_FILL_INT (-1)
 /* Limits of a layout. */
-#define NS_H5_MAX_DIMS 4    /* rank of one variable      */
+#define NS_H5_MAX_DIMS 5    /* rank of one variable      */
 #define NS_H5_MAX_NAME 63   /* bytes in a dim/var name   */
 
 typedef enum {

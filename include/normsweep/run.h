@@ -27,6 +27,8 @@
 #include "normsweep/spec.h"
 #include "normsweep/status.h"
 
+struct ns_net; /* net.h */
+
 #include <stdint.h>
 
 /* Fixed shapes of a run's traces, from its config alone (the output file is

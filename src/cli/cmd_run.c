@@ -133,7 +133,7 @@ static ns_status execute_run(void *vctx, ns_coord *c, int index, ns_run_outcome 
     out->steps = (long)r.steps_done;
     out->final_loss = r.final_train_loss;
     if (st == NS_OK && r.status != NS_RUN_DONE)
-        snprintf(out->msg, sizeof out->msg, "%s", r.message);
+        snprintf(out->msg, sizeof out->msg, "%.*s", (int)sizeof out->msg - 1, r.message);
     return st;
 }
 

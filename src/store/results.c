@@ -5,6 +5,7 @@
 #include "normsweep/h5store.h"
 #include "normsweep/net.h"
 #include "normsweep/norm.h"
+#include "normsweep/probe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,44 +48,6 @@ static ns_status shape_of(const ns_spec *s, const ns_run_config *c, net_shape *o
     out->ntensors = 0;
     for (int i = 0; i < net->nlayers; i++) out->ntensors += net->layers[i].nviews;
     ns_net_free(net);
-
-    /* Final weights: flat params then state, with a tensor table giving
-     * PyTorch names, offsets and shapes (analysis.state_dict rebuilds them). */
-    add_dim(b, "weight", r->nweights, NS_H5_I64, NULL, NULL, "flat parameter index");
-    add_dim(b, "tensor", (size_t)r->ntensors, NS_H5_I32, NULL, NULL, "weight tensor slot");
-    add_dim(b, "axis", 4, NS_H5_I32, NULL, NULL, "tensor axis");
-    add_var(b, "weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)");
-    add_var(b, "tensor_name", NS_H5_STR, STR_NAME, "run,tensor", NULL, "PyTorch state_dict key");
-    add_var(b, "tensor_offset", NS_H5_I64, 0, "run,tensor", NULL, "offset into weights");
-    add_var(b, "tensor_shape", NS_H5_I32, 0, "run,tensor,axis", NULL, "shape (-1 past ndim)");
-
-    /* The run table: settings, then outcome. */
-    add_var(b, "lr", NS_H5_F64, 0, "run", "1", "learning rate");
-    add_var(b, "arch", NS_H5_STR, STR_ARCH, "run", NULL, "architecture");
-    add_var(b, "norm", NS_H5_STR, STR_NORM, "run", NULL, "normalization");
-    add_var(b, "init", NS_H5_STR, STR_SHORT, "run", NULL, "weight initialisation");
-    add_var(b, "seed", NS_H5_I64, 0, "run", NULL, "run seed");
-    add_var(b, "batch", NS_H5_I32, 0, "run", NULL, "batch size");
-    add_var(b, "momentum", NS_H5_F64, 0, "run", "1", "SGD momentum");
-    add_var(b, "weight_decay", NS_H5_F64, 0, "run", "1", "weight decay");
-    add_var(b, "steps", NS_H5_I64, 0, "run", NULL, "planned optimizer steps");
-    add_var(b, "random_sample", NS_H5_I32, 0, "run", NULL, "random LR sample index (-1: grid)");
-    add_var(b, "status", NS_H5_STR, STR_SHORT, "run", NULL, "pending/running/done/diverged/failed/stopped");
-    add_var(b, "rank", NS_H5_I32, 0, "run", NULL, "MPI rank that last ran it");
-    add_var(b, "wall_s", NS_H5_F64, 0, "run", "s", "wall time");
-    add_var(b, "train_s", NS_H5_F64, 0, "run", "s", "wall time in training steps");
-    add_var(b, "probe_s_total", NS_H5_F64, 0, "run", "s", "wall time in probes");
-    add_var(b, "eval_s", NS_H5_F64, 0, "run", "s", "wall time in evaluation");
-    add_var(b, "steps_done", NS_H5_I64, 0, "run", NULL, "optimizer steps completed");
-    add_var(b, "diverged_step", NS_H5_I64, 0, "run", NULL, "step whose loss diverged (-1: none)");
-    add_var(b, "message", NS_H5_STR, STR_MSG, "run", NULL, "why a run failed or diverged");
-    add_var(b, "n_layers", NS_H5_I32, 0, "run", NULL, "measured layers of this run");
-    add_var(b, "n_act_layers", NS_H5_I32, 0, "run", NULL, "tracked activation layers");
-    add_var(b, "n_params", NS_H5_I64, 0, "run", NULL, "parameters");
-    add_var(b, "final_train_loss", NS_H5_F64, 0, "run", "1", "loss of the last step's batch");
-    add_var(b, "final_train_acc", NS_H5_F64, 0, "run", "1", "accuracy of the last step's batch");
-    add_var(b, "final_test_loss", NS_H5_F64, 0, "run", "1", "last test loss");
-    add_var(b, "final_test_acc", NS_H5_F64, 0, "run", "1", "last test accuracy");
     return NS_OK;
 }
 
@@ -261,6 +224,43 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
             add_var(b, "thm41_rhs", NS_H5_F64, 0, "run,probe,act_layer", "1", "sum_j gamma^2/sigma^2 (||g||^2 - <1,g>^2/m - <g,yhat>^2/m)");
         }
     }
+    /* Final weights: flat params then state, with a tensor table giving
+     * PyTorch names, offsets and shapes (analysis.state_dict rebuilds them). */
+    add_dim(b, "weight", r->nweights, NS_H5_I64, NULL, NULL, "flat parameter index");
+    add_dim(b, "tensor", (size_t)r->ntensors, NS_H5_I32, NULL, NULL, "weight tensor slot");
+    add_dim(b, "axis", 4, NS_H5_I32, NULL, NULL, "tensor axis");
+    add_var(b, "weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)");
+    add_var(b, "tensor_name", NS_H5_STR, STR_NAME, "run,tensor", NULL, "PyTorch state_dict key");
+    add_var(b, "tensor_offset", NS_H5_I64, 0, "run,tensor", NULL, "offset into weights");
+    add_var(b, "tensor_shape", NS_H5_I32, 0, "run,tensor,axis", NULL, "shape (-1 past ndim)");
+
+    /* The run table: settings, then outcome. */
+    add_var(b, "lr", NS_H5_F64, 0, "run", "1", "learning rate");
+    add_var(b, "arch", NS_H5_STR, STR_ARCH, "run", NULL, "architecture");
+    add_var(b, "norm", NS_H5_STR, STR_NORM, "run", NULL, "normalization");
+    add_var(b, "init", NS_H5_STR, STR_SHORT, "run", NULL, "weight initialisation");
+    add_var(b, "seed", NS_H5_I64, 0, "run", NULL, "run seed");
+    add_var(b, "batch", NS_H5_I32, 0, "run", NULL, "batch size");
+    add_var(b, "momentum", NS_H5_F64, 0, "run", "1", "SGD momentum");
+    add_var(b, "weight_decay", NS_H5_F64, 0, "run", "1", "weight decay");
+    add_var(b, "steps", NS_H5_I64, 0, "run", NULL, "planned optimizer steps");
+    add_var(b, "random_sample", NS_H5_I32, 0, "run", NULL, "random LR sample index (-1: grid)");
+    add_var(b, "status", NS_H5_STR, STR_SHORT, "run", NULL, "pending/running/done/diverged/failed/stopped");
+    add_var(b, "rank", NS_H5_I32, 0, "run", NULL, "MPI rank that last ran it");
+    add_var(b, "wall_s", NS_H5_F64, 0, "run", "s", "wall time");
+    add_var(b, "train_s", NS_H5_F64, 0, "run", "s", "wall time in training steps");
+    add_var(b, "probe_s_total", NS_H5_F64, 0, "run", "s", "wall time in probes");
+    add_var(b, "eval_s", NS_H5_F64, 0, "run", "s", "wall time in evaluation");
+    add_var(b, "steps_done", NS_H5_I64, 0, "run", NULL, "optimizer steps completed");
+    add_var(b, "diverged_step", NS_H5_I64, 0, "run", NULL, "step whose loss diverged (-1: none)");
+    add_var(b, "message", NS_H5_STR, STR_MSG, "run", NULL, "why a run failed or diverged");
+    add_var(b, "n_layers", NS_H5_I32, 0, "run", NULL, "measured layers of this run");
+    add_var(b, "n_act_layers", NS_H5_I32, 0, "run", NULL, "tracked activation layers");
+    add_var(b, "n_params", NS_H5_I64, 0, "run", NULL, "parameters");
+    add_var(b, "final_train_loss", NS_H5_F64, 0, "run", "1", "loss of the last step's batch");
+    add_var(b, "final_train_acc", NS_H5_F64, 0, "run", "1", "accuracy of the last step's batch");
+    add_var(b, "final_test_loss", NS_H5_F64, 0, "run", "1", "last test loss");
+    add_var(b, "final_test_acc", NS_H5_F64, 0, "run", "1", "last test accuracy");
     return NS_OK;
 }
 

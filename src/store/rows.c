@@ -100,7 +100,7 @@ ns_status ns_h5_write_str(ns_h5 *h, const char *var, const size_t *index, const 
     char *cell = calloc(L, 1);
     NS_CHECK(cell, NS_ERR_NOMEM, "out of memory");
     memcpy(cell, s, n);
-    size_t one[NS_H5_MAX_DIMS] = {1, 1, 1, 1};
+    size_t one[NS_H5_MAX_DIMS] = {1, 1, 1, 1, 1};
     ns_status st = box_io(h, var, index, one, cell, 1);
     free(cell);
     return st;

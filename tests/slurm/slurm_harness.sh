@@ -76,20 +76,19 @@ CONF
 slurm_down() {
   local D=${SLURM_TEST_DIR:-}
   [ -n "$D" ] && [ -d "$D" ] || return 0
-  local f pid
+  local f pid pids=() i
   for f in slurmd slurmctld munged; do
-    if [ -f "$D/$f.pid" ]; then
-      pid=$(cat "$D/$f.pid" 2>/dev/null || true)
-      [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    fi
+    pid=$(cat "$D/$f.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && pids+=("$pid")
   done
-  sleep 1
-  for f in slurmd slurmctld munged; do
-    if [ -f "$D/$f.pid" ]; then
-      pid=$(cat "$D/$f.pid" 2>/dev/null || true)
-      [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    fi
+  # job steps left behind by a failed test
+  pids+=($(pgrep -f "slurmstepd" 2>/dev/null || true))
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "${pids[@]}" 2>/dev/null || break
+    sleep 0.1
   done
+  [ ${#pids[@]} -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null || true
   [ -n "${SLURM_KEEP_DIR:-}" ] || rm -rf "$D"
   SLURM_TEST_DIR=
 }

@@ -224,11 +224,11 @@ END_TEST
 #define MLP_SPEC(probes, extra)                                                               \
     "name: t\n"                                                                               \
     "data: 'synthetic-cls:n=96,test=32,c=1,h=4,w=4,classes=3'\n"                              \
-    "train: {steps: 13, batch: 16, log_every: 1, eval_every: 4, momentum: 0.9" extra "}\n"    \
-    "grid: {lr: [0.05], arch: ['mlp:16-12-12-3'], norm: [noisy_batch], seed: [7]}\n" probes
+    "train: {steps: 13, batch: 16, log_every: 1, eval_every: 4, momentum: 0.9}\n"             \
+    "grid: {lr: [0.05], arch: ['mlp:16-12-12-3'], norm: [noisy_batch], seed: [7]}\n" extra probes
 
 #define ALL_PROBES                                                                            \
-    "probes: {every: 3, eta: {relative: [0.5, 4.0], count: 3, random_direction: true},\n"     \
+    "probes: {every: 3, eta: {relative: [0.5, 4.0], count: 3}, random_direction: true,\n"     \
     "         ics: {layers: all}, activations: {units: 4},\n"                                 \
     "         hessian: {iters: 5, tol: 1.0e-3, trace_samples: 2}, thm41: true}\n"
 
@@ -305,7 +305,7 @@ START_TEST(kill_and_resume_is_bitwise_identical)
     const char *dir = ns_test_tmpdir("run");
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", dir);
-    const char *yaml = MLP_SPEC(ALL_PROBES, ", checkpoint_every: 4");
+    const char *yaml = MLP_SPEC(ALL_PROBES, "checkpoint: {every: 4}\n");
 
     mem whole, parts;
     memset(&whole, 0, sizeof whole);

@@ -235,6 +235,22 @@ ns_status ns_activation_stats(const float *x, int batch, int channels, int spati
                               const int *units, int k, const double *q, int nq,
                               float *scratch, double *quant, double *mean, double *std);
 
+/* ------------------------------------------------------------ Theorem 4.1 */
+
+/* The paper's Theorem 4.1 (its proof's equality, with 1/m) for one batch-norm
+ * layer on one batch, per unit j (m = batch*spatial values of the unit):
+ *   lhs[j]     = ||dL/dy_j||^2                  (dy: the engine's backward)
+ *   rhs[j]     = gamma_j^2 / s_j^2 ( ||g_j||^2 - <1,g_j>^2/m - <g_j,yhat_j>^2/m )
+ *   rhs_eps[j] = the same with the last term times (1 + eps/s_j^2): the exact
+ *                value of lhs for BN with eps (rhs is exact only for eps = 0)
+ * with g = dL/dz (gradient at the BN output z = gamma yhat + beta), y the BN
+ * input, mu_j/var_j its batch mean/variance (biased), s_j^2 = var_j + eps,
+ * yhat = (y - mu)/s. Layout [batch][channels][spatial] for y, dy, dz.
+ * rhs_eps may be NULL. All sums in double. No evaluation. */
+ns_status ns_thm41(const float *y, const float *dy, const float *dz, const float *gamma,
+                   double eps, int batch, int channels, int spatial, double *lhs, double *rhs,
+                   double *rhs_eps);
+
 /* ------------------------------------------------------------ schedules */
 
 typedef enum ns_schedule_kind {

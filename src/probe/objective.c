@@ -1,9 +1,8 @@
-/* objective.c - the objective's table checks, the probe workspace, probe rng
- * streams and the norms every probe shares. */
+/* objective.c - the objective's table checks, the probe workspace and the
+ * probe rng streams. */
 #include "normsweep/probe.h"
 #include "normsweep/rng.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 ns_status ns_objective_check(const ns_objective *obj)
@@ -60,20 +59,4 @@ uint64_t ns_probe_stream(int purpose, long step)
 {
     uint32_t sub = ((uint32_t)purpose << 28) | ((uint32_t)step & 0x0fffffffu);
     return NS_STREAM(NS_STREAM_PROBE, sub);
-}
-
-double ns_vec_norm(const float *x, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return sqrt(s);
-}
-
-void ns_probe_grad_norms(const ns_objective *obj, const float *g, double *total,
-                         double *per_layer)
-{
-    if (total) *total = ns_vec_norm(g, obj->n);
-    if (per_layer)
-        for (int i = 0; i < obj->nlayers; i++)
-            per_layer[i] = ns_vec_norm(g + obj->layer_off[i], obj->layer_len[i]);
 }

@@ -19,7 +19,7 @@ ns_status ns_objective_check(const ns_objective *obj)
                  "probe: layer %d slice [%zu, %zu+%zu) is empty or outside [0, n=%zu)", i, off,
                  off, len, obj->n);
         NS_CHECK(pe <= off, NS_ERR_ARG,
-                 "probe: layer %d prefix_end %zu > layer_off %zu (prefix must end before the layer)",
+                 "probe: layer %d prefix_end %zu > layer_off %zu (must end before the layer)",
                  i, pe, off);
         NS_CHECK(i == 0 || pe >= obj->prefix_end[i - 1], NS_ERR_ARG,
                  "probe: prefix_end[%d] = %zu < prefix_end[%d] = %zu (must be non-decreasing)",

@@ -74,6 +74,23 @@ END_TEST
 START_TEST(top_eigen_sum) { run_top_eigen(1.0); }
 END_TEST
 
+START_TEST(negative_curvature_keeps_sign)
+{
+    /* L = -1/2 ||A w - b||^2: H = -A^T A, the dominant eigenvalue is -9 */
+    qcase t;
+    qcase_init(&t, 6, S6, -0.5, 1, NULL);
+    ns_hessian_config cfg = ns_hessian_defaults();
+    cfg.max_iters = 100;
+    cfg.tol = 1e-9;
+    ns_hessian_out out;
+    ck_assert_int_eq(ns_probe_hessian(&t.obj, &t.ws, &cfg, W6, 3, 40, &out), NS_OK);
+    ns_assert_close(out.lambda, -9.0, 1e-4);
+    ck_assert_int_eq(out.converged, 1);
+    ck_assert_double_lt(out.residual, 1e-3);
+    qcase_free(&t);
+}
+END_TEST
+
 START_TEST(max_iters_not_converged)
 {
     qcase t;
@@ -215,6 +232,7 @@ static Suite *hessian_suite(void)
     tcase_add_test(tc, hvp_matches_h_times_v);
     tcase_add_test(tc, top_eigen_half);
     tcase_add_test(tc, top_eigen_sum);
+    tcase_add_test(tc, negative_curvature_keeps_sign);
     tcase_add_test(tc, max_iters_not_converged);
     tcase_add_test(tc, hutchinson_diagonal_exact);
     tcase_add_test(tc, hutchinson_rotated_statistical);

@@ -36,6 +36,18 @@
  *     -lr*v computed the way the optimizer does).
  *
  * No probe allocates: scratch lives in an ns_probe_ws made once per run.
+ * A workspace serves one thread at a time.
+ *
+ * Order at a probe step t (ns_schedule_index(t) >= 0), inside the training
+ * step, after its forward/backward on batch t and BEFORE the update:
+ *   1. ns_activation_stats / ns_thm41 on the step's own layer buffers (every
+ *      probe evaluation below reruns the net and overwrites them);
+ *   2. ns_probe_grad_norms(g);
+ *   3. ns_probe_landscape(w_t, g, seed, t);
+ *   4. delta = the optimizer's update, computed but not yet applied;
+ *      ns_probe_ics(w_t, g, delta);
+ *   5. ns_probe_hessian(w_t, seed, t);
+ *   6. the optimizer applies the update as if nothing happened.
  */
 #ifndef NORMSWEEP_PROBE_H
 #define NORMSWEEP_PROBE_H

@@ -36,6 +36,18 @@
  *     -lr*v computed the way the optimizer does).
  *
  * No probe allocates: scratch lives in an ns_probe_ws made once per run.
+ * A workspace serves one thread at a time.
+ *
+ * Order at a probe step t (ns_schedule_index(t) >= 0), inside the training
+ * step, after its forward/backward on batch t and BEFORE the update:
+ *   1. ns_activation_stats / ns_thm41 on the step's own layer buffers (every
+ *      probe evaluation below reruns the net and overwrites them);
+ *   2. ns_probe_grad_norms(g);
+ *   3. ns_probe_landscape(w_t, g, seed, t);
+ *   4. delta = the optimizer's update, computed but not yet applied;
+ *      ns_probe_ics(w_t, g, delta);
+ *   5. ns_probe_hessian(w_t, seed, t);
+ *   6. the optimizer applies the update as if nothing happened.
  */
 #ifndef NORMSWEEP_PROBE_H
 #define NORMSWEEP_PROBE_H
@@ -234,6 +246,22 @@ ns_status ns_units_choose(uint64_t seed, int layer, int nunits, int k, int *unit
 ns_status ns_activation_stats(const float *x, int batch, int channels, int spatial,
                               const int *units, int k, const double *q, int nq,
                               float *scratch, double *quant, double *mean, double *std);
+
+/* ------------------------------------------------------------ Theorem 4.1 */
+
+/* The paper's Theorem 4.1 (its proof's equality, with 1/m) for one batch-norm
+ * layer on one batch, per unit j (m = batch*spatial values of the unit):
+ *   lhs[j]     = ||dL/dy_j||^2                  (dy: the engine's backward)
+ *   rhs[j]     = gamma_j^2 / s_j^2 ( ||g_j||^2 - <1,g_j>^2/m - <g_j,yhat_j>^2/m )
+ *   rhs_eps[j] = the same with the last term times (1 + eps/s_j^2): the exact
+ *                value of lhs for BN with eps (rhs is exact only for eps = 0)
+ * with g = dL/dz (gradient at the BN output z = gamma yhat + beta), y the BN
+ * input, mu_j/var_j its batch mean/variance (biased), s_j^2 = var_j + eps,
+ * yhat = (y - mu)/s. Layout [batch][channels][spatial] for y, dy, dz.
+ * rhs_eps may be NULL. All sums in double. No evaluation. */
+ns_status ns_thm41(const float *y, const float *dy, const float *dz, const float *gamma,
+                   double eps, int batch, int channels, int spatial, double *lhs, double *rhs,
+                   double *rhs_eps);
 
 /* ------------------------------------------------------------ schedules */
 

@@ -148,7 +148,8 @@ ns_status ns_probe_hessian(const ns_objective *obj, ns_probe_ws *ws,
              "hessian: h_rel = %g must be > 0", cfg->h_rel);
     NS_CHECK(cfg->hutchinson >= 0, NS_ERR_ARG, "hessian: hutchinson = %d must be >= 0",
              cfg->hutchinson);
-    *out = (ns_hessian_out){.lambda = NAN, .residual = NAN, .trace = NAN, .trace_se = NAN, .h = NAN};
+    *out = (ns_hessian_out){
+        .lambda = NAN, .residual = NAN, .trace = NAN, .trace_se = NAN, .h = NAN};
     double wn = ns_vec_norm(w, obj->n);
     if (!isfinite(wn)) return NS_OK; /* non-finite weights (diverged run): all NaN */
     out->h = cfg->h_rel * (wn > 1 ? wn : 1.0);

@@ -1,9 +1,8 @@
-/* objective.c - the objective's table checks, the probe workspace, probe rng
- * streams and the norms every probe shares. */
+/* objective.c - the objective's table checks, the probe workspace and the
+ * probe rng streams. */
 #include "normsweep/probe.h"
 #include "normsweep/rng.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 ns_status ns_objective_check(const ns_objective *obj)
@@ -20,7 +19,7 @@ ns_status ns_objective_check(const ns_objective *obj)
                  "probe: layer %d slice [%zu, %zu+%zu) is empty or outside [0, n=%zu)", i, off,
                  off, len, obj->n);
         NS_CHECK(pe <= off, NS_ERR_ARG,
-                 "probe: layer %d prefix_end %zu > layer_off %zu (prefix must end before the layer)",
+                 "probe: layer %d prefix_end %zu > layer_off %zu (must end before the layer)",
                  i, pe, off);
         NS_CHECK(i == 0 || pe >= obj->prefix_end[i - 1], NS_ERR_ARG,
                  "probe: prefix_end[%d] = %zu < prefix_end[%d] = %zu (must be non-decreasing)",
@@ -60,20 +59,4 @@ uint64_t ns_probe_stream(int purpose, long step)
 {
     uint32_t sub = ((uint32_t)purpose << 28) | ((uint32_t)step & 0x0fffffffu);
     return NS_STREAM(NS_STREAM_PROBE, sub);
-}
-
-double ns_vec_norm(const float *x, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return sqrt(s);
-}
-
-void ns_probe_grad_norms(const ns_objective *obj, const float *g, double *total,
-                         double *per_layer)
-{
-    if (total) *total = ns_vec_norm(g, obj->n);
-    if (per_layer)
-        for (int i = 0; i < obj->nlayers; i++)
-            per_layer[i] = ns_vec_norm(g + obj->layer_off[i], obj->layer_len[i]);
 }

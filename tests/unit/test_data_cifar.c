@@ -4,6 +4,7 @@
  * (size not a multiple of 3073, missing file, label out of range, empty). */
 #include "ns_test.h"
 #include "data/data_internal.h"
+#include "data_expect.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -42,21 +43,6 @@ static void make_set(const char *dir)
         file_name(path, sizeof path, dir, f);
         ck_assert_int_eq(ns_test_write_file(path, buf, (size_t)nrec(f) * REC), 0);
     }
-}
-
-static void expect_fail(const char *spec, ns_status code, ...)
-{
-    ns_dataset *d = (ns_dataset *)0x1;
-    ns_status st = ns_dataset_load(spec, 0, &d);
-    ck_assert_msg(st == code, "%s: got %s (%s), want %s", spec, ns_status_name(st), ns_error_msg(),
-                  ns_status_name(code));
-    ck_assert_ptr_null(d);
-    if (getenv("NS_TEST_VERBOSE")) fprintf(stderr, "  [%s] %s\n", ns_status_name(st), ns_error_msg());
-    va_list ap;
-    va_start(ap, code);
-    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
-        ck_assert_msg(strstr(ns_error_msg(), s), "message '%s' lacks '%s'", ns_error_msg(), s);
-    va_end(ap);
 }
 
 static char spec_buf[700];

@@ -132,4 +132,27 @@ static inline ns_objective quad_objective(quad *q)
                           .nlayers = 1, .layer_off = off, .layer_len = len, .prefix_end = pe};
 }
 
+/* A ready case: the objective over q, a workspace, and g = grad L(w) as the
+ * float gradient a training step would hand over (w may be NULL: no g).
+ * The call counter starts at 0 after g. */
+typedef struct qcase {
+    quad q;
+    ns_objective obj;
+    ns_probe_ws ws;
+    float g[QMAX];
+    double L0;
+} qcase;
+
+static inline void qcase_init(qcase *t, int n, const double *s, double c, int rotate,
+                              const float *w)
+{
+    quad_init(&t->q, n, s, c, rotate);
+    t->obj = quad_objective(&t->q);
+    ck_assert_int_eq(ns_probe_ws_alloc(&t->ws, (size_t)n), NS_OK);
+    if (w) quad_loss_grad(&t->q, w, &t->L0, t->g);
+    t->q.calls = 0;
+}
+
+static inline void qcase_free(qcase *t) { ns_probe_ws_free(&t->ws); }
+
 #endif

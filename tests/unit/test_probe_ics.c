@@ -121,10 +121,16 @@ static ns_status chain_lg(void *ctx, const float *w, double *loss, float *grad)
 
 static const float CW[7] = {0.8f, -0.3f, 0.5f, 1.1f, 0.9f, -0.6f, 1.3f};
 
-static ns_objective chain_obj(chain *c)
+/* The chain's objective, a workspace for it, and g = grad L(CW); calls reset. */
+static ns_objective chain_setup(chain *c, ns_probe_ws *ws, float *g)
 {
-    return (ns_objective){.n = 7, .loss_grad = chain_lg, .ctx = c, .nlayers = 3,
-                          .layer_off = CH_OFF, .layer_len = CH_LEN, .prefix_end = CH_PE};
+    ns_objective obj = {.n = 7, .loss_grad = chain_lg, .ctx = c, .nlayers = 3,
+                        .layer_off = CH_OFF, .layer_len = CH_LEN, .prefix_end = CH_PE};
+    ck_assert_int_eq(ns_probe_ws_alloc(ws, 7), NS_OK);
+    double L;
+    chain_lg(c, CW, &L, g);
+    c->calls = 0;
+    return obj;
 }
 
 /* Expected (diff, cos) of layer i: G' from w + delta on [0, prefix_end[i]). */
@@ -149,13 +155,10 @@ static void chain_expect(const float *g, const float *delta, int i, double *diff
 static void chain_case(const float *delta, const int *layers, int nsel, int want_evals)
 {
     chain c = {0};
-    ns_objective obj = chain_obj(&c);
     ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 7), NS_OK);
     float g[7];
-    double L, diff[3], cosv[3];
-    chain_lg(&c, CW, &L, g);
-    c.calls = 0;
+    ns_objective obj = chain_setup(&c, &ws, g);
+    double diff[3], cosv[3];
     int evals = -1;
     ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, delta, layers, nsel, diff, cosv, &evals),
                      NS_OK);
@@ -195,12 +198,10 @@ START_TEST(chain_no_update_on_prefix)
     float d[7] = {0, 0, 0, 0, -0.15f, 0.1f, -0.2f};
     chain_case(d, NULL, 3, 1);
     chain c = {0};
-    ns_objective obj = chain_obj(&c);
     ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 7), NS_OK);
     float g[7];
-    double L, diff[3], cosv[3];
-    chain_lg(&c, CW, &L, g);
+    ns_objective obj = chain_setup(&c, &ws, g);
+    double diff[3], cosv[3];
     ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, d, NULL, 3, diff, cosv, NULL), NS_OK);
     ck_assert(diff[1] == 0.0 && cosv[1] == 1.0);
     ck_assert_double_gt(diff[2], 1e-3);
@@ -234,12 +235,10 @@ END_TEST
 START_TEST(chain_nan_and_errors)
 {
     chain c = {0};
-    ns_objective obj = chain_obj(&c);
     ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 7), NS_OK);
     float g[7];
-    double L, diff[3], cosv[3];
-    chain_lg(&c, CW, &L, g);
+    ns_objective obj = chain_setup(&c, &ws, g);
+    double diff[3], cosv[3];
     c.nan = 1;
     ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, NULL, 3, diff, cosv, NULL), NS_OK);
     ck_assert(diff[0] == 0 && cosv[0] == 1);

@@ -37,31 +37,24 @@ static void expect_line(const quad *q, const float *w, const float *g, const flo
 
 static void run_closed_form(double c, int rotate)
 {
-    quad q;
-    quad_init(&q, 6, S6, c, rotate);
-    ns_objective obj = quad_objective(&q);
-    ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 6), NS_OK);
-    float g[6];
-    double L0;
-    quad_loss_grad(&q, W6, &L0, g);
-    q.calls = 0;
+    qcase t;
+    qcase_init(&t, 6, S6, c, rotate, W6);
 
     ns_landscape_config cfg = ns_landscape_defaults();
     double lr = 0.1 / c; /* eta up to 0.4/c: well past 2/lambda_max, loss grows */
     double eta[8], loss[8], gc[8];
     ns_landscape_out out = {.eta = eta, .loss = loss, .grad_change = gc};
-    ck_assert_int_eq(ns_probe_landscape(&obj, &ws, &cfg, lr, W6, g, 1, 0, &out), NS_OK);
-    ck_assert_int_eq(q.calls, 8); /* exactly one evaluation per eta */
+    ck_assert_int_eq(ns_probe_landscape(&t.obj, &t.ws, &cfg, lr, W6, t.g, 1, 0, &out), NS_OK);
+    ck_assert_int_eq(t.q.calls, 8); /* exactly one evaluation per eta */
 
     double gdv[6], hg[6];
-    for (int i = 0; i < 6; i++) gdv[i] = g[i];
-    quad_hx(&q, gdv, hg);
+    for (int i = 0; i < 6; i++) gdv[i] = t.g[i];
+    quad_hx(&t.q, gdv, hg);
     double beta = dnorm(hg, 6) / dnorm(gdv, 6);
     for (int k = 0; k < 8; k++) {
         ns_assert_close(eta[k], lr * 0.5 * pow(8.0, k / 7.0), 1e-12);
         double eL, eG;
-        expect_line(&q, W6, g, g, eta[k], &eL, &eG);
+        expect_line(&t.q, W6, t.g, t.g, eta[k], &eL, &eG);
         ns_assert_close(loss[k], eL, 1e-4);
         ns_assert_close(gc[k], eG, 1e-4);
         ns_assert_close(gc[k], eta[k] * dnorm(hg, 6), 1e-4);
@@ -70,7 +63,7 @@ static void run_closed_form(double c, int rotate)
     ck_assert(isnan(out.rand_beta_eff)); /* not asked */
     /* the curve really is curved here: a test of a flat curve could not fail */
     ck_assert_double_gt(loss[7], 2 * loss[0]);
-    ns_probe_ws_free(&ws);
+    qcase_free(&t);
 }
 
 START_TEST(least_squares_half) { run_closed_form(0.5, 1); }
@@ -109,20 +102,14 @@ END_TEST
 
 START_TEST(random_direction)
 {
-    quad q;
-    quad_init(&q, 6, S6, 0.5, 1);
-    ns_objective obj = quad_objective(&q);
-    ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 6), NS_OK);
-    float g[6], d1[6], d2[6], d3[6];
-    double L0;
-    quad_loss_grad(&q, W6, &L0, g);
-    q.calls = 0;
+    qcase t;
+    qcase_init(&t, 6, S6, 0.5, 1, W6);
+    float d1[6], d2[6], d3[6];
 
-    ns_probe_random_direction(7, 120, g, d1, 6);
-    ns_probe_random_direction(7, 120, g, d2, 6);
-    ns_probe_random_direction(7, 121, g, d3, 6);
-    ns_assert_close(ns_vec_norm(d1, 6), ns_vec_norm(g, 6), 1e-6);
+    ns_probe_random_direction(7, 120, t.g, d1, 6);
+    ns_probe_random_direction(7, 120, t.g, d2, 6);
+    ns_probe_random_direction(7, 121, t.g, d3, 6);
+    ns_assert_close(ns_vec_norm(d1, 6), ns_vec_norm(t.g, 6), 1e-6);
     ck_assert(memcmp(d1, d2, sizeof d1) == 0); /* reproducible per (seed, step) */
     ck_assert(memcmp(d1, d3, sizeof d1) != 0); /* another step, another direction */
 
@@ -131,21 +118,21 @@ START_TEST(random_direction)
     double eta[8], loss[8], gc[8], rl[8], rg[8];
     ns_landscape_out out = {.eta = eta, .loss = loss, .grad_change = gc, .rand_loss = rl,
                             .rand_grad_change = rg};
-    ck_assert_int_eq(ns_probe_landscape(&obj, &ws, &cfg, 0.1, W6, g, 7, 120, &out), NS_OK);
-    ck_assert_int_eq(q.calls, 16);
+    ck_assert_int_eq(ns_probe_landscape(&t.obj, &t.ws, &cfg, 0.1, W6, t.g, 7, 120, &out), NS_OK);
+    ck_assert_int_eq(t.q.calls, 16);
     double dd[6], hd[6];
     for (int i = 0; i < 6; i++) dd[i] = d1[i];
-    quad_hx(&q, dd, hd);
+    quad_hx(&t.q, dd, hd);
     for (int k = 0; k < 8; k++) {
         double eL, eG;
-        expect_line(&q, W6, g, d1, eta[k], &eL, &eG);
+        expect_line(&t.q, W6, t.g, d1, eta[k], &eL, &eG);
         ns_assert_close(rl[k], eL, 1e-4);
         ns_assert_close(rg[k], eG, 1e-4);
     }
     ns_assert_close(out.rand_beta_eff, dnorm(hd, 6) / dnorm(dd, 6), 1e-4);
     /* the random direction is not the gradient direction: different numbers */
     ck_assert_double_gt(fabs(out.rand_beta_eff - out.beta_eff), 1e-3 * out.beta_eff);
-    ns_probe_ws_free(&ws);
+    qcase_free(&t);
 }
 END_TEST
 
@@ -153,32 +140,26 @@ END_TEST
  * the others stay exact, beta_eff is the max over the finite ones. */
 static void run_nonfinite(int use_inf)
 {
-    quad q;
-    quad_init(&q, 6, S6, 0.5, 1);
-    ns_objective obj = quad_objective(&q);
-    ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 6), NS_OK);
-    float g[6];
-    double L0;
-    quad_loss_grad(&q, W6, &L0, g);
+    qcase t;
+    qcase_init(&t, 6, S6, 0.5, 1, W6);
     double eta[8], loss[8], gc[8], beta;
     ck_assert_int_eq(ns_eta_grid(0.1, 0.5, 4.0, 8, eta), NS_OK);
     /* radius (around w) between the points reached at eta[4] and eta[5] */
     double gmax = 0;
     for (int i = 0; i < 6; i++) {
-        q.center[i] = W6[i];
-        gmax = fmax(gmax, fabs(g[i]));
+        t.q.center[i] = W6[i];
+        gmax = fmax(gmax, fabs(t.g[i]));
     }
     double radius = 0.5 * (eta[4] + eta[5]) * gmax;
-    if (use_inf) q.inf_radius = radius;
-    else q.nan_radius = radius;
-    q.calls = 0;
-    ck_assert_int_eq(ns_probe_line(&obj, &ws, W6, g, g, eta, 8, loss, gc, &beta), NS_OK);
-    ck_assert_int_eq(q.calls, 8); /* goes on after the first bad point */
+    if (use_inf) t.q.inf_radius = radius;
+    else t.q.nan_radius = radius;
+    t.q.calls = 0;
+    ck_assert_int_eq(ns_probe_line(&t.obj, &t.ws, W6, t.g, t.g, eta, 8, loss, gc, &beta), NS_OK);
+    ck_assert_int_eq(t.q.calls, 8); /* goes on after the first bad point */
     for (int k = 0; k < 8; k++) {
         if (k <= 4) {
             double eL, eG;
-            expect_line(&q, W6, g, g, eta[k], &eL, &eG);
+            expect_line(&t.q, W6, t.g, t.g, eta[k], &eL, &eG);
             ns_assert_close(loss[k], eL, 1e-4);
             ns_assert_close(gc[k], eG, 1e-4);
         } else if (use_inf) {
@@ -189,16 +170,16 @@ static void run_nonfinite(int use_inf)
         }
     }
     double gdv[6], hg[6];
-    for (int i = 0; i < 6; i++) gdv[i] = g[i];
-    quad_hx(&q, gdv, hg);
+    for (int i = 0; i < 6; i++) gdv[i] = t.g[i];
+    quad_hx(&t.q, gdv, hg);
     ns_assert_close(beta, dnorm(hg, 6) / dnorm(gdv, 6), 1e-4);
 
-    q.nan_radius = 1e-9; /* every point NaN: beta_eff NaN, still NS_OK */
-    q.inf_radius = 0;
-    ck_assert_int_eq(ns_probe_line(&obj, &ws, W6, g, g, eta, 8, loss, gc, &beta), NS_OK);
+    t.q.nan_radius = 1e-9; /* every point NaN: beta_eff NaN, still NS_OK */
+    t.q.inf_radius = 0;
+    ck_assert_int_eq(ns_probe_line(&t.obj, &t.ws, W6, t.g, t.g, eta, 8, loss, gc, &beta), NS_OK);
     ck_assert(isnan(beta));
     for (int k = 0; k < 8; k++) ck_assert(isnan(loss[k]));
-    ns_probe_ws_free(&ws);
+    qcase_free(&t);
 }
 
 START_TEST(nan_points) { run_nonfinite(0); }
@@ -209,19 +190,16 @@ END_TEST
 
 START_TEST(zero_gradient_beta_nan)
 {
-    quad q;
-    quad_init(&q, 6, S6, 0.5, 1);
-    ns_objective obj = quad_objective(&q);
-    ns_probe_ws ws;
-    ck_assert_int_eq(ns_probe_ws_alloc(&ws, 6), NS_OK);
+    qcase t;
+    qcase_init(&t, 6, S6, 0.5, 1, NULL);
     float z[6] = {0};
     double eta[2] = {0.1, 0.2}, loss[2], gc[2], beta = 0;
-    ck_assert_int_eq(ns_probe_line(&obj, &ws, W6, z, z, eta, 2, loss, gc, &beta), NS_OK);
+    ck_assert_int_eq(ns_probe_line(&t.obj, &t.ws, W6, z, z, eta, 2, loss, gc, &beta), NS_OK);
     ck_assert(isnan(beta)); /* ||eta d|| = 0: the ratio is undefined */
     double wd[6];
     for (int i = 0; i < 6; i++) wd[i] = W6[i];
-    ns_assert_close(loss[1], quad_eval(&q, wd, NULL), 1e-6); /* did not move */
-    ns_probe_ws_free(&ws);
+    ns_assert_close(loss[1], quad_eval(&t.q, wd, NULL), 1e-6); /* did not move */
+    qcase_free(&t);
 }
 END_TEST
 

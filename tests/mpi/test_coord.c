@@ -7,7 +7,6 @@
  * throughput benchmark instead (bench/coord_throughput.sh drives it).
  * ctest-ranks: 2 3
  * ctest-timeout: 120 */
-#define _DEFAULT_SOURCE /* getloadavg */
 #include "ns_test.h"
 #include "normsweep/coord.h"
 
@@ -104,8 +103,7 @@ static ns_status test_run(void *vctx, ns_coord *c, int run, ns_run_outcome *out)
     tctx *t = vctx;
     double t0 = now_s(), c0 = cpu_s();
     int rank = ns_coord_rank(c), k = t->nstarted++;
-    ck_assert_int_ge(run, 0);
-    ck_assert_int_lt(run, t->nruns);
+    NS_ASSERT(run >= 0 && run < t->nruns); /* not ck_assert: --bench runs outside Check */
     t->count[run]++;
     t->t_begin[run] = t0;
     t->order[t->norder++] = run;
@@ -567,11 +565,14 @@ END_TEST
 /* ---------------------------------------------------------------- throughput */
 
 typedef struct bench_result {
-    double wall, ideal, ratio, max_gap;
+    double wall, ideal, ratio, work, work_ratio, max_gap;
 } bench_result;
 
-/* nruns equal runs of work_s busy wall time each; ratio = wall / (total / N).
- * max_gap: longest time a rank spent between two of its runs. */
+/* nruns equal runs of work_s busy wall time each; ratio = wall / (nominal
+ * total / N). A descheduled rank overruns its runs' nominal length, so
+ * work_ratio = wall / (measured total run time / N) isolates the
+ * coordinator's own cost. max_gap: longest time a rank spent between two of
+ * its runs. */
 static bench_result bench(int nruns, double work_s, double step_s)
 {
     int size = mpi_size();
@@ -592,8 +593,12 @@ static bench_result bench(int nruns, double work_s, double step_s)
         if (g > gap) gap = g;
     }
     MPI_Allreduce(&gap, &max_gap, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    bench_result b = {wall, nruns * work_s / size, 0, max_gap};
+    double work = 0;
+    MPI_Allreduce(&t.cb_wall, &work, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    bench_result b = {.wall = wall, .ideal = nruns * work_s / size, .work = work,
+                      .max_gap = max_gap};
     b.ratio = b.wall / b.ideal;
+    b.work_ratio = b.wall / (work / size);
     ns_coord_result_free(&res);
     tctx_free(&t);
     return b;
@@ -602,21 +607,21 @@ static bench_result bench(int nruns, double work_s, double step_s)
 START_TEST(throughput_equal_runs)
 {
     long ncores = sysconf(_SC_NPROCESSORS_ONLN);
-    double load[1] = {0};
-    int busy = mpi_size() > ncores || getloadavg(load, 1) != 1 || load[0] > 0.5;
-    MPI_Bcast(&busy, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (busy) { /* wall time would measure the other processes, not the coordinator */
+    if (mpi_size() > ncores) { /* oversubscribed: wall time would measure the OS */
         if (mpi_rank() == 0)
-            printf("throughput_equal_runs: skipped (N=%d, %ld cores, load %.2f)\n", mpi_size(),
-                   ncores, load[0]);
+            printf("throughput_equal_runs: skipped (N=%d > %ld cores)\n", mpi_size(), ncores);
         return;
     }
-    bench_result b = bench(12 * mpi_size(), 0.05, 0.001);
+    /* 30 runs of 20 ms per rank. Judged on the measured run time (work_ratio):
+     * on a shared machine a descheduled rank overruns its runs, which is not
+     * the coordinator's cost. Tail imbalance alone can cost up to one run in 30. */
+    bench_result b = bench(30 * mpi_size(), 0.02, 0.001);
     if (mpi_rank() == 0 && getenv("NS_TEST_VERBOSE"))
-        printf("throughput: N=%d wall %.3f s ideal %.3f s ratio %.4f max gap %.2f ms\n",
-               mpi_size(), b.wall, b.ideal, b.ratio, 1e3 * b.max_gap);
-    /* Target 1.05; the CI machine is shared, so the assertion leaves room. */
-    ck_assert_msg(b.ratio < 1.10, "wall/(work/N) = %.3f", b.ratio);
+        printf("throughput: N=%d wall %.3f s ideal %.3f s ratio %.4f (measured work: %.4f) "
+               "max gap %.2f ms\n",
+               mpi_size(), b.wall, b.ideal, b.ratio, b.work_ratio, 1e3 * b.max_gap);
+    ck_assert_msg(b.work_ratio < 1.10, "wall/(work/N) = %.3f", b.work_ratio);
+    ck_assert_msg(b.max_gap < 0.1, "a rank waited %.1f ms between runs", 1e3 * b.max_gap);
 }
 END_TEST
 
@@ -636,8 +641,10 @@ static int bench_main(int argc, char **argv)
     bench_result b = bench(nruns, work_ms * 1e-3, step_ms * 1e-3);
     if (rank == 0)
         printf("coord_throughput: N=%d runs=%d work=%.1f ms step=%.2f ms wall=%.4f s "
-               "ideal=%.4f s ratio=%.4f max_gap=%.3f ms\n",
-               size, nruns, work_ms, step_ms, b.wall, b.ideal, b.ratio, 1e3 * b.max_gap);
+               "ideal=%.4f s ratio=%.4f measured_work=%.4f s work_ratio=%.4f "
+               "max_gap=%.3f ms\n",
+               size, nruns, work_ms, step_ms, b.wall, b.ideal, b.ratio, b.work,
+               b.work_ratio, 1e3 * b.max_gap);
     MPI_Finalize();
     return 0;
 }

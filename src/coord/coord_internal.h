@@ -1,0 +1,127 @@
+/* coord_internal.h - state and wire format shared by coordinator.c (rank 0,
+ * the "leader"), worker.c (every other rank) and outbox.c. Not installed. */
+#ifndef NS_COORD_INTERNAL_H
+#define NS_COORD_INTERNAL_H
+
+#include "normsweep/coord.h"
+
+#include <time.h>
+
+/* ---------------------------------------------------------------- wire format
+ * Two tags on a private duplicate of the user's communicator. Messages are
+ * fixed-size structs sent as MPI_BYTE: the ranks of one job run the same
+ * binary on the same architecture. MPI keeps messages between one pair of
+ * ranks on one tag in order, which the protocol relies on. */
+enum { NS_TAG_UP = 7101, NS_TAG_DOWN = 7102 };
+
+/* Worker -> rank 0. Flags combine; rank 0 handles them in this order:
+ * STOP, REPORT, STARTED, REQUEST. */
+enum {
+    NS_UP_STOP = 1,    /* a stop signal / request happened on this rank       */
+    NS_UP_REPORT = 2,  /* report_run ended (out); PENDING = returned unstarted */
+    NS_UP_STARTED = 4, /* started_run has begun on this rank                   */
+    NS_UP_REQUEST = 8, /* give me a run (exactly one reply: ASSIGN or NONE)... */
+    NS_UP_IDLE = 16,   /* ...and I hold nothing: never NONE, park me instead   */
+    NS_UP_BYE = 32     /* reply to FINISH: the last message this rank sends    */
+};
+typedef struct ns_up_msg {
+    int flags;
+    int report_run, started_run, stop_signal;
+    ns_run_outcome out;
+} ns_up_msg;
+
+/* Rank 0 -> worker. FINISH is the last message a worker ever gets; its BYE
+ * reply tells rank 0 that nothing more is in flight from that worker. */
+enum { NS_DOWN_ASSIGN = 1, NS_DOWN_NONE, NS_DOWN_STOP, NS_DOWN_FINISH };
+typedef struct ns_down_msg {
+    int kind;
+    int run;                 /* ASSIGN */
+    int stop_signal;         /* STOP, FINISH */
+    int summary[10];         /* FINISH: see ns_summary_pack */
+} ns_down_msg;
+
+/* ---------------------------------------------------------------- outbox
+ * Every send is an MPI_Isend whose buffer lives in a slot until it completes;
+ * slots are allocated one by one so they never move. */
+typedef struct ns_outbox_slot {
+    MPI_Request req;
+    union {
+        ns_up_msg up;
+        ns_down_msg down;
+    } m;
+} ns_outbox_slot;
+
+typedef struct ns_outbox {
+    ns_outbox_slot **slot;
+    int n, cap;
+} ns_outbox;
+
+/* Sleep that grows 100 us, 200 us, ... 20 ms while nothing happens. */
+typedef struct ns_backoff {
+    long ns;
+} ns_backoff;
+
+/* Internal run states on rank 0. */
+enum { NS_ST_PENDING = 0, NS_ST_SKIPPED, NS_ST_QUEUED, NS_ST_RUNNING, NS_ST_FINAL };
+
+struct ns_coord {
+    MPI_Comm comm; /* duplicate of the caller's communicator */
+    int rank, size, nruns;
+    ns_run_fn fn;
+    void *ctx;
+    int stop;        /* a stop is known on this rank */
+    int stop_signal; /* signal that caused it (0: programmatic / unknown) */
+    int stop_sent;   /* worker: rank 0 knows (told it, or heard it from it) */
+    double t_start;
+    ns_outbox out;
+
+    /* ---- rank 0 */
+    const ns_coord_opts *opts;
+    int *order, nq, qhead; /* dispatch order (longest first), next to hand out */
+    unsigned char *state;  /* NS_ST_* per run */
+    int *seq;              /* dispatch sequence number per run (-1: never) */
+    double *t_run;         /* rank 0's clock when a run was seen to start */
+    ns_run_outcome *runs;
+    unsigned char *parked; /* per rank: idle request waiting for FINISH */
+    int nparked, next_seq;
+    int finishing, nbye; /* FINISH sent: stops are ignored, BYEs counted */
+    int n_final[NS_RUN_STOPPED + 1]; /* finished runs by status */
+    double next_print, last_json;
+    int json_dirty, json_warned;
+    FILE *log;
+
+    /* ---- other ranks */
+    MPI_Request down_req;
+    ns_down_msg down;
+    int held;     /* run assigned to this rank, not started (-1: none) */
+    int req_out;  /* a REQUEST is outstanding */
+    int finished; /* FINISH received */
+};
+
+double ns_coord_now(void); /* CLOCK_MONOTONIC seconds */
+void ns_backoff_reset(ns_backoff *b);
+void ns_backoff_sleep(ns_backoff *b);
+
+ns_status ns_outbox_init(ns_outbox *o, int cap); /* cap preallocated slots */
+void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes);
+void ns_outbox_progress(ns_outbox *o);
+void ns_outbox_drain(ns_outbox *o); /* wait (sleeping) until every send completed */
+void ns_outbox_free(ns_outbox *o);
+
+/* Execute run `run` on this rank: call the callback, time it, turn an error
+ * into NS_RUN_FAILED with the message. */
+void ns_coord_run_one(ns_coord *c, int run, ns_run_outcome *out);
+
+void ns_summary_pack(const ns_coord_result *r, int s[10]);
+void ns_summary_unpack(const int s[10], ns_coord_result *r);
+
+/* Role entry points and pollers. */
+ns_status ns_leader_start(ns_coord *c);
+void ns_leader_loop(ns_coord *c);
+void ns_leader_service(ns_coord *c);
+void ns_leader_result(ns_coord *c, ns_coord_result *res);
+void ns_leader_free(ns_coord *c);
+void ns_worker_loop(ns_coord *c, ns_coord_result *res);
+void ns_worker_service(ns_coord *c);
+
+#endif

@@ -1,0 +1,445 @@
+/* coordinator.c - ns_coord_execute and rank 0's side: the queue, dispatch,
+ * stop fan-out, progress.
+ *
+ * Rank 0 is a worker too. Between its own training steps (ns_coord_poll from
+ * the callback) and whenever it has nothing to run, it drains the requests of
+ * the other ranks (Iprobe + Recv of a message known to be there) and answers
+ * them with Isend. A worker asks for its next run as soon as it STARTS a run
+ * (prefetch), so the reply is normally waiting when the run ends and the
+ * worker never idles; rank 0 grants a prefetch only while at least `size` runs
+ * are pending, so the tail of the sweep is still balanced run by run. */
+#include "coord_internal.h"
+#include "progress.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+
+const char *ns_run_status_name(ns_run_status s)
+{
+    switch (s) {
+    case NS_RUN_PENDING: return "pending";
+    case NS_RUN_SKIPPED: return "skipped";
+    case NS_RUN_DONE: return "done";
+    case NS_RUN_DIVERGED: return "diverged";
+    case NS_RUN_FAILED: return "failed";
+    case NS_RUN_STOPPED: return "stopped";
+    }
+    return "unknown";
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGINT: return "SIGINT";
+    case 0: return "request";
+    }
+    return "signal";
+}
+
+/* ---------------------------------------------------------------- the queue */
+
+static const double *sort_cost; /* qsort has no context argument; rank 0 only */
+
+static int by_cost_desc(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    double ci = sort_cost ? sort_cost[i] : 0, cj = sort_cost ? sort_cost[j] : 0;
+    if (ci != cj) return ci > cj ? -1 : 1;
+    return (i > j) - (i < j); /* ties: lower index first, so the order is reproducible */
+}
+
+static ns_status check_opts(const ns_coord_opts *o)
+{
+    for (int i = 0; o->cost && i < o->nruns; i++)
+        NS_CHECK(isfinite(o->cost[i]) && o->cost[i] >= 0, NS_ERR_ARG,
+                 "ns_coord_execute: cost[%d] = %g, expected a finite value >= 0", i, o->cost[i]);
+    NS_CHECK(isfinite(o->progress_every_s) && o->progress_every_s >= 0, NS_ERR_ARG,
+             "ns_coord_execute: progress_every_s = %g, expected a finite value >= 0",
+             o->progress_every_s);
+    return NS_OK;
+}
+
+static double run_cost(const ns_coord *c, int run)
+{
+    return c->opts->cost ? c->opts->cost[run] : 1.0;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+static void snapshot(ns_coord *c, ns_progress *p, int finished)
+{
+    memset(p, 0, sizeof *p);
+    p->nruns = c->nruns;
+    p->nranks = c->size;
+    p->done = c->n_final[NS_RUN_DONE];
+    p->diverged = c->n_final[NS_RUN_DIVERGED];
+    p->failed = c->n_final[NS_RUN_FAILED];
+    p->stopped = c->n_final[NS_RUN_STOPPED];
+    double now = ns_coord_now(), done_wall = 0, done_cost = 0, pending_cost = 0;
+    double rcost[64], relapsed[64]; /* the 64 runs started first bound the ETA well enough */
+    int nr = 0;
+    for (int r = 0; r < c->nruns; r++) {
+        switch (c->state[r]) {
+        case NS_ST_SKIPPED: p->skipped++; break;
+        case NS_ST_PENDING: p->pending++; pending_cost += run_cost(c, r); break;
+        case NS_ST_QUEUED: p->queued++; pending_cost += run_cost(c, r); break;
+        case NS_ST_RUNNING:
+            p->running++;
+            if (nr < 64) {
+                rcost[nr] = run_cost(c, r);
+                relapsed[nr++] = now - c->t_run[r];
+            }
+            break;
+        case NS_ST_FINAL:
+            if (c->runs[r].status == NS_RUN_DONE) {
+                done_wall += c->runs[r].wall_s;
+                done_cost += run_cost(c, r);
+            }
+            break;
+        }
+    }
+    p->elapsed_s = now - c->t_start;
+    p->runs_per_hour =
+        p->elapsed_s > 0 ? 3600.0 * (p->done + p->diverged + p->failed) / p->elapsed_s : 0;
+    p->eta_s = c->stop ? -1
+                       : ns_progress_eta(done_wall, done_cost, pending_cost, rcost, relapsed, nr,
+                                         c->size);
+    if (finished && !c->stop) p->eta_s = 0;
+    p->stop_requested = c->stop;
+    p->finished = finished;
+    p->complete = finished && !c->stop && p->pending == 0 && p->queued == 0 && p->stopped == 0;
+}
+
+static void write_json(ns_coord *c, const ns_progress *p)
+{
+    if (!c->opts->progress_json) return;
+    c->last_json = ns_coord_now();
+    c->json_dirty = 0;
+    if (ns_progress_write_json(c->opts->progress_json, p) != NS_OK && !c->json_warned) {
+        /* A sidecar is a convenience: losing it must not lose the sweep. */
+        fprintf(c->log, "sweep: warning: %s (progress file not updated)\n", ns_error_msg());
+        fflush(c->log);
+        c->json_warned = 1;
+    }
+}
+
+/* Print on the interval; rewrite the JSON on the interval, or after a change
+ * once at least a second has passed since the last write. */
+static void progress_tick(ns_coord *c)
+{
+    const ns_coord_opts *o = c->opts;
+    double now = ns_coord_now();
+    int print = o->progress_every_s > 0 && now >= c->next_print;
+    int json = o->progress_json && ((c->json_dirty && now - c->last_json >= 1.0) || print);
+    if (!print && !json) return;
+    ns_progress p;
+    snapshot(c, &p, 0);
+    if (print) {
+        char line[512];
+        ns_progress_line(&p, line, sizeof line);
+        fprintf(c->log, "%s\n", line);
+        fflush(c->log);
+        c->next_print = now + o->progress_every_s;
+    }
+    if (json) write_json(c, &p);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void begin_stop(ns_coord *c, int sig, int origin)
+{
+    /* After FINISH the sweep is over (and no STOP may follow a FINISH). */
+    if (c->stop || c->finishing) return;
+    c->stop = 1;
+    c->stop_signal = sig;
+    c->json_dirty = 1;
+    ns_down_msg m = {.kind = NS_DOWN_STOP, .run = -1, .stop_signal = sig};
+    for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &m, sizeof m);
+    fprintf(c->log,
+            "sweep: stop requested (%s on rank %d): no new runs; running runs checkpoint and "
+            "return\n",
+            signal_name(sig), origin);
+    fflush(c->log);
+}
+
+static int pop_run(ns_coord *c, int to_rank)
+{
+    int run = c->order[c->qhead++];
+    NS_ASSERT(c->state[run] == NS_ST_PENDING);
+    c->state[run] = NS_ST_QUEUED;
+    c->seq[run] = c->next_seq++;
+    c->runs[run].rank = to_rank;
+    c->json_dirty = 1;
+    return run;
+}
+
+static void record(ns_coord *c, int run, const ns_run_outcome *out)
+{
+    NS_ASSERT(c->state[run] == NS_ST_QUEUED || c->state[run] == NS_ST_RUNNING);
+    c->json_dirty = 1;
+    if (out->status == NS_RUN_PENDING) { /* handed back unstarted (stop) */
+        c->state[run] = NS_ST_PENDING;
+        c->runs[run].rank = -1;
+        c->seq[run] = -1;
+        return;
+    }
+    NS_ASSERT(out->status >= NS_RUN_DONE && out->status <= NS_RUN_STOPPED);
+    c->state[run] = NS_ST_FINAL;
+    c->runs[run] = *out;
+    c->runs[run].dispatch_seq = c->seq[run];
+    c->n_final[out->status]++;
+}
+
+static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
+{
+    if (m->flags & NS_UP_BYE) {
+        NS_ASSERT(c->finishing && m->flags == NS_UP_BYE);
+        c->nbye++;
+        return;
+    }
+    if (m->flags & NS_UP_STOP) begin_stop(c, m->stop_signal, src);
+    if (m->flags & NS_UP_REPORT) {
+        NS_ASSERT(m->report_run >= 0 && m->report_run < c->nruns);
+        NS_ASSERT(c->runs[m->report_run].rank == src);
+        record(c, m->report_run, &m->out);
+    }
+    if (m->flags & NS_UP_STARTED) {
+        int r = m->started_run;
+        NS_ASSERT(r >= 0 && r < c->nruns && c->state[r] == NS_ST_QUEUED);
+        c->state[r] = NS_ST_RUNNING;
+        c->t_run[r] = ns_coord_now();
+        c->json_dirty = 1;
+    }
+    if (m->flags & NS_UP_REQUEST) {
+        int idle = (m->flags & NS_UP_IDLE) != 0, left = c->nq - c->qhead;
+        if (!c->stop && left > 0 && (idle || left >= c->size)) {
+            ns_down_msg d = {.kind = NS_DOWN_ASSIGN, .run = pop_run(c, src)};
+            ns_outbox_send(c, src, NS_TAG_DOWN, &d, sizeof d);
+        } else if (idle) {
+            /* Nothing to give and nothing in its hands: the answer is FINISH. */
+            NS_ASSERT(!c->parked[src]);
+            c->parked[src] = 1;
+            c->nparked++;
+        } else {
+            ns_down_msg d = {.kind = NS_DOWN_NONE, .run = -1};
+            ns_outbox_send(c, src, NS_TAG_DOWN, &d, sizeof d);
+        }
+    }
+}
+
+void ns_leader_service(ns_coord *c)
+{
+    if (!c->stop && ns_signals_caught()) begin_stop(c, ns_signals_caught(), 0);
+
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, NS_TAG_UP, c->comm, &flag, &st);
+        if (!flag) break;
+        ns_up_msg m;
+        /* The message is already there: this Recv does not wait. */
+        MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP, c->comm,
+                 MPI_STATUS_IGNORE);
+        handle_up(c, st.MPI_SOURCE, &m);
+    }
+    ns_outbox_progress(&c->out);
+    progress_tick(c);
+}
+
+ns_status ns_leader_start(ns_coord *c)
+{
+    const ns_coord_opts *o = c->opts;
+    int n = c->nruns, nn = n > 0 ? n : 1;
+    c->log = o->log ? o->log : stderr;
+    NS_TRY(check_opts(o));
+    c->order = malloc(sizeof(int) * (size_t)nn);
+    c->state = calloc((size_t)nn, 1);
+    c->seq = malloc(sizeof(int) * (size_t)nn);
+    c->t_run = calloc((size_t)nn, sizeof(double));
+    c->runs = calloc((size_t)nn, sizeof(ns_run_outcome));
+    c->parked = calloc((size_t)c->size, 1);
+    NS_CHECK(c->order && c->state && c->seq && c->t_run && c->runs && c->parked, NS_ERR_NOMEM,
+             "coordinator: cannot allocate the state of %d runs", n);
+    for (int r = 0; r < n; r++) {
+        c->seq[r] = -1;
+        c->runs[r].rank = -1;
+        c->runs[r].dispatch_seq = -1;
+        c->runs[r].final_loss = NAN;
+        if (o->skip && o->skip[r]) {
+            c->state[r] = NS_ST_SKIPPED;
+            c->runs[r].status = NS_RUN_SKIPPED;
+        } else {
+            c->order[c->nq++] = r;
+        }
+    }
+    sort_cost = o->cost;
+    qsort(c->order, (size_t)c->nq, sizeof(int), by_cost_desc);
+    sort_cost = NULL;
+    c->next_print = c->t_start + o->progress_every_s;
+    if (o->progress_json) {
+        /* Fail before any work if the sidecar cannot be written at all. */
+        ns_progress p;
+        snapshot(c, &p, 0);
+        NS_TRY(ns_progress_write_json(o->progress_json, &p));
+        c->last_json = ns_coord_now();
+    }
+    return NS_OK;
+}
+
+void ns_leader_loop(ns_coord *c)
+{
+    ns_backoff b;
+    ns_backoff_reset(&b);
+    for (;;) {
+        ns_leader_service(c);
+        if (!c->stop && c->qhead < c->nq) {
+            int run = pop_run(c, 0);
+            c->state[run] = NS_ST_RUNNING;
+            c->t_run[run] = ns_coord_now();
+            ns_run_outcome out;
+            ns_coord_run_one(c, run, &out);
+            record(c, run, &out);
+            ns_backoff_reset(&b);
+            continue;
+        }
+        /* Nothing for rank 0 to run: done once every worker is parked, which
+         * means each has reported everything it was given. */
+        if (c->nparked == c->size - 1) break;
+        int before = c->nparked;
+        ns_backoff_sleep(&b);
+        if (c->nparked != before) ns_backoff_reset(&b);
+    }
+    for (int r = 0; r < c->nruns; r++)
+        NS_ASSERT(c->state[r] != NS_ST_QUEUED && c->state[r] != NS_ST_RUNNING);
+
+    ns_progress p;
+    snapshot(c, &p, 1);
+    ns_coord_result sum = {0};
+    ns_leader_result(c, &sum);
+    ns_down_msg fin = {.kind = NS_DOWN_FINISH, .run = -1, .stop_signal = c->stop_signal};
+    ns_summary_pack(&sum, fin.summary);
+    c->finishing = 1;
+    for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
+    /* Wait for every BYE: then no message of this sweep is left unreceived
+     * when the communicator is freed. */
+    ns_backoff_reset(&b);
+    while (c->nbye < c->size - 1) {
+        int before = c->nbye;
+        ns_leader_service(c);
+        if (c->nbye == before) ns_backoff_sleep(&b);
+    }
+    if (c->opts->progress_every_s > 0) {
+        char line[512];
+        ns_progress_line(&p, line, sizeof line);
+        fprintf(c->log, "%s\n", line);
+        fflush(c->log);
+    }
+    write_json(c, &p);
+}
+
+/* Counts only; runs[] is handed over by ns_coord_execute. */
+void ns_leader_result(ns_coord *c, ns_coord_result *res)
+{
+    res->nruns = c->nruns;
+    res->n_done = c->n_final[NS_RUN_DONE];
+    res->n_diverged = c->n_final[NS_RUN_DIVERGED];
+    res->n_failed = c->n_final[NS_RUN_FAILED];
+    res->n_stopped = c->n_final[NS_RUN_STOPPED];
+    res->n_skipped = c->nruns - c->nq;
+    res->n_pending = c->nq - (res->n_done + res->n_diverged + res->n_failed + res->n_stopped);
+    res->stop_requested = c->stop;
+    res->stop_signal = c->stop_signal;
+    res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0;
+}
+
+void ns_leader_free(ns_coord *c)
+{
+    free(c->order);
+    free(c->state);
+    free(c->seq);
+    free(c->t_run);
+    free(c->runs);
+    free(c->parked);
+}
+
+/* ---------------------------------------------------------------- public */
+
+void ns_coord_poll(ns_coord *c)
+{
+    if (c->rank == 0)
+        ns_leader_service(c);
+    else
+        ns_worker_service(c);
+}
+
+int ns_coord_stop_requested(const ns_coord *c) { return c->stop || ns_signals_caught() != 0; }
+
+void ns_coord_request_stop(ns_coord *c)
+{
+    if (c->rank == 0)
+        begin_stop(c, 0, 0);
+    else
+        c->stop = 1; /* the next poll tells rank 0 */
+}
+
+int ns_coord_rank(const ns_coord *c) { return c->rank; }
+
+void ns_coord_result_free(ns_coord_result *res)
+{
+    if (!res) return;
+    free(res->runs);
+    res->runs = NULL;
+}
+
+ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
+                           ns_coord_result *res)
+{
+    NS_CHECK(o && fn && res, NS_ERR_ARG, "ns_coord_execute: opts, fn and res must not be NULL");
+    memset(res, 0, sizeof *res);
+    ns_coord c0 = {0}, *c = &c0;
+    c->t_start = ns_coord_now();
+    c->fn = fn;
+    c->ctx = ctx;
+    c->opts = o;
+    c->nruns = o->nruns;
+    c->held = -1;
+    /* A private communicator: our tags cannot meet the caller's messages. */
+    MPI_Comm_dup(comm, &c->comm);
+    MPI_Comm_rank(c->comm, &c->rank);
+    MPI_Comm_size(c->comm, &c->size);
+
+    ns_status st = NS_OK;
+    if (o->nruns < 0)
+        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns = %d, expected >= 0", o->nruns);
+    if (st == NS_OK) st = ns_outbox_init(&c->out, 4 * c->size + 8);
+    if (st == NS_OK && c->rank == 0) st = ns_leader_start(c);
+    /* Agree before any work: every rank fails alike, or none does. */
+    int mine[3] = {(int)st, o->nruns, -o->nruns}, all[3];
+    MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, c->comm);
+    if (st == NS_OK && all[0] != NS_OK)
+        st = ns_error_set((ns_status)all[0], "ns_coord_execute: setup failed on another rank "
+                                             "(rank 0 prints the reason)");
+    if (st == NS_OK && all[1] != -all[2])
+        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns differs between ranks (%d..%d)",
+                          -all[2], all[1]);
+    if (st == NS_OK) {
+        if (c->rank == 0) {
+            ns_leader_loop(c);
+            ns_leader_result(c, res);
+            res->runs = c->runs;
+            c->runs = NULL;
+        } else {
+            ns_worker_loop(c, res);
+        }
+        ns_outbox_drain(&c->out);
+    }
+    res->wall_s = ns_coord_now() - c->t_start;
+    if (c->rank == 0) ns_leader_free(c);
+    ns_outbox_free(&c->out);
+    MPI_Comm_free(&c->comm);
+    return st;
+}

@@ -1,0 +1,119 @@
+/* worker.c - the side of every rank but 0: ask, run, report, repeat.
+ *
+ * A worker always has one MPI_Irecv posted for rank 0's messages (until
+ * FINISH) and at most one request outstanding. It asks for its next run when
+ * it starts one (prefetch), so a run normally follows the previous one with no
+ * wait. While it waits it sleeps (MPI_Test + nanosleep backoff), it never sits
+ * in a blocking MPI call. */
+#include "coord_internal.h"
+
+#include <string.h>
+
+static void post_recv(ns_coord *c)
+{
+    MPI_Irecv(&c->down, (int)sizeof c->down, MPI_BYTE, 0, NS_TAG_DOWN, c->comm, &c->down_req);
+}
+
+static void send_up(ns_coord *c, const ns_up_msg *m)
+{
+    ns_outbox_send(c, 0, NS_TAG_UP, m, (int)sizeof *m);
+}
+
+static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
+{
+    switch (d->kind) {
+    case NS_DOWN_ASSIGN:
+        NS_ASSERT(c->held < 0 && c->req_out);
+        c->held = d->run;
+        c->req_out = 0;
+        break;
+    case NS_DOWN_NONE:
+        NS_ASSERT(c->req_out);
+        c->req_out = 0;
+        break;
+    case NS_DOWN_STOP:
+        if (!c->stop) c->stop_signal = d->stop_signal;
+        c->stop = 1;
+        c->stop_sent = 1; /* rank 0 knows already */
+        break;
+    case NS_DOWN_FINISH:
+        NS_ASSERT(fin); /* only in the worker loop, never inside a run */
+        c->finished = 1;
+        ns_summary_unpack(d->summary, fin);
+        break;
+    default: NS_ASSERT(!"unknown message kind from rank 0");
+    }
+}
+
+/* Drain rank 0's messages, notice local stops. FINISH can only arrive in the
+ * worker loop (rank 0 sends it once this rank is parked), never mid-run. */
+static void service(ns_coord *c, ns_coord_result *fin)
+{
+    while (!c->finished) {
+        int flag = 0;
+        MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE);
+        if (!flag) break;
+        ns_down_msg d = c->down;
+        handle_down(c, &d, fin);
+        if (!c->finished) post_recv(c);
+    }
+    if (!c->stop && ns_signals_caught()) {
+        c->stop = 1;
+        c->stop_signal = ns_signals_caught();
+    }
+    if (c->stop && !c->stop_sent && !c->finished) {
+        ns_up_msg m = {.flags = NS_UP_STOP, .report_run = -1, .started_run = -1,
+                       .stop_signal = c->stop_signal};
+        send_up(c, &m);
+        c->stop_sent = 1;
+    }
+    ns_outbox_progress(&c->out);
+}
+
+void ns_worker_service(ns_coord *c) { service(c, NULL); }
+
+void ns_worker_loop(ns_coord *c, ns_coord_result *res)
+{
+    ns_backoff b;
+    ns_backoff_reset(&b);
+    post_recv(c);
+    for (;;) {
+        service(c, res);
+        if (c->finished) break;
+        if (c->held >= 0 && c->stop) {
+            /* Assigned before the stop reached rank 0: hand it back unstarted. */
+            ns_up_msg m = {.flags = NS_UP_REPORT, .report_run = c->held, .started_run = -1};
+            m.out.status = NS_RUN_PENDING;
+            m.out.rank = c->rank;
+            send_up(c, &m);
+            c->held = -1;
+        }
+        if (c->held >= 0) {
+            int run = c->held;
+            c->held = -1;
+            ns_up_msg m = {.flags = NS_UP_STARTED, .report_run = -1, .started_run = run};
+            if (!c->req_out) { /* prefetch the next run while this one trains */
+                m.flags |= NS_UP_REQUEST;
+                c->req_out = 1;
+            }
+            send_up(c, &m);
+            ns_up_msg r = {.flags = NS_UP_REPORT, .report_run = run, .started_run = -1};
+            ns_coord_run_one(c, run, &r.out);
+            send_up(c, &r);
+            ns_backoff_reset(&b);
+            continue;
+        }
+        if (!c->req_out) {
+            /* Holding nothing: ask for a run, or (queue empty / stopping) be
+             * parked until FINISH. */
+            ns_up_msg m = {.flags = NS_UP_REQUEST | NS_UP_IDLE, .report_run = -1,
+                           .started_run = -1};
+            send_up(c, &m);
+            c->req_out = 1;
+            continue; /* the reply may already be there after a fast rank 0 */
+        }
+        ns_backoff_sleep(&b);
+    }
+    ns_up_msg bye = {.flags = NS_UP_BYE, .report_run = -1, .started_run = -1};
+    send_up(c, &bye);
+}

@@ -1,0 +1,679 @@
+/* test_coord.c - the coordinator over MPI: exactly-once dispatch, longest-first
+ * order, failed/diverged outcomes, stops (signal on a worker, on rank 0 only,
+ * programmatic, before the start), idle ranks sleeping, progress output,
+ * option errors, and dispatch throughput.
+ *
+ * `test_coord --bench [--runs N] [--work-ms W] [--step-ms S]` runs the
+ * throughput benchmark instead (bench/coord_throughput.sh drives it).
+ * ctest-ranks: 2 3
+ * ctest-timeout: 120 */
+#include "ns_test.h"
+#include "normsweep/coord.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* one clock for every process on the node */
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* all threads, MPI's included */
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void nap(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static int mpi_rank(void)
+{
+    int r;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+static int mpi_size(void)
+{
+    int s;
+    MPI_Comm_size(MPI_COMM_WORLD, &s);
+    return s;
+}
+
+/* ---------------------------------------------------------------- a test run */
+
+enum { STOP_NONE = 0, STOP_SIGNAL, STOP_PROGRAMMATIC };
+
+typedef struct tctx {
+    int nruns;
+    double work_s;         /* duration of a run (wall clock)                        */
+    double step_s;         /* one "training step": poll between steps               */
+    int sleep_steps;       /* steps nap instead of spinning                         */
+    double rank0_work_s;   /* >= 0: rank 0's runs last this long instead            */
+    int stop_mode, stop_rank, stop_after; /* stop during this rank's stop_after-th run */
+    int fail_run, diverge_run, bad_status_run;
+    /* recorded on this rank */
+    int *count;
+    double *t_begin, *t_end;
+    int *order, norder;
+    int started_with_stop; /* runs entered while a stop was already known here */
+    int nstarted;
+    double t_stop;         /* when this rank raised the stop (0: did not)           */
+    double cb_wall, cb_cpu; /* time spent inside callbacks                          */
+} tctx;
+
+static void tctx_init(tctx *t, int nruns, double work_s)
+{
+    memset(t, 0, sizeof *t);
+    t->nruns = nruns;
+    t->work_s = work_s;
+    t->step_s = 0.001;
+    t->rank0_work_s = -1;
+    t->stop_rank = -1;
+    t->fail_run = t->diverge_run = t->bad_status_run = -1;
+    int n = nruns > 0 ? nruns : 1;
+    t->count = calloc((size_t)n, sizeof(int));
+    t->t_begin = calloc((size_t)n, sizeof(double));
+    t->t_end = calloc((size_t)n, sizeof(double));
+    t->order = calloc((size_t)n, sizeof(int));
+}
+
+static void tctx_free(tctx *t)
+{
+    free(t->count);
+    free(t->t_begin);
+    free(t->t_end);
+    free(t->order);
+}
+
+static ns_status test_run(void *vctx, ns_coord *c, int run, ns_run_outcome *out)
+{
+    tctx *t = vctx;
+    double t0 = now_s(), c0 = cpu_s();
+    int rank = ns_coord_rank(c), k = t->nstarted++;
+    NS_ASSERT(run >= 0 && run < t->nruns); /* not ck_assert: --bench runs outside Check */
+    t->count[run]++;
+    t->t_begin[run] = t0;
+    t->order[t->norder++] = run;
+    t->started_with_stop += ns_coord_stop_requested(c);
+    double dur = (rank == 0 && t->rank0_work_s >= 0) ? t->rank0_work_s : t->work_s;
+    long steps = 0;
+    for (;;) {
+        ns_coord_poll(c);
+        if (ns_coord_stop_requested(c)) {
+            out->status = NS_RUN_STOPPED; /* a real run checkpoints here */
+            break;
+        }
+        double el = now_s() - t0;
+        if (el >= dur) break;
+        if (t->stop_mode && rank == t->stop_rank && k >= t->stop_after && el > 0.3 * dur &&
+            t->t_stop == 0) {
+            t->t_stop = now_s();
+            if (t->stop_mode == STOP_SIGNAL)
+                raise(SIGUSR1);
+            else
+                ns_coord_request_stop(c);
+            continue; /* the next poll sees it */
+        }
+        double next = t0 + (double)(steps + 1) * t->step_s;
+        if (t->sleep_steps)
+            nap(t->step_s);
+        else
+            while (now_s() < next) {} /* busy: this is the "training" */
+        steps++;
+    }
+    out->steps = steps;
+    out->final_loss = 1.0 / (1.0 + run);
+    t->t_end[run] = now_s();
+    t->cb_wall += t->t_end[run] - t0;
+    t->cb_cpu += cpu_s() - c0;
+    if (run == t->fail_run) return ns_error_set(NS_ERR_NUMERIC, "boom in run %d", run);
+    if (run == t->diverge_run) out->status = NS_RUN_DIVERGED;
+    if (run == t->bad_status_run) out->status = NS_RUN_PENDING;
+    return NS_OK;
+}
+
+/* Sum over ranks of how often each run executed; on rank 0 also which rank. */
+static void gather_counts(const tctx *t, int *total, int *who)
+{
+    int n = t->nruns > 0 ? t->nruns : 1, rank = mpi_rank();
+    int *mine = calloc((size_t)n, sizeof(int));
+    for (int i = 0; i < t->nruns; i++) mine[i] = t->count[i] ? rank + 1 : 0;
+    MPI_Allreduce(t->count, total, t->nruns, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(mine, who, t->nruns, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    for (int i = 0; i < t->nruns; i++) who[i] -= 1; /* -1: nobody */
+    free(mine);
+}
+
+/* ---------------------------------------------------------------- exactly once */
+
+static void check_exactly_once(int nruns, int with_skip)
+{
+    int size = mpi_size(), rank = mpi_rank();
+    tctx t;
+    tctx_init(&t, nruns, 0.010);
+    unsigned char *skip = calloc((size_t)(nruns > 0 ? nruns : 1), 1);
+    int nskip = 0;
+    for (int i = 0; with_skip && i < nruns; i += 5) skip[i] = 1, nskip++;
+    ns_coord_opts o = {.nruns = nruns, .skip = with_skip ? skip : NULL};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+
+    /* Collectives first: a failed assertion on one rank must not leave the
+     * others waiting in a reduction. */
+    int n = nruns > 0 ? nruns : 1;
+    int *total = calloc((size_t)n, sizeof(int)), *who = calloc((size_t)n, sizeof(int));
+    gather_counts(&t, total, who);
+    int ran = t.norder > 0, nran = 0;
+    MPI_Allreduce(&ran, &nran, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    for (int i = 0; i < nruns; i++)
+        ck_assert_msg(total[i] == (skip[i] ? 0 : 1), "nruns %d: run %d executed %d times",
+                      nruns, i, total[i]);
+    ck_assert_int_eq(res.complete, 1);
+    ck_assert_int_eq(res.stop_requested, 0);
+    ck_assert_int_eq(res.nruns, nruns);
+    ck_assert_int_eq(res.n_done, nruns - nskip);
+    ck_assert_int_eq(res.n_skipped, nskip);
+    ck_assert_int_eq(res.n_pending + res.n_failed + res.n_stopped + res.n_diverged, 0);
+    if (rank == 0) {
+        ck_assert_ptr_nonnull(res.runs);
+        int seen_seq = 0;
+        for (int i = 0; i < nruns; i++) {
+            const ns_run_outcome *r = &res.runs[i];
+            if (skip[i]) {
+                ck_assert_int_eq(r->status, NS_RUN_SKIPPED);
+                ck_assert_int_eq(r->rank, -1);
+                continue;
+            }
+            ck_assert_int_eq(r->status, NS_RUN_DONE);
+            ck_assert_int_eq(r->rank, who[i]); /* rank 0 knows who ran it */
+            ck_assert(r->wall_s >= 0.009 && r->wall_s < 1.0);
+            ns_assert_close(r->final_loss, 1.0 / (1.0 + i), 1e-12);
+            ck_assert(r->steps >= 1);
+            ck_assert(r->dispatch_seq >= 0 && r->dispatch_seq < nruns - nskip);
+            seen_seq += r->dispatch_seq;
+        }
+        int m = nruns - nskip;
+        ck_assert_int_eq(seen_seq, m * (m - 1) / 2); /* a permutation of 0..m-1 */
+    } else {
+        ck_assert_ptr_null(res.runs);
+    }
+    if (nruns == 37) ck_assert_int_eq(nran, size); /* all N ranks train */
+    ns_coord_result_free(&res);
+    free(total);
+    free(who);
+    free(skip);
+    tctx_free(&t);
+}
+
+START_TEST(exactly_once)
+{
+    int n = mpi_size();
+    int sizes[] = {0, 1, n - 1, n, 37};
+    for (int k = 0; k < 5; k++) check_exactly_once(sizes[k], 0);
+    check_exactly_once(37, 1);
+    check_exactly_once(n, 1);
+}
+END_TEST
+
+/* Every rank alone (MPI_COMM_SELF): the order of execution is exactly cost
+ * descending, ties by index. */
+START_TEST(longest_first_single_rank)
+{
+    enum { N = 23 };
+    double cost[N];
+    for (int i = 0; i < N; i++) cost[i] = (double)((i * 7 + 3) % 11); /* ties included */
+    unsigned char skip[N] = {0};
+    skip[4] = skip[17] = 1;
+    tctx t;
+    tctx_init(&t, N, 0.0);
+    ns_coord_opts o = {.nruns = N, .cost = cost, .skip = skip};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_SELF, &o, test_run, &t, &res), NS_OK);
+    ck_assert_int_eq(t.norder, N - 2);
+    for (int k = 1; k < t.norder; k++) {
+        int a = t.order[k - 1], b = t.order[k];
+        ck_assert_msg(cost[a] > cost[b] || (cost[a] == cost[b] && a < b),
+                      "position %d: run %d (cost %g) before run %d (cost %g)", k, a, cost[a], b,
+                      cost[b]);
+    }
+    for (int k = 0; k < t.norder; k++) ck_assert_int_eq(res.runs[t.order[k]].dispatch_seq, k);
+    ck_assert_int_eq(t.order[0], 1); /* cost 10 is run 1 ((1*7+3)%11) */
+    ck_assert_int_eq(res.complete, 1);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
+/* With N ranks the hand-out order (dispatch_seq) is still longest first. */
+START_TEST(longest_first_many_ranks)
+{
+    enum { N = 30 };
+    double cost[N];
+    for (int i = 0; i < N; i++) cost[i] = (double)((i * 13 + 5) % 17) + 0.5;
+    tctx t;
+    tctx_init(&t, N, 0.004);
+    ns_coord_opts o = {.nruns = N, .cost = cost};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    if (mpi_rank() == 0) {
+        int by_seq[N];
+        for (int i = 0; i < N; i++) by_seq[res.runs[i].dispatch_seq] = i;
+        for (int k = 1; k < N; k++)
+            ck_assert_msg(cost[by_seq[k - 1]] >= cost[by_seq[k]], "dispatch %d out of order", k);
+    }
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- outcomes */
+
+START_TEST(failed_and_diverged_runs_are_recorded)
+{
+    tctx t;
+    tctx_init(&t, 12, 0.002);
+    t.fail_run = 3;
+    t.diverge_run = 5;
+    t.bad_status_run = 8;
+    ns_coord_opts o = {.nruns = 12};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    ck_assert_int_eq(res.n_failed, 2);
+    ck_assert_int_eq(res.n_diverged, 1);
+    ck_assert_int_eq(res.n_done, 9);
+    ck_assert_int_eq(res.complete, 1); /* every run has a final outcome */
+    if (mpi_rank() == 0) {
+        ck_assert_int_eq(res.runs[3].status, NS_RUN_FAILED);
+        ck_assert_str_eq(res.runs[3].msg, "NS_ERR_NUMERIC: boom in run 3");
+        ck_assert_int_eq(res.runs[5].status, NS_RUN_DIVERGED);
+        ck_assert_int_eq(res.runs[8].status, NS_RUN_FAILED);
+        ck_assert_ptr_nonnull(strstr(res.runs[8].msg, "out->status = 0"));
+        ck_assert_str_eq(ns_run_status_name(NS_RUN_DIVERGED), "diverged");
+    }
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- stops */
+
+/* Stop raised on `stop_rank` during its 2nd run or later (runs are 20 ms, the sweep
+ * would take seconds). Checks: no rank starts a run once it knows of the stop;
+ * every rank returns within 1 s and no run starts more than 0.25 s after the
+ * stop (generous: the test machine is shared, a rank can be descheduled for
+ * tens of ms); counts add up; complete == 0. */
+static void check_stop(int stop_mode, int stop_rank)
+{
+    int rank = mpi_rank();
+    enum { N = 300 };
+    tctx t;
+    tctx_init(&t, N, 0.020);
+    t.stop_mode = stop_mode;
+    t.stop_rank = stop_rank;
+    t.stop_after = 1;
+    ns_signals_install();
+    ns_coord_opts o = {.nruns = N};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    double t_ret = now_s(), t_stop = 0;
+    MPI_Allreduce(&t.t_stop, &t_stop, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    int *total = calloc(N, sizeof(int)), *who = calloc(N, sizeof(int));
+    gather_counts(&t, total, who);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ns_signals_clear();
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (getenv("NS_TEST_VERBOSE")) printf("rank %d started %d runs, t_stop %.3f\n", rank, t.nstarted, t.t_stop);
+    ck_assert_msg(t_stop > 0, "the stop was never raised");
+    ck_assert_msg(t_ret - t_stop < 1.0, "rank %d returned %.3f s after the stop", rank,
+                  t_ret - t_stop);
+    for (int i = 0; i < N; i++)
+        if (t.count[i])
+            ck_assert_msg(t.t_begin[i] < t_stop + 0.25,
+                          "run %d started on rank %d %.3f s after the stop", i, rank,
+                          t.t_begin[i] - t_stop);
+    ck_assert_int_eq(t.started_with_stop, 0);
+    ck_assert_int_eq(res.complete, 0);
+    ck_assert_int_eq(res.stop_requested, 1);
+    ck_assert_int_eq(res.stop_signal, stop_mode == STOP_SIGNAL ? SIGUSR1 : 0);
+    ck_assert_int_eq(res.n_done + res.n_stopped + res.n_pending, N);
+    ck_assert_int_ge(res.n_stopped, 1); /* at least the stopping rank's own run */
+    ck_assert_int_gt(res.n_pending, 100);
+    int executed = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_le(total[i], 1);
+        executed += total[i];
+    }
+    ck_assert_int_eq(executed, res.n_done + res.n_stopped);
+    if (rank == 0)
+        for (int i = 0; i < N; i++)
+            ck_assert_int_eq(res.runs[i].status == NS_RUN_PENDING, total[i] == 0);
+    free(total);
+    free(who);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+
+START_TEST(stop_signal_on_one_worker) { check_stop(STOP_SIGNAL, mpi_size() - 1); }
+END_TEST
+
+START_TEST(stop_signal_on_rank0_only) { check_stop(STOP_SIGNAL, 0); }
+END_TEST
+
+START_TEST(stop_requested_by_callback) { check_stop(STOP_PROGRAMMATIC, 1); }
+END_TEST
+
+START_TEST(stop_before_start_runs_nothing)
+{
+    ns_signals_install();
+    if (mpi_rank() == mpi_size() - 1) raise(SIGTERM);
+    tctx t;
+    tctx_init(&t, 10, 0.01);
+    ns_coord_opts o = {.nruns = 10};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    int ran = t.norder, all = 0;
+    MPI_Allreduce(&ran, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    /* Rank 0 may start a run, and hand one to another worker, before the
+     * STOP of the signalled rank reaches it; such runs stop at their next poll. */
+    ck_assert_int_le(all, mpi_size() - 1);
+    ck_assert_int_eq(res.complete, 0);
+    ck_assert_int_eq(res.stop_signal, SIGTERM);
+    ck_assert_int_eq(res.n_done + res.n_stopped, all);
+    ck_assert_int_eq(res.n_pending, 10 - all);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ns_signals_clear();
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- idle CPU */
+
+/* A rank with nothing to run waits for another rank's long run; its process
+ * CPU time (all threads) outside callbacks must stay under 10% of wall. */
+static void check_idle_cpu(int nruns, double rank0_work_s, const char *what)
+{
+    tctx t;
+    tctx_init(&t, nruns, 1.0);
+    t.rank0_work_s = rank0_work_s;
+    ns_coord_opts o = {.nruns = nruns};
+    ns_coord_result res;
+    double w0 = now_s(), c0 = cpu_s();
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    double idle_wall = now_s() - w0 - t.cb_wall, idle_cpu = cpu_s() - c0 - t.cb_cpu;
+    int waited = idle_wall > 0.5, nwaited = 0;
+    MPI_Allreduce(&waited, &nwaited, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (waited) {
+        double frac = idle_cpu / idle_wall;
+        if (getenv("NS_TEST_VERBOSE"))
+            printf("%s: rank %d idle %.3f s wall, %.4f s cpu (%.2f%%)\n", what, mpi_rank(),
+                   idle_wall, idle_cpu, 100 * frac);
+        ck_assert_msg(frac < 0.10, "%s: rank %d used %.1f%% CPU while waiting %.2f s", what,
+                      mpi_rank(), 100 * frac, idle_wall);
+    }
+    ck_assert_int_ge(nwaited, 1); /* the test measured someone */
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+
+START_TEST(idle_ranks_sleep)
+{
+    /* One 1 s run: everyone else waits (parked workers, or rank 0). */
+    check_idle_cpu(1, -1, "one long run");
+    /* Rank 0's runs are short (50 ms), the workers' 1 s: rank 0 waits. */
+    check_idle_cpu(mpi_size(), 0.05, "rank 0 waiting");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- progress */
+
+static int count_lines(const char *text, const char *prefix)
+{
+    int n = 0;
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+START_TEST(progress_lines_and_sidecar)
+{
+    int rank = mpi_rank();
+    char dir[512] = "", json[600] = "";
+    if (rank == 0) {
+        snprintf(dir, sizeof dir, "%s", ns_test_tmpdir("coord"));
+        snprintf(json, sizeof json, "%s/progress.json", dir);
+    }
+    FILE *log = tmpfile();
+    tctx t;
+    tctx_init(&t, 20, 0.010);
+    ns_coord_opts o = {.nruns = 20, .progress_every_s = 0.04, .progress_json = json, .log = log};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    if (rank == 0) {
+        char text[16384] = "";
+        rewind(log);
+        size_t n = fread(text, 1, sizeof text - 1, log);
+        text[n] = '\0';
+        /* 20 x 10 ms over N ranks: >= 60 ms, so at least one interval line and the final one. */
+        ck_assert_int_ge(count_lines(text, "sweep: "), 2);
+        const char *last = strstr(text, "sweep: 20/20 finished (done 20, diverged 0, failed 0, "
+                                        "stopped 0) | running 0, queued 0, pending 0, skipped 0");
+        ck_assert_msg(last != NULL, "no final progress line in:\n%s", text);
+        FILE *f = fopen(json, "r");
+        ck_assert_ptr_nonnull(f);
+        char js[2048] = "";
+        size_t m = fread(js, 1, sizeof js - 1, f);
+        fclose(f);
+        js[m] = '\0';
+        ck_assert_ptr_nonnull(strstr(js, "\"done\": 20,"));
+        ck_assert_ptr_nonnull(strstr(js, "\"pending\": 0,"));
+        ck_assert_ptr_nonnull(strstr(js, "\"complete\": true"));
+        ck_assert_ptr_nonnull(strstr(js, "\"finished\": true"));
+        ck_assert_ptr_nonnull(strstr(js, "\"eta_s\": 0.0,"));
+        char tmp[700];
+        snprintf(tmp, sizeof tmp, "%s.tmp", json);
+        ck_assert_int_ne(access(tmp, F_OK), 0); /* renamed into place, nothing left over */
+        ns_test_rmtree(dir);
+    }
+    fclose(log);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
+/* A stop is announced on the log with the signal and the rank it came from. */
+START_TEST(stop_is_logged)
+{
+    int rank = mpi_rank(), size = mpi_size();
+    FILE *log = tmpfile();
+    tctx t;
+    tctx_init(&t, 50, 0.02);
+    t.stop_mode = STOP_SIGNAL;
+    t.stop_rank = size - 1;
+    t.stop_after = 0;
+    ns_signals_install();
+    ns_coord_opts o = {.nruns = 50, .log = log};
+    ns_coord_result res;
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
+    if (rank == 0) {
+        char text[4096] = "", want[128];
+        rewind(log);
+        text[fread(text, 1, sizeof text - 1, log)] = '\0';
+        snprintf(want, sizeof want, "sweep: stop requested (SIGUSR1 on rank %d)", size - 1);
+        ck_assert_msg(strstr(text, want) != NULL, "log was: %s", text);
+    }
+    fclose(log);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ns_signals_clear();
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- errors */
+
+START_TEST(bad_options_fail_on_every_rank)
+{
+    int rank = mpi_rank();
+    tctx t;
+    tctx_init(&t, 4, 0.001);
+    ns_coord_result res;
+    ns_coord_opts o = {.nruns = -1};
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "nruns = -1"));
+
+    double cost[4] = {1, NAN, 2, 3};
+    o = (ns_coord_opts){.nruns = 4, .cost = cost};
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), rank == 0 ? "cost[1] = nan" : "another rank"));
+
+    o = (ns_coord_opts){.nruns = 4, .progress_json = "/nonexistent-dir/x/progress.json"};
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_ERR_IO);
+    if (rank == 0) ck_assert_ptr_nonnull(strstr(ns_error_msg(), "/nonexistent-dir/x/progress.json"));
+
+    o = (ns_coord_opts){.nruns = rank == 0 ? 4 : 3};
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "nruns differs"));
+
+    o = (ns_coord_opts){.nruns = 4, .progress_every_s = -1};
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_ERR_ARG);
+
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, NULL, &t, &res), NS_ERR_ARG);
+    ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, NULL, test_run, &t, &res), NS_ERR_ARG);
+    int ran = t.norder, all = 0;
+    MPI_Allreduce(&ran, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    ck_assert_int_eq(all, 0); /* nothing ran */
+    tctx_free(&t);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- throughput */
+
+typedef struct bench_result {
+    double wall, ideal, ratio, work, work_ratio, max_gap;
+} bench_result;
+
+/* nruns equal runs of work_s busy wall time each; ratio = wall / (nominal
+ * total / N). A descheduled rank overruns its runs' nominal length, so
+ * work_ratio = wall / (measured total run time / N) isolates the
+ * coordinator's own cost. max_gap: longest time a rank spent between two of
+ * its runs. */
+static bench_result bench(int nruns, double work_s, double step_s)
+{
+    int size = mpi_size();
+    tctx t;
+    tctx_init(&t, nruns, work_s);
+    t.step_s = step_s;
+    ns_coord_opts o = {.nruns = nruns};
+    ns_coord_result res;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double w0 = now_s();
+    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
+    double w = now_s() - w0, wall = 0;
+    NS_ASSERT(st == NS_OK && res.complete);
+    MPI_Allreduce(&w, &wall, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    double gap = 0, max_gap = 0;
+    for (int k = 1; k < t.norder; k++) {
+        double g = t.t_begin[t.order[k]] - t.t_end[t.order[k - 1]];
+        if (g > gap) gap = g;
+    }
+    MPI_Allreduce(&gap, &max_gap, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    double work = 0;
+    MPI_Allreduce(&t.cb_wall, &work, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    bench_result b = {.wall = wall, .ideal = nruns * work_s / size, .work = work,
+                      .max_gap = max_gap};
+    b.ratio = b.wall / b.ideal;
+    b.work_ratio = b.wall / (work / size);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+    return b;
+}
+
+START_TEST(throughput_equal_runs)
+{
+    long ncores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (mpi_size() > ncores) { /* oversubscribed: wall time would measure the OS */
+        if (mpi_rank() == 0)
+            printf("throughput_equal_runs: skipped (N=%d > %ld cores)\n", mpi_size(), ncores);
+        return;
+    }
+    /* 30 runs of 20 ms per rank. Judged on the measured run time (work_ratio):
+     * on a shared machine a descheduled rank overruns its runs, which is not
+     * the coordinator's cost. Tail imbalance alone can cost up to one run in 30. */
+    bench_result b = bench(30 * mpi_size(), 0.02, 0.001);
+    if (mpi_rank() == 0 && getenv("NS_TEST_VERBOSE"))
+        printf("throughput: N=%d wall %.3f s ideal %.3f s ratio %.4f (measured work: %.4f) "
+               "max gap %.2f ms\n",
+               mpi_size(), b.wall, b.ideal, b.ratio, b.work_ratio, 1e3 * b.max_gap);
+    ck_assert_msg(b.work_ratio < 1.10, "wall/(work/N) = %.3f", b.work_ratio);
+    ck_assert_msg(b.max_gap < 0.1, "a rank waited %.1f ms between runs", 1e3 * b.max_gap);
+}
+END_TEST
+
+static int bench_main(int argc, char **argv)
+{
+    int nruns = 0, rank, size;
+    double work_ms = 50, step_ms = 1;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) nruns = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--work-ms") == 0 && i + 1 < argc) work_ms = atof(argv[++i]);
+        else if (strcmp(argv[i], "--step-ms") == 0 && i + 1 < argc) step_ms = atof(argv[++i]);
+    }
+    if (nruns <= 0) nruns = 40 * size;
+    bench_result b = bench(nruns, work_ms * 1e-3, step_ms * 1e-3);
+    if (rank == 0)
+        printf("coord_throughput: N=%d runs=%d work=%.1f ms step=%.2f ms wall=%.4f s "
+               "ideal=%.4f s ratio=%.4f measured_work=%.4f s work_ratio=%.4f "
+               "max_gap=%.3f ms\n",
+               size, nruns, work_ms, step_ms, b.wall, b.ideal, b.ratio, b.work,
+               b.work_ratio, 1e3 * b.max_gap);
+    MPI_Finalize();
+    return 0;
+}
+
+static Suite *coord_suite(void)
+{
+    Suite *s = suite_create("coord");
+    TCase *tc = tcase_create("dispatch");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, exactly_once);
+    tcase_add_test(tc, longest_first_single_rank);
+    tcase_add_test(tc, longest_first_many_ranks);
+    tcase_add_test(tc, failed_and_diverged_runs_are_recorded);
+    tcase_add_test(tc, stop_signal_on_one_worker);
+    tcase_add_test(tc, stop_signal_on_rank0_only);
+    tcase_add_test(tc, stop_requested_by_callback);
+    tcase_add_test(tc, stop_before_start_runs_nothing);
+    tcase_add_test(tc, stop_is_logged);
+    tcase_add_test(tc, idle_ranks_sleep);
+    tcase_add_test(tc, progress_lines_and_sidecar);
+    tcase_add_test(tc, bad_options_fail_on_every_rank);
+    tcase_add_test(tc, throughput_equal_runs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--bench") == 0) return bench_main(argc, argv);
+    return ns_test_main_mpi(coord_suite(), argc, argv);
+}

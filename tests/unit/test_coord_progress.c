@@ -1,0 +1,154 @@
+/* test_coord_progress.c - the coordinator's progress line, ETA estimate and
+ * JSON sidecar (src/coord/progress.c), without MPI. */
+#include "ns_test.h"
+#include "coord/progress.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(eta_closed_forms)
+{
+    /* 4 runs done: 40 s for 8 cost units -> 5 s per unit on one rank. */
+    double rc[2] = {2, 4}, re[2] = {3, 1};
+    /* pending 10 units = 50 s; running: 2*5-3 = 7 s and 4*5-1 = 19 s left.
+     * total 76 s over 2 ranks = 38 s > longest 19 s. */
+    ns_assert_close(ns_progress_eta(40, 8, 10, rc, re, 2, 2), 38.0, 1e-12);
+    /* 8 ranks: 76/8 = 9.5 s < the 19 s one run still needs. */
+    ns_assert_close(ns_progress_eta(40, 8, 10, rc, re, 2, 8), 19.0, 1e-12);
+    /* A run already past its estimate counts 0, not negative. */
+    double re2[2] = {30, 1};
+    ns_assert_close(ns_progress_eta(40, 8, 0, rc, re2, 2, 1), 19.0, 1e-12);
+    /* Nothing completed yet: unknown. */
+    ck_assert(ns_progress_eta(0, 0, 10, rc, re, 2, 2) < 0);
+    ck_assert(ns_progress_eta(5, 0, 10, NULL, NULL, 0, 2) < 0);
+}
+END_TEST
+
+START_TEST(hms)
+{
+    char b[32];
+    ns_progress_hms(0, b, sizeof b);
+    ck_assert_str_eq(b, "0:00:00");
+    ns_progress_hms(3723.4, b, sizeof b);
+    ck_assert_str_eq(b, "1:02:03");
+    ns_progress_hms(59.6, b, sizeof b);
+    ck_assert_str_eq(b, "0:01:00");
+    ns_progress_hms(100 * 3600.0, b, sizeof b);
+    ck_assert_str_eq(b, "100:00:00");
+    ns_progress_hms(-1, b, sizeof b);
+    ck_assert_str_eq(b, "?");
+    ns_progress_hms(NAN, b, sizeof b);
+    ck_assert_str_eq(b, "?");
+}
+END_TEST
+
+static ns_progress sample(void)
+{
+    ns_progress p = {.nruns = 40, .done = 11, .diverged = 1, .failed = 0, .stopped = 0,
+                     .running = 2, .queued = 1, .pending = 22, .skipped = 3, .nranks = 3,
+                     .elapsed_s = 1051, .runs_per_hour = 41.1, .eta_s = 1870};
+    return p;
+}
+
+START_TEST(line_format)
+{
+    ns_progress p = sample();
+    char b[512];
+    ns_progress_line(&p, b, sizeof b);
+    ck_assert_str_eq(b, "sweep: 12/37 finished (done 11, diverged 1, failed 0, stopped 0) | "
+                        "running 2, queued 1, pending 22, skipped 3 | 41.1 runs/h | "
+                        "elapsed 0:17:31 | ETA 0:31:10");
+    p.stop_requested = 1;
+    p.eta_s = -1;
+    ns_progress_line(&p, b, sizeof b);
+    ck_assert_ptr_nonnull(strstr(b, "ETA ? | STOPPING"));
+}
+END_TEST
+
+START_TEST(json_format)
+{
+    ns_progress p = sample();
+    char b[1024];
+    int n = ns_progress_json(&p, b, sizeof b);
+    ck_assert_int_eq(n, (int)strlen(b));
+    ck_assert_ptr_nonnull(strstr(b, "{\"nruns\": 40, \"done\": 11, \"diverged\": 1, \"failed\": 0, "
+                                    "\"stopped\": 0, \"running\": 2, \"queued\": 1, "
+                                    "\"pending\": 22, \"skipped\": 3, \"nranks\": 3, "
+                                    "\"elapsed_s\": 1051.000, \"runs_per_hour\": 41.100, "
+                                    "\"eta_s\": 1870.0, \"stop_requested\": false, "
+                                    "\"finished\": false, \"complete\": false, "
+                                    "\"updated_unix\": "));
+    ck_assert_int_eq(b[n - 1], '\n');
+    p.eta_s = -1;
+    ns_progress_json(&p, b, sizeof b);
+    ck_assert_ptr_nonnull(strstr(b, "\"eta_s\": null,"));
+    /* Too small a buffer: snprintf semantics, the length it needed. */
+    char small[16];
+    ck_assert_int_ge(ns_progress_json(&p, small, sizeof small), (int)sizeof small);
+}
+END_TEST
+
+START_TEST(json_file_atomic)
+{
+    const char *dir = ns_test_tmpdir("progress");
+    char path[600], tmp[700], text[1024] = "";
+    snprintf(path, sizeof path, "%s/p.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ns_progress p = sample();
+    ck_assert_int_eq(ns_progress_write_json(path, &p), NS_OK);
+    p.done = 12;
+    ck_assert_int_eq(ns_progress_write_json(path, &p), NS_OK); /* replaces */
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "\"done\": 12,"));
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    ns_test_rmtree(dir);
+}
+END_TEST
+
+START_TEST(json_file_errors_name_the_path)
+{
+    ns_progress p = sample();
+    ck_assert_int_eq(ns_progress_write_json("/nonexistent-ns-dir/p.json", &p), NS_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "/nonexistent-ns-dir/p.json.tmp"));
+    /* The target is a directory: the write works, the rename cannot. */
+    const char *dir = ns_test_tmpdir("progress");
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/d", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    char inner[700];
+    snprintf(inner, sizeof inner, "%s/x", sub); /* non-empty directory */
+    ck_assert_int_eq(ns_test_write_file(inner, "x", 1), 0);
+    ck_assert_int_eq(ns_progress_write_json(sub, &p), NS_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "cannot rename"));
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp", sub);
+    ck_assert_int_ne(access(tmp, F_OK), 0); /* cleaned up */
+    ns_test_rmtree(dir);
+    /* A path too long for the temp name. */
+    char longp[5000];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    ck_assert_int_eq(ns_progress_write_json(longp, &p), NS_ERR_ARG);
+}
+END_TEST
+
+static Suite *progress_suite(void)
+{
+    Suite *s = suite_create("coord_progress");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, eta_closed_forms);
+    tcase_add_test(tc, hms);
+    tcase_add_test(tc, line_format);
+    tcase_add_test(tc, json_format);
+    tcase_add_test(tc, json_file_atomic);
+    tcase_add_test(tc, json_file_errors_name_the_path);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv) { return ns_test_main(progress_suite(), argc, argv); }

@@ -238,8 +238,10 @@ static int sweep(const run_opts *o, int rank, int size)
 
     char progress[4200];
     snprintf(progress, sizeof progress, "%s.progress.json", o->out);
-    ns_coord_opts co = {spec->nruns, cost, skip, o->quiet ? 0.0 : o->progress_every,
-                        progress, stderr};
+    /* --quiet silences the progress lines, not the progress sidecar */
+    FILE *devnull = o->quiet ? fopen("/dev/null", "w") : NULL;
+    ns_coord_opts co = {spec->nruns, cost, skip, o->progress_every, progress,
+                        devnull ? devnull : stderr};
     sweep_ctx sc;
     memset(&sc, 0, sizeof sc);
     sc.spec = spec;
@@ -252,6 +254,7 @@ static int sweep(const run_opts *o, int rank, int size)
     memset(&cr, 0, sizeof cr);
     st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, &sc, &cr);
     ns_status cs = ns_results_close(res);
+    if (devnull) fclose(devnull);
 
     int code = NS_EXIT_OK;
     if (st != NS_OK || cs != NS_OK) {

@@ -16,19 +16,6 @@
 #include <string.h>
 #include <signal.h>
 
-const char *ns_run_status_name(ns_run_status s)
-{
-    switch (s) {
-    case NS_RUN_PENDING: return "pending";
-    case NS_RUN_SKIPPED: return "skipped";
-    case NS_RUN_DONE: return "done";
-    case NS_RUN_DIVERGED: return "diverged";
-    case NS_RUN_FAILED: return "failed";
-    case NS_RUN_STOPPED: return "stopped";
-    }
-    return "unknown";
-}
-
 static const char *signal_name(int sig)
 {
     switch (sig) {

@@ -17,6 +17,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ns_sweep.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export TMPDIR=$T
 cd "$T"
+trap ':' USR1   # see step 4
 pass=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -57,35 +58,52 @@ $SAME r1.h5 r2.h5 >/dev/null || fail "refused overwrite still changed the file"
 run 2 "$SPEC" -o r2.h5 --force
 ok "existing output refused without --force"
 
+# wait until the sweep in $1 has finished at least one run (and is still going)
+wait_first_done() {
+  for _ in $(seq 1 300); do
+    [ -e "$1.progress.json" ] && grep -qE '"(done|diverged)": [1-9]' "$1.progress.json" && return 0
+    sleep 0.05
+  done
+  fail "no run finished in $1 within 15 s"
+}
+
 # 3. SIGKILL the whole job mid-sweep, then resume
-( mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o k.h5 --quiet & echo $! > pid; wait ) &
-for i in $(seq 1 100); do
-  [ -e k.h5 ] && /usr/bin/python3 -c "import h5py,sys; f=h5py.File('k.h5','r'); sys.exit(0 if any(s==b'done' for s in f['status'][()]) else 1)" 2>/dev/null && break
-  sleep 0.1
-done
-kill -9 "$(cat pid)" 2>/dev/null || true
-pkill -9 -f "normsweep run $SPEC -o k.h5" 2>/dev/null || true
-wait || true
+mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o k.h5 --quiet --progress-every 0.2 & mp=$!
+wait_first_done k.h5
+pkill -KILL -P $mp -x normsweep || true
+kill -KILL $mp 2>/dev/null || true
+wait $mp 2>/dev/null || true
+grep -q '"finished": false' k.h5.progress.json || fail "the sweep had finished before the kill"
 /usr/bin/python3 -c "import h5py; h5py.File('k.h5','r')['status'][()]" || fail "killed file unreadable"
 run 2 "$SPEC" -o k.h5 --resume
 $SAME r1.h5 k.h5 || fail "SIGKILL + resume differs from uninterrupted"
 ok "SIGKILL mid-sweep + --resume = uninterrupted"
 
-# 4. SIGTERM: graceful stop (exit 3), then resume
-mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o s.h5 --quiet & mp=$!
-sleep 1.5
-kill -TERM $mp
-set +e; wait $mp; rc=$?; set -e
-[ $rc -eq 3 ] || [ $rc -eq 0 ] || fail "SIGTERM exit $rc (expected 3, or 0 if it finished first)"
-[ $rc -eq 3 ] && ok "SIGTERM -> exit 3"
-run 2 "$SPEC" -o s.h5 --resume
-$SAME r1.h5 s.h5 || fail "SIGTERM + resume differs"
-ok "SIGTERM + --resume = uninterrupted"
+# 4. SIGTERM to every rank (what a scheduler's scancel does): graceful stop,
+#    exit 3, then resume; and SIGUSR1 to mpirun (forwarded to the ranks: the
+#    path slurm/normsweep.sbatch uses)
+for sig in TERM USR1; do
+  rm -rf s.h5 s.h5.ckpt s.h5.progress.json
+  mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o s.h5 --quiet --progress-every 0.2 & mp=$!
+  wait_first_done s.h5
+  if [ $sig = TERM ]; then pkill -TERM -P $mp -x normsweep || true
+  else kill -USR1 $mp 2>/dev/null || true; fi
+  # mpirun may pass the signal to its whole process group (this shell too):
+  # keep waiting until it has really exited, as slurm/normsweep.sbatch does
+  while kill -0 $mp 2>/dev/null; do wait $mp || true; done
+  set +e; wait $mp; rc=$?; set -e
+  [ $rc -eq 3 ] || fail "SIG$sig: exit $rc (expected 3: stopped)"
+  "$NS" status s.h5 | grep -q "stopped\|pending" || fail "SIG$sig: nothing stopped/pending: $("$NS" status s.h5)"
+  run 2 "$SPEC" -o s.h5 --resume
+  $SAME r1.h5 s.h5 || fail "SIG$sig + resume differs"
+  ok "SIG$sig -> exit 3 -> --resume = uninterrupted"
+done
 
 # 5. resume with a different spec is refused
 sed 's/seed: \[1\]/seed: [2]/' "$SPEC" > other.yaml
 set +e; run 1 other.yaml -o r1.h5 --resume 2>err.txt; rc=$?; set -e
-[ $rc -eq 2 ] && grep -q "different sweep spec" err.txt || fail "different spec: exit $rc $(cat err.txt)"
+[ $rc -eq 2 ] || fail "different spec: exit $rc"
+grep -q "different sweep spec" err.txt || fail "different spec: $(cat err.txt)"
 ok "resume with a different spec refused"
 
 # 6. bad spec: exit 2, all errors, no output

@@ -1,0 +1,359 @@
+/* norm.c - what every normalization shares: defaults, names, the option
+ * parser, construction (common buffers, then the kind's setup), parameter
+ * views, and the Theorem 4.1 check. Formulas: docs/normalizations.md. */
+#include "nn/norm/norm_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[NS_NORM_COUNT] = {
+    "none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group",
+};
+
+ns_norm_config ns_norm_defaults(ns_norm_kind kind)
+{
+    ns_norm_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.eps = 1e-5f;
+    c.momentum = 0.1f;
+    c.groups = kind == NS_NORM_LAYER ? 1 : 32;
+    c.n_mu = 0.5f;
+    c.n_sigma = 1.25f;
+    c.r_mu = 0.1f;
+    c.r_sigma = 0.1f;
+    return c;
+}
+
+const char *ns_norm_name(ns_norm_kind kind)
+{
+    if ((int)kind < 0 || kind >= NS_NORM_COUNT) return "?";
+    return kind_names[kind];
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+enum { OPT_EPS, OPT_MOMENTUM, OPT_GROUPS, OPT_N_MU, OPT_N_SIGMA, OPT_R_MU, OPT_R_SIGMA, OPT_COUNT };
+static const char *const opt_names[OPT_COUNT] = {
+    "eps", "momentum", "groups", "n_mu", "n_sigma", "r_mu", "r_sigma",
+};
+
+/* Which options a kind accepts (bit i: opt_names[i]). */
+static unsigned opts_of(ns_norm_kind k)
+{
+    const unsigned eps = 1u << OPT_EPS, mom = 1u << OPT_MOMENTUM;
+    switch (k) {
+    case NS_NORM_BATCH:
+    case NS_NORM_L1:
+    case NS_NORM_L2:
+    case NS_NORM_LINF: return eps | mom;
+    case NS_NORM_NOISY_BATCH:
+        return eps | mom | 1u << OPT_N_MU | 1u << OPT_N_SIGMA | 1u << OPT_R_MU | 1u << OPT_R_SIGMA;
+    case NS_NORM_LAYER: return eps;
+    case NS_NORM_GROUP: return eps | 1u << OPT_GROUPS;
+    default: return 0;
+    }
+}
+
+static void allowed_list(ns_norm_kind k, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    unsigned m = opts_of(k);
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (m & (1u << i)) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, n - len, "%s%s", len ? ", " : "", opt_names[i]);
+        }
+    if (!buf[0]) snprintf(buf, n, "none");
+}
+
+/* Range checks shared by parse and create (a config may be built by hand). */
+static ns_status check_config(const ns_norm_config *c, const char *where)
+{
+    NS_CHECK((int)c->kind >= 0 && c->kind < NS_NORM_COUNT, NS_ERR_ARG,
+             "%s: unknown normalization kind %d", where, (int)c->kind);
+    NS_CHECK(isfinite(c->eps) && c->eps >= 0.0f, NS_ERR_ARG,
+             "%s: eps must be a finite number >= 0, got %g", where, (double)c->eps);
+    NS_CHECK(isfinite(c->momentum) && c->momentum >= 0.0f && c->momentum <= 1.0f, NS_ERR_ARG,
+             "%s: momentum must be in [0, 1], got %g", where, (double)c->momentum);
+    NS_CHECK(c->groups >= 1, NS_ERR_ARG, "%s: groups must be >= 1, got %d", where, c->groups);
+    NS_CHECK(isfinite(c->n_mu) && c->n_mu >= 0.0f, NS_ERR_ARG,
+             "%s: n_mu must be >= 0, got %g", where, (double)c->n_mu);
+    NS_CHECK(isfinite(c->n_sigma) && c->n_sigma >= 1.0f, NS_ERR_ARG,
+             "%s: n_sigma must be >= 1 (sigma_j ~ U(1, n_sigma)), got %g", where,
+             (double)c->n_sigma);
+    NS_CHECK(isfinite(c->r_mu) && c->r_mu >= 0.0f, NS_ERR_ARG,
+             "%s: r_mu must be >= 0, got %g", where, (double)c->r_mu);
+    NS_CHECK(isfinite(c->r_sigma) && c->r_sigma >= 0.0f, NS_ERR_ARG,
+             "%s: r_sigma must be >= 0, got %g", where, (double)c->r_sigma);
+    return NS_OK;
+}
+
+ns_status ns_norm_parse(const char *text, ns_norm_config *out)
+{
+    NS_CHECK(text != NULL, NS_ERR_ARG, "norm: no text given");
+    const char *colon = strchr(text, ':');
+    size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
+    int kind = -1;
+    for (int k = 0; k < NS_NORM_COUNT; k++)
+        if (strlen(kind_names[k]) == nlen && strncmp(text, kind_names[k], nlen) == 0) kind = k;
+    NS_CHECK(kind >= 0, NS_ERR_ARG,
+             "norm \"%s\": unknown normalization '%.*s' (expected none, batch, noisy_batch, "
+             "l1, l2, linf, layer or group)",
+             text, (int)nlen, text);
+    ns_norm_config c = ns_norm_defaults((ns_norm_kind)kind);
+    if (colon) {
+        char allowed[96];
+        allowed_list(c.kind, allowed, sizeof allowed);
+        NS_CHECK(colon[1] != '\0', NS_ERR_ARG,
+                 "norm \"%s\": empty option list after ':' (options of '%s': %s)", text,
+                 kind_names[kind], allowed);
+        unsigned seen = 0;
+        const char *p = colon + 1;
+        while (*p) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            NS_CHECK(eq != NULL && eq != p, NS_ERR_ARG,
+                     "norm \"%s\": option '%.*s' is not of the form name=value", text, (int)len, p);
+            size_t klen = (size_t)(eq - p);
+            int o = -1;
+            for (int i = 0; i < OPT_COUNT; i++)
+                if (strlen(opt_names[i]) == klen && strncmp(p, opt_names[i], klen) == 0) o = i;
+            NS_CHECK(o >= 0 && (opts_of(c.kind) & (1u << o)), NS_ERR_ARG,
+                     "norm \"%s\": unknown option '%.*s' for '%s' (allowed: %s)", text,
+                     (int)klen, p, kind_names[kind], allowed);
+            NS_CHECK(!(seen & (1u << o)), NS_ERR_ARG, "norm \"%s\": option '%s' given twice",
+                     text, opt_names[o]);
+            seen |= 1u << o;
+            /* The value must be all of [eq+1, p+len): copy it out to parse it. */
+            char val[64];
+            size_t vlen = len - klen - 1;
+            NS_CHECK(vlen > 0 && vlen < sizeof val, NS_ERR_ARG,
+                     "norm \"%s\": option '%s' needs a value", text, opt_names[o]);
+            memcpy(val, eq + 1, vlen);
+            val[vlen] = '\0';
+            char *stop = NULL;
+            errno = 0;
+            if (o == OPT_GROUPS) {
+                long v = strtol(val, &stop, 10);
+                NS_CHECK(*stop == '\0' && errno == 0 && v >= 1 && v <= INT32_MAX, NS_ERR_ARG,
+                         "norm \"%s\": option 'groups' expects a positive integer, got '%s'",
+                         text, val);
+                c.groups = (int)v;
+            } else {
+                double v = strtod(val, &stop);
+                NS_CHECK(*stop == '\0' && errno == 0 && isfinite(v), NS_ERR_ARG,
+                         "norm \"%s\": option '%s' expects a number, got '%s'", text,
+                         opt_names[o], val);
+                float f = (float)v;
+                switch (o) {
+                case OPT_EPS: c.eps = f; break;
+                case OPT_MOMENTUM: c.momentum = f; break;
+                case OPT_N_MU: c.n_mu = f; break;
+                case OPT_N_SIGMA: c.n_sigma = f; break;
+                case OPT_R_MU: c.r_mu = f; break;
+                default: c.r_sigma = f; break;
+                }
+            }
+            p += len;
+            if (*p == ',') {
+                p++;
+                NS_CHECK(*p != '\0', NS_ERR_ARG, "norm \"%s\": trailing ','", text);
+            }
+        }
+    }
+    char where[160];
+    snprintf(where, sizeof where, "norm \"%s\"", text);
+    NS_TRY(check_config(&c, where));
+    *out = c;
+    return NS_OK;
+}
+
+/* ---------------------------------------------------------------- construction */
+
+void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, int is_state)
+{
+    NS_ASSERT(l->nviews < (int)(sizeof l->views / sizeof l->views[0]));
+    ns_param_view *v = &l->views[l->nviews++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->suffix, sizeof v->suffix, "%s", suffix);
+    v->offset = offset;
+    v->ndim = 1;
+    v->dims[0] = len;
+    v->is_state = is_state;
+}
+
+/* Applied as (x - shift) * scale + bias, shift = the float nearest mean; the
+ * remainder mean - shift goes into bias (and the backward's constants). */
+void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta)
+{
+    p->shift[c] = (float)mean;
+    p->shift_err[c] = mean - p->shift[c];
+    p->inv_d[c] = (float)inv;
+    p->scale[c] = (float)(gamma * inv);
+    p->bias[c] = (float)(beta - p->shift_err[c] * gamma * inv);
+}
+
+/* gamma = 1, beta = 0; state = (running mean 0, running scale 1) when present. */
+void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind)
+{
+    (void)rng;
+    (void)kind;
+    const ns_norm_priv *p = l->priv;
+    for (int c = 0; c < p->C; c++) {
+        l->w[c] = 1.0f;
+        l->w[p->C + c] = 0.0f;
+    }
+    if (l->nstate)
+        for (int c = 0; c < p->C; c++) {
+            l->state[c] = 0.0f;
+            l->state[p->C + c] = 1.0f;
+        }
+}
+
+static void priv_free(ns_norm_priv *p)
+{
+    if (!p) return;
+    free(p->shift);
+    free(p->inv_d);
+    free(p->scale);
+    free(p->bias);
+    free(p->shift_err);
+    free(p->mean);
+    free(p->var);
+    free(p->aux);
+    free(p->sum_g);
+    free(p->sum_gx);
+    free(p->argmax);
+    free(p->ca);
+    free(p->cb);
+    free(p->cc);
+    free(p->noise_s);
+    free(p->noise_m);
+    free(p->noise_mu);
+    free(p->noise_sigma);
+    free(p->g_mean);
+    free(p->g_rstd);
+    free(p);
+}
+
+void ns_norm_destroy(ns_layer *l)
+{
+    priv_free(l->priv);
+    l->priv = NULL;
+}
+
+ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape, int max_batch)
+{
+    NS_CHECK(l != NULL && cfg != NULL, NS_ERR_ARG, "ns_norm_create: NULL layer or config");
+    NS_TRY(check_config(cfg, "ns_norm_create"));
+    NS_CHECK(cfg->kind != NS_NORM_NONE, NS_ERR_ARG,
+             "ns_norm_create: kind 'none' makes no layer (the net places none)");
+    NS_CHECK(shape.c >= 1 && shape.h >= 1 && shape.w >= 1, NS_ERR_ARG,
+             "ns_norm_create(%s): shape {%d,%d,%d} must be positive", ns_norm_name(cfg->kind),
+             shape.c, shape.h, shape.w);
+    NS_CHECK(max_batch >= 1, NS_ERR_ARG, "ns_norm_create(%s): max_batch %d must be >= 1",
+             ns_norm_name(cfg->kind), max_batch);
+    const int C = shape.c, HW = shape.h * shape.w;
+    int G = cfg->kind == NS_NORM_LAYER ? 1 : cfg->groups;
+    if (cfg->kind == NS_NORM_GROUP)
+        NS_CHECK(C % G == 0, NS_ERR_ARG,
+                 "ns_norm_create(group): groups=%d does not divide the %d channels", G, C);
+
+    ns_norm_priv *p = calloc(1, sizeof *p);
+    if (!p) return ns_error_set(NS_ERR_NOMEM, "ns_norm_create: out of memory");
+    p->cfg = *cfg;
+    p->C = C;
+    p->HW = HW;
+    p->G = G;
+    p->max_batch = max_batch;
+    p->last_mode = -1;
+    int ok = (p->shift = calloc(C, sizeof(float))) && (p->inv_d = calloc(C, sizeof(float))) &&
+             (p->scale = calloc(C, sizeof(float))) &&
+             (p->bias = calloc(C, sizeof(float))) && (p->shift_err = calloc(C, sizeof(double))) && (p->mean = calloc(C, sizeof(double))) &&
+             (p->var = calloc(C, sizeof(double))) && (p->aux = calloc(C, sizeof(double))) &&
+             (p->sum_g = calloc(C, sizeof(double))) && (p->sum_gx = calloc(C, sizeof(double))) &&
+             (p->argmax = calloc(C, sizeof(size_t))) && (p->ca = calloc(C, sizeof(float))) &&
+             (p->cb = calloc(C, sizeof(float))) && (p->cc = calloc(C, sizeof(float)));
+    size_t elems = (size_t)max_batch * C * HW;
+    if (ok && cfg->kind == NS_NORM_NOISY_BATCH)
+        ok = (p->noise_s = malloc(elems * sizeof(float))) &&
+             (p->noise_m = malloc(elems * sizeof(float))) &&
+             (p->noise_mu = calloc(C, sizeof(float))) &&
+             (p->noise_sigma = calloc(C, sizeof(float)));
+    if (ok && (cfg->kind == NS_NORM_GROUP || cfg->kind == NS_NORM_LAYER))
+        ok = (p->g_mean = calloc((size_t)max_batch * G, sizeof(float))) &&
+             (p->g_rstd = calloc((size_t)max_batch * G, sizeof(float)));
+    if (!ok) {
+        priv_free(p);
+        return ns_error_set(NS_ERR_NOMEM,
+                            "ns_norm_create(%s): out of memory for a workspace of %zu elements",
+                            ns_norm_name(cfg->kind), elems);
+    }
+
+    memset(l, 0, sizeof *l);
+    l->in_shape = l->out_shape = shape;
+    l->max_batch = max_batch;
+    l->is_norm = 1;
+    l->priv = p;
+    /* Every kind: w = [gamma (C) | beta (C)], PyTorch's weight and bias. */
+    l->nparams = 2 * (size_t)C;
+    ns_norm_add_view(l, "weight", 0, C, 0);
+    ns_norm_add_view(l, "bias", C, C, 0);
+    switch (cfg->kind) {
+    case NS_NORM_BATCH: ns_norm_setup_batch(l); break;
+    case NS_NORM_NOISY_BATCH: ns_norm_setup_noisy(l); break;
+    case NS_NORM_L1:
+    case NS_NORM_L2:
+    case NS_NORM_LINF: ns_norm_setup_lp(l); break;
+    default: ns_norm_setup_group(l); break;
+    }
+    NS_ASSERT(l->ops && l->ops->destroy == ns_norm_destroy);
+    return NS_OK;
+}
+
+/* ---------------------------------------------------------------- Theorem 4.1 */
+
+ns_status ns_norm_thm41(const ns_layer *l, const float *dout, const float *din, int batch,
+                        double *lhs, double *rhs)
+{
+    NS_CHECK(l && l->priv && l->is_norm, NS_ERR_ARG, "ns_norm_thm41: not a normalization layer");
+    const ns_norm_priv *p = l->priv;
+    NS_CHECK(p->cfg.kind == NS_NORM_BATCH || p->cfg.kind == NS_NORM_NOISY_BATCH, NS_ERR_STATE,
+             "ns_norm_thm41(%s): only batch and noisy_batch layers have Theorem 4.1",
+             ns_norm_name(p->cfg.kind));
+    NS_CHECK(p->last_mode == NS_MODE_TRAIN && p->last_in != NULL, NS_ERR_STATE,
+             "ns_norm_thm41(%s): needs a TRAIN-mode forward and backward first "
+             "(last forward mode %d)", ns_norm_name(p->cfg.kind), p->last_mode);
+    NS_CHECK(batch == p->last_batch, NS_ERR_STATE,
+             "ns_norm_thm41: batch %d differs from the last forward's %d", batch, p->last_batch);
+    NS_CHECK(dout && din && lhs && rhs, NS_ERR_ARG, "ns_norm_thm41: NULL buffer");
+    const int C = p->C, HW = p->HW;
+    const size_t N = (size_t)C * HW;
+    const float *x = p->last_in;
+    /* noisy: z = gamma yhat + beta is scaled by s before the output, so dL/dz = s dout */
+    const float *s = p->cfg.kind == NS_NORM_NOISY_BATCH ? p->noise_s : NULL;
+    const double m = (double)batch * HW;
+    for (int c = 0; c < C; c++) {
+        double sig2 = p->var[c] + p->cfg.eps, inv = 1.0 / sqrt(sig2);
+        double l2 = 0.0, sg = 0.0, sgg = 0.0, sgy = 0.0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < HW; i++) {
+                size_t o = b * N + (size_t)c * HW + i;
+                double g = s ? (double)dout[o] * s[o] : dout[o];
+                double yhat = (x[o] - p->mean[c]) * inv;
+                l2 += (double)din[o] * din[o];
+                sg += g;
+                sgg += g * g;
+                sgy += g * yhat;
+            }
+        double gamma = l->w[c];
+        lhs[c] = l2;
+        rhs[c] = gamma * gamma / sig2 * (sgg - sg * sg / m - sgy * sgy / m);
+    }
+    return NS_OK;
+}

@@ -1,0 +1,96 @@
+/* norm_impl.h - private to src/nn/norm/: the state every normalization layer
+ * keeps in l->priv, and the shared per-unit kernels of stats.c.
+ *
+ * Layout reminder: x[b][c][hw], N = C*HW floats per sample. A "unit" is a
+ * channel c; its m = batch*HW elements are the planes x[b][c][0..HW) (for a
+ * dense layer HW = 1 and the unit is a column of the batch x C matrix).
+ */
+#ifndef NS_NORM_IMPL_H
+#define NS_NORM_IMPL_H
+
+#include "normsweep/norm.h"
+
+#include <stddef.h>
+
+typedef struct ns_norm_priv {
+    ns_norm_config cfg;
+    int C, HW, G;          /* channels, plane size, groups (group/layer)         */
+    int max_batch;
+
+    /* What the last forward did (backward and thm41 follow it). */
+    int last_mode;         /* NS_MODE_TRAIN / NS_MODE_EVAL, -1 before any forward */
+    int last_batch;
+    const float *last_in;  /* input buffer of the last forward (thm41 reads it)  */
+
+    /* Per-unit coefficients of the last forward, C floats each:
+     * out = (x - shift) * scale + bias, scale = gamma * inv_d and
+     * bias = beta - (mean - shift) * scale. */
+    float *shift, *inv_d, *scale, *bias;
+    /* mean - shift: shift is the float nearest the double mean; the backward
+     * folds this remainder into its constants (train mode only). */
+    double *shift_err;
+    /* Double-precision statistics of the last TRAIN forward (C each). */
+    double *mean, *var, *aux;  /* aux: l_p's raw norm n_p (no eps)              */
+    double *sum_g, *sum_gx;    /* backward reductions                           */
+    size_t *argmax;        /* linf: flat index of the first max |x| per unit      */
+    /* Scratch for backward coefficients (C floats each). */
+    float *ca, *cb, *cc;
+
+    /* noisy_batch: per-element noise of the last draw (max_batch*N each) and
+     * the per-unit means (mu_j, sigma_j) it was drawn around. */
+    float *noise_s, *noise_m, *noise_mu, *noise_sigma;
+    int noise_batch;       /* batch of the stored draw, 0: none yet              */
+
+    /* group/layer: per (sample, group) mean and 1/sqrt(var+eps). */
+    float *g_mean, *g_rstd;
+} ns_norm_priv;
+
+/* ---- constructors per kind (norm.c dispatches). They fill ops, views,
+ * nparams, nstate; p is already allocated with the common buffers. */
+void ns_norm_setup_batch(ns_layer *l);
+void ns_norm_setup_noisy(ns_layer *l);
+void ns_norm_setup_lp(ns_layer *l);
+void ns_norm_setup_group(ns_layer *l);
+
+/* Shared by batch.c and noisy.c. s: per-element factor of dout (noise), or NULL. */
+void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *p);
+void ns_bn_backward(ns_layer *l, float *din, const float *dout, const float *s,
+                    const float *in, int batch);
+void ns_norm_destroy(ns_layer *l);
+/* Unit c's forward coefficients for out = gamma (x - mean) inv + beta. */
+void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta);
+void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind);
+void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, int is_state);
+
+/* ---- stats.c: per-unit kernels over x[batch][C][HW]. Sums run in 16 float
+ * lanes per plane (fixed order: results do not depend on the SIMD width the
+ * CPU gets) and are combined across planes in double. */
+
+/* Mean and biased variance per unit (Chan's pairwise combination of
+ * per-plane two-pass moments: one pass over memory, planes stay in L1). */
+void ns_nk_moments(const float *x, int batch, int C, int HW, double *mean, double *var);
+/* mean |x| (l1), max |x| and the flat index of its first occurrence (linf). */
+void ns_nk_absmean(const float *x, int batch, int C, int HW, double *absmean);
+void ns_nk_absmax(const float *x, int batch, int C, int HW, double *absmax, size_t *argmax);
+/* out = (x - shift[c]) * scale[c] + bias[c] */
+void ns_nk_affine(float *out, const float *x, int batch, int C, int HW, const float *shift,
+                  const float *scale, const float *bias);
+/* g' = g * s (s may be NULL):  sum_g[c] = sum g',  sum_gx[c] = sum g' (x - shift[c]) */
+void ns_nk_grad_sums(const float *g, const float *s, const float *x, int batch, int C, int HW,
+                     const float *shift, double *sum_g, double *sum_gx);
+/* din = a[c] g' + b[c] (x - shift[c]) + c0[c] */
+void ns_nk_grad_apply(float *din, const float *g, const float *s, const float *x, int batch,
+                      int C, int HW, const float *a, const float *b, const float *shift,
+                      const float *c0);
+/* Plane helpers for group.c (one contiguous run of n floats). */
+double ns_nk_run_sum(const float *x, size_t n);
+double ns_nk_run_sqdev(const float *x, size_t n, float shift);
+void ns_nk_run_affine(float *out, const float *x, size_t n, float shift, float scale, float bias);
+void ns_nk_run_grad_sums(const float *g, const float *x, size_t n, float shift, double *sum_g,
+                         double *sum_gx);
+void ns_nk_run_grad_apply(float *din, const float *g, const float *x, size_t n, float a, float b,
+                          float shift, float c0);
+/* out = s * out + m, elementwise over n floats (noisy BN). */
+void ns_nk_run_noise(float *out, const float *s, const float *m, size_t n);
+
+#endif

@@ -536,7 +536,8 @@ END_TEST
 
 /* ------------------------------------------------------------ writer mode for the crash test */
 
-/* Creates the layout at $NS_H5STORE_WRITER, then writes rows one at a time,
+/* Creates the layout at $NS_H5STORE_WRITER (or, with NS_H5STORE_RESUME=1,
+ * reopens the existing file read-write in parallel), then writes rows one at a time,
  * rank-striped, sleeping $NS_H5STORE_DELAY_MS between rows. After each row it
  * appends "r\n" to <file>.rank<k>.done, so the killer knows which rows are
  * complete; <file>.rank<k>.pid names the process to kill. Runs until killed
@@ -560,7 +561,10 @@ static int writer_main(int argc, char **argv, const char *path)
         fclose(f);
     }
     ns_h5 *h = NULL;
-    if (ns_h5_create(path, MPI_COMM_WORLD, &t.L, &h) != NS_OK) {
+    const char *resume = getenv("NS_H5STORE_RESUME");
+    ns_status st = resume && *resume == '1' ? ns_h5_open(path, MPI_COMM_WORLD, 1, &h)
+                                           : ns_h5_create(path, MPI_COMM_WORLD, &t.L, &h);
+    if (st != NS_OK) {
         fprintf(stderr, "writer: %s\n", ns_error_msg());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -577,9 +581,10 @@ static int writer_main(int argc, char **argv, const char *path)
         }
         nanosleep(&delay, NULL);
     }
-    ns_h5_close(h);
+    st = ns_h5_close(h);
+    if (st != NS_OK) fprintf(stderr, "writer rank %d: %s\n", rank, ns_error_msg());
     MPI_Finalize();
-    return 0;
+    return st == NS_OK ? 0 : 1;
 }
 
 static Suite *h5store_suite(void)

@@ -1,0 +1,475 @@
+/* h5file.c - open/close/flush of a store file, its dataset table, type
+ * mapping, HDF5 error capture and attributes. Creation is in layout.c, row
+ * I/O in rows.c. */
+#include "h5_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ errors */
+
+void ns_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* H5Ewalk callback: keep the innermost (last visited walking downward)
+ * description; it is the most specific ("unable to open file: ... errno = 2"). */
+static herr_t err_walk(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    char *buf = data;
+    if (e->desc && *e->desc) snprintf(buf, 256, "%s (in %s)", e->desc, e->func_name);
+    return 0;
+}
+
+ns_status ns_h5_err(const char *path, const char *fmt, ...)
+{
+    char what[512], inner[256] = "no HDF5 error message";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, err_walk, inner);
+    H5Eclear2(H5E_DEFAULT);
+    return ns_error_set(NS_ERR_HDF5, "%s: %s: %s", path ? path : "(no file)", what, inner);
+}
+
+/* ------------------------------------------------------------ types */
+
+size_t ns_h5_type_size(ns_h5_type t, int str_len)
+{
+    switch (t) {
+    case NS_H5_F32: return 4;
+    case NS_H5_F64: return 8;
+    case NS_H5_I32: return 4;
+    case NS_H5_I64: return 8;
+    case NS_H5_STR: return str_len > 0 ? (size_t)str_len : 0;
+    }
+    return 0;
+}
+
+static hid_t str_type(int str_len)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, (size_t)str_len);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+/* Fixed little-endian on disk so a file moves between machines unchanged. */
+hid_t ns_h5_file_type(ns_h5_type t, int str_len)
+{
+    switch (t) {
+    case NS_H5_F32: return H5Tcopy(H5T_IEEE_F32LE);
+    case NS_H5_F64: return H5Tcopy(H5T_IEEE_F64LE);
+    case NS_H5_I32: return H5Tcopy(H5T_STD_I32LE);
+    case NS_H5_I64: return H5Tcopy(H5T_STD_I64LE);
+    case NS_H5_STR: return str_type(str_len);
+    }
+    return H5I_INVALID_HID;
+}
+
+hid_t ns_h5_mem_type(ns_h5_type t, int str_len)
+{
+    switch (t) {
+    case NS_H5_F32: return H5Tcopy(H5T_NATIVE_FLOAT);
+    case NS_H5_F64: return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case NS_H5_I32: return H5Tcopy(H5T_NATIVE_INT32);
+    case NS_H5_I64: return H5Tcopy(H5T_NATIVE_INT64);
+    case NS_H5_STR: return str_type(str_len);
+    }
+    return H5I_INVALID_HID;
+}
+
+void ns_h5_fill_value(ns_h5_type t, int str_len, void *buf)
+{
+    switch (t) {
+    case NS_H5_F32: *(float *)buf = NAN; break;
+    case NS_H5_F64: *(double *)buf = NAN; break;
+    case NS_H5_I32: *(int32_t *)buf = NS_H5_FILL_INT; break;
+    case NS_H5_I64: *(int64_t *)buf = NS_H5_FILL_INT; break;
+    case NS_H5_STR: memset(buf, 0, (size_t)str_len); break;
+    }
+}
+
+int ns_h5_all_fill(ns_h5_type t, int str_len, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (t) {
+        case NS_H5_F32: if (!isnan(((const float *)p)[i])) return 0; break;
+        case NS_H5_F64: if (!isnan(((const double *)p)[i])) return 0; break;
+        case NS_H5_I32: if (((const int32_t *)p)[i] != NS_H5_FILL_INT) return 0; break;
+        case NS_H5_I64: if (((const int64_t *)p)[i] != NS_H5_FILL_INT) return 0; break;
+        case NS_H5_STR:
+            for (int k = 0; k < str_len; k++)
+                if (((const char *)p)[i * (size_t)str_len + (size_t)k] != 0) return 0;
+            break;
+        }
+    }
+    return 1;
+}
+
+/* Map a dataset's file type back to a store type; other types are a format error. */
+static ns_status classify_type(const char *path, const char *name, hid_t ft, ns_h5_type *t,
+                               int *str_len)
+{
+    H5T_class_t c = H5Tget_class(ft);
+    size_t sz = H5Tget_size(ft);
+    *str_len = 0;
+    if (c == H5T_FLOAT && sz == 4) *t = NS_H5_F32;
+    else if (c == H5T_FLOAT && sz == 8) *t = NS_H5_F64;
+    else if (c == H5T_INTEGER && sz == 4 && H5Tget_sign(ft) == H5T_SGN_2) *t = NS_H5_I32;
+    else if (c == H5T_INTEGER && sz == 8 && H5Tget_sign(ft) == H5T_SGN_2) *t = NS_H5_I64;
+    else if (c == H5T_STRING && H5Tis_variable_str(ft) == 0 && sz <= (size_t)INT32_MAX) {
+        *t = NS_H5_STR;
+        *str_len = (int)sz;
+    } else
+        return ns_error_set(NS_ERR_FORMAT,
+                            "%s: dataset '%s' has a datatype the store does not handle (class %d, "
+                            "%zu bytes); expected float32/64, signed int32/64 or fixed string",
+                            path, name, (int)c, sz);
+    return NS_OK;
+}
+
+/* ------------------------------------------------------------ dataset table */
+
+typedef struct name_list {
+    char (*names)[NS_H5_MAX_NAME + 1];
+    int n, cap;
+    ns_status st;
+    const char *path;
+} name_list;
+
+static herr_t collect_dataset(hid_t g, const char *name, const H5L_info_t *li, void *data)
+{
+    (void)li;
+    name_list *L = data;
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0) {
+        L->st = ns_h5_err(L->path, "cannot inspect object '%s'", name);
+        return -1;
+    }
+    if (oi.type != H5O_TYPE_DATASET) return 0; /* groups etc. are not ours: ignore */
+    if (strlen(name) > NS_H5_MAX_NAME) {
+        L->st = ns_error_set(NS_ERR_FORMAT, "%s: dataset name '%s' longer than %d bytes", L->path,
+                             name, NS_H5_MAX_NAME);
+        return -1;
+    }
+    if (L->n == L->cap) {
+        int cap = L->cap ? 2 * L->cap : 32;
+        void *p = realloc(L->names, (size_t)cap * sizeof *L->names);
+        if (!p) {
+            L->st = ns_error_set(NS_ERR_NOMEM, "%s: out of memory listing datasets", L->path);
+            return -1;
+        }
+        L->names = p;
+        L->cap = cap;
+    }
+    snprintf(L->names[L->n++], NS_H5_MAX_NAME + 1, "%s", name);
+    return 0;
+}
+
+/* H5DSiterate_scales callback: the name of the attached scale = its link name. */
+static herr_t scale_name(hid_t did, unsigned dim, hid_t sid, void *data)
+{
+    (void)did;
+    (void)dim;
+    char full[NS_H5_MAX_NAME + 2];
+    ssize_t n = H5Iget_name(sid, full, sizeof full);
+    if (n <= 0 || (size_t)n >= sizeof full) return -1;
+    const char *base = strrchr(full, '/');
+    base = base ? base + 1 : full;
+    size_t len = strlen(base);
+    if (len > NS_H5_MAX_NAME) return -1;
+    memcpy(data, base, len + 1);
+    return 1; /* first scale is enough */
+}
+
+static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
+{
+    const char *P = h->path;
+    d->id = H5Dopen2(h->file, d->name, H5P_DEFAULT);
+    if (d->id < 0) return ns_h5_err(P, "cannot open dataset '%s'", d->name);
+    hid_t ft = H5Dget_type(d->id), sp = H5Dget_space(d->id);
+    if (ft < 0 || sp < 0) {
+        if (ft >= 0) H5Tclose(ft);
+        if (sp >= 0) H5Sclose(sp);
+        return ns_h5_err(P, "cannot get type/space of dataset '%s'", d->name);
+    }
+    ns_h5_info *I = &d->info;
+    ns_status st = classify_type(P, d->name, ft, &I->type, &I->str_len);
+    H5Tclose(ft);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t shp[H5S_MAX_RANK];
+    if (st == NS_OK && (nd < 1 || nd > NS_H5_MAX_DIMS))
+        st = ns_error_set(NS_ERR_FORMAT, "%s: dataset '%s' has rank %d, expected 1..%d", P,
+                          d->name, nd, NS_H5_MAX_DIMS);
+    if (st == NS_OK) H5Sget_simple_extent_dims(sp, shp, NULL);
+    H5Sclose(sp);
+    if (st != NS_OK) return st;
+
+    I->ndims = nd;
+    I->elem_size = ns_h5_type_size(I->type, I->str_len);
+    I->row_elems = 1;
+    for (int i = 0; i < nd; i++) {
+        I->shape[i] = (size_t)shp[i];
+        if (i > 0) I->row_elems *= I->shape[i];
+    }
+    d->mtype = ns_h5_mem_type(I->type, I->str_len);
+    d->is_scale = H5DSis_scale(d->id) > 0;
+    for (int i = 0; i < nd; i++) {
+        d->dimname[i][0] = '\0';
+        if (d->is_scale) snprintf(d->dimname[i], sizeof d->dimname[i], "%s", d->name);
+        else if (H5DSget_num_scales(d->id, (unsigned)i) > 0 &&
+                 H5DSiterate_scales(d->id, (unsigned)i, NULL, scale_name, d->dimname[i]) < 0)
+            return ns_h5_err(P, "cannot read dimension scale %d of '%s'", i, d->name);
+        I->dims[i] = d->dimname[i];
+    }
+    return NS_OK;
+}
+
+static int cmp_dset(const void *a, const void *b)
+{
+    return strcmp(((const ns_h5_dset *)a)->name, ((const ns_h5_dset *)b)->name);
+}
+
+ns_status ns_h5_load_table(ns_h5 *h)
+{
+    name_list L = {.path = h->path, .st = NS_OK};
+    hsize_t idx = 0;
+    if (H5Literate(h->file, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_dataset, &L) < 0) {
+        free(L.names);
+        return L.st != NS_OK ? L.st : ns_h5_err(h->path, "cannot list the root group");
+    }
+    h->d = calloc(L.n > 0 ? (size_t)L.n : 1, sizeof *h->d);
+    if (!h->d) {
+        free(L.names);
+        return ns_error_set(NS_ERR_NOMEM, "%s: out of memory for %d datasets", h->path, L.n);
+    }
+    for (int i = 0; i < L.n; i++) {
+        snprintf(h->d[i].name, sizeof h->d[i].name, "%s", L.names[i]);
+        h->d[i].id = h->d[i].mtype = H5I_INVALID_HID;
+    }
+    h->nd = L.n;
+    free(L.names);
+    qsort(h->d, (size_t)h->nd, sizeof *h->d, cmp_dset);
+    for (int i = 0; i < h->nd; i++) NS_TRY(load_one(h, &h->d[i]));
+    return NS_OK;
+}
+
+ns_h5_dset *ns_h5_find(ns_h5 *h, const char *var)
+{
+    ns_h5_dset key;
+    if (!h || !var) {
+        ns_error_set(NS_ERR_ARG, "ns_h5: NULL handle or variable name");
+        return NULL;
+    }
+    snprintf(key.name, sizeof key.name, "%s", var);
+    ns_h5_dset *d = strlen(var) <= NS_H5_MAX_NAME
+                        ? bsearch(&key, h->d, (size_t)h->nd, sizeof *h->d, cmp_dset)
+                        : NULL;
+    if (!d) ns_error_set(NS_ERR_ARG, "%s: no variable '%s' in the file", h->path, var);
+    return d;
+}
+
+/* ------------------------------------------------------------ open / close */
+
+void ns_h5_free_handle(ns_h5 *h)
+{
+    if (!h) return;
+    for (int i = 0; i < h->nd; i++) {
+        if (h->d[i].id >= 0) H5Dclose(h->d[i].id);
+        if (h->d[i].mtype >= 0) H5Tclose(h->d[i].mtype);
+    }
+    free(h->d);
+    if (h->dxpl >= 0 && h->dxpl != H5P_DEFAULT) H5Pclose(h->dxpl);
+    if (h->file >= 0) H5Fclose(h->file);
+    free(h->path);
+    free(h);
+}
+
+ns_status ns_h5_begin(const char *path, MPI_Comm comm, ns_h5 **hp, hid_t *fapl)
+{
+    *hp = NULL;
+    *fapl = H5I_INVALID_HID;
+    NS_CHECK(path && *path, NS_ERR_ARG, "ns_h5: empty file path");
+    ns_h5_quiet();
+    ns_h5 *h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        return ns_error_set(NS_ERR_NOMEM, "%s: out of memory for the store handle", path);
+    }
+    h->file = H5I_INVALID_HID;
+    h->dxpl = H5P_DEFAULT;
+    h->parallel = comm != MPI_COMM_NULL;
+    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
+    if (h->parallel) {
+        int init = 0;
+        MPI_Initialized(&init);
+        if (!init) {
+            ns_h5_free_handle(h);
+            H5Pclose(fa);
+            return ns_error_set(NS_ERR_STATE,
+                                "%s: MPI-IO open needs MPI_Init first (or pass MPI_COMM_NULL "
+                                "for serial access)",
+                                path);
+        }
+        h->dxpl = H5Pcreate(H5P_DATASET_XFER);
+        if (H5Pset_fapl_mpio(fa, comm, MPI_INFO_NULL) < 0 ||
+            H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_INDEPENDENT) < 0) {
+            H5Pclose(fa);
+            ns_h5_free_handle(h);
+            return ns_h5_err(path, "cannot set up the MPI-IO driver");
+        }
+    } else if (H5Pset_fapl_sec2(fa) < 0) {
+        H5Pclose(fa);
+        ns_h5_free_handle(h);
+        return ns_h5_err(path, "cannot set up the sec2 driver");
+    }
+    *hp = h;
+    *fapl = fa;
+    return NS_OK;
+}
+
+ns_status ns_h5_open(const char *path, MPI_Comm comm, int writable, ns_h5 **out)
+{
+    NS_CHECK(out, NS_ERR_ARG, "ns_h5_open: NULL out");
+    *out = NULL;
+    ns_h5 *h;
+    hid_t fa;
+    NS_TRY(ns_h5_begin(path, comm, &h, &fa));
+    h->writable = writable != 0;
+    /* A missing file is an I/O error (callers may treat it as "nothing yet"). */
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        H5Pclose(fa);
+        ns_h5_free_handle(h);
+        return ns_error_set(NS_ERR_IO, "%s: cannot open store file: no such file or unreadable",
+                            path);
+    }
+    fclose(probe);
+    h->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fa);
+    H5Pclose(fa);
+    if (h->file < 0) {
+        ns_status st = ns_h5_err(path, "not an HDF5 file or cannot be opened %s",
+                                 writable ? "read-write" : "read-only");
+        ns_h5_free_handle(h);
+        return st;
+    }
+    ns_status st = ns_h5_load_table(h);
+    if (st != NS_OK) {
+        ns_h5_free_handle(h);
+        return st;
+    }
+    *out = h;
+    return NS_OK;
+}
+
+ns_status ns_h5_flush(ns_h5 *h)
+{
+    NS_CHECK(h, NS_ERR_ARG, "ns_h5_flush: NULL handle");
+    if (h->writable && H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
+        return ns_h5_err(h->path, "H5Fflush failed");
+    return NS_OK;
+}
+
+ns_status ns_h5_close(ns_h5 *h)
+{
+    if (!h) return NS_OK;
+    ns_status st = ns_h5_flush(h);
+    for (int i = 0; i < h->nd; i++) {
+        if (h->d[i].id >= 0 && H5Dclose(h->d[i].id) < 0 && st == NS_OK)
+            st = ns_h5_err(h->path, "cannot close dataset '%s'", h->d[i].name);
+        h->d[i].id = H5I_INVALID_HID;
+    }
+    if (h->file >= 0 && H5Fclose(h->file) < 0 && st == NS_OK)
+        st = ns_h5_err(h->path, "H5Fclose failed");
+    h->file = H5I_INVALID_HID;
+    ns_h5_free_handle(h);
+    return st;
+}
+
+/* ------------------------------------------------------------ queries */
+
+ns_status ns_h5_var_info(ns_h5 *h, const char *var, ns_h5_info *info)
+{
+    ns_h5_dset *d = ns_h5_find(h, var);
+    if (!d) return NS_ERR_ARG;
+    *info = d->info;
+    return NS_OK;
+}
+
+int ns_h5_nvars(const ns_h5 *h) { return h ? h->nd : 0; }
+
+const char *ns_h5_var_name(const ns_h5 *h, int i)
+{
+    return (h && i >= 0 && i < h->nd) ? h->d[i].name : NULL;
+}
+
+ns_status ns_h5_dim_size(ns_h5 *h, const char *dim, size_t *size)
+{
+    ns_h5_dset *d = ns_h5_find(h, dim);
+    if (!d || !d->is_scale)
+        return ns_error_set(NS_ERR_ARG, "%s: no dimension '%s' in the file", h ? h->path : "?",
+                            dim ? dim : "(null)");
+    *size = d->info.shape[0];
+    return NS_OK;
+}
+
+/* ------------------------------------------------------------ attributes */
+
+ns_status ns_h5_put_str_attr(const char *path, hid_t obj, const char *objname, const char *name,
+                             const char *value)
+{
+    /* strlen+1 bytes, NUL-terminated: netCDF readers decode it as text. */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = a >= 0 ? H5Awrite(a, t, value) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    if (w < 0) return ns_h5_err(path, "cannot write attribute '%s' on '%s'", name, objname);
+    return NS_OK;
+}
+
+ns_status ns_h5_get_attr(ns_h5 *h, const char *name, char **value)
+{
+    NS_CHECK(h && name && value, NS_ERR_ARG, "ns_h5_get_attr: NULL argument");
+    *value = NULL;
+    htri_t ex = H5Aexists(h->file, name);
+    if (ex < 0) return ns_h5_err(h->path, "cannot look up root attribute '%s'", name);
+    if (ex == 0) return ns_error_set(NS_ERR_ARG, "%s: no root attribute '%s'", h->path, name);
+    hid_t a = H5Aopen(h->file, name, H5P_DEFAULT);
+    if (a < 0) return ns_h5_err(h->path, "cannot open root attribute '%s'", name);
+    hid_t ft = H5Aget_type(a);
+    ns_status st = NS_OK;
+    if (H5Tget_class(ft) != H5T_STRING) {
+        st = ns_error_set(NS_ERR_FORMAT, "%s: root attribute '%s' is not a string", h->path, name);
+    } else if (H5Tis_variable_str(ft) > 0) { /* as h5py writes them */
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) < 0 || !v) st = ns_h5_err(h->path, "cannot read attribute '%s'", name);
+        else if (!(*value = strdup(v))) st = ns_error_set(NS_ERR_NOMEM, "out of memory");
+        if (v) H5free_memory(v);
+        H5Tclose(mt);
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *v = calloc(n + 1, 1);
+        if (!v) st = ns_error_set(NS_ERR_NOMEM, "out of memory");
+        else if (H5Aread(a, ft, v) < 0) {
+            st = ns_h5_err(h->path, "cannot read attribute '%s'", name);
+            free(v);
+        } else
+            *value = v;
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return st;
+}

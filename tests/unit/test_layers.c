@@ -107,6 +107,8 @@ static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
     {2, 5, 6, 3, 3, 1, 0, 2},   /* valid conv */
     {2, 1, 1, 3, 3, 1, 1, 4},   /* 3x3/1/1 on a 1x1 map */
     {2, 3, 3, 2, 3, 3, 2, 2},   /* stride 3 pad 2 */
+    {2, 6, 5, 3, 5, 1, 2, 3},   /* 5x5 "same": shifted-copy im2col with 2 edge columns */
+    {1, 3, 2, 2, 5, 1, 2, 2},   /* 5x5 "same" on a map narrower than the kernel */
 };
 
 START_TEST(conv_matches_direct)

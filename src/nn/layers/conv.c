@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef NS_CONV_COLS
 #define NS_CONV_COLS 512 /* target GEMM width (columns) per tile */
+#endif
 
 typedef struct conv_priv {
     int cin, cout, k, s, p, bias;

@@ -46,6 +46,11 @@ static void same_ranges(const conv_priv *c, int ki, int kj, int *i0, int *i1, in
     if (y1 < y0) y1 = y0;
     *i0 = y0 * W;
     *i1 = y1 * W;
+    /* keep the shifted index i + dy*W + dx inside the plane: the pixels cut off
+     * here are wrapped edge columns, zeroed by the caller anyway */
+    if (*i0 < -(dy * W + dx)) *i0 = -(dy * W + dx);
+    if (*i1 > H * W - (dy * W + dx)) *i1 = H * W - (dy * W + dx);
+    if (*i1 < *i0) *i1 = *i0;
     if (dx < 0) { *e0 = 0; *e1 = -dx < W ? -dx : W; }
     else { *e0 = W - dx > 0 ? W - dx : 0; *e1 = W; }
 }
@@ -60,12 +65,12 @@ NS_HOT static void im2col_same(const conv_priv *c, const float *x, float *cols, 
                 float *d = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
                 int i0, i1, e0, e1;
                 same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
-                const float *src = xc + (ki - p) * W + (kj - p);
+                const int shift = (ki - p) * W + (kj - p);
                 for (int i = 0; i < i0; i++) d[i] = 0.0f;
-                for (int i = i0; i < i1; i++) d[i] = src[i];
+                for (int i = i0; i < i1; i++) d[i] = xc[i + shift];
                 for (int i = i1; i < P; i++) d[i] = 0.0f;
                 if (e1 > e0)
-                    for (int r = i0; r < i1; r += W)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
                         for (int e = e0; e < e1; e++) d[r + e] = 0.0f;
             }
     }
@@ -84,10 +89,10 @@ NS_HOT static void col2im_same(const conv_priv *c, float *cols, int ld, int col0
                 int i0, i1, e0, e1;
                 same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
                 if (e1 > e0)
-                    for (int r = i0; r < i1; r += W)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
                         for (int e = e0; e < e1; e++) g[r + e] = 0.0f;
-                float *dst = xc + (ki - p) * W + (kj - p);
-                for (int i = i0; i < i1; i++) dst[i] += g[i];
+                const int shift = (ki - p) * W + (kj - p);
+                for (int i = i0; i < i1; i++) xc[i + shift] += g[i];
             }
     }
 }

@@ -97,6 +97,16 @@ NS_HOT static void col2im_same(const conv_priv *c, float *cols, int ld, int col0
     }
 }
 
+/* Output columns [lo, hi) whose input column ix = ox*s - p + kj lies in [0, W). */
+static void valid_cols(const conv_priv *c, int kj, int *lo, int *hi)
+{
+    const int s = c->s, p = c->p, W = c->W;
+    *lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
+    *hi = W - 1 + p - kj < 0 ? 0 : (W - 1 + p - kj) / s + 1;
+    if (*hi > c->Wo) *hi = c->Wo;
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* cols[row][col0 + pixel] for one image x[cin][H][W], rows (c, ki, kj), leading dim ld */
 NS_HOT static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int col0)
 {
@@ -110,12 +120,8 @@ NS_HOT static void im2col(const conv_priv *c, const float *x, float *cols, int l
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *dst = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
-                /* output columns whose input column ix = ox*s - p + kj is inside [0, W) */
-                int lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
-                int hi = (W - 1 + p - kj) / s + 1;
-                if (W - 1 + p - kj < 0) hi = 0;
-                if (hi > Wo) hi = Wo;
-                if (lo > hi) lo = hi;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     float *d = dst + (size_t)oy * Wo;
                     int iy = oy * s - p + ki;
@@ -152,11 +158,8 @@ NS_HOT static void col2im(const conv_priv *c, float *cols, int ld, int col0, flo
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *srcrow = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
-                int lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
-                int hi = (W - 1 + p - kj) / s + 1;
-                if (W - 1 + p - kj < 0) hi = 0;
-                if (hi > Wo) hi = Wo;
-                if (lo > hi) lo = hi;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - p + ki;
                     if (iy < 0 || iy >= H) continue;

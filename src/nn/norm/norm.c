@@ -187,6 +187,17 @@ void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, i
     v->is_state = is_state;
 }
 
+/* Applied as (x - shift) * scale + bias, shift = the float nearest mean; the
+ * remainder mean - shift goes into bias (and the backward's constants). */
+void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta)
+{
+    p->shift[c] = (float)mean;
+    p->shift_err[c] = mean - p->shift[c];
+    p->inv_d[c] = (float)inv;
+    p->scale[c] = (float)(gamma * inv);
+    p->bias[c] = (float)(beta - p->shift_err[c] * gamma * inv);
+}
+
 /* gamma = 1, beta = 0; state = (running mean 0, running scale 1) when present. */
 void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind)
 {
@@ -247,8 +258,6 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
              shape.c, shape.h, shape.w);
     NS_CHECK(max_batch >= 1, NS_ERR_ARG, "ns_norm_create(%s): max_batch %d must be >= 1",
              ns_norm_name(cfg->kind), max_batch);
-    NS_CHECK(cfg->kind == NS_NORM_BATCH, NS_ERR_ARG, "ns_norm_create: '%s' is not built yet",
-             ns_norm_name(cfg->kind)); /* TEMP: batch first */
     const int C = shape.c, HW = shape.h * shape.w;
     int G = cfg->kind == NS_NORM_LAYER ? 1 : cfg->groups;
     if (cfg->kind == NS_NORM_GROUP)
@@ -297,7 +306,11 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
     ns_norm_add_view(l, "bias", C, C, 0);
     switch (cfg->kind) {
     case NS_NORM_BATCH: ns_norm_setup_batch(l); break;
-    default: break;
+    case NS_NORM_NOISY_BATCH: ns_norm_setup_noisy(l); break;
+    case NS_NORM_L1:
+    case NS_NORM_L2:
+    case NS_NORM_LINF: ns_norm_setup_lp(l); break;
+    default: ns_norm_setup_group(l); break;
     }
     NS_ASSERT(l->ops && l->ops->destroy == ns_norm_destroy);
     return NS_OK;

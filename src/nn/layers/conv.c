@@ -1,0 +1,300 @@
+/* conv.c - 2-D convolution (torch.nn.Conv2d: square kernel, stride, zero padding,
+ * weight [cout][cin][k][k]) as im2col + sgemm over TILES of images.
+ *
+ * Why tiles: one image's column matrix cols[K = cin*k*k][P = ho*wo] keeps the
+ * GEMM in cache (peers.md: per-image im2col beats one huge batch buffer), but
+ * deep VGG layers have tiny maps (P = 4, 16) where a per-image GEMM is too
+ * narrow to run fast. So T images share one GEMM, T = ceil(NS_CONV_COLS / P):
+ *   cols[K][T*P]   column t*P + p = image t, output pixel p
+ *   Y[cout][T*P] = W[cout][K] cols            (forward; T = 1 writes NCHW directly)
+ *   dW += dY cols^T,  db += row sums of dY,   dcols = W^T dY -> col2im -> dX
+ * Backward recomputes cols instead of storing them for the whole batch. */
+#include "layers.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef NS_CONV_COLS
+#define NS_CONV_COLS 512 /* target GEMM width (columns) per tile */
+#endif
+
+typedef struct conv_priv {
+    int cin, cout, k, s, p, bias;
+    int H, W, Ho, Wo;
+    int K, P, T;
+    float *cols; /* [K][T*P]                        */
+    float *ybuf; /* [cout][T*P], only when T > 1     */
+} conv_priv;
+
+/* "Same" convolutions (stride 1, Ho = H, Wo = W: VGG's 3x3/1/1) have a faster
+ * im2col: row (c, ki, kj) is the image plane shifted by (ki-p)*W + (kj-p), so it
+ * is ONE contiguous copy of the valid output rows, then the |kj-p| columns per
+ * row that wrapped around from the neighbouring row are zeroed. Short map rows
+ * (W = 4..32) made the per-row loop cost more than the copy. */
+static int conv_is_same(const conv_priv *c)
+{
+    return c->s == 1 && c->Ho == c->H && c->Wo == c->W;
+}
+
+/* valid output pixel range [i0, i1) of the shifted copy for kernel offset (ki, kj),
+ * and the edge columns [e0, e1) of each row that must be zero */
+static void same_ranges(const conv_priv *c, int ki, int kj, int *i0, int *i1, int *e0, int *e1)
+{
+    const int H = c->H, W = c->W, dy = ki - c->p, dx = kj - c->p;
+    int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? H - dy : H;
+    if (y1 < y0) y1 = y0;
+    *i0 = y0 * W;
+    *i1 = y1 * W;
+    /* keep the shifted index i + dy*W + dx inside the plane: the pixels cut off
+     * here are wrapped edge columns, zeroed by the caller anyway */
+    if (*i0 < -(dy * W + dx)) *i0 = -(dy * W + dx);
+    if (*i1 > H * W - (dy * W + dx)) *i1 = H * W - (dy * W + dx);
+    if (*i1 < *i0) *i1 = *i0;
+    if (dx < 0) { *e0 = 0; *e1 = -dx < W ? -dx : W; }
+    else { *e0 = W - dx > 0 ? W - dx : 0; *e1 = W; }
+}
+
+NS_HOT static void im2col_same(const conv_priv *c, const float *x, float *cols, int ld, int col0)
+{
+    const int k = c->k, p = c->p, W = c->W, P = c->P;
+    for (int ch = 0; ch < c->cin; ch++) {
+        const float *xc = x + (size_t)ch * P;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *d = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int i0, i1, e0, e1;
+                same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
+                const int shift = (ki - p) * W + (kj - p);
+                for (int i = 0; i < i0; i++) d[i] = 0.0f;
+                for (int i = i0; i < i1; i++) d[i] = xc[i + shift];
+                for (int i = i1; i < P; i++) d[i] = 0.0f;
+                if (e1 > e0)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
+                        for (int e = e0; e < e1; e++) d[r + e] = 0.0f;
+            }
+    }
+}
+
+/* dx += columns; the wrapped edge entries of each row are skipped by zeroing
+ * them in the column buffer first (it is scratch, rebuilt by the next GEMM). */
+NS_HOT static void col2im_same(const conv_priv *c, float *cols, int ld, int col0, float *dx)
+{
+    const int k = c->k, p = c->p, W = c->W, P = c->P;
+    for (int ch = 0; ch < c->cin; ch++) {
+        float *xc = dx + (size_t)ch * P;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *g = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int i0, i1, e0, e1;
+                same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
+                if (e1 > e0)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
+                        for (int e = e0; e < e1; e++) g[r + e] = 0.0f;
+                const int shift = (ki - p) * W + (kj - p);
+                for (int i = i0; i < i1; i++) xc[i + shift] += g[i];
+            }
+    }
+}
+
+/* Output columns [lo, hi) whose input column ix = ox*s - p + kj lies in [0, W). */
+static void valid_cols(const conv_priv *c, int kj, int *lo, int *hi)
+{
+    const int s = c->s, p = c->p, W = c->W;
+    *lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
+    *hi = W - 1 + p - kj < 0 ? 0 : (W - 1 + p - kj) / s + 1;
+    if (*hi > c->Wo) *hi = c->Wo;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* cols[row][col0 + pixel] for one image x[cin][H][W], rows (c, ki, kj), leading dim ld */
+NS_HOT static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int col0)
+{
+    if (conv_is_same(c)) {
+        im2col_same(c, x, cols, ld, col0);
+        return;
+    }
+    const int k = c->k, s = c->s, p = c->p, H = c->H, W = c->W, Ho = c->Ho, Wo = c->Wo;
+    for (int ch = 0; ch < c->cin; ch++) {
+        const float *xc = x + (size_t)ch * H * W;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *dst = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
+                for (int oy = 0; oy < Ho; oy++) {
+                    float *d = dst + (size_t)oy * Wo;
+                    int iy = oy * s - p + ki;
+                    if (iy < 0 || iy >= H) {
+                        memset(d, 0, (size_t)Wo * sizeof *d);
+                        continue;
+                    }
+                    const float *src = xc + (size_t)iy * W;
+                    const int off = kj - p; /* ix = ox*s + off */
+                    for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                    if (s == 1) {
+                        /* a plain loop: rows are short (Wo <= 32 in VGG), a memcpy call costs more */
+                        const float *sp = src + off;
+                        for (int ox = lo; ox < hi; ox++) d[ox] = sp[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) d[ox] = src[ox * s + off];
+                    }
+                    for (int ox = hi; ox < Wo; ox++) d[ox] = 0.0f;
+                }
+            }
+    }
+}
+
+/* dx[cin][H][W] += the columns of one image (inverse scatter of im2col) */
+NS_HOT static void col2im(const conv_priv *c, float *cols, int ld, int col0, float *dx)
+{
+    if (conv_is_same(c)) {
+        col2im_same(c, cols, ld, col0, dx);
+        return;
+    }
+    const int k = c->k, s = c->s, p = c->p, H = c->H, W = c->W, Ho = c->Ho, Wo = c->Wo;
+    for (int ch = 0; ch < c->cin; ch++) {
+        float *xc = dx + (size_t)ch * H * W;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *srcrow = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * s - p + ki;
+                    if (iy < 0 || iy >= H) continue;
+                    const float *g = srcrow + (size_t)oy * Wo;
+                    float *d = xc + (size_t)iy * W;
+                    const int off = kj - p;
+                    if (s == 1) {
+                        float *dp = d + off;
+                        for (int ox = lo; ox < hi; ox++) dp[ox] += g[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) d[ox * s + off] += g[ox];
+                    }
+                }
+            }
+    }
+}
+
+static void conv_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
+{
+    (void)pass;
+    conv_priv *c = l->priv;
+    const int P = c->P, K = c->K, CO = c->cout;
+    const size_t in_sz = (size_t)c->cin * c->H * c->W, out_sz = (size_t)CO * P;
+    const float *bias = c->bias ? l->w + (size_t)CO * K : NULL;
+    for (int b0 = 0; b0 < batch; b0 += c->T) {
+        int tb = batch - b0 < c->T ? batch - b0 : c->T;
+        int N = tb * P;
+        for (int t = 0; t < tb; t++) im2col(c, in + (b0 + t) * in_sz, c->cols, N, t * P);
+        float *y = tb == 1 ? out + b0 * out_sz : c->ybuf;
+        for (int co = 0; co < CO; co++) {
+            float v = bias ? bias[co] : 0.0f;
+            float *r = y + (size_t)co * N;
+            for (int i = 0; i < N; i++) r[i] = v;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, CO, N, K, 1.0f, l->w, K, c->cols,
+                    N, 1.0f, y, N);
+        if (tb > 1)
+            for (int t = 0; t < tb; t++)
+                for (int co = 0; co < CO; co++)
+                    memcpy(out + (b0 + t) * out_sz + (size_t)co * P, y + (size_t)co * N + t * P,
+                           (size_t)P * sizeof *out);
+    }
+}
+
+static void conv_backward(ns_layer *l, float *din, const float *dout, const float *in,
+                          const float *out, int batch)
+{
+    (void)out;
+    conv_priv *c = l->priv;
+    const int P = c->P, K = c->K, CO = c->cout;
+    const size_t in_sz = (size_t)c->cin * c->H * c->W, out_sz = (size_t)CO * P;
+    float *db = c->bias ? l->dw + (size_t)CO * K : NULL;
+    if (db) memset(db, 0, (size_t)CO * sizeof *db);
+    if (din) memset(din, 0, (size_t)batch * in_sz * sizeof *din);
+    for (int b0 = 0; b0 < batch; b0 += c->T) {
+        int tb = batch - b0 < c->T ? batch - b0 : c->T;
+        int N = tb * P;
+        const float *dy = dout + b0 * out_sz;
+        if (tb > 1) {
+            for (int t = 0; t < tb; t++)
+                for (int co = 0; co < CO; co++)
+                    memcpy(c->ybuf + (size_t)co * N + t * P, dout + (b0 + t) * out_sz + (size_t)co * P,
+                           (size_t)P * sizeof *c->ybuf);
+            dy = c->ybuf;
+        }
+        for (int t = 0; t < tb; t++) im2col(c, in + (b0 + t) * in_sz, c->cols, N, t * P);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, CO, K, N, 1.0f, dy, N, c->cols, N,
+                    b0 == 0 ? 0.0f : 1.0f, l->dw, K);
+        if (db)
+            for (int co = 0; co < CO; co++) {
+                const float *r = dy + (size_t)co * N;
+                float acc = 0.0f;
+                for (int i = 0; i < N; i++) acc += r[i];
+                db[co] += acc;
+            }
+        if (din) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, CO, 1.0f, l->w, K, dy, N,
+                        0.0f, c->cols, N);
+            for (int t = 0; t < tb; t++) col2im(c, c->cols, N, t * P, din + (b0 + t) * in_sz);
+        }
+    }
+}
+
+static void conv_init(ns_layer *l, ns_rng *rng, ns_init_kind kind)
+{
+    const conv_priv *c = l->priv;
+    int kk = c->k * c->k;
+    ns_init_weights(l->w, (size_t)c->cout * c->K, c->cin * kk, c->cout * kk, rng, kind);
+    if (c->bias) memset(l->w + (size_t)c->cout * c->K, 0, (size_t)c->cout * sizeof(float));
+}
+
+static void conv_destroy(ns_layer *l)
+{
+    conv_priv *c = l->priv;
+    if (c) {
+        free(c->cols);
+        free(c->ybuf);
+    }
+    free(c);
+}
+
+static const ns_layer_ops conv_ops = {"conv2d", conv_forward, conv_backward, conv_init,
+                                      conv_destroy};
+
+ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
+                         int max_batch)
+{
+    NS_CHECK(in.c > 0 && in.h > 0 && in.w > 0 && cout > 0 && k > 0 && s > 0 && p >= 0 &&
+                 max_batch > 0,
+             NS_ERR_ARG, "conv2d: bad configuration in %dx%dx%d cout %d k %d s %d p %d", in.c,
+             in.h, in.w, cout, k, s, p);
+    int Ho = (in.h + 2 * p - k) / s + 1, Wo = (in.w + 2 * p - k) / s + 1;
+    NS_CHECK(in.h + 2 * p >= k && in.w + 2 * p >= k && Ho > 0 && Wo > 0, NS_ERR_ARG,
+             "conv2d: kernel %d with padding %d does not fit input %dx%d", k, p, in.h, in.w);
+    conv_priv *c = calloc(1, sizeof *c);
+    if (!c) return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory");
+    *c = (conv_priv){.cin = in.c, .cout = cout, .k = k, .s = s, .p = p, .bias = bias,
+                     .H = in.h, .W = in.w, .Ho = Ho, .Wo = Wo, .K = in.c * k * k, .P = Ho * Wo};
+    c->T = (NS_CONV_COLS + c->P - 1) / c->P;
+    if (c->T > max_batch) c->T = max_batch;
+    c->cols = malloc((size_t)c->K * c->T * c->P * sizeof *c->cols);
+    if (c->T > 1) c->ybuf = malloc((size_t)cout * c->T * c->P * sizeof *c->ybuf);
+    if (!c->cols || (c->T > 1 && !c->ybuf)) {
+        free(c->cols);
+        free(c->ybuf);
+        free(c);
+        return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the column buffer");
+    }
+    ns_shape o = {cout, Ho, Wo};
+    ns_layer_setup(l, &conv_ops, in, o, max_batch);
+    l->priv = c;
+    l->is_weight = 1;
+    l->nparams = (size_t)cout * c->K + (bias ? (size_t)cout : 0);
+    int wd[4] = {cout, in.c, k, k};
+    ns_layer_add_view(l, "weight", 0, 0, 4, wd);
+    if (bias) ns_layer_add_view(l, "bias", (size_t)cout * c->K, 0, 1, &cout);
+    return NS_OK;
+}

@@ -1,0 +1,51 @@
+/* layers.h - constructors of the engine's layers (stage 1 of layer.h's
+ * create/bind/init). Private to src/nn and the tests; the public face is net.h.
+ * Each constructor fills shapes, nparams, views and allocates its workspace for
+ * max_batch in l->priv; the net binds w/dw/state afterwards. On error the layer
+ * holds nothing to free. */
+#ifndef NS_NN_LAYERS_H
+#define NS_NN_LAYERS_H
+
+#include "normsweep/layer.h"
+
+/* out[b][o] = sum_i W[o][i] in[b][i] (+ bias[o]); in may be any shape (flattened
+ * NCHW, as torch's x.view(B, -1)). Views: weight [nout][in], bias [nout]. */
+ns_status ns_dense_create(ns_layer *l, ns_shape in, int nout, int bias, int max_batch);
+
+/* 2-D convolution, square kernel k, stride s, zero padding p, NCHW.
+ * Views: weight [cout][cin][k][k], bias [cout]. Ho = (H + 2p - k)/s + 1. */
+ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
+                         int max_batch);
+
+/* Max-pool 2x2 stride 2 (floor: an odd last row/column is dropped). Needs h, w >= 2. */
+ns_status ns_maxpool2_create(ns_layer *l, ns_shape in, int max_batch);
+
+/* max(x, 0); gradient 0 at x <= 0 (as torch). */
+ns_status ns_relu_create(ns_layer *l, ns_shape in, int max_batch);
+
+/* y = x (a placeholder where a net wants a layer that does nothing). */
+ns_status ns_identity_create(ns_layer *l, ns_shape in, int max_batch);
+
+/* Hot elementwise loops. The build is -O2 (whose cost model vectorizes almost
+ * nothing) without -march (the binary runs on any x86-64 node): these loops ask
+ * for the vectorizer and let the loader pick the widest ISA at run time.
+ * Sanitizer builds keep plain code (target_clones and ASan do not mix well). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define NS_HOT __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#elif defined(__GNUC__) && !defined(__clang__)
+#define NS_HOT __attribute__((optimize("O3")))
+#else
+#define NS_HOT
+#endif
+
+/* Shared by dense and conv init: fill w[0..n) per layer.h's ns_init_kind with
+ * the given fans (Glorot uniform or He normal). */
+void ns_init_weights(float *w, size_t n, int fan_in, int fan_out, ns_rng *rng, ns_init_kind kind);
+
+/* Fill the common fields of a fresh layer (zeroing it first). */
+void ns_layer_setup(ns_layer *l, const ns_layer_ops *ops, ns_shape in, ns_shape out, int max_batch);
+/* Append a view; dims given as ndim ints. */
+void ns_layer_add_view(ns_layer *l, const char *suffix, size_t offset, int is_state, int ndim,
+                       const int *dims);
+
+#endif

@@ -1,0 +1,297 @@
+/* test_layers.c - every engine layer against finite differences and, where a
+ * closed form is easy, against a direct reference computation:
+ * dense, conv2d (several kernel/stride/padding combos, single-image and tiled
+ * GEMMs), maxpool2, relu, identity. */
+#include "ns_test.h"
+#include "gradcheck.h"
+#include "nn/layers/layers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
+{
+    float *x = malloc(n * sizeof *x);
+    ns_rng r;
+    ns_rng_init(&r, seed, 5);
+    for (size_t i = 0; i < n; i++) x[i] = ns_rng_range(&r, lo, hi);
+    return x;
+}
+
+/* bind buffers, random input in [-1, 1), finite-difference check of dx and dw, free */
+static void check_layer(ns_layer *l, int batch, uint64_t seed, const char *what)
+{
+    gc_buffers b;
+    gc_bind(l, &b, seed);
+    float *x = rand_input((size_t)batch * ns_shape_size(l->in_shape), seed + 1, -1, 1);
+    double ew, ex = gc_layer(l, x, batch, 1e-2, seed + 2, NULL, &ew);
+    ck_assert_msg(ex < 1e-4 && ew < 1e-4, "%s: dx err %g dw err %g", what, ex, ew);
+    free(x);
+    gc_free(l, &b);
+}
+
+/* ---------------------------------------------------------------- dense */
+
+START_TEST(dense_known_values)
+{
+    /* W = [[1,2,3],[4,5,6]], b = [0.5,-1], x = [1,0,-1] -> y = [-1.5, -3] */
+    ns_layer l;
+    ns_shape in = {3, 1, 1};
+    ck_assert_int_eq(ns_dense_create(&l, in, 2, 1, 4), NS_OK);
+    ck_assert_int_eq((int)l.nparams, 8);
+    float w[8] = {1, 2, 3, 4, 5, 6, 0.5f, -1}, dw[8], x[3] = {1, 0, -1}, y[2];
+    l.w = w;
+    l.dw = dw;
+    l.ops->forward(&l, y, x, 1, NULL);
+    ck_assert_float_eq(y[0], -1.5f);
+    ck_assert_float_eq(y[1], -3.0f);
+    /* dy = [1, 2]: dW = dy x^T, db = dy, dx = W^T dy = [9, 12, 15] */
+    float dy[2] = {1, 2}, dx[3];
+    l.ops->backward(&l, dx, dy, x, y, 1);
+    float ew[8] = {1, 0, -1, 2, 0, -2, 1, 2}, ex[3] = {9, 12, 15};
+    for (int i = 0; i < 8; i++) ck_assert_float_eq(dw[i], ew[i]);
+    for (int i = 0; i < 3; i++) ck_assert_float_eq(dx[i], ex[i]);
+    ck_assert_str_eq(l.views[0].suffix, "weight");
+    ck_assert_int_eq(l.views[0].dims[0], 2);
+    ck_assert_int_eq(l.views[0].dims[1], 3);
+    ck_assert_int_eq((int)l.views[1].offset, 6);
+    l.ops->destroy(&l);
+}
+END_TEST
+
+START_TEST(dense_gradcheck)
+{
+    for (int bias = 0; bias <= 1; bias++) {
+        ns_layer l;
+        ns_shape in = {2, 3, 2}; /* flattened: 12 features */
+        ck_assert_int_eq(ns_dense_create(&l, in, 5, bias, 4), NS_OK);
+        check_layer(&l, 4, 3, bias ? "dense with bias" : "dense without bias");
+    }
+}
+END_TEST
+
+START_TEST(dense_bad_args)
+{
+    ns_layer l;
+    ns_shape in = {3, 1, 1};
+    ck_assert_int_eq(ns_dense_create(&l, in, 0, 1, 4), NS_ERR_ARG);
+    ns_shape empty = {0, 1, 1};
+    ck_assert_int_eq(ns_dense_create(&l, empty, 3, 1, 4), NS_ERR_ARG);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- conv */
+
+/* direct 7-loop convolution */
+static void conv_ref(const float *x, const float *w, const float *bias, float *y, int B, int C,
+                     int H, int W, int CO, int k, int s, int p)
+{
+    int Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+    for (int b = 0; b < B; b++)
+        for (int co = 0; co < CO; co++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    double acc = bias ? bias[co] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                int iy = oy * s - p + ki, ix = ox * s - p + kj;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                acc += (double)x[((b * C + c) * H + iy) * W + ix] *
+                                       w[((co * C + c) * k + ki) * k + kj];
+                            }
+                    y[((b * CO + co) * Ho + oy) * Wo + ox] = (float)acc;
+                }
+}
+
+static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
+    {3, 6, 6, 4, 3, 1, 1, 3},   /* the VGG case, tiled (P = 36 < 512) */
+    {2, 24, 24, 3, 3, 1, 1, 2}, /* VGG case, one image per GEMM (P = 576) */
+    {3, 7, 5, 2, 3, 2, 1, 3},   /* stride 2, odd, non-square */
+    {2, 5, 5, 3, 1, 1, 0, 2},   /* 1x1 */
+    {2, 8, 8, 2, 5, 2, 2, 2},   /* 5x5 stride 2 pad 2 */
+    {1, 6, 6, 2, 2, 2, 0, 3},   /* 2x2 stride 2 no pad */
+    {2, 5, 6, 3, 3, 1, 0, 2},   /* valid conv */
+    {2, 1, 1, 3, 3, 1, 1, 4},   /* 3x3/1/1 on a 1x1 map */
+    {2, 3, 3, 2, 3, 3, 2, 2},   /* stride 3 pad 2 */
+    {2, 6, 5, 3, 5, 1, 2, 3},   /* 5x5 "same": shifted-copy im2col with 2 edge columns */
+    {1, 3, 2, 2, 5, 1, 2, 2},   /* 5x5 "same" on a map narrower than the kernel */
+};
+
+START_TEST(conv_matches_direct)
+{
+    int i = _i;
+    int C = conv_cases[i].c, H = conv_cases[i].h, W = conv_cases[i].w, CO = conv_cases[i].co,
+        k = conv_cases[i].k, s = conv_cases[i].s, p = conv_cases[i].p, B = conv_cases[i].batch;
+    ns_layer l;
+    ns_shape in = {C, H, W};
+    ck_assert_int_eq(ns_conv_create(&l, in, CO, k, s, p, 1, B), NS_OK);
+    gc_buffers b;
+    gc_bind(&l, &b, 7);
+    size_t nin = (size_t)B * C * H * W, nout = (size_t)B * ns_shape_size(l.out_shape);
+    float *x = rand_input(nin, 2, -1, 1), *y = malloc(nout * sizeof *y),
+          *yr = malloc(nout * sizeof *yr);
+    l.ops->forward(&l, y, x, B, NULL);
+    conv_ref(x, l.w, l.w + (size_t)CO * C * k * k, yr, B, C, H, W, CO, k, s, p);
+    for (size_t j = 0; j < nout; j++) ns_assert_close_abs(y[j], yr[j], 1e-5, 1.0); /* abs 1e-5 below 1 */
+    free(x);
+    free(y);
+    free(yr);
+    gc_free(&l, &b);
+}
+END_TEST
+
+START_TEST(conv_gradcheck)
+{
+    int i = _i;
+    ns_layer l;
+    ns_shape in = {conv_cases[i].c, conv_cases[i].h, conv_cases[i].w};
+    int B = conv_cases[i].batch;
+    ck_assert_int_eq(ns_conv_create(&l, in, conv_cases[i].co, conv_cases[i].k, conv_cases[i].s,
+                                    conv_cases[i].p, 1, B),
+                     NS_OK);
+    char what[32];
+    snprintf(what, sizeof what, "conv case %d", i);
+    check_layer(&l, B, 9, what);
+}
+END_TEST
+
+START_TEST(conv_smaller_batch_than_max)
+{
+    /* tile T = min(ceil(512/P), max_batch); a batch that is not a multiple of T */
+    ns_layer l;
+    ns_shape in = {2, 4, 4};
+    ck_assert_int_eq(ns_conv_create(&l, in, 3, 3, 1, 1, 1, 8), NS_OK);
+    check_layer(&l, 5, 5, "conv, batch 5 of 8");
+}
+END_TEST
+
+START_TEST(conv_bad_args)
+{
+    ns_layer l;
+    ns_shape in = {2, 2, 2};
+    ck_assert_int_eq(ns_conv_create(&l, in, 3, 5, 1, 0, 1, 2), NS_ERR_ARG); /* kernel > input */
+    ck_assert_int_eq(ns_conv_create(&l, in, 3, 3, 0, 1, 1, 2), NS_ERR_ARG); /* stride 0 */
+    ck_assert_int_eq(ns_conv_create(&l, in, 0, 3, 1, 1, 1, 2), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "conv2d"));
+}
+END_TEST
+
+/* ---------------------------------------------------------------- pool, relu */
+
+/* distinct values spaced >= 0.05 apart in random order: no ties, no kinks for h = 1e-2 */
+static float *spaced_input(size_t n, uint64_t seed)
+{
+    uint32_t *idx = malloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    ns_rng r;
+    ns_rng_init(&r, seed, 6);
+    ns_rng_shuffle(&r, idx, (uint32_t)n);
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = 0.05f * ((float)idx[i] - (float)n / 2) + 0.025f;
+    free(idx);
+    return x;
+}
+
+START_TEST(maxpool_known_values)
+{
+    ns_layer l;
+    ns_shape in = {1, 3, 5}; /* floor: output 1x2, last row/col dropped */
+    ck_assert_int_eq(ns_maxpool2_create(&l, in, 1), NS_OK);
+    ck_assert_int_eq(l.out_shape.h, 1);
+    ck_assert_int_eq(l.out_shape.w, 2);
+    float x[15] = {1, 9, 2, 3, 100, 4, 5, 8, 6, 100, 100, 100, 100, 100, 100}, y[2];
+    l.ops->forward(&l, y, x, 1, NULL);
+    ck_assert_float_eq(y[0], 9);
+    ck_assert_float_eq(y[1], 8);
+    float dy[2] = {10, 20}, dx[15];
+    l.ops->backward(&l, dx, dy, x, y, 1);
+    for (int i = 0; i < 15; i++) ck_assert_float_eq(dx[i], i == 1 ? 10 : i == 7 ? 20 : 0);
+    l.ops->destroy(&l);
+}
+END_TEST
+
+START_TEST(maxpool_gradcheck)
+{
+    ns_shape shapes[2] = {{3, 4, 6}, {2, 5, 7}};
+    for (int s = 0; s < 2; s++) {
+        ns_layer l;
+        ck_assert_int_eq(ns_maxpool2_create(&l, shapes[s], 3), NS_OK);
+        gc_buffers b;
+        gc_bind(&l, &b, 1);
+        float *x = spaced_input(3 * ns_shape_size(shapes[s]), 8 + s);
+        double ex = gc_layer(&l, x, 3, 1e-2, 19, NULL, NULL);
+        ck_assert_msg(ex < 1e-4, "shape %d: dx err %g", s, ex);
+        free(x);
+        gc_free(&l, &b);
+    }
+    ns_layer l;
+    ns_shape tiny = {2, 1, 1};
+    ck_assert_int_eq(ns_maxpool2_create(&l, tiny, 3), NS_ERR_ARG);
+}
+END_TEST
+
+START_TEST(relu_values_and_gradcheck)
+{
+    ns_layer l;
+    ns_shape in = {2, 3, 3};
+    ck_assert_int_eq(ns_relu_create(&l, in, 4), NS_OK);
+    float x[18], y[18], dy[18], dx[18];
+    for (int i = 0; i < 18; i++) {
+        x[i] = (float)(i - 9);
+        dy[i] = 1.0f + i;
+    }
+    l.ops->forward(&l, y, x, 1, NULL);
+    l.ops->backward(&l, dx, dy, x, y, 1);
+    for (int i = 0; i < 18; i++) {
+        ck_assert_float_eq(y[i], i > 9 ? (float)(i - 9) : 0.0f);
+        ck_assert_float_eq(dx[i], i > 9 ? dy[i] : 0.0f); /* x = 0 gets gradient 0 */
+    }
+    gc_buffers b;
+    gc_bind(&l, &b, 1);
+    float *xs = spaced_input(4 * 18, 3);
+    double ex = gc_layer(&l, xs, 4, 1e-2, 23, NULL, NULL);
+    ck_assert_msg(ex < 1e-4, "dx err %g", ex);
+    free(xs);
+    gc_free(&l, &b);
+}
+END_TEST
+
+START_TEST(identity_passes_through)
+{
+    ns_layer l;
+    ns_shape in = {5, 1, 1};
+    ck_assert_int_eq(ns_identity_create(&l, in, 2), NS_OK);
+    float x[10], y[10], dx[10];
+    for (int i = 0; i < 10; i++) x[i] = (float)i * 0.5f - 2;
+    l.ops->forward(&l, y, x, 2, NULL);
+    l.ops->backward(&l, dx, x, x, y, 2);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_float_eq(y[i], x[i]);
+        ck_assert_float_eq(dx[i], x[i]);
+    }
+}
+END_TEST
+
+static Suite *layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, dense_known_values);
+    tcase_add_test(tc, dense_gradcheck);
+    tcase_add_test(tc, dense_bad_args);
+    int nconv = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+    tcase_add_loop_test(tc, conv_matches_direct, 0, nconv);
+    tcase_add_loop_test(tc, conv_gradcheck, 0, nconv);
+    tcase_add_test(tc, conv_smaller_batch_than_max);
+    tcase_add_test(tc, conv_bad_args);
+    tcase_add_test(tc, maxpool_known_values);
+    tcase_add_test(tc, maxpool_gradcheck);
+    tcase_add_test(tc, relu_values_and_gradcheck);
+    tcase_add_test(tc, identity_passes_through);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv) { return ns_test_main(layers_suite(), argc, argv); }

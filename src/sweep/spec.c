@@ -18,7 +18,8 @@
 typedef struct pstate {
     ny_ctx c;
     ns_spec *s;
-    int data_ok; /* data set known: batch and arch checks possible */
+    int data_ok;  /* data set known: batch and arch checks possible       */
+    int names_bad; /* an arch/norm value was rejected: overrides unchecked  */
 } pstate;
 
 static const char *const axis_names[NS_AXIS_COUNT] = {"arch", "norm", "lr", "batch",
@@ -206,12 +207,13 @@ static int numeric_axis(pstate *ps, const yaml_node_t *n, const char *where, int
     for (int i = 0; i < k; i++) {
         char w[128];
         snprintf(w, sizeof w, "%s[%d]", where, i);
-        ok &= axis_value(ps, items[i], w, a, &ax->v[i], &ax->iv[i]);
-        for (int j = 0; ok && j < i; j++)
+        int good = axis_value(ps, items[i], w, a, &ax->v[i], &ax->iv[i]);
+        for (int j = 0; good && j < i; j++)
             if (same_value(ax, i, j)) {
                 ns_errs_node(ps->c.e, items[i], "%s: duplicate value (same as item %d)", w, j);
-                ok = 0;
+                good = 0;
             }
+        ok &= good;
     }
     ax->n = ok ? k : 0;
     return ok;
@@ -303,7 +305,7 @@ static void read_train(pstate *ps, const yaml_node_t *m, const yaml_node_t *root
     ny_check_keys(&ps->c, m, "train", keys);
     if (!ny_get(&ps->c, m, "steps"))
         ns_errs_node(ps->c.e, m, "train: missing key 'steps' (number of optimizer steps)");
-    get_int(ps, m, "train", "steps", 1, INT64_MAX / 2, &b->steps);
+    get_int(ps, m, "train", "steps", 1, INT64_MAX, &b->steps);
     double dv;
     int64_t iv = b->batch;
     get_axis_scalar(ps, m, "batch", NS_AXIS_BATCH, &dv, &iv);
@@ -507,6 +509,7 @@ static void read_names(pstate *ps, const yaml_node_t *n, int a)
         char w[64], *dst = a == NS_AXIS_ARCH ? pv->arch[*count] : pv->norm[*count];
         size_t cap = a == NS_AXIS_ARCH ? sizeof pv->arch[0] : sizeof pv->norm[0];
         snprintf(w, sizeof w, "%s[%d]", where, i);
+        ps->names_bad++; /* until this value passes every check */
         if (!ny_string(&ps->c, items[i], w, dst, cap)) continue;
         int dup = -1;
         for (int j = 0; j < *count; j++)
@@ -529,6 +532,7 @@ static void read_names(pstate *ps, const yaml_node_t *n, int a)
             }
         }
         (*count)++;
+        ps->names_bad--;
     }
 }
 
@@ -544,6 +548,7 @@ static void read_grid(pstate *ps, const yaml_node_t *n, const yaml_node_t *root,
         return;
     }
     if (!ny_expect_map(&ps->c, n, "grid")) return;
+    pv->grid_line = ny_line(n), pv->grid_col = ny_col(n);
     ny_check_keys(&ps->c, n, "grid", keys);
     for (int a = 0; a < NS_AXIS_COUNT; a++) {
         yaml_node_t *x = ny_get(&ps->c, n, axis_names[a]);
@@ -595,7 +600,6 @@ static void read_random(pstate *ps, const yaml_node_t *n)
     ns_spec *s = ps->s;
     if (!ny_expect_map(&ps->c, n, "random")) return;
     ny_check_keys(&ps->c, n, "random", keys);
-    s->priv->random_line = ny_line(n), s->priv->random_col = ny_col(n);
     if (!ny_get(&ps->c, n, "count")) ns_errs_node(ps->c.e, n, "random: missing key 'count'");
     get_int32(ps, n, "random", "count", 1, NS_SPEC_MAX_AXIS, &s->random_count);
     int64_t seed = 0;
@@ -682,8 +686,10 @@ static void check_ics_layers(pstate *ps, const yaml_node_t *probes)
     yaml_node_t *n = ny_get(&ps->c, ny_get(&ps->c, probes, "ics"), "layers");
     for (int i = 0; i < pv->narch; i++)
         if (pv->arch_layers[i] >= 0 && maxl > pv->arch_layers[i])
-            ns_errs_node(ps->c.e, n, "probes.ics.layers: layer %d does not exist in '%s' (%d layers)",
-                         maxl, pv->arch[i], pv->arch_layers[i]);
+            ns_errs_node(ps->c.e, n,
+                         "probes.ics.layers: layer %d does not exist in '%s' (it has %d measured "
+                         "layer%s)", maxl, pv->arch[i], pv->arch_layers[i],
+                         pv->arch_layers[i] == 1 ? "" : "s");
 }
 
 static void set_defaults(ns_spec *s)
@@ -747,6 +753,8 @@ static void read_root(pstate *ps, const yaml_node_t *root)
     if (random) read_random(ps, random);
     read_grid(ps, ny_get(c, root, "grid"), root, train, random != NULL);
     if ((x = ny_get(c, root, "overrides"))) read_overrides(ps, x, random != NULL);
+    if (!ps->data_ok || ps->names_bad) ps->names_bad = 1;
+    else ns_spec_check_overrides(s, c->e);
     yaml_node_t *probes = ny_get(c, root, "probes");
     read_probes(ps, probes);
     check_ics_layers(ps, probes);

@@ -109,6 +109,44 @@ static int same_value(const ns_numaxis *ax, int i, int j)
     return ax->v[i] == ax->v[j] && ax->iv[i] == ax->iv[j];
 }
 
+/* [lo, hi]: two learning rates, lo <= hi. */
+static int read_lo_hi(pstate *ps, const yaml_node_t *n, const char *where, double *lo, double *hi)
+{
+    yaml_node_t *it[2];
+    if (!n || n->type != YAML_SEQUENCE_NODE || ny_items(&ps->c, n, where, it, 2) != 2) {
+        ns_errs_node(ps->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
+        return 0;
+    }
+    int64_t dummy;
+    int ok = axis_value(ps, it[0], where, NS_AXIS_LR, lo, &dummy);
+    ok &= axis_value(ps, it[1], where, NS_AXIS_LR, hi, &dummy);
+    if (ok && *lo > *hi) {
+        ns_errs_node(ps->c.e, n, "%s: lo (%g) must be <= hi (%g)", where, *lo, *hi);
+        ok = 0;
+    }
+    return ok;
+}
+
+/* The required "count" key of an axis mapping: 1..NS_SPEC_MAX_AXIS. */
+static int axis_count(pstate *ps, const yaml_node_t *n, const char *where, int64_t *count)
+{
+    const ny_ctx *c = &ps->c;
+    char w[128];
+    snprintf(w, sizeof w, "%s.count", where);
+    yaml_node_t *cn = ny_get(c, n, "count");
+    if (!cn) {
+        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
+        return 0;
+    }
+    if (!ny_int64(c, cn, w, count)) return 0;
+    if (*count < 1 || *count > NS_SPEC_MAX_AXIS) {
+        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
+                     (long long)*count);
+        return 0;
+    }
+    return 1;
+}
+
 /* lr: {log_range: [lo, hi], count: n} -> n log-spaced values, ends exact. */
 static int lr_log_range(pstate *ps, const yaml_node_t *n, const char *where, ns_numaxis *ax)
 {
@@ -117,37 +155,17 @@ static int lr_log_range(pstate *ps, const yaml_node_t *n, const char *where, ns_
     ny_check_keys(c, n, where, keys);
     char w[128];
     snprintf(w, sizeof w, "%s.log_range", where);
-    yaml_node_t *r = ny_get(c, n, "log_range"), *it[2];
-    yaml_node_t *cn = ny_get(c, n, "count");
+    yaml_node_t *r = ny_get(c, n, "log_range");
     int ok = 1;
     double lo = 0, hi = 0;
     int64_t count = 0;
     if (!r) {
         ns_errs_node(c->e, n, "%s: missing key 'log_range' ([lo, hi])", where);
         ok = 0;
-    } else if (r->type != YAML_SEQUENCE_NODE || ny_items(c, r, w, it, 2) != 2) {
-        ns_errs_node(c->e, r, "%s: expected [lo, hi]", w);
-        ok = 0;
     } else {
-        int64_t dummy;
-        ok &= axis_value(ps, it[0], w, NS_AXIS_LR, &lo, &dummy);
-        ok &= axis_value(ps, it[1], w, NS_AXIS_LR, &hi, &dummy);
-        if (ok && lo > hi) {
-            ns_errs_node(c->e, r, "%s: lo (%g) must be <= hi (%g)", w, lo, hi);
-            ok = 0;
-        }
+        ok = read_lo_hi(ps, r, w, &lo, &hi);
     }
-    snprintf(w, sizeof w, "%s.count", where);
-    if (!cn) {
-        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
-        ok = 0;
-    } else if (!ny_int64(c, cn, w, &count)) {
-        ok = 0;
-    } else if (count < 1 || count > NS_SPEC_MAX_AXIS) {
-        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
-                     (long long)count);
-        ok = 0;
-    }
+    ok &= axis_count(ps, n, where, &count);
     if (!ok) return 0;
     /* Rounded to 15 significant digits: log_range [1e-3, 1] count 4 gives
      * exactly the doubles of 0.001, 0.01, 0.1, 1 - what a user would type -
@@ -172,19 +190,8 @@ static int seed_count(pstate *ps, const yaml_node_t *n, const char *where, ns_nu
     ny_check_keys(c, n, where, keys);
     char w[128];
     int64_t count = 0, start = 0;
-    yaml_node_t *cn = ny_get(c, n, "count"), *sn = ny_get(c, n, "start");
-    int ok = 1;
-    snprintf(w, sizeof w, "%s.count", where);
-    if (!cn) {
-        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
-        ok = 0;
-    } else if (!ny_int64(c, cn, w, &count)) {
-        ok = 0;
-    } else if (count < 1 || count > NS_SPEC_MAX_AXIS) {
-        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
-                     (long long)count);
-        ok = 0;
-    }
+    yaml_node_t *sn = ny_get(c, n, "start");
+    int ok = axis_count(ps, n, where, &count);
     snprintf(w, sizeof w, "%s.start", where);
     if (sn && !axis_value(ps, sn, w, NS_AXIS_SEED, &(double){0}, &start)) ok = 0;
     if (!ok) return 0;
@@ -573,24 +580,6 @@ static void read_grid(pstate *ps, const yaml_node_t *n, const yaml_node_t *root,
         snprintf(w, sizeof w, "grid.%s", axis_names[a]);
         numeric_axis(ps, x, w, a, &pv->grid[a]);
     }
-}
-
-/* random: {count: N, seed: S, lr: {log_uniform: [lo, hi]}} */
-static int read_lo_hi(pstate *ps, const yaml_node_t *n, const char *where, double *lo, double *hi)
-{
-    yaml_node_t *it[2];
-    if (!n || n->type != YAML_SEQUENCE_NODE || ny_items(&ps->c, n, where, it, 2) != 2) {
-        ns_errs_node(ps->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
-        return 0;
-    }
-    int64_t dummy;
-    int ok = axis_value(ps, it[0], where, NS_AXIS_LR, lo, &dummy);
-    ok &= axis_value(ps, it[1], where, NS_AXIS_LR, hi, &dummy);
-    if (ok && *lo > *hi) {
-        ns_errs_node(ps->c.e, n, "%s: lo (%g) must be <= hi (%g)", where, *lo, *hi);
-        ok = 0;
-    }
-    return ok;
 }
 
 static void read_random(pstate *ps, const yaml_node_t *n)

@@ -14,6 +14,7 @@ typedef struct ns_command {
 extern const ns_command ns_commands[];
 
 int ns_cmd_bench(int argc, char **argv);
+int ns_cmd_plan(int argc, char **argv);   /* src/cli/cmd_plan.c */
 /* Parts of `bench`, each in its own file; argv is bench's own argv. */
 int ns_bench_data(int argc, char **argv);  /* src/cli/bench_data.c  */
 int ns_bench_train(int argc, char **argv); /* src/cli/bench_train.c */

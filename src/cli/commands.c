@@ -6,5 +6,6 @@
 
 const ns_command ns_commands[] = {
     {"bench", "measure speed: sgemm GFLOP/s, or training images/s of a net", ns_cmd_bench},
+    {"plan", "validate a sweep file and print its runs with estimated costs", ns_cmd_plan},
     {NULL, NULL, NULL},
 };

@@ -129,14 +129,14 @@ def _finish(fig, axes, title):
     for ax in np.ravel(axes):
         for h, l in zip(*ax.get_legend_handles_labels()):
             labels.setdefault(l, h)
-    h = fig.get_figheight()
+    h, w = fig.get_figheight(), fig.get_figwidth()
     fig.suptitle(title, y=1 - 0.08 / h, va="top", fontsize="medium")
     top = 1 - 0.4 / h
     if labels:
-        fig.legend(list(labels.values()), list(labels.keys()), loc="upper center",
-                   ncol=min(6, len(labels)), bbox_to_anchor=(0.5, top), frameon=False,
-                   fontsize="small")
-        top -= 0.35 / h
+        ncol = max(1, min(len(labels), int(w / 1.9)))
+        fig.legend(list(labels.values()), list(labels.keys()), loc="upper center", ncol=ncol,
+                   bbox_to_anchor=(0.5, top), frameon=False, fontsize="small")
+        top -= 0.3 * -(-len(labels) // ncol) / h
     fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
@@ -183,7 +183,7 @@ def fig_training(sw, arch, norms=None, name=None, title=None):
     if not cells:
         return [_skip(name, title, "no train_loss data for %s" % arch)]
     lrs = list(cells)
-    fig = Figure(figsize=(3.8 * len(lrs) + 0.6, 6.4))
+    fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 6.4))
     axes = fig.subplots(2, len(lrs), squeeze=False, sharex=True)
     step, ev = sw.coords["step"], sw.coords.get("eval")
     data = {}
@@ -249,7 +249,7 @@ def fig_activations(sw, arch, lr, norms=None, layers=None, unit=0):
     if not cols or not layers:
         return [_skip(name, title, "no act_quantiles data for %s at lr %g%s" % (
             arch, lr, "; " + miss_note if miss_note else ""))]
-    fig = Figure(figsize=(3.6 * len(cols) + 0.6, 2.8 * len(layers) + 0.9))
+    fig = Figure(figsize=(max(7.0, 3.6 * len(cols) + 0.6), 2.8 * len(layers) + 0.9))
     axes = fig.subplots(len(layers), len(cols), squeeze=False, sharex=True, sharey="row")
     npair = len(q) // 2
     data = {}
@@ -299,7 +299,7 @@ def fig_ics(sw, arch, norms=None, layers=None):
     layers = default_layers(n_l, (1 / 3, 3 / 4)) if layers is None else list(layers)
     rows = [(m, v) for m in layers for v in ("ics_l2", "ics_cos") if sw.has(v)]
     lrs = list(cells)
-    fig = Figure(figsize=(3.8 * len(lrs) + 0.6, 2.4 * len(rows) + 0.9))
+    fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 2.4 * len(rows) + 0.9))
     axes = fig.subplots(len(rows), len(lrs), squeeze=False, sharex=True)
     probe = sw.coords["probe"]
     data = {}
@@ -417,7 +417,7 @@ def fig_hessian(sw, arch, norms=None):
         return [_skip(name, title, "no hess_top_eig data for %s (Hessian probe off or not "
                       "reached)" % arch)]
     lrs = list(cells)
-    fig = Figure(figsize=(3.8 * len(lrs) + 0.6, 3.6))
+    fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 3.6))
     axes = fig.subplots(1, len(lrs), squeeze=False)
     probe = sw.coords["probe"]
     data = {}

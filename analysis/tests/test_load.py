@@ -195,3 +195,17 @@ def test_inconsistent_shape(tmp_path):
         f["grad_norm"] = np.zeros((31, 11))
     _one_line_error(p, "dataset 'grad_norm' has 31 entries along dim 'run'")
     assert os.path.exists(p)
+
+
+def test_dimension_without_coordinate_values(tmp_path):
+    """A writer may make a dim a netCDF 'dimension but not a variable' (no coordinate
+    values): the reader gives it an index coordinate."""
+    p = fx.write(str(tmp_path / "nc.h5"))
+    with h5py.File(p, "a") as f:
+        f["layer"][...] = 0
+        f["layer"].attrs["NAME"] = np.bytes_(
+            "This is a netCDF dimension but not a netCDF variable.         6")
+    runs, tr = analysis.load(p)
+    np.testing.assert_array_equal(tr["layer"].values, np.arange(6))
+    assert tr.ics_cos.dims == ("run", "probe", "layer")
+    assert float(tr.ics_cos.sel(run=2, probe=0, layer=3)) == pytest.approx(1 - 0.03 - 0.002)

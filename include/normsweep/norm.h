@@ -4,8 +4,14 @@
  *
  * Statistics are per unit j: a dense feature (over the batch) or a conv
  * channel (over batch x height x width), as PyTorch's BatchNorm1d/2d.
- * Exact formulas, train and eval behaviour of each kind: docs/measurements.md
- * (section "Normalizations").
+ * Exact formulas, train and eval behaviour, defaults and draw order of each
+ * kind: docs/normalizations.md.
+ *
+ * Layer contract (all kinds): out must not alias in; din must not alias dout.
+ * backward follows the mode of the most recent forward (TRAIN: batch
+ * statistics; EVAL: the affine map with running statistics). A TRAIN forward
+ * of noisy_batch with new_noise = 0 needs an earlier draw for the same batch
+ * size (else NS_ASSERT: a caller bug).
  */
 #ifndef NORMSWEEP_NORM_H
 #define NORMSWEEP_NORM_H
@@ -52,9 +58,13 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
  *   lhs_j = || dL/dy_j ||^2
  *   rhs_j = gamma_j^2 / sigma_j^2 * ( ||g_j||^2 - (1/m) <1, g_j>^2 - (1/m) <g_j, yhat_j>^2 )
  * with g_j = dL/dz_j (z = gamma*yhat + beta) and sigma_j^2 = var_j + eps.
- * Uses the layer's saved forward state and the dout/din of the last backward,
- * which the caller passes in. lhs, rhs: arrays of `units` doubles.
- * Returns NS_ERR_STATE for other kinds. */
+ * Uses the layer's saved forward state (including the INPUT buffer of the last
+ * forward, which the net keeps until the next forward) and the dout/din of
+ * the last backward, which the caller passes in. For noisy_batch g = s .* dout
+ * (the stored noise scale). lhs, rhs: arrays of `units` (= channels) doubles.
+ * With eps > 0 the two sides differ by a relative ~eps/var on the last term.
+ * Returns NS_ERR_STATE for other kinds, before a TRAIN forward, or when batch
+ * differs from the last forward's. */
 ns_status ns_norm_thm41(const ns_layer *l, const float *dout, const float *din, int batch,
                         double *lhs, double *rhs);
 

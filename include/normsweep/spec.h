@@ -19,10 +19,11 @@
 
 #include <stdint.h>
 
-#define NS_SPEC_MAX_PROBE_STEPS 1024 /* explicit probe-step list (probes.at)      */
+#define NS_SPEC_MAX_PROBE_STEPS 256  /* explicit probe-step list (probes.at)      */
 #define NS_SPEC_MAX_LAYERS 64        /* explicit ICS layer list                   */
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
+#define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
 
 /* When probes run (see docs/sweep-format.md, section probes). */
 typedef enum ns_sched_kind {

@@ -52,7 +52,7 @@ static void print_table(const ns_spec *s, double gflops, double ranks)
            s->nclasses > 0 ? s->nclasses : s->target_dim, s->nruns);
     printf("steps %lld; cost = estimated GFLOP (docs/sweep-format.md); seconds at %g GFLOP/s per rank\n",
            (long long)s->base.steps, gflops);
-    printf("%5s  %-10s  %-*s  %-*s  %6s  %-20s  %10s  %9s\n", "index", "lr", wa, "arch", wn, "norm",
+    printf("%5s  %-10s  %-*s  %-*s  %6s  %-20s  %12s  %10s\n", "index", "lr", wa, "arch", wn, "norm",
            "seed", "varied", "GFLOP", "est_s");
     double total = 0, longest = 0, tr = 0, pr = 0, ev = 0;
     for (int i = 0; i < s->nruns; i++) {
@@ -60,7 +60,7 @@ static void print_table(const ns_spec *s, double gflops, double ranks)
         ns_run_cost c = ns_plan_run_cost(s, i);
         char varied[128];
         ns_plan_varied_text(s, i, varied, sizeof varied);
-        printf("%5d  %-10.4g  %-*s  %-*s  %6llu  %-20s  %10.1f  %9.1f\n", r->index, r->lr, wa,
+        printf("%5d  %-10.4g  %-*s  %-*s  %6llu  %-20s  %12.2f  %10.2f\n", r->index, r->lr, wa,
                r->arch, wn, r->norm, (unsigned long long)r->seed, varied, c.total_gflop,
                c.total_gflop / gflops);
         total += c.total_gflop, tr += c.train_gflop, pr += c.probe_gflop, ev += c.eval_gflop;
@@ -69,10 +69,10 @@ static void print_table(const ns_spec *s, double gflops, double ranks)
     double serial = total / gflops;
     /* with R ranks a sweep takes at least total/R and at least its longest run */
     double wall = serial / ranks > longest / gflops ? serial / ranks : longest / gflops;
-    printf("total: %d runs, %.1f GFLOP, %.1f s on 1 rank", s->nruns, total, serial);
-    if (ranks > 1) printf(", >= %.1f s on %g ranks", wall, ranks);
+    printf("total: %d runs, %.2f GFLOP, %.2f s on 1 rank", s->nruns, total, serial);
+    if (ranks > 1) printf(", >= %.2f s on %g ranks", wall, ranks);
     printf(" (%.2f h)\n", (ranks > 1 ? wall : serial) / 3600.0);
-    printf("GFLOP by part: train %.1f, probes %.1f, eval %.1f\n", tr, pr, ev);
+    printf("GFLOP by part: train %.2f, probes %.2f, eval %.2f\n", tr, pr, ev);
 }
 
 int ns_cmd_plan(int argc, char **argv)

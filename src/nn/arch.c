@@ -24,17 +24,24 @@ static const struct {
 
 #define MAX_WIDTH (1 << 20)
 
+/* Copy the token s[0..len) into buf (NUL-terminated) or fail naming it. */
+static ns_status token(const char *s, size_t len, char *buf, size_t cap, const char *what,
+                       const char *text)
+{
+    NS_CHECK(len > 0 && len < cap, NS_ERR_ARG, "arch '%s': %s '%.*s' is not a number", text,
+             what, (int)len, s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    return NS_OK;
+}
+
 /* Whole-token integer in [lo, hi]; the error names `what` and the full arch text. */
 static ns_status parse_int(const char *s, size_t len, long lo, long hi, const char *what,
                            const char *text, int *out)
 {
-    char buf[32];
-    NS_CHECK(len > 0 && len < sizeof buf, NS_ERR_ARG, "arch '%s': %s '%.*s' is not a number",
-             text, what, (int)len, s);
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
+    char buf[32], *end;
+    NS_TRY(token(s, len, buf, sizeof buf, what, text));
     long v = strtol(buf, &end, 10);
     NS_CHECK(*end == '\0' && errno == 0 && buf[0] != '+' && buf[0] != '-', NS_ERR_ARG,
              "arch '%s': %s '%s' is not a positive integer", text, what, buf);
@@ -47,13 +54,8 @@ static ns_status parse_int(const char *s, size_t len, long lo, long hi, const ch
 static ns_status parse_double(const char *s, size_t len, const char *what, const char *text,
                               double *out)
 {
-    char buf[32];
-    NS_CHECK(len > 0 && len < sizeof buf, NS_ERR_ARG, "arch '%s': %s '%.*s' is not a number",
-             text, what, (int)len, s);
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
+    char buf[32], *end;
+    NS_TRY(token(s, len, buf, sizeof buf, what, text));
     double v = strtod(buf, &end);
     NS_CHECK(*end == '\0' && errno == 0 && isfinite(v) && v > 0.0, NS_ERR_ARG,
              "arch '%s': %s '%s' is not a positive number", text, what, buf);

@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_SPEC_MAX_RUNS 1000000
-
 static int matches(const ns_override *o, const char *arch, const char *norm)
 {
     return (!o->match_arch[0] || fnmatch(o->match_arch, arch, 0) == 0) &&
@@ -36,7 +34,7 @@ typedef struct effective {
     double rlo, rhi;
 } effective;
 
-static void effective_axes(const ns_spec *s, int ia, int in, effective *ef, int *used)
+static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
 {
     const struct ns_spec_priv *pv = s->priv;
     const ns_run_config *b = &s->base;
@@ -52,7 +50,6 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef, int 
     for (int k = 0; k < pv->noverrides; k++) {
         const ns_override *o = &pv->ov[k];
         if (!matches(o, pv->arch[ia], pv->norm[in])) continue;
-        used[k] = 1;
         for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
             if (o->ax[a].n) ef->ax[a] = o->ax[a];
         if (o->has_random_lr) ef->rlo = o->random_lo, ef->rhi = o->random_hi;
@@ -70,6 +67,8 @@ static int64_t emit_pair(const ns_spec *s, int ia, int in, const effective *ef,
     const ns_numaxis *B = &ef->ax[NS_AXIS_BATCH], *M = &ef->ax[NS_AXIS_MOMENTUM],
                      *W = &ef->ax[NS_AXIS_WEIGHT_DECAY], *I = &ef->ax[NS_AXIS_INIT],
                      *S = &ef->ax[NS_AXIS_SEED];
+    if (!runs) /* counting: a product, never a loop (256^6 combinations fit in int64) */
+        return (int64_t)nlr * B->n * M->n * W->n * I->n * S->n;
     int64_t n = 0;
     for (int l = 0; l < nlr; l++)
         for (int b = 0; b < B->n; b++)
@@ -77,7 +76,7 @@ static int64_t emit_pair(const ns_spec *s, int ia, int in, const effective *ef,
                 for (int w = 0; w < W->n; w++)
                     for (int i = 0; i < I->n; i++)
                         for (int sd = 0; sd < S->n; sd++, n++) {
-                            if (!runs || at + n >= NS_SPEC_MAX_RUNS) continue;
+                            NS_ASSERT(at + n < NS_SPEC_MAX_RUNS);
                             ns_run_config *r = &runs[at + n];
                             *r = s->base;
                             r->index = (int)(at + n);
@@ -95,7 +94,7 @@ static int64_t emit_pair(const ns_spec *s, int ia, int in, const effective *ef,
 }
 
 /* All runs in canonical order; returns the count (may exceed the cap). */
-static int64_t generate(const ns_spec *s, const double *u, ns_run_config *runs, int *used)
+static int64_t generate(const ns_spec *s, const double *u, ns_run_config *runs)
 {
     const struct ns_spec_priv *pv = s->priv;
     int64_t n = 0;
@@ -104,7 +103,7 @@ static int64_t generate(const ns_spec *s, const double *u, ns_run_config *runs, 
     for (int part = 0; part < 2; part++)
         for (int ia = 0; ia < pv->narch; ia++)
             for (int in = 0; in < pv->nnorm; in++) {
-                effective_axes(s, ia, in, ef, used);
+                effective_axes(s, ia, in, ef);
                 if (part == 0) {
                     const ns_numaxis *L = &ef->ax[NS_AXIS_LR];
                     n += emit_pair(s, ia, in, ef, L->v, L->n, -1, runs, n);
@@ -114,6 +113,7 @@ static int64_t generate(const ns_spec *s, const double *u, ns_run_config *runs, 
                         lrs[k] = exp(log(ef->rlo) + u[k] * (log(ef->rhi) - log(ef->rlo)));
                     n += emit_pair(s, ia, in, ef, lrs, s->random_count, 0, runs, n);
                 }
+                if (n > NS_SPEC_MAX_RUNS) n = NS_SPEC_MAX_RUNS + 1; /* no int64 overflow */
             }
     free(ef);
     return n;
@@ -136,6 +136,19 @@ static unsigned varied_axes(const ns_run_config *r, int n)
     return v;
 }
 
+void ns_spec_check_overrides(const ns_spec *s, ns_errs *e)
+{
+    const struct ns_spec_priv *pv = s->priv;
+    for (int k = 0; k < pv->noverrides; k++) {
+        int used = 0;
+        for (int ia = 0; ia < pv->narch; ia++)
+            for (int in = 0; in < pv->nnorm; in++) used |= matches(&pv->ov[k], pv->arch[ia], pv->norm[in]);
+        if (!used)
+            ns_errs_at(e, pv->ov[k].line, pv->ov[k].col,
+                       "overrides[%d]: matches no arch/norm pair of the grid (check the patterns)", k);
+    }
+}
+
 ns_status ns_spec_expand(ns_spec *s, ns_errs *e)
 {
     const struct ns_spec_priv *pv = s->priv;
@@ -144,20 +157,13 @@ ns_status ns_spec_expand(ns_spec *s, ns_errs *e)
     ns_rng_init(&rng, s->random_seed, NS_STREAM(NS_STREAM_SWEEP, 0));
     for (int k = 0; k < s->random_count; k++) u[k] = ns_rng_uniform_double(&rng);
 
-    int used[NS_SPEC_MAX_OVERRIDES] = {0};
-    int64_t n = generate(s, u, NULL, used);
+    int64_t n = generate(s, u, NULL);
     if (n < 0) return ns_error_set(NS_ERR_NOMEM, "out of memory expanding the sweep");
-    for (int k = 0; k < pv->noverrides; k++)
-        if (!used[k])
-            ns_errs_at(e, pv->ov[k].line, pv->ov[k].col,
-                       "overrides[%d]: matches no arch/norm pair of the grid (check the patterns)", k);
-    if (n == 0) {
-        ns_errs_at(e, 1, 1, "the sweep expands to no runs (every pair lacks a learning rate)");
-        return NS_ERR_ARG;
-    }
+    NS_ASSERT(n > 0); /* grid.arch, grid.norm and an lr source are required */
     if (n > NS_SPEC_MAX_RUNS) {
-        ns_errs_at(e, 1, 1, "the sweep expands to %lld runs, more than the limit of %d",
-                   (long long)n, NS_SPEC_MAX_RUNS);
+        ns_errs_at(e, pv->grid_line, pv->grid_col,
+                   "grid: the sweep expands to more than %d runs (split it into several sweeps)",
+                   NS_SPEC_MAX_RUNS);
         return NS_ERR_ARG;
     }
     s->runs = calloc((size_t)n, sizeof *s->runs);
@@ -165,7 +171,7 @@ ns_status ns_spec_expand(ns_spec *s, ns_errs *e)
     s->measured_layers = calloc((size_t)n, sizeof *s->measured_layers);
     if (!s->runs || !s->train_flops || !s->measured_layers)
         return ns_error_set(NS_ERR_NOMEM, "out of memory for %lld runs", (long long)n);
-    generate(s, u, s->runs, used);
+    generate(s, u, s->runs);
     s->nruns = (int)n;
     for (int i = 0; i < s->nruns; i++)
         for (int a = 0; a < pv->narch; a++)

@@ -18,7 +18,8 @@
 typedef struct pstate {
     ny_ctx c;
     ns_spec *s;
-    int data_ok; /* data set known: batch and arch checks possible */
+    int data_ok;  /* data set known: batch and arch checks possible       */
+    int names_bad; /* an arch/norm value was rejected: overrides unchecked  */
 } pstate;
 
 static const char *const axis_names[NS_AXIS_COUNT] = {"arch", "norm", "lr", "batch",
@@ -108,6 +109,44 @@ static int same_value(const ns_numaxis *ax, int i, int j)
     return ax->v[i] == ax->v[j] && ax->iv[i] == ax->iv[j];
 }
 
+/* [lo, hi]: two learning rates, lo <= hi. */
+static int read_lo_hi(pstate *ps, const yaml_node_t *n, const char *where, double *lo, double *hi)
+{
+    yaml_node_t *it[2];
+    if (!n || n->type != YAML_SEQUENCE_NODE || ny_items(&ps->c, n, where, it, 2) != 2) {
+        ns_errs_node(ps->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
+        return 0;
+    }
+    int64_t dummy;
+    int ok = axis_value(ps, it[0], where, NS_AXIS_LR, lo, &dummy);
+    ok &= axis_value(ps, it[1], where, NS_AXIS_LR, hi, &dummy);
+    if (ok && *lo > *hi) {
+        ns_errs_node(ps->c.e, n, "%s: lo (%g) must be <= hi (%g)", where, *lo, *hi);
+        ok = 0;
+    }
+    return ok;
+}
+
+/* The required "count" key of an axis mapping: 1..NS_SPEC_MAX_AXIS. */
+static int axis_count(pstate *ps, const yaml_node_t *n, const char *where, int64_t *count)
+{
+    const ny_ctx *c = &ps->c;
+    char w[128];
+    snprintf(w, sizeof w, "%s.count", where);
+    yaml_node_t *cn = ny_get(c, n, "count");
+    if (!cn) {
+        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
+        return 0;
+    }
+    if (!ny_int64(c, cn, w, count)) return 0;
+    if (*count < 1 || *count > NS_SPEC_MAX_AXIS) {
+        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
+                     (long long)*count);
+        return 0;
+    }
+    return 1;
+}
+
 /* lr: {log_range: [lo, hi], count: n} -> n log-spaced values, ends exact. */
 static int lr_log_range(pstate *ps, const yaml_node_t *n, const char *where, ns_numaxis *ax)
 {
@@ -116,37 +155,17 @@ static int lr_log_range(pstate *ps, const yaml_node_t *n, const char *where, ns_
     ny_check_keys(c, n, where, keys);
     char w[128];
     snprintf(w, sizeof w, "%s.log_range", where);
-    yaml_node_t *r = ny_get(c, n, "log_range"), *it[2];
-    yaml_node_t *cn = ny_get(c, n, "count");
+    yaml_node_t *r = ny_get(c, n, "log_range");
     int ok = 1;
     double lo = 0, hi = 0;
     int64_t count = 0;
     if (!r) {
         ns_errs_node(c->e, n, "%s: missing key 'log_range' ([lo, hi])", where);
         ok = 0;
-    } else if (r->type != YAML_SEQUENCE_NODE || ny_items(c, r, w, it, 2) != 2) {
-        ns_errs_node(c->e, r, "%s: expected [lo, hi]", w);
-        ok = 0;
     } else {
-        int64_t dummy;
-        ok &= axis_value(ps, it[0], w, NS_AXIS_LR, &lo, &dummy);
-        ok &= axis_value(ps, it[1], w, NS_AXIS_LR, &hi, &dummy);
-        if (ok && lo > hi) {
-            ns_errs_node(c->e, r, "%s: lo (%g) must be <= hi (%g)", w, lo, hi);
-            ok = 0;
-        }
+        ok = read_lo_hi(ps, r, w, &lo, &hi);
     }
-    snprintf(w, sizeof w, "%s.count", where);
-    if (!cn) {
-        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
-        ok = 0;
-    } else if (!ny_int64(c, cn, w, &count)) {
-        ok = 0;
-    } else if (count < 1 || count > NS_SPEC_MAX_AXIS) {
-        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
-                     (long long)count);
-        ok = 0;
-    }
+    ok &= axis_count(ps, n, where, &count);
     if (!ok) return 0;
     /* Rounded to 15 significant digits: log_range [1e-3, 1] count 4 gives
      * exactly the doubles of 0.001, 0.01, 0.1, 1 - what a user would type -
@@ -171,19 +190,8 @@ static int seed_count(pstate *ps, const yaml_node_t *n, const char *where, ns_nu
     ny_check_keys(c, n, where, keys);
     char w[128];
     int64_t count = 0, start = 0;
-    yaml_node_t *cn = ny_get(c, n, "count"), *sn = ny_get(c, n, "start");
-    int ok = 1;
-    snprintf(w, sizeof w, "%s.count", where);
-    if (!cn) {
-        ns_errs_node(c->e, n, "%s: missing key 'count'", where);
-        ok = 0;
-    } else if (!ny_int64(c, cn, w, &count)) {
-        ok = 0;
-    } else if (count < 1 || count > NS_SPEC_MAX_AXIS) {
-        ns_errs_node(c->e, cn, "%s: must be in 1..%d, got %lld", w, NS_SPEC_MAX_AXIS,
-                     (long long)count);
-        ok = 0;
-    }
+    yaml_node_t *sn = ny_get(c, n, "start");
+    int ok = axis_count(ps, n, where, &count);
     snprintf(w, sizeof w, "%s.start", where);
     if (sn && !axis_value(ps, sn, w, NS_AXIS_SEED, &(double){0}, &start)) ok = 0;
     if (!ok) return 0;
@@ -206,12 +214,13 @@ static int numeric_axis(pstate *ps, const yaml_node_t *n, const char *where, int
     for (int i = 0; i < k; i++) {
         char w[128];
         snprintf(w, sizeof w, "%s[%d]", where, i);
-        ok &= axis_value(ps, items[i], w, a, &ax->v[i], &ax->iv[i]);
-        for (int j = 0; ok && j < i; j++)
+        int good = axis_value(ps, items[i], w, a, &ax->v[i], &ax->iv[i]);
+        for (int j = 0; good && j < i; j++)
             if (same_value(ax, i, j)) {
                 ns_errs_node(ps->c.e, items[i], "%s: duplicate value (same as item %d)", w, j);
-                ok = 0;
+                good = 0;
             }
+        ok &= good;
     }
     ax->n = ok ? k : 0;
     return ok;
@@ -303,7 +312,7 @@ static void read_train(pstate *ps, const yaml_node_t *m, const yaml_node_t *root
     ny_check_keys(&ps->c, m, "train", keys);
     if (!ny_get(&ps->c, m, "steps"))
         ns_errs_node(ps->c.e, m, "train: missing key 'steps' (number of optimizer steps)");
-    get_int(ps, m, "train", "steps", 1, INT64_MAX / 2, &b->steps);
+    get_int(ps, m, "train", "steps", 1, INT64_MAX, &b->steps);
     double dv;
     int64_t iv = b->batch;
     get_axis_scalar(ps, m, "batch", NS_AXIS_BATCH, &dv, &iv);
@@ -507,6 +516,7 @@ static void read_names(pstate *ps, const yaml_node_t *n, int a)
         char w[64], *dst = a == NS_AXIS_ARCH ? pv->arch[*count] : pv->norm[*count];
         size_t cap = a == NS_AXIS_ARCH ? sizeof pv->arch[0] : sizeof pv->norm[0];
         snprintf(w, sizeof w, "%s[%d]", where, i);
+        ps->names_bad++; /* until this value passes every check */
         if (!ny_string(&ps->c, items[i], w, dst, cap)) continue;
         int dup = -1;
         for (int j = 0; j < *count; j++)
@@ -529,6 +539,7 @@ static void read_names(pstate *ps, const yaml_node_t *n, int a)
             }
         }
         (*count)++;
+        ps->names_bad--;
     }
 }
 
@@ -544,6 +555,7 @@ static void read_grid(pstate *ps, const yaml_node_t *n, const yaml_node_t *root,
         return;
     }
     if (!ny_expect_map(&ps->c, n, "grid")) return;
+    pv->grid_line = ny_line(n), pv->grid_col = ny_col(n);
     ny_check_keys(&ps->c, n, "grid", keys);
     for (int a = 0; a < NS_AXIS_COUNT; a++) {
         yaml_node_t *x = ny_get(&ps->c, n, axis_names[a]);
@@ -570,24 +582,6 @@ static void read_grid(pstate *ps, const yaml_node_t *n, const yaml_node_t *root,
     }
 }
 
-/* random: {count: N, seed: S, lr: {log_uniform: [lo, hi]}} */
-static int read_lo_hi(pstate *ps, const yaml_node_t *n, const char *where, double *lo, double *hi)
-{
-    yaml_node_t *it[2];
-    if (!n || n->type != YAML_SEQUENCE_NODE || ny_items(&ps->c, n, where, it, 2) != 2) {
-        ns_errs_node(ps->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
-        return 0;
-    }
-    int64_t dummy;
-    int ok = axis_value(ps, it[0], where, NS_AXIS_LR, lo, &dummy);
-    ok &= axis_value(ps, it[1], where, NS_AXIS_LR, hi, &dummy);
-    if (ok && *lo > *hi) {
-        ns_errs_node(ps->c.e, n, "%s: lo (%g) must be <= hi (%g)", where, *lo, *hi);
-        ok = 0;
-    }
-    return ok;
-}
-
 static void read_random(pstate *ps, const yaml_node_t *n)
 {
     static const char *const keys[] = {"count", "seed", "lr", NULL};
@@ -595,7 +589,6 @@ static void read_random(pstate *ps, const yaml_node_t *n)
     ns_spec *s = ps->s;
     if (!ny_expect_map(&ps->c, n, "random")) return;
     ny_check_keys(&ps->c, n, "random", keys);
-    s->priv->random_line = ny_line(n), s->priv->random_col = ny_col(n);
     if (!ny_get(&ps->c, n, "count")) ns_errs_node(ps->c.e, n, "random: missing key 'count'");
     get_int32(ps, n, "random", "count", 1, NS_SPEC_MAX_AXIS, &s->random_count);
     int64_t seed = 0;
@@ -682,8 +675,10 @@ static void check_ics_layers(pstate *ps, const yaml_node_t *probes)
     yaml_node_t *n = ny_get(&ps->c, ny_get(&ps->c, probes, "ics"), "layers");
     for (int i = 0; i < pv->narch; i++)
         if (pv->arch_layers[i] >= 0 && maxl > pv->arch_layers[i])
-            ns_errs_node(ps->c.e, n, "probes.ics.layers: layer %d does not exist in '%s' (%d layers)",
-                         maxl, pv->arch[i], pv->arch_layers[i]);
+            ns_errs_node(ps->c.e, n,
+                         "probes.ics.layers: layer %d does not exist in '%s' (it has %d measured "
+                         "layer%s)", maxl, pv->arch[i], pv->arch_layers[i],
+                         pv->arch_layers[i] == 1 ? "" : "s");
 }
 
 static void set_defaults(ns_spec *s)
@@ -747,6 +742,8 @@ static void read_root(pstate *ps, const yaml_node_t *root)
     if (random) read_random(ps, random);
     read_grid(ps, ny_get(c, root, "grid"), root, train, random != NULL);
     if ((x = ny_get(c, root, "overrides"))) read_overrides(ps, x, random != NULL);
+    if (!ps->data_ok || ps->names_bad) ps->names_bad = 1;
+    else ns_spec_check_overrides(s, c->e);
     yaml_node_t *probes = ny_get(c, root, "probes");
     read_probes(ps, probes);
     check_ics_layers(ps, probes);

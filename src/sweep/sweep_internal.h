@@ -103,7 +103,7 @@ struct ns_spec_priv {
     double arch_flops[NS_SPEC_MAX_AXIS]; /* training FLOPs per sample          */
     int arch_layers[NS_SPEC_MAX_AXIS];   /* measured layers, -1 unknown         */
     ns_numaxis grid[NS_AXIS_COUNT];      /* numeric axes of grid:               */
-    int random_line, random_col;
+    int grid_line, grid_col;
     int noverrides;
     ns_override ov[NS_SPEC_MAX_OVERRIDES];
     char *canonical;
@@ -112,6 +112,8 @@ struct ns_spec_priv {
 /* expand.c: fill s->runs from s->priv; errors (an override matching nothing,
  * too many runs) go to e. */
 ns_status ns_spec_expand(ns_spec *s, ns_errs *e);
+/* expand.c: report overrides that match no (arch, norm) pair. */
+void ns_spec_check_overrides(const ns_spec *s, ns_errs *e);
 /* canonical.c: build s->priv->canonical. */
 ns_status ns_spec_build_canonical(ns_spec *s);
 

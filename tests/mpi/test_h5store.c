@@ -185,6 +185,21 @@ static void shared_tmpdir(char *dir, size_t n, const char *tag)
     MPI_Bcast(dir, (int)n, MPI_CHAR, 0, MPI_COMM_WORLD);
 }
 
+/* What every collective test starts with: rank, size, a shared scratch dir
+ * and a file path in it. */
+typedef struct mpi_ctx {
+    int rank, size;
+    char dir[512], path[600];
+} mpi_ctx;
+
+static void begin(mpi_ctx *c, const char *tag, const char *file)
+{
+    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    shared_tmpdir(c->dir, sizeof c->dir, tag);
+    snprintf(c->path, sizeof c->path, "%s/%s", c->dir, file);
+}
+
 static void shared_cleanup(const char *dir)
 {
     int rank;
@@ -240,12 +255,10 @@ static void check_str_attr(hid_t obj, const char *name, const char *want)
 
 START_TEST(parallel_rows_then_serial_read)
 {
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    char dir[512], path[600];
-    shared_tmpdir(dir, sizeof dir, "h5store");
-    snprintf(path, sizeof path, "%s/sweep.h5", dir);
+    mpi_ctx c;
+    begin(&c, "h5store", "sweep.h5");
+    int rank = c.rank, size = c.size;
+    const char *dir = c.dir, *path = c.path;
     test_layout t;
     write_parallel_file(path, &t);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -346,12 +359,11 @@ END_TEST
 
 START_TEST(merge_copies_per_run_rows)
 {
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    char dir[512], src_path[600], dst_path[600], bad_path[600];
-    shared_tmpdir(dir, sizeof dir, "h5merge");
-    snprintf(src_path, sizeof src_path, "%s/shard.h5", dir);
+    mpi_ctx c;
+    begin(&c, "h5merge", "shard.h5");
+    int rank = c.rank, size = c.size;
+    const char *dir = c.dir, *src_path = c.path;
+    char dst_path[600], bad_path[600];
     snprintf(dst_path, sizeof dst_path, "%s/merged.h5", dir);
     snprintf(bad_path, sizeof bad_path, "%s/bad.h5", dir);
     test_layout t;
@@ -418,12 +430,10 @@ END_TEST
 
 START_TEST(row_io_errors_name_file_and_var)
 {
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    char dir[512], path[600];
-    shared_tmpdir(dir, sizeof dir, "h5err");
-    snprintf(path, sizeof path, "%s/e.h5", dir);
+    mpi_ctx c;
+    begin(&c, "h5err", "e.h5");
+    int rank = c.rank, size = c.size;
+    const char *dir = c.dir, *path = c.path;
     test_layout t;
     make_layout(&t, (size_t)nruns(size));
     ns_h5 *h = NULL;
@@ -512,11 +522,10 @@ END_TEST
 /* Ranks that disagree on the layout get NS_ERR_ARG everywhere instead of a hang. */
 START_TEST(create_refuses_disagreeing_ranks)
 {
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    char dir[512], path[600];
-    shared_tmpdir(dir, sizeof dir, "h5agree");
-    snprintf(path, sizeof path, "%s/x.h5", dir);
+    mpi_ctx c;
+    begin(&c, "h5agree", "x.h5");
+    int rank = c.rank;
+    const char *dir = c.dir, *path = c.path;
     test_layout t;
     make_layout(&t, 4);
     if (rank == 1) t.dims[2].units = "other";
@@ -536,7 +545,8 @@ END_TEST
 
 /* ------------------------------------------------------------ writer mode for the crash test */
 
-/* Creates the layout at $NS_H5STORE_WRITER, then writes rows one at a time,
+/* Creates the layout at $NS_H5STORE_WRITER (or, with NS_H5STORE_RESUME=1,
+ * reopens the existing file read-write in parallel), then writes rows one at a time,
  * rank-striped, sleeping $NS_H5STORE_DELAY_MS between rows. After each row it
  * appends "r\n" to <file>.rank<k>.done, so the killer knows which rows are
  * complete; <file>.rank<k>.pid names the process to kill. Runs until killed
@@ -560,7 +570,10 @@ static int writer_main(int argc, char **argv, const char *path)
         fclose(f);
     }
     ns_h5 *h = NULL;
-    if (ns_h5_create(path, MPI_COMM_WORLD, &t.L, &h) != NS_OK) {
+    const char *resume = getenv("NS_H5STORE_RESUME");
+    ns_status st = resume && *resume == '1' ? ns_h5_open(path, MPI_COMM_WORLD, 1, &h)
+                                           : ns_h5_create(path, MPI_COMM_WORLD, &t.L, &h);
+    if (st != NS_OK) {
         fprintf(stderr, "writer: %s\n", ns_error_msg());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -577,9 +590,10 @@ static int writer_main(int argc, char **argv, const char *path)
         }
         nanosleep(&delay, NULL);
     }
-    ns_h5_close(h);
+    st = ns_h5_close(h);
+    if (st != NS_OK) fprintf(stderr, "writer rank %d: %s\n", rank, ns_error_msg());
     MPI_Finalize();
-    return 0;
+    return st == NS_OK ? 0 : 1;
 }
 
 static Suite *h5store_suite(void)

@@ -62,6 +62,13 @@ static void write_ab(const char *p)
     ck_assert_int_eq(ns_ckpt_write(p, parts, 2), NS_OK);
 }
 
+/* Write the a/b checkpoint at p and return its bytes (caller frees). */
+static unsigned char *ab_bytes(const char *p, size_t *n)
+{
+    write_ab(p);
+    return slurp(p, n);
+}
+
 START_TEST(roundtrip_is_bitwise)
 {
     enum { NP = 1000, NM = 333 };
@@ -116,9 +123,8 @@ END_TEST
 START_TEST(byte_layout_is_as_documented)
 {
     const char *p = in_dir("ab.ckpt");
-    write_ab(p);
     size_t n;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = ab_bytes(p, &n);
     ck_assert_uint_eq(n, 171);
     ck_assert(memcmp(b, "NSWPCKPT", 8) == 0);
     ck_assert_int_eq(b[8], 1);           /* version, little-endian */
@@ -148,9 +154,8 @@ END_TEST
 START_TEST(truncation_reports_offset)
 {
     const char *p = in_dir("ab.ckpt");
-    write_ab(p);
     size_t n;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = ab_bytes(p, &n);
     static const struct { size_t len; const char *msg; } cases[] = {
         {170, "truncated at byte 170"}, {160, "truncated at byte 160"},
         {100, "truncated at byte 100"}, {31, "truncated at byte 31"},
@@ -178,9 +183,8 @@ END_TEST
 START_TEST(every_flipped_byte_is_detected)
 {
     const char *p = in_dir("ab.ckpt");
-    write_ab(p);
     size_t n;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = ab_bytes(p, &n);
     int caught = 0;
     for (size_t i = 0; i < n; i++)
         for (int bit = 0; bit < 8; bit++) {

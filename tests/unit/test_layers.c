@@ -6,6 +6,7 @@
 #include "gradcheck.h"
 #include "nn/layers/layers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
@@ -15,6 +16,18 @@ static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
     ns_rng_init(&r, seed, 5);
     for (size_t i = 0; i < n; i++) x[i] = ns_rng_range(&r, lo, hi);
     return x;
+}
+
+/* bind buffers, random input in [-1, 1), finite-difference check of dx and dw, free */
+static void check_layer(ns_layer *l, int batch, uint64_t seed, const char *what)
+{
+    gc_buffers b;
+    gc_bind(l, &b, seed);
+    float *x = rand_input((size_t)batch * ns_shape_size(l->in_shape), seed + 1, -1, 1);
+    double ew, ex = gc_layer(l, x, batch, 1e-2, seed + 2, NULL, &ew);
+    ck_assert_msg(ex < 1e-4 && ew < 1e-4, "%s: dx err %g dw err %g", what, ex, ew);
+    free(x);
+    gc_free(l, &b);
 }
 
 /* ---------------------------------------------------------------- dense */
@@ -52,13 +65,7 @@ START_TEST(dense_gradcheck)
         ns_layer l;
         ns_shape in = {2, 3, 2}; /* flattened: 12 features */
         ck_assert_int_eq(ns_dense_create(&l, in, 5, bias, 4), NS_OK);
-        gc_buffers b;
-        gc_bind(&l, &b, 3);
-        float *x = rand_input(4 * 12, 1, -1, 1);
-        double ew, ex = gc_layer(&l, x, 4, 1e-2, 11, NULL, &ew);
-        ck_assert_msg(ex < 1e-4 && ew < 1e-4, "bias %d: dx err %g dw err %g", bias, ex, ew);
-        free(x);
-        gc_free(&l, &b);
+        check_layer(&l, 4, 3, bias ? "dense with bias" : "dense without bias");
     }
 }
 END_TEST
@@ -107,6 +114,8 @@ static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
     {2, 5, 6, 3, 3, 1, 0, 2},   /* valid conv */
     {2, 1, 1, 3, 3, 1, 1, 4},   /* 3x3/1/1 on a 1x1 map */
     {2, 3, 3, 2, 3, 3, 2, 2},   /* stride 3 pad 2 */
+    {2, 6, 5, 3, 5, 1, 2, 3},   /* 5x5 "same": shifted-copy im2col with 2 edge columns */
+    {1, 3, 2, 2, 5, 1, 2, 2},   /* 5x5 "same" on a map narrower than the kernel */
 };
 
 START_TEST(conv_matches_direct)
@@ -141,13 +150,9 @@ START_TEST(conv_gradcheck)
     ck_assert_int_eq(ns_conv_create(&l, in, conv_cases[i].co, conv_cases[i].k, conv_cases[i].s,
                                     conv_cases[i].p, 1, B),
                      NS_OK);
-    gc_buffers b;
-    gc_bind(&l, &b, 9);
-    float *x = rand_input((size_t)B * ns_shape_size(in), 3, -1, 1);
-    double ew, ex = gc_layer(&l, x, B, 1e-2, 13, NULL, &ew);
-    ck_assert_msg(ex < 1e-4 && ew < 1e-4, "case %d: dx err %g dw err %g", i, ex, ew);
-    free(x);
-    gc_free(&l, &b);
+    char what[32];
+    snprintf(what, sizeof what, "conv case %d", i);
+    check_layer(&l, B, 9, what);
 }
 END_TEST
 
@@ -157,13 +162,7 @@ START_TEST(conv_smaller_batch_than_max)
     ns_layer l;
     ns_shape in = {2, 4, 4};
     ck_assert_int_eq(ns_conv_create(&l, in, 3, 3, 1, 1, 1, 8), NS_OK);
-    gc_buffers b;
-    gc_bind(&l, &b, 5);
-    float *x = rand_input(5 * 32, 4, -1, 1);
-    double ew, ex = gc_layer(&l, x, 5, 1e-2, 17, NULL, &ew);
-    ck_assert_msg(ex < 1e-4 && ew < 1e-4, "dx err %g dw err %g", ex, ew);
-    free(x);
-    gc_free(&l, &b);
+    check_layer(&l, 5, 5, "conv, batch 5 of 8");
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #include "ns_test.h"
 #include "normsweep/rng.h"
 #include "normsweep/spec.h"
+#include "sweep/sweep_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,19 +302,22 @@ START_TEST(plan_cost_formula)
 }
 END_TEST
 
-/* The stand-in FLOP counts match peers.md's table (training MFLOP/img);
- * kept while TEMP_stubs.c is in the tree, and should hold for the real
- * arch module too (same convention: training = 3 x forward). */
+/* FLOP counts reach the spec from the arch module; they match peers.md's
+ * table (training MFLOP/img = 3 x forward, PyTorch-style count). Checked on
+ * the module directly for the CIFAR shape (no CIFAR files needed). */
 START_TEST(flops_match_peers_table)
 {
-    ns_spec *s = parse_ok("data: cifar10:/nonexistent\ntrain: {steps: 1}\n"
-                          "grid: {arch: [vgg11, \"vgg11:width=0.25\"], norm: none, lr: 0.1}\n");
-    ns_assert_close(s->train_flops[0] * 1e-6, 917, 2e-3);
-    ns_assert_close(s->train_flops[1] * 1e-6, 59.3, 5e-3);
-    ns_spec_free(s);
-    s = parse_ok("data: fashion-mnist\ntrain: {steps: 1}\n"
-                 "grid: {arch: \"mlp:784-256-256-256-10\", norm: none, lr: 0.1}\n");
+    double f;
+    int layers;
+    ck_assert_int_eq(ns_ref_arch("vgg11", (ns_shape){3, 32, 32}, 10, &f, &layers), NS_OK);
+    ns_assert_close(f * 1e-6, 917, 2e-3);
+    ck_assert_int_eq(layers, 9);
+    ck_assert_int_eq(ns_ref_arch("vgg11:width=0.25", (ns_shape){3, 32, 32}, 10, &f, &layers), NS_OK);
+    ns_assert_close(f * 1e-6, 59.3, 5e-3);
+    ns_spec *s = parse_ok("data: fashion-mnist\ntrain: {steps: 1}\n"
+                          "grid: {arch: \"mlp:784-256-256-256-10\", norm: none, lr: 0.1}\n");
     ns_assert_close(s->train_flops[0] * 1e-6, 2.01, 3e-3);
+    ck_assert_int_eq(s->measured_layers[0], 4);
     ns_spec_free(s);
 }
 END_TEST

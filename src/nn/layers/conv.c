@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef NS_CONV_COLS
 #define NS_CONV_COLS 512 /* target GEMM width (columns) per tile */
+#endif
 
 typedef struct conv_priv {
     int cin, cout, k, s, p, bias;
@@ -25,21 +27,101 @@ typedef struct conv_priv {
     float *ybuf; /* [cout][T*P], only when T > 1     */
 } conv_priv;
 
-/* cols[row][col0 + pixel] for one image x[cin][H][W], rows (c, ki, kj), leading dim ld */
-static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int col0)
+/* "Same" convolutions (stride 1, Ho = H, Wo = W: VGG's 3x3/1/1) have a faster
+ * im2col: row (c, ki, kj) is the image plane shifted by (ki-p)*W + (kj-p), so it
+ * is ONE contiguous copy of the valid output rows, then the |kj-p| columns per
+ * row that wrapped around from the neighbouring row are zeroed. Short map rows
+ * (W = 4..32) made the per-row loop cost more than the copy. */
+static int conv_is_same(const conv_priv *c)
 {
+    return c->s == 1 && c->Ho == c->H && c->Wo == c->W;
+}
+
+/* valid output pixel range [i0, i1) of the shifted copy for kernel offset (ki, kj),
+ * and the edge columns [e0, e1) of each row that must be zero */
+static void same_ranges(const conv_priv *c, int ki, int kj, int *i0, int *i1, int *e0, int *e1)
+{
+    const int H = c->H, W = c->W, dy = ki - c->p, dx = kj - c->p;
+    int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? H - dy : H;
+    if (y1 < y0) y1 = y0;
+    *i0 = y0 * W;
+    *i1 = y1 * W;
+    /* keep the shifted index i + dy*W + dx inside the plane: the pixels cut off
+     * here are wrapped edge columns, zeroed by the caller anyway */
+    if (*i0 < -(dy * W + dx)) *i0 = -(dy * W + dx);
+    if (*i1 > H * W - (dy * W + dx)) *i1 = H * W - (dy * W + dx);
+    if (*i1 < *i0) *i1 = *i0;
+    if (dx < 0) { *e0 = 0; *e1 = -dx < W ? -dx : W; }
+    else { *e0 = W - dx > 0 ? W - dx : 0; *e1 = W; }
+}
+
+NS_HOT static void im2col_same(const conv_priv *c, const float *x, float *cols, int ld, int col0)
+{
+    const int k = c->k, p = c->p, W = c->W, P = c->P;
+    for (int ch = 0; ch < c->cin; ch++) {
+        const float *xc = x + (size_t)ch * P;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *d = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int i0, i1, e0, e1;
+                same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
+                const int shift = (ki - p) * W + (kj - p);
+                for (int i = 0; i < i0; i++) d[i] = 0.0f;
+                for (int i = i0; i < i1; i++) d[i] = xc[i + shift];
+                for (int i = i1; i < P; i++) d[i] = 0.0f;
+                if (e1 > e0)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
+                        for (int e = e0; e < e1; e++) d[r + e] = 0.0f;
+            }
+    }
+}
+
+/* dx += columns; the wrapped edge entries of each row are skipped by zeroing
+ * them in the column buffer first (it is scratch, rebuilt by the next GEMM). */
+NS_HOT static void col2im_same(const conv_priv *c, float *cols, int ld, int col0, float *dx)
+{
+    const int k = c->k, p = c->p, W = c->W, P = c->P;
+    for (int ch = 0; ch < c->cin; ch++) {
+        float *xc = dx + (size_t)ch * P;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *g = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
+                int i0, i1, e0, e1;
+                same_ranges(c, ki, kj, &i0, &i1, &e0, &e1);
+                if (e1 > e0)
+                    for (int r = i0 - i0 % W; r < i1; r += W)
+                        for (int e = e0; e < e1; e++) g[r + e] = 0.0f;
+                const int shift = (ki - p) * W + (kj - p);
+                for (int i = i0; i < i1; i++) xc[i + shift] += g[i];
+            }
+    }
+}
+
+/* Output columns [lo, hi) whose input column ix = ox*s - p + kj lies in [0, W). */
+static void valid_cols(const conv_priv *c, int kj, int *lo, int *hi)
+{
+    const int s = c->s, p = c->p, W = c->W;
+    *lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
+    *hi = W - 1 + p - kj < 0 ? 0 : (W - 1 + p - kj) / s + 1;
+    if (*hi > c->Wo) *hi = c->Wo;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* cols[row][col0 + pixel] for one image x[cin][H][W], rows (c, ki, kj), leading dim ld */
+NS_HOT static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int col0)
+{
+    if (conv_is_same(c)) {
+        im2col_same(c, x, cols, ld, col0);
+        return;
+    }
     const int k = c->k, s = c->s, p = c->p, H = c->H, W = c->W, Ho = c->Ho, Wo = c->Wo;
     for (int ch = 0; ch < c->cin; ch++) {
         const float *xc = x + (size_t)ch * H * W;
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *dst = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
-                /* output columns whose input column ix = ox*s - p + kj is inside [0, W) */
-                int lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
-                int hi = (W - 1 + p - kj) / s + 1;
-                if (W - 1 + p - kj < 0) hi = 0;
-                if (hi > Wo) hi = Wo;
-                if (lo > hi) lo = hi;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     float *d = dst + (size_t)oy * Wo;
                     int iy = oy * s - p + ki;
@@ -51,7 +133,9 @@ static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int 
                     const int off = kj - p; /* ix = ox*s + off */
                     for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
                     if (s == 1) {
-                        if (hi > lo) memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof *d);
+                        /* a plain loop: rows are short (Wo <= 32 in VGG), a memcpy call costs more */
+                        const float *sp = src + off;
+                        for (int ox = lo; ox < hi; ox++) d[ox] = sp[ox];
                     } else {
                         for (int ox = lo; ox < hi; ox++) d[ox] = src[ox * s + off];
                     }
@@ -62,26 +146,32 @@ static void im2col(const conv_priv *c, const float *x, float *cols, int ld, int 
 }
 
 /* dx[cin][H][W] += the columns of one image (inverse scatter of im2col) */
-static void col2im(const conv_priv *c, const float *cols, int ld, int col0, float *dx)
+NS_HOT static void col2im(const conv_priv *c, float *cols, int ld, int col0, float *dx)
 {
+    if (conv_is_same(c)) {
+        col2im_same(c, cols, ld, col0, dx);
+        return;
+    }
     const int k = c->k, s = c->s, p = c->p, H = c->H, W = c->W, Ho = c->Ho, Wo = c->Wo;
     for (int ch = 0; ch < c->cin; ch++) {
         float *xc = dx + (size_t)ch * H * W;
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *srcrow = cols + (size_t)((ch * k + ki) * k + kj) * ld + col0;
-                int lo = p - kj > 0 ? (p - kj + s - 1) / s : 0;
-                int hi = (W - 1 + p - kj) / s + 1;
-                if (W - 1 + p - kj < 0) hi = 0;
-                if (hi > Wo) hi = Wo;
-                if (lo > hi) lo = hi;
+                int lo, hi;
+                valid_cols(c, kj, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - p + ki;
                     if (iy < 0 || iy >= H) continue;
                     const float *g = srcrow + (size_t)oy * Wo;
                     float *d = xc + (size_t)iy * W;
                     const int off = kj - p;
-                    for (int ox = lo; ox < hi; ox++) d[ox * s + off] += g[ox];
+                    if (s == 1) {
+                        float *dp = d + off;
+                        for (int ox = lo; ox < hi; ox++) dp[ox] += g[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) d[ox * s + off] += g[ox];
+                    }
                 }
             }
     }

@@ -4,19 +4,12 @@
 
 #include <string.h>
 
-/* Hot elementwise loops: let the loader pick the widest vector ISA. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define NS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NS_CLONES
-#endif
-
-NS_CLONES static void relu_fwd(float *restrict y, const float *restrict x, size_t n)
+NS_HOT static void relu_fwd(float *restrict y, const float *restrict x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-NS_CLONES static void relu_bwd(float *restrict dx, const float *restrict dy,
+NS_HOT static void relu_bwd(float *restrict dx, const float *restrict dy,
                                const float *restrict y, size_t n)
 {
     for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;

@@ -30,11 +30,7 @@ void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns
         const double m = (double)batch * p->HW;
         for (int c = 0; c < C; c++) {
             double inv = 1.0 / sqrt(p->var[c] + eps);
-            p->shift[c] = (float)p->mean[c];
-            p->shift_err[c] = p->mean[c] - p->shift[c];
-            p->inv_d[c] = (float)inv;
-            p->scale[c] = (float)(gamma[c] * inv);
-            p->bias[c] = (float)(beta[c] - p->shift_err[c] * gamma[c] * inv);
+            ns_norm_set_coef(p, c, p->mean[c], inv, gamma[c], beta[c]);
             if (pass->update_stats) {
                 rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * p->mean[c]);
                 /* m == 1 carries no information about the variance: leave it. */
@@ -45,11 +41,7 @@ void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns
     } else {
         for (int c = 0; c < C; c++) {
             double inv = 1.0 / sqrt((double)rvar[c] + eps);
-            p->shift[c] = rmean[c];
-            p->shift_err[c] = 0.0;
-            p->inv_d[c] = (float)inv;
-            p->scale[c] = (float)(gamma[c] * inv);
-            p->bias[c] = beta[c];
+            ns_norm_set_coef(p, c, rmean[c], inv, gamma[c], beta[c]);
         }
     }
     ns_nk_affine(out, in, batch, C, p->HW, p->shift, p->scale, p->bias);

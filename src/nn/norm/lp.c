@@ -42,11 +42,7 @@ static void lp_forward(ns_layer *l, float *out, const float *in, int batch, cons
             /* mean x^2 = biased var + mu^2: two non-negative terms, no cancellation */
             if (kind == NS_NORM_L2) p->aux[c] = sqrt(p->var[c] + p->mean[c] * p->mean[c]);
             double inv = 1.0 / lp_denominator(kind, p->aux[c], eps);
-            p->shift[c] = (float)p->mean[c];
-            p->shift_err[c] = p->mean[c] - p->shift[c];
-            p->inv_d[c] = (float)inv;
-            p->scale[c] = (float)(gamma[c] * inv);
-            p->bias[c] = (float)(beta[c] - p->shift_err[c] * gamma[c] * inv);
+            ns_norm_set_coef(p, c, p->mean[c], inv, gamma[c], beta[c]);
             if (pass->update_stats) {
                 rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * p->mean[c]);
                 rnorm[c] = (float)((1.0 - mom) * rnorm[c] + mom * p->aux[c]);
@@ -55,11 +51,7 @@ static void lp_forward(ns_layer *l, float *out, const float *in, int batch, cons
     } else {
         for (int c = 0; c < C; c++) {
             double inv = 1.0 / lp_denominator(kind, rnorm[c], eps);
-            p->shift[c] = rmean[c];
-            p->shift_err[c] = 0.0;
-            p->inv_d[c] = (float)inv;
-            p->scale[c] = (float)(gamma[c] * inv);
-            p->bias[c] = beta[c];
+            ns_norm_set_coef(p, c, rmean[c], inv, gamma[c], beta[c]);
         }
     }
     ns_nk_affine(out, in, batch, C, HW, p->shift, p->scale, p->bias);

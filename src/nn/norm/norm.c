@@ -187,6 +187,17 @@ void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, i
     v->is_state = is_state;
 }
 
+/* Applied as (x - shift) * scale + bias, shift = the float nearest mean; the
+ * remainder mean - shift goes into bias (and the backward's constants). */
+void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta)
+{
+    p->shift[c] = (float)mean;
+    p->shift_err[c] = mean - p->shift[c];
+    p->inv_d[c] = (float)inv;
+    p->scale[c] = (float)(gamma * inv);
+    p->bias[c] = (float)(beta - p->shift_err[c] * gamma * inv);
+}
+
 /* gamma = 1, beta = 0; state = (running mean 0, running scale 1) when present. */
 void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind)
 {

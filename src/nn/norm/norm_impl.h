@@ -57,6 +57,8 @@ void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns
 void ns_bn_backward(ns_layer *l, float *din, const float *dout, const float *s,
                     const float *in, int batch);
 void ns_norm_destroy(ns_layer *l);
+/* Unit c's forward coefficients for out = gamma (x - mean) inv + beta. */
+void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta);
 void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind);
 void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, int is_state);
 

@@ -1,0 +1,396 @@
+"""load.py - read a normsweep results file (schema version 1, docs/hdf5-schema.md).
+
+Two layers:
+- `Sweep` (read_sweep): the file as plain numpy - run table columns, coordinates, and
+  trace variables read on first use (one short open per read, so a file that a running
+  job is still writing is never held open). The figures and the CLI use this.
+- `load(path)`: what a researcher wants in a notebook - the run table as a pandas
+  DataFrame and the traces as an xarray Dataset; without pandas/xarray (or with
+  plain=True) a dict of numpy arrays and a `Traces` dict of numpy arrays.
+
+Every way a file can be wrong raises ResultsFileError with ONE line that names the file
+and says what was expected.
+"""
+import os
+import warnings
+
+import numpy as np
+import h5py
+
+SCHEMA = "normsweep"
+SCHEMA_VERSION = 1
+
+# Run-table columns in the order the schema lists them (extra 1-D run columns a newer
+# writer adds are kept, after these).
+RUN_COLUMNS = (
+    "lr", "arch", "norm", "init", "seed", "batch", "momentum", "weight_decay", "steps",
+    "status", "rank", "wall_s", "train_s", "probe_s", "steps_done", "diverged_step",
+    "message", "n_layers", "n_norm_layers", "final_train_loss", "final_train_acc",
+    "final_test_loss", "final_test_acc",
+)
+REQUIRED_COLUMNS = ("lr", "arch", "norm", "seed", "status")
+DIM_NAMES = ("run", "step", "eval", "probe", "eta", "layer", "norm_layer", "unit", "quantile")
+
+# Dimensions of every trace the schema defines; used only when a dataset has no
+# dimension scales attached (the file's own scales win otherwise).
+TRACE_DIMS = {
+    "train_loss": ("run", "step"), "train_acc": ("run", "step"), "grad_norm": ("run", "step"),
+    "test_loss": ("run", "eval"), "test_acc": ("run", "eval"),
+    "layer_name": ("run", "layer"), "norm_layer_name": ("run", "norm_layer"),
+    "layer_grad_norm": ("run", "probe", "layer"),
+    "landscape_loss": ("run", "probe", "eta"), "landscape_grad_change": ("run", "probe", "eta"),
+    "rand_landscape_loss": ("run", "probe", "eta"),
+    "rand_landscape_grad_change": ("run", "probe", "eta"),
+    "beta_eff": ("run", "probe"), "rand_beta_eff": ("run", "probe"),
+    "probe_loss": ("run", "probe"), "probe_grad_norm": ("run", "probe"),
+    "ics_l2": ("run", "probe", "layer"), "ics_cos": ("run", "probe", "layer"),
+    "act_quantiles": ("run", "probe", "norm_layer", "unit", "quantile"),
+    "act_mean": ("run", "probe", "norm_layer", "unit"),
+    "act_std": ("run", "probe", "norm_layer", "unit"),
+    "act_unit_index": ("run", "norm_layer", "unit"),
+    "hess_top_eig": ("run", "probe"), "hess_residual": ("run", "probe"),
+    "hess_iters": ("run", "probe"), "hess_trace": ("run", "probe"),
+    "thm41_lhs": ("run", "probe", "norm_layer"), "thm41_rhs": ("run", "probe", "norm_layer"),
+    "probe_s": ("run", "probe"),
+}
+
+# netCDF-4 marks a dimension that has no coordinate values with this NAME.
+_NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable"
+
+
+class ResultsFileError(ValueError):
+    """The file is missing, not HDF5, not a normsweep results file, or not schema 1.
+    str(e) is one line: '<path>: <what is wrong>; expected <what>'."""
+
+
+def _open(path):
+    # A reader must not take HDF5's file lock: the MPI-IO writer takes none and a
+    # status query while a job runs must not block or be blocked.
+    try:
+        return h5py.File(path, "r", locking=False)
+    except TypeError:  # h5py built without the locking keyword
+        return h5py.File(path, "r")
+
+
+def _text(v):
+    """An attribute or string cell as Python str (fixed-length bytes are NUL-padded)."""
+    if isinstance(v, bytes):
+        return v.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+    if isinstance(v, np.ndarray) and v.dtype.kind in "SO" and v.size == 1:
+        return _text(v.reshape(-1)[0])
+    return v
+
+
+def _attr(v):
+    v = _text(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "iuf":
+        return v.reshape(-1)[0].item()
+    return v
+
+
+def _decode(a):
+    """String arrays (fixed-length bytes or variable-length) -> numpy unicode arrays."""
+    a = np.asarray(a)
+    if a.dtype.kind == "S":
+        return np.char.decode(a, "utf-8", errors="replace")
+    if a.dtype.kind == "O":
+        flat = [_text(x) if isinstance(x, bytes) else str(x) for x in a.reshape(-1)]
+        return np.array(flat, dtype=str).reshape(a.shape)
+    return a
+
+
+def _is_scale(ds):
+    return _text(ds.attrs.get("CLASS", b"")) == "DIMENSION_SCALE"
+
+
+def _dims_of(ds, name):
+    """Dimension names of a dataset: the names of its attached dimension scales, else
+    the schema's table, else '<name>_dim<i>'."""
+    if _is_scale(ds):
+        return (name,)
+    names = []
+    for i in range(ds.ndim):
+        d = ds.dims[i]
+        n = None
+        try:
+            if len(d) > 0:
+                n = d[0].name.rsplit("/", 1)[-1]
+        except (KeyError, RuntimeError, ValueError):
+            n = None
+        names.append(n or d.label or None)
+    if None in names:
+        fb = TRACE_DIMS.get(name) or (("run",) if name in RUN_COLUMNS else None)
+        for i, n in enumerate(names):
+            if n is None:
+                names[i] = fb[i] if fb and len(fb) == ds.ndim else "%s_dim%d" % (name, i)
+    return tuple(names)
+
+
+class Sweep:
+    """A results file as numpy. Attributes: path, attrs (root attributes, decoded),
+    runs (dict column -> 1-D array over runs, strings as str), coords (dict dim -> 1-D
+    array), dims (dict trace name -> tuple of dim names), nrun. Traces are read by
+    var(name) on first use and cached."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._cache = {}
+        self._check_file()
+        with _open(self.path) as f:
+            self._check_header(f)
+            self.attrs = {k: _attr(v) for k, v in f.attrs.items()}
+            self.coords, self.dims, self.runs = {}, {}, {}
+            run_cols = {}
+            for name, obj in f.items():
+                if not isinstance(obj, h5py.Dataset):
+                    continue  # /weights and any other group
+                if _is_scale(obj):
+                    nm = _text(obj.attrs.get("NAME", b""))
+                    if isinstance(nm, str) and nm.startswith(_NC_DIM_ONLY):
+                        self.coords[name] = np.arange(obj.shape[0])
+                    else:
+                        self.coords[name] = _decode(obj[()])
+                    continue
+                dims = _dims_of(obj, name)
+                if dims == ("run",):
+                    run_cols[name] = obj
+                else:
+                    self.dims[name] = dims
+            self._read_runs(run_cols)
+        self.nrun = len(self.runs["status"])
+        for name, dims in self.dims.items():
+            for d in dims:
+                self.coords.setdefault(d, None)
+        with _open(self.path) as f:
+            for d, c in list(self.coords.items()):
+                if c is None:  # a dim with no scale dataset: index coordinate
+                    n = next(f[v].shape[i] for v, dd in self.dims.items()
+                             for i, x in enumerate(dd) if x == d)
+                    self.coords[d] = np.arange(n)
+            self._check_shapes(f)
+
+    # -- validation ------------------------------------------------------------
+    def _fail(self, what):
+        raise ResultsFileError("%s: %s" % (self.path, what))
+
+    def _check_file(self):
+        if not os.path.exists(self.path):
+            self._fail("no such file (expected a normsweep results file, .h5)")
+        if os.path.isdir(self.path):
+            self._fail("is a directory (expected a normsweep results file, .h5)")
+        try:
+            ok = h5py.is_hdf5(self.path)
+        except OSError as e:
+            self._fail("cannot read (%s)" % e)
+        if not ok:
+            self._fail("not an HDF5 file (expected a normsweep results file, schema %r)" % SCHEMA)
+
+    def _check_header(self, f):
+        schema = _attr(f.attrs["schema"]) if "schema" in f.attrs else None
+        if schema is None:
+            self._fail("not a normsweep results file (root attribute 'schema' is missing; "
+                       "expected schema = %r)" % SCHEMA)
+        if schema != SCHEMA:
+            self._fail("not a normsweep results file (root attribute schema = %r; expected %r)"
+                       % (schema, SCHEMA))
+        ver = _attr(f.attrs["schema_version"]) if "schema_version" in f.attrs else None
+        try:
+            ver_i = int(ver)
+        except (TypeError, ValueError):
+            ver_i = None
+        if ver_i != SCHEMA_VERSION:
+            got = "missing" if ver is None else "= %r" % (ver,)
+            self._fail("schema_version %s; this reader understands schema_version %d only "
+                       "(expected schema_version = %d)" % (got, SCHEMA_VERSION, SCHEMA_VERSION))
+
+    def _read_runs(self, cols):
+        for c in REQUIRED_COLUMNS:
+            if c not in cols:
+                self._fail("run-table column %r is missing (expected a 1-D dataset over dim "
+                           "'run', schema %d)" % (c, SCHEMA_VERSION))
+        order = [c for c in RUN_COLUMNS if c in cols] + sorted(c for c in cols
+                                                                if c not in RUN_COLUMNS)
+        n = cols["status"].shape[0]
+        for c in order:
+            if cols[c].shape[0] != n:
+                self._fail("run-table column %r has %d rows (expected %d, as 'status')"
+                           % (c, cols[c].shape[0], n))
+            self.runs[c] = _decode(cols[c][()])
+        if "run" not in self.coords or self.coords["run"] is None:
+            self.coords["run"] = np.arange(n)
+
+    def _check_shapes(self, f):
+        for name, dims in self.dims.items():
+            shape = f[name].shape
+            for d, s in zip(dims, shape):
+                want = len(self.coords[d])
+                if s != want:
+                    self._fail("dataset %r has %d entries along dim %r (expected %d, the "
+                               "size of dim %r)" % (name, s, d, want, d))
+
+    # -- access ----------------------------------------------------------------
+    def has(self, name):
+        return name in self.dims
+
+    def var(self, name):
+        """A trace as a numpy array (float traces keep NaN for unwritten cells; integer
+        traces keep -1; strings are str)."""
+        if name not in self._cache:
+            if name not in self.dims:
+                raise KeyError("%s: no dataset %r in this file" % (self.path, name))
+            with _open(self.path) as f:
+                self._cache[name] = _decode(f[name][()])
+        return self._cache[name]
+
+    def finite(self, name, idx=None):
+        """Whether trace `name` exists and has any finite value (in runs idx)."""
+        if name not in self.dims:
+            return False
+        a = self.var(name)
+        if a.dtype.kind not in "fc":
+            return a.size > 0
+        if idx is not None:
+            a = a[np.asarray(idx, dtype=int)]
+        return bool(np.isfinite(a).any())
+
+    def select(self, **criteria):
+        """Run indices matching every criterion (lr, arch, norm, seed, status, or any
+        run-table column); a value may be a scalar or a list of allowed values."""
+        return select(self.runs, **criteria)
+
+    def values(self, column, idx=None):
+        """Distinct values of a run-table column (in first-appearance order)."""
+        a = self.runs[column] if idx is None else self.runs[column][np.asarray(idx, dtype=int)]
+        out = []
+        for v in a.tolist():
+            if not any(_same(v, o) for o in out):
+                out.append(v)
+        return out
+
+
+def _same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=0.0))
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def read_sweep(path):
+    """Open and validate a results file; see Sweep."""
+    return Sweep(path)
+
+
+def _column(runs, name):
+    if hasattr(runs, "columns"):  # pandas DataFrame
+        if name not in runs.columns:
+            raise KeyError("no run-table column %r" % name)
+        return runs[name].to_numpy()
+    return np.asarray(runs[name])
+
+
+def select(runs, **criteria):
+    """Indices (positions 0..R-1) of the runs matching every criterion, e.g.
+    select(runs, lr=0.1, norm=["batch", "none"], seed=0). `runs` is the run table from
+    load() (DataFrame or dict) or Sweep.runs. Floats compare with a relative tolerance of
+    1e-9; None means "any"."""
+    mask = None
+    for key, want in criteria.items():
+        if want is None:
+            continue
+        col = _column(runs, key)
+        wants = list(want) if isinstance(want, (list, tuple, set, np.ndarray)) else [want]
+        m = np.zeros(len(col), dtype=bool)
+        for w in wants:
+            if col.dtype.kind == "f":
+                m |= np.isclose(col, float(w), rtol=1e-9, atol=0.0)
+            else:
+                m |= col == w
+        mask = m if mask is None else mask & m
+    n = len(_column(runs, "status"))
+    return np.flatnonzero(np.ones(n, dtype=bool) if mask is None else mask)
+
+
+class Traces(dict):
+    """The traces without xarray: name -> numpy array, plus the coordinate arrays under
+    their dim names ('step', 'probe', 'eta', ...). .dims maps each trace to its dim
+    names, .attrs holds the file's root attributes."""
+
+    def __init__(self, arrays, dims, attrs):
+        super().__init__(arrays)
+        self.dims = dims
+        self.attrs = attrs
+
+
+def _have(module):
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def load(path, variables=None, plain=False):
+    """Read a normsweep results file.
+
+    Returns (runs, traces):
+      runs   - pandas DataFrame indexed by run (columns as in the schema's run table);
+               a dict column -> numpy array (plus 'run') without pandas or if plain.
+      traces - xarray Dataset with named dims, coordinates (step, eval, probe, eta_rel as
+               'eta', ...) and run-table coordinates lr/arch/norm/seed/status on 'run';
+               a Traces dict of numpy arrays without xarray or if plain.
+    variables: names of traces to read (default: all). Unwritten cells are NaN (-1 for
+    integers, '' for strings). Raises ResultsFileError for a file that is not a
+    normsweep schema-1 results file."""
+    sw = Sweep(path)
+    names = list(sw.dims) if variables is None else list(variables)
+    for n in names:
+        if n not in sw.dims:
+            raise KeyError("%s: no trace %r in this file (has: %s)"
+                           % (sw.path, n, ", ".join(sorted(sw.dims))))
+    arrays = {n: sw.var(n) for n in names}
+    used = [d for d in DIM_NAMES if d in sw.coords] + sorted(
+        d for d in sw.coords if d not in DIM_NAMES)
+
+    if not plain and _have("pandas"):
+        import pandas as pd
+        runs = pd.DataFrame(dict(sw.runs), index=pd.Index(sw.coords["run"], name="run"))
+    else:
+        runs = dict(sw.runs)
+        runs["run"] = np.asarray(sw.coords["run"])
+
+    if not plain and _have("xarray"):
+        import xarray as xr
+        coords = {d: sw.coords[d] for d in used}
+        for c in ("lr", "arch", "norm", "seed", "status"):
+            coords[c] = ("run", sw.runs[c]) if c in sw.runs else None
+        coords = {k: v for k, v in coords.items() if v is not None}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traces = xr.Dataset({n: (sw.dims[n], a) for n, a in arrays.items()},
+                                coords=coords, attrs=dict(sw.attrs))
+    else:
+        arrays.update({d: sw.coords[d] for d in used})
+        traces = Traces(arrays, {n: sw.dims[n] for n in names}, dict(sw.attrs))
+    return runs, traces
+
+
+def subset(runs, traces, idx):
+    """The runs at positions idx (from select()) of both halves of load()'s result."""
+    idx = np.asarray(idx, dtype=int)
+    if hasattr(runs, "iloc"):
+        runs = runs.iloc[idx]
+    else:
+        runs = {k: np.asarray(v)[idx] for k, v in runs.items()}
+    if hasattr(traces, "isel"):
+        traces = traces.isel(run=idx)
+    else:
+        arrays = {}
+        for k, v in traces.items():
+            dims = traces.dims.get(k, (k,))
+            arrays[k] = v[idx] if dims[:1] == ("run",) else v
+        traces = Traces(arrays, traces.dims, traces.attrs)
+    return runs, traces

@@ -1,0 +1,354 @@
+"""make_fixture.py - schema-conformant normsweep results files whose numbers are known.
+
+The C writer (src/store) is written in parallel, so the tests build their own files with
+h5py, laid out as docs/hdf5-schema.md says: root attributes, dimension scales (h5py's
+make_scale/attach_scale, so xarray's h5netcdf engine sees named dims), one 1-D dataset
+per run-table column, NaN fill for unwritten float cells, -1 for integers, fixed-length
+NUL-padded bytes for strings.
+
+Every number is a closed-form function of (run index r, step/probe value, layer, ...),
+given below, so a test can say exactly what load() and every figure must show.
+
+    python3 -m analysis.tests.make_fixture DIR     # writes the fixtures into DIR
+"""
+import itertools
+import os
+import sys
+
+import h5py
+import numpy as np
+
+LRS = (0.1, 0.5)
+ARCHS = ("vgg11:width=0.125", "dln:depth=4")
+NORMS = ("none", "batch", "noisy_batch", "l2")
+SEEDS = (0, 1)
+# run index = position in product(lr, arch, norm, seed), seed fastest (like the sweep).
+RUNS = list(itertools.product(LRS, ARCHS, NORMS, SEEDS))
+NRUN = len(RUNS)  # 32
+
+STEPS = 100
+STEP = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99], dtype=np.int64)
+EVAL = np.array([0, 50, 99], dtype=np.int64)
+PROBE = np.array([0, 20, 40, 60, 80], dtype=np.int64)
+ETA_REL = np.array([0.5, 1.0, 2.0, 4.0])
+QUANTILES = np.array([0.025, 0.16, 0.5, 0.84, 0.975])
+Z = np.array([-1.96, -0.99, 0.0, 0.99, 1.96])  # standard-normal quantiles, rounded
+NLAYER = 6   # layer dim: max over runs (vgg runs have 6, dln runs 4)
+NNORM = 5    # norm_layer dim (vgg: 5, dln: 3, none: 0)
+NUNIT = 3
+STR = "S64"
+
+
+def n_layers(r):
+    return 6 if RUNS[r][1].startswith("vgg") else 4
+
+
+def n_norm_layers(r):
+    return 0 if RUNS[r][2] == "none" else n_layers(r) - 1
+
+
+# ---- the closed forms (t: step, p: probe step, j: eta index, l: layer, m: norm layer) ----
+def train_loss(r, t):
+    return (1.0 + r / 10.0) * np.exp(-np.asarray(t, float) / 50.0) + 0.05
+
+
+def train_acc(r, t):
+    return 0.9 - 0.8 * np.exp(-np.asarray(t, float) / 50.0) - r / 1000.0
+
+
+def grad_norm(r, t):
+    return 1.0 + r + np.asarray(t, float) / 100.0
+
+
+def test_loss(r, t):
+    return train_loss(r, t) + 0.1
+
+
+def test_acc(r, t):
+    return train_acc(r, t) - 0.05
+
+
+def landscape_loss(r, p, j):
+    return train_loss(r, p) * (1.0 + 0.1 * ETA_REL[j])
+
+
+def landscape_grad_change(r, p, j):
+    return ETA_REL[j] * (1.0 + r / 10.0) * (1.0 + np.asarray(p, float) / 100.0)
+
+
+def beta_eff(r, p):
+    return 10.0 + r + np.asarray(p, float) / 10.0
+
+
+def ics_l2(r, p, l):
+    return 0.0 if l == 0 else (l + 1) * (1.0 + r / 10.0) / (1.0 + p / 20.0)
+
+
+def ics_cos(r, p, l):
+    return 1.0 if l == 0 else 1.0 - 0.01 * l - r / 1000.0
+
+
+def act_mean(r, p, m, u):
+    noisy = 0.5 * np.sin(p / 10.0) if RUNS[r][2] == "noisy_batch" else 0.0
+    return 0.1 * m + 0.01 * u + noisy
+
+
+def act_std(r, p, m, u):
+    return 1.0 + 0.1 * m + (0.2 * (p / 80.0) if RUNS[r][2] == "noisy_batch" else 0.0)
+
+
+def act_quantile(r, p, m, u, k):
+    return act_mean(r, p, m, u) + act_std(r, p, m, u) * Z[k]
+
+
+def hess_top_eig(r, p):
+    lr, seed = RUNS[r][0], RUNS[r][3]
+    return (2.0 / lr) * (1.0 - np.exp(-p / 30.0)) * (1.0 + 0.01 * seed) + 1.0
+
+
+# ---- partial-file statuses ----------------------------------------------------
+# Runs 0-7 (lr 0.1, vgg, every norm and seed) are done; 8-11 running at step 40;
+# 12 diverged at step 30; 13 failed at step 20; 14 stopped at step 50; 15-31 pending.
+def partial_state(r):
+    """(status, last step written or None for nothing, diverged_step, message)."""
+    if r < 8:
+        return "done", STEPS - 1, -1, ""
+    if r < 12:
+        return "running", 40, -1, ""
+    if r == 12:
+        return "diverged", 30, 30, "train loss 1e+04 above diverge_above 1e+03 at step 30"
+    if r == 13:
+        return "failed", 20, -1, "out of memory allocating activations"
+    if r == 14:
+        return "stopped", 50, -1, "SIGTERM: checkpointed at step 50"
+    return "pending", None, -1, ""
+
+
+DIVERGED_LOSS = 1.0e4
+
+
+def _scale(f, name, values, long_name):
+    d = f.create_dataset(name, data=values)
+    d.make_scale(name)
+    d.attrs["long_name"] = long_name
+    return d
+
+
+def _var(f, name, dims, dtype=np.float64, fill=None):
+    shape = tuple(f[d].shape[0] for d in dims)
+    if fill is None:
+        fill = np.nan if np.dtype(dtype).kind == "f" else (-1 if np.dtype(dtype).kind == "i" else b"")
+    d = f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=fill)
+    for i, dim in enumerate(dims):
+        d.dims[i].attach_scale(f[dim])
+    return d
+
+
+def write(path, partial=False, schema_version=1, drop=(), nan=()):
+    """Write a fixture. partial: statuses from partial_state() with NaN tails; drop:
+    traces not created at all (as when a probe is disabled); nan: traces created but
+    left unwritten (all fill)."""
+    spec_text = ("name: fixture\ndata: fashion-mnist\ntrain: {steps: %d, log_every: 10}\n"
+                 "grid: {lr: [0.1, 0.5], norm: [none, batch, noisy_batch, l2], seed: [0, 1]}\n"
+                 % STEPS)
+    with h5py.File(path, "w") as f:
+        a = f.attrs
+        a["schema"] = np.bytes_("normsweep")
+        a["schema_version"] = np.int32(schema_version)
+        a["normsweep_version"] = np.bytes_("0.1.0-fixture")
+        a["git_commit"] = np.bytes_("0123456789abcdef")
+        a["hdf5_version"] = np.bytes_("1.10.8")
+        a["mpi_version"] = np.bytes_("Open MPI 4.1.4")
+        a["blas_kernel"] = np.bytes_("SkylakeX")
+        a["blas_threads"] = np.int32(1)
+        a["spec_text"] = np.bytes_(spec_text)
+        a["spec_canonical"] = np.bytes_('{"name":"fixture"}')
+        a["spec_name"] = np.bytes_("fixture")
+        a["data"] = np.bytes_("fashion-mnist")
+        a["data_mean"] = np.array([0.286])
+        a["data_std"] = np.array([0.353])
+        a["created_utc"] = np.bytes_("2024-01-02T03:04:05Z")
+
+        _scale(f, "run", np.arange(NRUN, dtype=np.int64), "run index")
+        _scale(f, "step", STEP, "training step")
+        _scale(f, "eval", EVAL, "training step of the evaluation")
+        _scale(f, "probe", PROBE, "training step of the probe")
+        _scale(f, "eta", ETA_REL, "eta / lr")
+        _scale(f, "layer", np.arange(NLAYER, dtype=np.int32), "measured layer")
+        _scale(f, "norm_layer", np.arange(NNORM, dtype=np.int32), "normalization layer")
+        _scale(f, "unit", np.arange(NUNIT, dtype=np.int32), "tracked unit")
+        _scale(f, "quantile", QUANTILES, "quantile")
+
+        cols = {}
+        for c, t in (("lr", "f8"), ("arch", STR), ("norm", STR), ("init", STR), ("seed", "i8"),
+                     ("batch", "i4"), ("momentum", "f8"), ("weight_decay", "f8"),
+                     ("steps", "i8"), ("status", STR), ("rank", "i4"), ("wall_s", "f8"),
+                     ("train_s", "f8"), ("steps_done", "i8"), ("diverged_step", "i8"),
+                     ("message", STR), ("n_layers", "i4"), ("n_norm_layers", "i4"),
+                     ("final_train_loss", "f8"), ("final_train_acc", "f8"),
+                     ("final_test_loss", "f8"), ("final_test_acc", "f8")):
+            cols[c] = _var(f, c, ("run",), np.dtype(t))
+        # Note: the schema also lists a run-table column probe_s (run) and a trace
+        # probe_s (run, probe); one HDF5 group cannot hold both names, so the fixture
+        # writes the trace only (reported to the lead).
+
+        tr = {}
+        for name, dims, dt in (
+                ("train_loss", ("run", "step"), "f8"), ("train_acc", ("run", "step"), "f8"),
+                ("grad_norm", ("run", "step"), "f8"),
+                ("test_loss", ("run", "eval"), "f8"), ("test_acc", ("run", "eval"), "f8"),
+                ("layer_name", ("run", "layer"), STR),
+                ("norm_layer_name", ("run", "norm_layer"), STR),
+                ("layer_grad_norm", ("run", "probe", "layer"), "f8"),
+                ("landscape_loss", ("run", "probe", "eta"), "f8"),
+                ("landscape_grad_change", ("run", "probe", "eta"), "f8"),
+                ("beta_eff", ("run", "probe"), "f8"),
+                ("probe_loss", ("run", "probe"), "f8"), ("probe_grad_norm", ("run", "probe"), "f8"),
+                ("ics_l2", ("run", "probe", "layer"), "f8"), ("ics_cos", ("run", "probe", "layer"), "f8"),
+                ("act_quantiles", ("run", "probe", "norm_layer", "unit", "quantile"), "f4"),
+                ("act_mean", ("run", "probe", "norm_layer", "unit"), "f4"),
+                ("act_std", ("run", "probe", "norm_layer", "unit"), "f4"),
+                ("act_unit_index", ("run", "norm_layer", "unit"), "i4"),
+                ("hess_top_eig", ("run", "probe"), "f8"), ("hess_residual", ("run", "probe"), "f8"),
+                ("hess_iters", ("run", "probe"), "i4"),
+                ("thm41_lhs", ("run", "probe", "norm_layer"), "f8"),
+                ("thm41_rhs", ("run", "probe", "norm_layer"), "f8"),
+                ("probe_s", ("run", "probe"), "f8")):
+            if name not in drop:
+                tr[name] = _var(f, name, dims, np.dtype(dt))
+
+        for r, (lr, arch, norm, seed) in enumerate(RUNS):
+            # configuration columns are written when the file is laid out
+            cols["lr"][r] = lr
+            cols["arch"][r] = arch.encode()
+            cols["norm"][r] = norm.encode()
+            cols["init"][r] = b"glorot"
+            cols["seed"][r] = seed
+            cols["batch"][r] = 1000 if arch.startswith("dln") else 128
+            cols["momentum"][r] = 0.0
+            cols["weight_decay"][r] = 0.0
+            cols["steps"][r] = STEPS
+            cols["n_layers"][r] = n_layers(r)
+            cols["n_norm_layers"][r] = n_norm_layers(r)
+            status, last, div, msg = partial_state(r) if partial else ("done", STEPS - 1, -1, "")
+            cols["status"][r] = status.encode()
+            cols["diverged_step"][r] = div
+            cols["message"][r] = msg.encode()
+            if last is None:
+                continue
+            cols["rank"][r] = r % 2
+            cols["steps_done"][r] = last + 1 if status == "done" else last
+            cols["wall_s"][r] = 10.0 + r
+            cols["train_s"][r] = 8.0 + r
+            if status == "done":
+                cols["final_train_loss"][r] = train_loss(r, STEPS - 1)
+                cols["final_train_acc"][r] = train_acc(r, STEPS - 1)
+                cols["final_test_loss"][r] = test_loss(r, STEPS - 1)
+                cols["final_test_acc"][r] = test_acc(r, STEPS - 1)
+            _write_traces(tr, r, last, status, arch, nan)
+
+        g = f.create_group("weights/run_0000")
+        g["features.0.weight"] = np.full((2, 1, 3, 3), 0.5, dtype=np.float32)
+    return path
+
+
+def _write_traces(tr, r, last, status, arch, nan):
+    def put(name, value):
+        if name in tr and name not in nan:
+            tr[name][r] = value
+
+    ks = STEP <= last
+    put("train_loss", np.where(ks, train_loss(r, STEP), np.nan))
+    if status == "diverged":  # the last logged loss is the one above the bound
+        tl = tr["train_loss"][r]
+        tl[np.flatnonzero(ks)[-1]] = DIVERGED_LOSS
+        put("train_loss", tl)
+    put("train_acc", np.where(ks, train_acc(r, STEP), np.nan))
+    put("grad_norm", np.where(ks, grad_norm(r, STEP), np.nan))
+    ke = EVAL <= last
+    put("test_loss", np.where(ke, test_loss(r, EVAL), np.nan))
+    put("test_acc", np.where(ke, test_acc(r, EVAL), np.nan))
+    L, M = n_layers(r), n_norm_layers(r)
+    prefix = "features" if arch.startswith("vgg") else "layers"
+    names = np.array([("%s.%d" % (prefix, 3 * l)).encode() if l < L else b""
+                      for l in range(NLAYER)], dtype=STR)
+    put("layer_name", names)
+    put("norm_layer_name", np.array([("%s.%d" % (prefix, 3 * m + 1)).encode() if m < M else b""
+                                     for m in range(NNORM)], dtype=STR))
+    uidx = np.full((NNORM, NUNIT), -1, dtype=np.int32)
+    uidx[:M] = (np.arange(NUNIT) * 5 + 1)[None, :]
+    put("act_unit_index", uidx)
+
+    nan_ = np.nan
+    P, J = len(PROBE), len(ETA_REL)
+    lgn = np.full((P, NLAYER), nan_)
+    ll = np.full((P, J), nan_)
+    lgc = np.full((P, J), nan_)
+    ics2 = np.full((P, NLAYER), nan_)
+    icsc = np.full((P, NLAYER), nan_)
+    aq = np.full((P, NNORM, NUNIT, len(QUANTILES)), nan_)
+    am = np.full((P, NNORM, NUNIT), nan_)
+    asd = np.full((P, NNORM, NUNIT), nan_)
+    thl = np.full((P, NNORM), nan_)
+    for i, p in enumerate(PROBE):
+        if p > last:
+            continue
+        for l in range(L):
+            lgn[i, l] = 0.1 * (l + 1) + r / 100.0 + p / 1000.0
+            ics2[i, l] = ics_l2(r, p, l)
+            icsc[i, l] = ics_cos(r, p, l)
+        for j in range(J):
+            ll[i, j] = landscape_loss(r, p, j)
+            lgc[i, j] = landscape_grad_change(r, p, j)
+        for m in range(M):
+            thl[i, m] = 1.0 + m + p / 100.0
+            for u in range(NUNIT):
+                am[i, m, u] = act_mean(r, p, m, u)
+                asd[i, m, u] = act_std(r, p, m, u)
+                for k in range(len(QUANTILES)):
+                    aq[i, m, u, k] = act_quantile(r, p, m, u, k)
+    kp = PROBE <= last
+    put("layer_grad_norm", lgn)
+    put("landscape_loss", ll)
+    put("landscape_grad_change", lgc)
+    put("beta_eff", np.where(kp, beta_eff(r, PROBE), nan_))
+    put("probe_loss", np.where(kp, train_loss(r, PROBE), nan_))
+    put("probe_grad_norm", np.where(kp, grad_norm(r, PROBE), nan_))
+    put("ics_l2", ics2)
+    put("ics_cos", icsc)
+    put("act_quantiles", aq)
+    put("act_mean", am)
+    put("act_std", asd)
+    put("hess_top_eig", np.where(kp, hess_top_eig(r, PROBE), nan_))
+    put("hess_residual", np.where(kp, 1e-3, nan_))
+    put("hess_iters", np.where(kp, 20, -1).astype(np.int32))
+    put("thm41_lhs", thl)
+    put("thm41_rhs", thl * (1.0 + 1e-6))
+    put("probe_s", np.where(kp, 0.5, nan_))
+
+
+def write_foreign(path):
+    """An HDF5 file that is not a normsweep results file."""
+    with h5py.File(path, "w") as f:
+        f.attrs["title"] = "some other tool's output"
+        f["x"] = np.arange(10.0)
+    return path
+
+
+def write_all(d):
+    """All fixtures into directory d; returns a dict kind -> path."""
+    p = {
+        "full": write(os.path.join(d, "full.h5")),
+        "partial": write(os.path.join(d, "partial.h5"), partial=True, drop=("hess_top_eig",),
+                         nan=("act_quantiles",)),
+        "wrong_version": write(os.path.join(d, "v2.h5"), schema_version=2),
+        "foreign": write_foreign(os.path.join(d, "foreign.h5")),
+    }
+    return p
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(out, exist_ok=True)
+    for kind, path in write_all(out).items():
+        print(kind, path)

@@ -1,0 +1,212 @@
+"""Every figure plots the right data: line data read back from the axes
+(ax.get_lines()[k].get_ydata(), found by gid) and band vertices from fill_between,
+compared with make_fixture's closed forms."""
+import numpy as np
+import pytest
+
+import analysis
+from analysis import figures as F
+from analysis.tests import make_fixture as fx
+
+VGG, DLN = fx.ARCHS
+
+
+@pytest.fixture(scope="module")
+def sw(files):
+    return analysis.read_sweep(files["full"])
+
+
+def lines(ax, gid):
+    return [ln for ln in ax.get_lines() if ln.get_gid() == gid]
+
+
+def line(ax, gid):
+    found = lines(ax, gid)
+    assert len(found) == 1, (gid, [ln.get_gid() for ln in ax.get_lines()])
+    return found[0]
+
+
+def band(ax, k):
+    """(x, lower, upper) of the k-th fill_between of an axes."""
+    v = ax.collections[k].get_paths()[0].vertices
+    n = (len(v) - 3) // 2  # start point, n lower, closing point, n upper reversed, close
+    lower = v[1:n + 1]
+    upper = v[n + 2:2 * n + 2][::-1]
+    np.testing.assert_allclose(lower[:, 0], upper[:, 0])
+    return lower[:, 0], lower[:, 1], upper[:, 1]
+
+
+def runs_of(lr, arch, norm):
+    return [r for r, c in enumerate(fx.RUNS) if c[:3] == (lr, arch, norm)]
+
+
+def test_seed_stats_ignores_nan_and_inf():
+    mean, lo, hi, n = F.seed_stats(np.array([[1.0, np.inf, np.nan], [3.0, 5.0, np.nan]]))
+    np.testing.assert_array_equal(mean, [2.0, 5.0, np.nan])
+    np.testing.assert_array_equal(lo, [1.0, 5.0, np.nan])
+    np.testing.assert_array_equal(hi, [3.0, 5.0, np.nan])
+    assert n == 2
+    assert F.seed_stats(np.full((2, 3), np.nan))[3] == 0
+
+
+def test_default_layers():
+    assert F.default_layers(13, (2 / 12, 10 / 12)) == [2, 10]  # paper: VGG layers #3, #11
+    assert F.default_layers(13, (1 / 3, 3 / 4)) == [4, 9]      # paper ICS: #5, #10
+    assert F.default_layers(25, (1 / 3, 3 / 4)) == [8, 18]
+    assert F.default_layers(1, (1 / 3, 3 / 4)) == [0]
+    assert F.default_layers(0, (0.5,)) == []
+
+
+def test_training_curves(sw):
+    (p,) = F.fig_training(sw, VGG, ["none", "batch", "noisy_batch"])
+    assert p.fig is not None and p.name == "training_vgg11_width_0.125"
+    axes = np.array(p.fig.axes[:4]).reshape(2, 2)
+    assert [ax.get_title() for ax in axes[0]] == ["lr = 0.1", "lr = 0.5"]
+    for c, lr in enumerate(fx.LRS):
+        for norm in ("none", "batch", "noisy_batch"):
+            rs = runs_of(lr, VGG, norm)
+            want = np.mean([fx.train_loss(r, fx.STEP) for r in rs], axis=0)
+            ln = line(axes[0, c], norm)
+            np.testing.assert_allclose(ln.get_xdata(), fx.STEP)
+            np.testing.assert_allclose(ln.get_ydata(), want)
+            assert ln.get_label() == "%s (2 seeds)" % norm
+            acc = np.mean([fx.train_acc(r, fx.STEP) for r in rs], axis=0)
+            np.testing.assert_allclose(line(axes[1, c], norm).get_ydata(), acc)
+            te = line(axes[1, c], norm + ":test")
+            np.testing.assert_allclose(te.get_xdata(), fx.EVAL)
+            np.testing.assert_allclose(te.get_ydata(), np.mean([fx.test_acc(r, fx.EVAL)
+                                                                for r in rs], axis=0))
+        assert lines(axes[0, c], "l2") == []  # not asked for
+    # the seed band of batch at lr 0.1 (first fill_between after the none line's band)
+    x, lo, hi = band(axes[0, 0], 1)
+    r0, r1 = runs_of(0.1, VGG, "batch")
+    np.testing.assert_allclose(x, fx.STEP)
+    np.testing.assert_allclose(lo, fx.train_loss(r0, fx.STEP))
+    np.testing.assert_allclose(hi, fx.train_loss(r1, fx.STEP))
+    assert axes[0, 0].get_yscale() == "log"
+    np.testing.assert_allclose(p.data[("train_loss", 0.5, "batch")],
+                               line(axes[0, 1], "batch").get_ydata())
+
+
+def test_activations(sw):
+    (p,) = F.fig_activations(sw, VGG, 0.1)
+    # default layers for 5 norm layers: round(4 * 2/12) = 1, round(4 * 10/12) = 3
+    assert sorted({m for m, _ in p.data}) == [1, 3]
+    assert [n for n in ("batch", "noisy_batch", "none") if (1, n) in p.data] == ["batch", "noisy_batch"]
+    assert "no activation data for none" in p.note and "none" in p.caption
+    axes = np.array(p.fig.axes).reshape(2, 2)  # rows: layers 1, 3; cols: batch, noisy_batch
+    for i, m in enumerate((1, 3)):
+        for c, norm in enumerate(("batch", "noisy_batch")):
+            r = runs_of(0.1, VGG, norm)[0]  # lowest seed
+            assert p.data[(m, norm)]["run"] == r
+            med = line(axes[i, c], "q0.5")
+            want = [fx.act_quantile(r, pp, m, 0, 2) for pp in fx.PROBE]
+            np.testing.assert_allclose(med.get_xdata(), fx.PROBE)
+            np.testing.assert_allclose(med.get_ydata(), want, rtol=1e-6)
+            # outer band: 2.5% .. 97.5%, inner band: 16% .. 84%
+            for k, (qa, qb) in enumerate(((0, 4), (1, 3))):
+                x, lo, hi = band(axes[i, c], k)
+                np.testing.assert_allclose(lo, [fx.act_quantile(r, pp, m, 0, qa) for pp in fx.PROBE], rtol=1e-6)
+                np.testing.assert_allclose(hi, [fx.act_quantile(r, pp, m, 0, qb) for pp in fx.PROBE], rtol=1e-6)
+    assert axes[0, 0].get_title() == "batch (run 2)"
+    (p2,) = F.fig_activations(sw, DLN, 0.5, layers=[2], unit=1)
+    r = runs_of(0.5, DLN, "noisy_batch")[0]
+    np.testing.assert_allclose(p2.data[(2, "noisy_batch")]["q"][:, 2],
+                               [fx.act_quantile(r, pp, 2, 1, 2) for pp in fx.PROBE], rtol=1e-6)
+
+
+def test_ics(sw):
+    (p,) = F.fig_ics(sw, VGG, ["none", "batch"])
+    # 6 measured layers: defaults round(5/3) = 2 and round(15/4) = 4; rows l2, cos per layer
+    axes = np.array(p.fig.axes).reshape(4, 2)
+    for i, (m, var, f) in enumerate(((2, "ics_l2", fx.ics_l2), (2, "ics_cos", fx.ics_cos),
+                                     (4, "ics_l2", fx.ics_l2), (4, "ics_cos", fx.ics_cos))):
+        for c, lr in enumerate(fx.LRS):
+            for norm in ("none", "batch"):
+                want = np.mean([[f(r, pp, m) for pp in fx.PROBE]
+                                for r in runs_of(lr, VGG, norm)], axis=0)
+                np.testing.assert_allclose(line(axes[i, c], norm).get_ydata(), want)
+    assert "features.6" in axes[0, 0].get_ylabel()
+    (p,) = F.fig_ics(sw, DLN, ["batch"], layers=[0])
+    ax0 = p.fig.axes[0]
+    np.testing.assert_array_equal(line(ax0, "batch").get_ydata(), np.zeros(5))  # layer 0: no ICS
+
+
+def test_landscape(sw):
+    (p,) = F.fig_landscape(sw, VGG, ["none", "batch"])
+    assert "Fig. 4" in p.title
+    axes = np.array(p.fig.axes).reshape(2, 3)
+    for i, lr in enumerate(fx.LRS):
+        for norm in ("none", "batch"):
+            rs = runs_of(lr, VGG, norm)
+            ll = np.array([[[fx.landscape_loss(r, pp, j) for j in range(4)] for pp in fx.PROBE]
+                           for r in rs])
+            np.testing.assert_allclose(line(axes[i, 0], norm + ":lo").get_ydata(), ll.min(axis=(0, 2)))
+            np.testing.assert_allclose(line(axes[i, 0], norm + ":hi").get_ydata(), ll.max(axis=(0, 2)))
+            gc = np.array([[[fx.landscape_grad_change(r, pp, j) for j in range(4)]
+                            for pp in fx.PROBE] for r in rs])
+            np.testing.assert_allclose(line(axes[i, 1], norm + ":lo").get_ydata(), gc.min(axis=(0, 2)))
+            np.testing.assert_allclose(line(axes[i, 1], norm + ":hi").get_ydata(), gc.max(axis=(0, 2)))
+            be = np.mean([fx.beta_eff(r, fx.PROBE) for r in rs], axis=0)
+            np.testing.assert_allclose(line(axes[i, 2], norm).get_ydata(), be)
+    # the band polygon spans the same numbers as its edge lines
+    x, lo, hi = band(axes[0, 0], 0)
+    np.testing.assert_allclose(lo, line(axes[0, 0], "none:lo").get_ydata())
+    np.testing.assert_allclose(hi, line(axes[0, 0], "none:hi").get_ydata())
+    (p,) = F.fig_landscape(sw, DLN)
+    assert "Fig. 5, DLN" in p.title
+
+
+def test_lp_figures(sw, report_full):
+    out = F.fig_lp(sw, VGG)
+    assert [p.name for p in out] == ["lp_training_vgg11_width_0.125", "lp_landscape_vgg11_width_0.125"]
+    ax = out[0].fig.axes[0]
+    assert sorted(ln.get_gid() for ln in ax.get_lines()) == ["batch", "l2", "none"]
+    rs = runs_of(0.1, VGG, "l2")
+    np.testing.assert_allclose(line(ax, "l2").get_ydata(),
+                               np.mean([fx.train_loss(r, fx.STEP) for r in rs], axis=0))
+    # the main figures leave the l_p runs out
+    plots = report_full[1]
+    assert "noisy_batch" in [ln.get_gid() for ln in plots["training_dln_depth_4"].fig.axes[0].get_lines()]
+    assert "l2" not in [ln.get_gid() for ln in plots["training_vgg11_width_0.125"].fig.axes[0].get_lines()]
+
+
+def test_hessian(sw):
+    (p,) = F.fig_hessian(sw, DLN)
+    for c, lr in enumerate(fx.LRS):
+        ax = p.fig.axes[c]
+        edge = line(ax, "2/lr")
+        np.testing.assert_allclose(edge.get_ydata(), [2.0 / lr, 2.0 / lr])
+        for norm in fx.NORMS:
+            want = np.mean([fx.hess_top_eig(r, fx.PROBE) for r in runs_of(lr, DLN, norm)], axis=0)
+            np.testing.assert_allclose(line(ax, norm).get_ydata(), want)
+        assert ax.get_title() == "lr = %g (2/lr = %g)" % (lr, 2 / lr)
+
+
+def test_every_figure_has_data_on_full_file(report_full):
+    plots = list(report_full[1].values())
+    assert all(p.fig is not None for p in plots), [p.note for p in plots if p.fig is None]
+    names = [p.name for p in plots]
+    assert len(names) == len(set(names)) == 16
+
+
+def test_partial_file_figures(report_partial):
+    byname = report_partial[1]
+    # Hessian dataset absent, activations never written: skipped with a reason, not drawn empty
+    assert byname["hessian_vgg11_width_0.125"].fig is None
+    assert "no hess_top_eig data" in byname["hessian_vgg11_width_0.125"].note
+    assert byname["activations"].fig is None and "act_quantiles" in byname["activations"].note
+    # lr 0.5 is all pending: no column for it
+    p = byname["training_dln_depth_4"]
+    assert [ax.get_title() for ax in p.fig.axes if ax.get_title()] == ["lr = 0.1"]
+    ax = p.fig.axes[0]
+    # running batch runs 10, 11: steps 0..40 logged, the tail NaN (not drawn)
+    y = line(ax, "batch").get_ydata()
+    np.testing.assert_allclose(y[:5], (fx.train_loss(10, fx.STEP[:5]) + fx.train_loss(11, fx.STEP[:5])) / 2)
+    assert np.isnan(y[5:]).all()
+    # noisy_batch: run 12 diverged at step 30 (logged 1e4), run 13 failed at step 20
+    y = line(ax, "noisy_batch").get_ydata()
+    np.testing.assert_allclose(y[:3], (fx.train_loss(12, fx.STEP[:3]) + fx.train_loss(13, fx.STEP[:3])) / 2)
+    assert y[3] == fx.DIVERGED_LOSS and np.isnan(y[4:]).all()
+    # l2: run 14 stopped at step 50, run 15 pending -> a single-seed line, no seed band label
+    assert line(byname["lp_training_dln_depth_4"].fig.axes[0], "l2").get_label() == "l2"

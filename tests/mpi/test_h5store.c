@@ -503,7 +503,7 @@ START_TEST(layout_check_refuses_bad_layouts)
     BAD(t.vars[2].name = "eta", "name of a dim");
     BAD(t.vars[4].str_len = 0, "str_len 0");
     BAD(t.vars[0].ndims = 0, "0 dims");
-    BAD(t.vars[0].ndims = 5, "5 dims");
+    BAD(t.vars[0].ndims = NS_H5_MAX_DIMS + 1, "6 dims");
     BAD(t.vars[0].dims[1] = "time", "undeclared dim 'time'");
     BAD(t.vars[0].dims[1] = "run", "dim 'run' twice");
     BAD(t.vars[0].type = (ns_h5_type)-1, "type -1");

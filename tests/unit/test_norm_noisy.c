@@ -3,6 +3,7 @@
 #include "test_norm_util.h"
 
 #include <signal.h>
+#include <time.h>
 
 static void run(tnorm *t, float *out, const float *x, int batch, uint64_t seed, int mode)
 {
@@ -199,6 +200,51 @@ START_TEST(reuse_without_draw_aborts)
 }
 END_TEST
 
+/* Cost of the noise draw on the VGG-11/4 BN shapes at batch 128: a forward
+ * with new_noise = 1 minus one with new_noise = 0 (the same BN work). Prints
+ * with NS_TEST_VERBOSE, asserts nothing about time. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+START_TEST(timing_vgg11_4)
+{
+    if (!getenv("NS_TEST_VERBOSE")) return;
+    const ns_shape shapes[8] = {{16, 32, 32}, {32, 16, 16}, {64, 8, 8}, {64, 8, 8},
+                                {128, 4, 4},  {128, 4, 4},  {128, 2, 2}, {128, 2, 2}};
+    const int batch = 128, reps = 3;
+    double t_new = 0, t_old = 0;
+    for (int k = 0; k < 8; k++) {
+        size_t N = batch * ns_shape_size(shapes[k]);
+        float *x = malloc(N * 4), *out = malloc(N * 4);
+        ns_rng r, noise;
+        ns_rng_init(&r, 1, 1);
+        ns_rng_init(&noise, 5, NS_STREAM(NS_STREAM_NOISE, k));
+        tn_fill_normal(x, N, &r, 1.0f, 0.0f);
+        tnorm t;
+        tn_make(&t, ns_norm_defaults(NS_NORM_NOISY_BATCH), shapes[k], batch);
+        ns_pass fresh = {NS_MODE_TRAIN, 0, 1, &noise}, again = {NS_MODE_TRAIN, 0, 0, NULL};
+        t.l.ops->forward(&t.l, out, x, batch, &fresh); /* warm up */
+        double a = now_s();
+        for (int i = 0; i < reps; i++) t.l.ops->forward(&t.l, out, x, batch, &fresh);
+        double b = now_s();
+        for (int i = 0; i < reps; i++) t.l.ops->forward(&t.l, out, x, batch, &again);
+        double c = now_s();
+        t_new += (b - a) / reps;
+        t_old += (c - b) / reps;
+        tn_free(&t);
+        free(x);
+        free(out);
+    }
+    printf("VGG-11/4 noisy BN forward, batch 128, all 8 layers: %.2f ms with a new draw, "
+           "%.2f ms reusing it -> noise generation %.2f ms per step\n",
+           1e3 * t_new, 1e3 * t_old, 1e3 * (t_new - t_old));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("norm_noisy");
@@ -209,6 +255,7 @@ static Suite *suite(void)
     tcase_add_test(tc, gradients);
     tcase_add_test(tc, theorem41_with_noise);
     tcase_add_test_raise_signal(tc, reuse_without_draw_aborts, SIGABRT);
+    tcase_add_test(tc, timing_vgg11_4);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -29,4 +29,10 @@ enum { NS_NOISE_ISA_C = 0, NS_NOISE_ISA_AVX2 = 1, NS_NOISE_ISA_AVX512 = 2 };
 int ns_noise_std_isa(int isa, uint64_t seed, uint64_t stream, uint64_t base, size_t e0,
                      size_t e1, float *unif, float *norm);
 
+/* One sample's standard draws m[C][HW], s[C][HW] -> unit j's noise, in place:
+ *   m = mu[j] + r_mu m,  s = sigma[j] + r_sigma s
+ * (one rounding each for * and +, no FMA). */
+void ns_noise_to_units(float *m, float *s, int C, int HW, const float *mu, const float *sigma,
+                       float r_mu, float r_sigma);
+
 #endif

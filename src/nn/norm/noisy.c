@@ -43,14 +43,7 @@ static void draw_noise(ns_norm_priv *p, int batch, ns_rng *rng)
     for (int b = 0; b < batch; b++) {
         float *m = p->noise_m + b * per, *s = p->noise_s + b * per;
         ns_noise_std(rng->seed, rng->stream, B0, b * per, (b + 1) * per, m, s);
-        for (int j = 0; j < C; j++) {
-            float mu = p->noise_mu[j], sg = p->noise_sigma[j];
-            float *mj = m + (size_t)j * HW, *sj = s + (size_t)j * HW;
-            for (int i = 0; i < HW; i++) {
-                mj[i] = mu + c->r_mu * mj[i];
-                sj[i] = sg + c->r_sigma * sj[i];
-            }
-        }
+        ns_noise_to_units(m, s, C, HW, p->noise_mu, p->noise_sigma, c->r_mu, c->r_sigma);
     }
     ns_rng_seek(rng, (ns_rng_pos){B0 + (n + 1) / 2, 4});
     p->noise_batch = batch;

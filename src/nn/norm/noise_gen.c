@@ -253,8 +253,8 @@ INL void emit_group(uint32_t w[4][GROUP], size_t e, size_t e0, size_t e1, float 
     for (int k = 0; k < GROUP; k++) {
         float rho = sqrt_newton(minus2log(w[2][k])), co, si;
         cossin(w[3][k], &co, &si);
-        tu[2 * k] = 2.0f * ((float)(w[0][k] >> 8) * 0x1.0p-24f) - 1.0f;
-        tu[2 * k + 1] = 2.0f * ((float)(w[1][k] >> 8) * 0x1.0p-24f) - 1.0f;
+        tu[2 * k] = 2.0f * ((float)(int32_t)(w[0][k] >> 8) * 0x1.0p-24f) - 1.0f;
+        tu[2 * k + 1] = 2.0f * ((float)(int32_t)(w[1][k] >> 8) * 0x1.0p-24f) - 1.0f;
         tn[2 * k] = rho * co;
         tn[2 * k + 1] = rho * si;
     }

@@ -12,23 +12,20 @@
  * Backward: dL/dz = s dL/dout, then BN's backward (the s factor is fused
  * into both of its passes).
  *
- * Draw order (fixed; results are reproducible from (seed, stream) alone):
+ * Draw order (fixed; results are reproducible from (seed, stream, counter)
+ * alone; docs/normalizations.md spells out every operation):
  *   1. for j = 0..C-1: mu_j = ns_rng_range(-n_mu, n_mu), then
  *                      sigma_j = ns_rng_range(1, n_sigma)   (1 word each)
- *   2. elements in NCHW order e = 0..batch*C*HW-1, taken in pairs (e, e+1);
- *      each pair uses 4 words w0..w3 of ns_rng_u32:
- *        m_e = mu + r_mu (2 u(w0) - 1),  m_e+1 likewise from w1,
- *        Box-Muller on u1 = 1 - u(w2) in (0,1], u2 = u(w3):
- *        s_e = sigma + r_sigma rho cos(2 pi u2), s_e+1 = ... sin(2 pi u2),
- *        rho = sqrt(-2 ln u1), u(w) = (w >> 8) 2^-24.
- *      An odd count draws a last full pair and drops its second half.
- * Box-Muller with both outputs of a pair: one Philox block per two elements.
+ *   2. the rest of the current block is skipped; B0 = the stream's next block.
+ *      Elements in NCHW order e = 0..n-1 (n = batch*C*HW) come in pairs
+ *      (2k, 2k+1), pair k from the Philox block with counter B0 + k
+ *      (noise_gen.h: a uniform on [-1, 1) and a Box-Muller normal each):
+ *        m_e = mu_j + r_mu unif_e,  s_e = sigma_j + r_sigma norm_e.
+ *      The stream is left at block B0 + ceil(n/2), as if it had handed out
+ *      those blocks word by word.
  */
 #include "nn/norm/norm_impl.h"
-
-#include <math.h>
-
-static inline float unit24(uint32_t w) { return (float)(w >> 8) * 0x1.0p-24f; }
+#include "nn/norm/noise_gen.h"
 
 static void draw_noise(ns_norm_priv *p, int batch, ns_rng *rng)
 {
@@ -38,30 +35,17 @@ static void draw_noise(ns_norm_priv *p, int batch, ns_rng *rng)
         p->noise_mu[j] = ns_rng_range(rng, -c->n_mu, c->n_mu);
         p->noise_sigma[j] = ns_rng_range(rng, 1.0f, c->n_sigma);
     }
-    /* Standard draws first (U(-1,1) and N(0,1)), then shift/scale per unit. */
-    const size_t n = (size_t)batch * C * HW;
-    float *m = p->noise_m, *s = p->noise_s;
-    for (size_t e = 0; e < n; e += 2) {
-        uint32_t w0 = ns_rng_u32(rng), w1 = ns_rng_u32(rng);
-        uint32_t w2 = ns_rng_u32(rng), w3 = ns_rng_u32(rng);
-        double u1 = 1.0 - (double)unit24(w2), th = 6.283185307179586 * unit24(w3);
-        double rho = sqrt(-2.0 * log(u1));
-        m[e] = 2.0f * unit24(w0) - 1.0f;
-        s[e] = (float)(rho * cos(th));
-        if (e + 1 < n) {
-            m[e + 1] = 2.0f * unit24(w1) - 1.0f;
-            s[e + 1] = (float)(rho * sin(th));
-        }
+    /* ns_rng's counter is the number of blocks begun, so it is the next
+     * untouched block whether or not the current one was used up. */
+    const uint64_t B0 = rng->counter;
+    const size_t per = (size_t)C * HW, n = (size_t)batch * per;
+    /* Sample by sample, so the shift/scale pass finds its plane still in cache. */
+    for (int b = 0; b < batch; b++) {
+        float *m = p->noise_m + b * per, *s = p->noise_s + b * per;
+        ns_noise_std(rng->seed, rng->stream, B0, b * per, (b + 1) * per, m, s);
+        ns_noise_to_units(m, s, C, HW, p->noise_mu, p->noise_sigma, c->r_mu, c->r_sigma);
     }
-    for (int b = 0; b < batch; b++)
-        for (int j = 0; j < C; j++) {
-            size_t o = ((size_t)b * C + j) * HW;
-            float mu = p->noise_mu[j], sg = p->noise_sigma[j];
-            for (int i = 0; i < HW; i++) {
-                m[o + i] = mu + c->r_mu * m[o + i];
-                s[o + i] = sg + c->r_sigma * s[o + i];
-            }
-        }
+    ns_rng_seek(rng, (ns_rng_pos){B0 + (n + 1) / 2, 4});
     p->noise_batch = batch;
 }
 

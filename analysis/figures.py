@@ -226,10 +226,7 @@ def fig_activations(sw, arch, lr, norms=None, layers=None, unit=0):
     if not sw.has("act_quantiles"):
         return [_skip(name, title, "the file has no act_quantiles (activation probe off)")]
     want = _norms_of(sw, arch, norms or ("batch", "noisy_batch", "none"))
-    # schema v1 files name the tracked layers act_layer / n_act_layers (every hidden
-    # layer, any norm); older fixtures norm_layer / n_norm_layers
-    m_max = (_max_count(sw, arch, "n_act_layers", "act_layer")
-             or _max_count(sw, arch, "n_norm_layers", "norm_layer"))
+    m_max = _max_count(sw, arch, "n_norm_layers", "norm_layer")
     layers = default_layers(m_max, (2 / 12, 10 / 12)) if layers is None else list(layers)
     aq = sw.var("act_quantiles")
     q = np.asarray(sw.coords["quantile"], dtype=float)

@@ -73,6 +73,3 @@ def test_real_normsweep_file(tmp_path):
     drawn = {p.name for p in plots if p.fig is not None}
     assert "training_dln_depth_4_width_10" in drawn, [(p.name, p.note) for p in plots]
     assert "landscape_dln_depth_4_width_10" in drawn
-    # the store names the tracked layers act_layer / n_act_layers: the activation figure
-    # must find them (it silently skipped every real file while it looked for norm_layer)
-    assert "activations_dln_depth_4_width_10_lr0.0001" in drawn, [(p.name, p.note) for p in plots]

@@ -96,8 +96,9 @@ void ns_coord_request_stop(ns_coord *c);
 int ns_coord_rank(const ns_coord *c);
 
 /* Install handlers for SIGTERM, SIGUSR1 and SIGINT that only record the signal
- * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A second
- * SIGINT restores the default action and re-raises (Ctrl-C twice kills). */
+ * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A SIGINT
+ * after any recorded stop signal restores the default action and re-raises
+ * (Ctrl-C twice kills); repeated SIGTERM/SIGUSR1 are harmless. */
 void ns_signals_install(void);
 /* Number of the first stop signal caught since install/clear, 0 if none. */
 int ns_signals_caught(void);

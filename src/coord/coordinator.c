@@ -42,14 +42,16 @@ static const char *signal_name(int sig)
 
 /* ---------------------------------------------------------------- the queue */
 
-static const double *sort_cost; /* qsort has no context argument; rank 0 only */
+typedef struct cost_index {
+    double cost;
+    int run;
+} cost_index;
 
 static int by_cost_desc(const void *a, const void *b)
 {
-    int i = *(const int *)a, j = *(const int *)b;
-    double ci = sort_cost ? sort_cost[i] : 0, cj = sort_cost ? sort_cost[j] : 0;
-    if (ci != cj) return ci > cj ? -1 : 1;
-    return (i > j) - (i < j); /* ties: lower index first, so the order is reproducible */
+    const cost_index *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    return (x->run > y->run) - (x->run < y->run); /* ties: lower index first (reproducible) */
 }
 
 static ns_status check_opts(const ns_coord_opts *o)
@@ -276,9 +278,12 @@ ns_status ns_leader_start(ns_coord *c)
             c->order[c->nq++] = r;
         }
     }
-    sort_cost = o->cost;
-    qsort(c->order, (size_t)c->nq, sizeof(int), by_cost_desc);
-    sort_cost = NULL;
+    cost_index *ci = malloc(sizeof *ci * (size_t)(c->nq > 0 ? c->nq : 1));
+    NS_CHECK(ci, NS_ERR_NOMEM, "coordinator: cannot allocate the order of %d runs", n);
+    for (int k = 0; k < c->nq; k++) ci[k] = (cost_index){run_cost(c, c->order[k]), c->order[k]};
+    qsort(ci, (size_t)c->nq, sizeof *ci, by_cost_desc);
+    for (int k = 0; k < c->nq; k++) c->order[k] = ci[k].run;
+    free(ci);
     c->next_print = c->t_start + o->progress_every_s;
     if (o->progress_json) {
         /* Fail before any work if the sidecar cannot be written at all. */

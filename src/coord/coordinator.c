@@ -233,10 +233,11 @@ static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
     }
 }
 
-void ns_leader_service(ns_coord *c)
+/* Handle everything that has arrived; returns how many messages that was. */
+static int service(ns_coord *c)
 {
     if (!c->stop && ns_signals_caught()) begin_stop(c, ns_signals_caught(), 0);
-
+    int handled = 0;
     for (;;) {
         int flag = 0;
         MPI_Status st;
@@ -247,10 +248,14 @@ void ns_leader_service(ns_coord *c)
         MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP, c->comm,
                  MPI_STATUS_IGNORE);
         handle_up(c, st.MPI_SOURCE, &m);
+        handled++;
     }
     ns_outbox_progress(&c->out);
     progress_tick(c);
+    return handled;
 }
+
+void ns_leader_service(ns_coord *c) { service(c); }
 
 ns_status ns_leader_start(ns_coord *c)
 {
@@ -300,7 +305,7 @@ void ns_leader_loop(ns_coord *c)
     ns_backoff b;
     ns_backoff_reset(&b);
     for (;;) {
-        ns_leader_service(c);
+        if (service(c) > 0) ns_backoff_reset(&b); /* busy again: answer fast */
         if (!c->stop && c->qhead < c->nq) {
             int run = pop_run(c, 0);
             c->state[run] = NS_ST_RUNNING;
@@ -314,9 +319,7 @@ void ns_leader_loop(ns_coord *c)
         /* Nothing for rank 0 to run: done once every worker is parked, which
          * means each has reported everything it was given. */
         if (c->nparked == c->size - 1) break;
-        int before = c->nparked;
         ns_backoff_sleep(&b);
-        if (c->nparked != before) ns_backoff_reset(&b);
     }
     for (int r = 0; r < c->nruns; r++)
         NS_ASSERT(c->state[r] != NS_ST_QUEUED && c->state[r] != NS_ST_RUNNING);
@@ -332,11 +335,8 @@ void ns_leader_loop(ns_coord *c)
     /* Wait for every BYE: then no message of this sweep is left unreceived
      * when the communicator is freed. */
     ns_backoff_reset(&b);
-    while (c->nbye < c->size - 1) {
-        int before = c->nbye;
-        ns_leader_service(c);
-        if (c->nbye == before) ns_backoff_sleep(&b);
-    }
+    while (c->nbye < c->size - 1)
+        if (service(c) == 0) ns_backoff_sleep(&b);
     if (c->opts->progress_every_s > 0) {
         char line[512];
         ns_progress_line(&p, line, sizeof line);

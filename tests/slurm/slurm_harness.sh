@@ -21,6 +21,13 @@ slurm_up() {
   host=$(hostname)
   cpus=$(nproc)
   mkdir -p "$D/state" "$D/spool"
+  # A free pair of ports, so concurrent test runs on one machine do not collide.
+  if [ -z "${SLURM_TEST_PORT:-}" ]; then
+    local p
+    for p in $(shuf -i 20000-40000 -n 50); do
+      if ! ss -ltn 2>/dev/null | grep -qE ":($p|$((p + 1)))\b"; then SLURM_TEST_PORT=$p; break; fi
+    done
+  fi
   mungekey --create --keyfile="$D/munge.key" >/dev/null 2>&1 || mungekey -c -k "$D/munge.key"
   chmod 600 "$D/munge.key"
   munged --socket="$D/munge.socket.2" --key-file="$D/munge.key" --log-file="$D/munged.log" \

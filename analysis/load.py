@@ -224,7 +224,8 @@ class Sweep:
         if schema != SCHEMA:
             self._fail("not a normsweep results file (root attribute schema = %r; expected %r)"
                        % (schema, SCHEMA))
-        ver = _attr(f.attrs["schema_version"]) if "schema_version" in f.attrs else None
+        ver = (_root_attr("schema_version", f.attrs["schema_version"])
+               if "schema_version" in f.attrs else None)
         try:
             ver_i = int(ver)
         except (TypeError, ValueError):

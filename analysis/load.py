@@ -433,9 +433,10 @@ def state_dict(path, run):
     """The final weights of run `run` (its position 0..R-1) as an ordered dict
     {PyTorch state_dict key: numpy float32 array of the tensor's shape}, in network
     order: parameters and state such as BN running statistics (`features.1.running_var`).
-    For a torch module of the same layout:
-        m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=False)
-    (BN's num_batches_tracked is not stored). Reads only that run's row. Raises
+    For a torch module of the same layout (BN's num_batches_tracked is not stored; torch
+    accepts its absence):
+        m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    Reads only that run's row. Raises
     ResultsFileError when the file has no weights or the run has not written them yet
     (pending, running, or killed before its end)."""
     sw = Sweep(path)

@@ -20,7 +20,7 @@ def repo_root():
 def _report(files, tmp_path_factory, kind):
     from analysis.report import write_report
     out = str(tmp_path_factory.mktemp("report_" + kind))
-    return out, {p.name: p for p in write_report(files[kind], out)}
+    return out, {p.name: p for p in write_report(files[kind], out, dpi=60)}  # 60: speed
 
 
 @pytest.fixture(scope="session")

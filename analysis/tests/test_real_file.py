@@ -235,7 +235,7 @@ def test_report_and_status_on_real_files(real, tmp_path):
     assert (runs.n_layers[pend] == -1).all() and np.isnan(tr.train_loss.values[pend]).all()
     lines = summary(sw)
     assert lines[1] == "  done 5 | pending 11" and lines[2] == "  steps 150 / 480 (31.2%)"
-    plots = {p.name: p for p in write_report(real["shard"], str(tmp_path / "shard"), dpi=40)}
+    plots = {p.name: p for p in F.all_figures(sw)}
     p = plots["training_mlp_16-16-16-3"]
     tl = h5(real["shard"], "train_loss")
     np.testing.assert_array_equal(line(p.fig.axes[0], "none").get_ydata(), tl[1])  # seed 1 only

@@ -6,12 +6,14 @@
  * Prints ONE JSON line:
  *   ms_per_step      forward + backward + SGD update (ns_net_train_step)
  *   ms_per_fwdbwd    forward + backward alone
- *   ms_per_probe     one landscape probe with --etas step sizes (default 8):
- *                    ns_run_probe_step with only the landscape on. It includes
- *                    what the run does around it (saving w and g, per-layer
- *                    gradient norms, the step's own SGD update), so it is the
- *                    whole extra cost of a landscape-only probe step.
+ *   ms_per_probe     one landscape probe with --etas step sizes (default 8) as
+ *                    the run makes it: save w and g, the landscape through the
+ *                    run's glue, put w back (ns_run_probe_begin / _landscape /
+ *                    _restore, the calls ns_run_probe_step makes)
  *   probe_per_step   ms_per_probe / ms_per_step (issue 5: <= 8.0 for 8 etas)
+ *   ms_probe_step    the whole ns_run_probe_step with only the landscape on:
+ *                    adds the per-layer gradient norms and the step's own SGD
+ *                    update (which a step without probes makes too)
  *   ics_*            ns_run_probe_step with only ICS on all measured layers:
  *                    evaluations made, ms, ms per evaluation, and that over
  *                    ms_per_fwdbwd (issue 5: <= 1 fwd+bwd per measured layer)
@@ -45,7 +47,7 @@ typedef struct probe_opts {
 } probe_opts;
 
 /* The parts timed in one rep, and their sample arrays [reps]. */
-enum { T_STEP, T_FWDBWD, T_PROBE, T_ICS, T_HESS, T_COUNT };
+enum { T_STEP, T_FWDBWD, T_PROBE, T_PSTEP, T_ICS, T_HESS, T_COUNT };
 
 static double now_s(void)
 {
@@ -212,6 +214,19 @@ static ns_status timed_probe(bench *b, int k, int batch, double *seconds, long *
     return NS_OK;
 }
 
+/* The landscape probe alone, as ns_run_probe_step makes it. */
+static ns_status timed_landscape(bench *b, int batch, double *seconds)
+{
+    ns_run_probe *p = &b->probe[0];
+    fresh_gradient(b, batch, NULL);
+    double beta, rbeta, t0 = now_s();
+    ns_run_probe_begin(p, b->net, b->x, b->y, b->t, batch);
+    NS_TRY(ns_run_probe_landscape(p, b->sgd.lr, 0, &beta, &rbeta));
+    ns_run_probe_restore(p, p->wsave);
+    *seconds = now_s() - t0;
+    return NS_OK;
+}
+
 /* One rep: every part once, interleaved. rep < 0 is warm-up (not recorded). */
 static ns_status one_rep(bench *b, const probe_opts *o, int rep, long evals[3])
 {
@@ -221,7 +236,8 @@ static ns_status one_rep(bench *b, const probe_opts *o, int rep, long evals[3])
     ns_net_train_step(b->net, b->x, b->y, b->t, o->batch, &b->sgd, NULL);
     t[T_STEP] = now_s() - t0;
     fresh_gradient(b, o->batch, &t[T_FWDBWD]);
-    NS_TRY(timed_probe(b, 0, o->batch, &t[T_PROBE], &evals[0]));
+    NS_TRY(timed_landscape(b, o->batch, &t[T_PROBE]));
+    NS_TRY(timed_probe(b, 0, o->batch, &t[T_PSTEP], &evals[0]));
     NS_TRY(timed_probe(b, 1, o->batch, &t[T_ICS], &evals[1]));
     if (o->hessian > 0) NS_TRY(timed_probe(b, 2, o->batch, &t[T_HESS], &evals[2]));
     if (rep >= 0)
@@ -249,13 +265,13 @@ static int run(const probe_opts *o)
     double hess_iter = o->hessian > 0 ? ms[T_HESS] / o->hessian : 0.0;
     printf("{\"bench\":\"probe\",\"arch\":\"%s\",\"norm\":\"%s\",\"batch\":%d,\"reps\":%d,"
            "\"params\":%zu,\"etas\":%d,\"ms_per_step\":%.3f,\"ms_per_fwdbwd\":%.3f,"
-           "\"ms_per_probe\":%.3f,\"probe_evals\":%ld,\"probe_per_step\":%.3f,"
+           "\"ms_per_probe\":%.3f,\"probe_evals\":%ld,\"probe_per_step\":%.3f,\"ms_probe_step\":%.3f,"
            "\"ics_layers\":%d,\"ics_evals\":%ld,\"ms_ics\":%.3f,\"ms_per_ics_eval\":%.3f,"
            "\"ics_eval_per_fwdbwd\":%.3f,\"hess_iters\":%d,\"hess_evals\":%ld,"
            "\"ms_per_hess_iter\":%.3f,\"hess_iter_per_step\":%.3f,"
            "\"kernel\":\"%s\",\"threads\":%d}\n",
            o->arch, o->norm, o->batch, o->reps, b.net->nparams, o->etas, ms[T_STEP],
-           ms[T_FWDBWD], ms[T_PROBE], evals[0], ms[T_PROBE] / ms[T_STEP], b.probe[1].nics,
+           ms[T_FWDBWD], ms[T_PROBE], evals[0], ms[T_PROBE] / ms[T_STEP], ms[T_PSTEP], b.probe[1].nics,
            evals[1], ms[T_ICS], ics_eval, ics_eval / ms[T_FWDBWD], o->hessian, evals[2],
            hess_iter, hess_iter / ms[T_STEP], ns_blas_kernel(), ns_blas_threads());
     bench_free(&b);

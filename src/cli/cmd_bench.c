@@ -2,6 +2,7 @@
  *   normsweep bench --sgemm N [--reps R]   sgemm N x N x N, GFLOP/s with the running kernel
  *   normsweep bench --data NAME ...        data set loading (bench_data.c)
  *   normsweep bench --arch A --norm N ...  training throughput (bench_train.c)
+ *   normsweep bench --probe --arch A ...   probe cost in training steps (bench_probe.c)
  */
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
@@ -55,11 +56,14 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: normsweep bench --sgemm N [--reps R]\n"
                "       normsweep bench --data NAME [options]\n"
-               "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n");
+               "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n"
+               "       normsweep bench --probe --arch A --norm N [--batch 128] [--reps R]\n");
 }
 
 int ns_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--probe") == 0) return ns_bench_probe(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0) return ns_bench_data(argc, argv);
         if (strcmp(argv[i], "--arch") == 0) return ns_bench_train(argc, argv);

@@ -88,8 +88,12 @@ slurm_down() {
     pid=$(cat "$D/$f.pid" 2>/dev/null || true)
     [ -n "$pid" ] && pids+=("$pid")
   done
-  # job steps left behind by a failed test
-  pids+=($(pgrep -f "slurmstepd" 2>/dev/null || true))
+  # job steps left behind by a failed test: only those of this Slurm
+  for pid in $(pgrep -f slurmstepd 2>/dev/null || true); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_CONF=$D/slurm.conf"; then
+      pids+=("$pid")
+    fi
+  done
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   for i in $(seq 1 50); do
     kill -0 "${pids[@]}" 2>/dev/null || break

@@ -25,6 +25,7 @@
  * --reps: on a shared machine wall time charges a long call (a probe, tens of
  * ms) for the time slices other processes took, and a 1 ms step mostly
  * escapes that, which skews the ratio. wall_ms_per_* give wall times too. */
+#include "normsweep/clock.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -48,13 +49,6 @@ typedef struct probe_opts {
 
 /* The parts timed in one rep, and their sample arrays [reps]. */
 enum { T_STEP, T_FWDBWD, T_PROBE, T_PSTEP, T_ICS, T_HESS, T_COUNT };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -194,10 +188,10 @@ static ns_status bench_build(bench *b, const probe_opts *o)
 static double fresh_gradient(bench *b, int batch, double *seconds)
 {
     memcpy(b->net->params, b->w0, b->net->nparams * sizeof *b->w0);
-    double t0 = now_s();
+    double t0 = ns_cpu_s();
     double loss = ns_net_forward(b->net, b->x, b->y, b->t, batch, NULL, NULL);
     ns_net_backward(b->net, batch);
-    if (seconds) *seconds = now_s() - t0;
+    if (seconds) *seconds = ns_cpu_s() - t0;
     return loss;
 }
 
@@ -207,9 +201,9 @@ static ns_status timed_probe(bench *b, int k, int batch, double *seconds, long *
     ns_run_probe *p = &b->probe[k];
     double loss = fresh_gradient(b, batch, NULL);
     long e0 = p->glue.evals;
-    double t0 = now_s();
+    double t0 = ns_cpu_s();
     NS_TRY(ns_run_probe_step(p, b->net, &b->sgd, b->x, b->y, b->t, batch, 0, 0, loss, 0.0, NULL));
-    *seconds = now_s() - t0;
+    *seconds = ns_cpu_s() - t0;
     *evals = p->glue.evals - e0;
     return NS_OK;
 }
@@ -219,11 +213,11 @@ static ns_status timed_landscape(bench *b, int batch, double *seconds)
 {
     ns_run_probe *p = &b->probe[0];
     fresh_gradient(b, batch, NULL);
-    double beta, rbeta, t0 = now_s();
+    double beta, rbeta, t0 = ns_cpu_s();
     ns_run_probe_begin(p, b->net, b->x, b->y, b->t, batch);
     NS_TRY(ns_run_probe_landscape(p, b->sgd.lr, 0, &beta, &rbeta));
     ns_run_probe_restore(p, p->wsave);
-    *seconds = now_s() - t0;
+    *seconds = ns_cpu_s() - t0;
     return NS_OK;
 }
 
@@ -232,9 +226,9 @@ static ns_status one_rep(bench *b, const probe_opts *o, int rep, long evals[3])
 {
     double t[T_COUNT] = {0};
     memcpy(b->net->params, b->w0, b->net->nparams * sizeof *b->w0);
-    double t0 = now_s();
+    double t0 = ns_cpu_s();
     ns_net_train_step(b->net, b->x, b->y, b->t, o->batch, &b->sgd, NULL);
-    t[T_STEP] = now_s() - t0;
+    t[T_STEP] = ns_cpu_s() - t0;
     fresh_gradient(b, o->batch, &t[T_FWDBWD]);
     NS_TRY(timed_landscape(b, o->batch, &t[T_PROBE]));
     NS_TRY(timed_probe(b, 0, o->batch, &t[T_PSTEP], &evals[0]));

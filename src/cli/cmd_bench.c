@@ -4,6 +4,7 @@
  *   normsweep bench --arch A --norm N ...  training throughput (bench_train.c)
  *   normsweep bench --probe --arch A ...   probe cost in training steps (bench_probe.c)
  */
+#include "normsweep/clock.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -13,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int bench_sgemm(int n, int reps)
 {
@@ -39,9 +33,9 @@ static int bench_sgemm(int n, int reps)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = ns_now_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = now_s() - t0;
+        double dt = ns_now_s() - t0;
         if (dt < best) best = dt;
     }
     double gflops = 2.0 * n * (double)n * n / best * 1e-9;

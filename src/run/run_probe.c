@@ -1,6 +1,7 @@
 /* run_probe.c - the glue between a training run and the probes: builds the
  * ns_objective of probe.h from the net, runs every probe of a probe step and
  * applies the step's update without disturbing training (see run.h). */
+#include "normsweep/clock.h"
 #include "normsweep/norm.h"
 #include "run_internal.h"
 
@@ -9,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* One evaluation. The probe workspace's wx IS net->params (see
  * ns_run_probe_init), so a probe point is written in place and needs no copy;
@@ -274,7 +268,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     const ns_probe_config *pc = &p->cfg->probe;
     const ns_run_dims *d = p->dims;
     size_t n = net->nparams, bytes = n * sizeof(float);
-    double t0 = now_s();
+    double t0 = ns_now_s();
 
     ns_run_probe_begin(p, net, x, y, t, batch);
     ns_probe_rec rec;
@@ -352,7 +346,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     rec.act_std = p->act_std;
     rec.thm41_lhs = p->thm_lhs;
     rec.thm41_rhs = p->thm_rhs;
-    rec.seconds = now_s() - t0;
+    rec.seconds = ns_now_s() - t0;
     if (sink && sink->probe) NS_TRY(sink->probe(sink->ctx, &rec));
     return NS_OK;
 }

@@ -26,11 +26,11 @@ def main(argv=None):
     rp.add_argument("file", help="results file (.h5)")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     rp.add_argument("--act-layers", type=_ints, default=None, metavar="M,M",
-                    help="normalization layers (0-based) for the activation figures "
-                         "(default: at 2/12 and 10/12 of depth)")
+                    help="activation layers (numbers 1..M, the file's act_layer coordinate) "
+                         "for the activation figures (default: at 2/12 and 10/12 of depth)")
     rp.add_argument("--ics-layers", type=_ints, default=None, metavar="L,L",
-                    help="measured layers (0-based) for the ICS figure "
-                         "(default: at 1/3 and 3/4 of depth)")
+                    help="measured layers (numbers 1..L as the paper's 'layer #5') for the "
+                         "ICS figure (default: at 1/3 and 3/4 of depth)")
     rp.add_argument("--unit", type=int, default=0,
                     help="tracked unit (0-based) for the activation figures (default 0)")
     rp.add_argument("--dpi", type=int, default=90, help="PNG resolution (default 90)")

@@ -141,14 +141,25 @@ def _finish(fig, axes, title):
     return fig
 
 
-def _layer_label(sw, arch, var, i):
-    """'layer 4 (features.12)' with the name from the first run of arch that has one."""
-    if sw.has(var):
+def _layer_label(sw, arch, var, dim, k):
+    """'#4 features.12': layer number k with the module name from the first run of arch
+    that has one."""
+    i = _position(sw, dim, k)
+    if sw.has(var) and i is not None:
         names = sw.var(var)
         for r in sw.select(arch=arch):
-            if i < names.shape[1] and names[r, i]:
-                return "#%d %s" % (i + 1, names[r, i])
-    return "#%d" % (i + 1)
+            if names[r, i]:
+                return "#%d %s" % (k, names[r, i])
+    return "#%d" % k
+
+
+def _position(sw, dim, k):
+    """Index along dim of layer number k (the dim's coordinate: 1..L), None if absent."""
+    c = sw.coords.get(dim)
+    if c is None:
+        return None
+    hit = np.flatnonzero(np.asarray(c) == k)
+    return int(hit[0]) if len(hit) else None
 
 
 def _max_count(sw, arch, column, dim):
@@ -162,14 +173,15 @@ def _max_count(sw, arch, column, dim):
 
 
 def default_layers(n, fractions):
-    """Layer indices at given fractions of depth (0-based, distinct, in range)."""
+    """Layer numbers (1..n, as the file's layer/act_layer coordinates and the paper's
+    "layer #5") at given fractions of depth: 1 + round(f * (n - 1)), distinct."""
     if n <= 0:
         return []
     out = []
     for f in fractions:
-        i = int(round(f * (n - 1)))
-        if i not in out:
-            out.append(i)
+        k = 1 + int(round(f * (n - 1)))
+        if k not in out:
+            out.append(k)
     return out
 
 
@@ -217,17 +229,18 @@ def fig_training(sw, arch, norms=None, name=None, title=None):
 
 # -- 2. activation distributions (Fig 1 right, Fig 2) -----------------------------------
 def fig_activations(sw, arch, lr, norms=None, layers=None, unit=0):
-    """Quantile bands of one tracked unit's activations over probe steps; rows: norm
-    layers, columns: normalizations (default BN, noisy BN, none). One run per column:
-    the lowest seed that has data."""
+    """Quantile bands of one tracked unit's pre-activation over probe steps; rows:
+    activation layers (numbers 1..M, the act_layer coordinate), columns: normalizations
+    (default none, BN, noisy BN). One run per column: the lowest seed that has data."""
     name = "activations_%s_lr%s" % (slug(arch), slug("%g" % lr))
     title = "Activation distribution over training - %s, lr = %g (Fig. 1 right, Fig. 2)" % (
         arch, lr)
     if not sw.has("act_quantiles"):
         return [_skip(name, title, "the file has no act_quantiles (activation probe off)")]
     want = _norms_of(sw, arch, norms or ("batch", "noisy_batch", "none"))
-    m_max = _max_count(sw, arch, "n_norm_layers", "norm_layer")
+    m_max = _max_count(sw, arch, "n_act_layers", "act_layer")
     layers = default_layers(m_max, (2 / 12, 10 / 12)) if layers is None else list(layers)
+    pos = {k: _position(sw, "act_layer", k) for k in layers}
     aq = sw.var("act_quantiles")
     q = np.asarray(sw.coords["quantile"], dtype=float)
     probe = sw.coords["probe"]
@@ -235,51 +248,52 @@ def fig_activations(sw, arch, lr, norms=None, layers=None, unit=0):
     for norm in want:
         runs = sw.select(arch=arch, lr=lr, norm=norm)
         runs = sorted(runs, key=lambda r: sw.runs["seed"][r])
-        hit = [r for r in runs if any(m < aq.shape[2] and np.isfinite(aq[r, :, m, unit]).any()
-                                      for m in layers)]
+        hit = [r for r in runs if any(pos[k] is not None and
+                                      np.isfinite(aq[r, :, pos[k], unit]).any() for k in layers)]
         if hit:
             cols.append((norm, hit[0]))
         else:
             missing.append(norm)
-    miss_note = ""
-    if missing:
-        miss_note = "no activation data for %s" % ", ".join(missing)
-        if "none" in missing:
-            miss_note += " (norm 'none' has no normalization layers, so nothing is tracked)"
+    miss_note = "no activation data for %s" % ", ".join(missing) if missing else ""
     if not cols or not layers:
         return [_skip(name, title, "no act_quantiles data for %s at lr %g%s" % (
             arch, lr, "; " + miss_note if miss_note else ""))]
     fig = Figure(figsize=(max(7.0, 3.6 * len(cols) + 0.6), 2.8 * len(layers) + 0.9))
     axes = fig.subplots(len(layers), len(cols), squeeze=False, sharex=True, sharey="row")
     npair = len(q) // 2
+    names = sw.var("act_layer_name") if sw.has("act_layer_name") else None
     data = {}
-    for i, m in enumerate(layers):
+    for i, k in enumerate(layers):
+        m = pos[k]
         for c, (norm, r) in enumerate(cols):
             ax = axes[i, c]
-            qs = _finite(aq[r, :, m, unit, :]) if m < aq.shape[2] else np.full((len(probe), len(q)), np.nan)
+            qs = _finite(aq[r, :, m, unit, :]) if m is not None else np.full((len(probe), len(q)), np.nan)
             if not np.isfinite(qs).any():
                 ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", color="gray")
                 continue
             col = norm_color(norm)
-            for k in range(npair):  # outer pairs lighter
-                ax.fill_between(probe, qs[:, k], qs[:, -1 - k], color=col,
-                                alpha=0.15 + 0.5 * (k + 1) / (npair + 1), linewidth=0,
+            for j in range(npair):  # outer pairs lighter
+                ax.fill_between(probe, qs[:, j], qs[:, -1 - j], color=col,
+                                alpha=0.15 + 0.5 * (j + 1) / (npair + 1), linewidth=0,
                                 label="_nolegend_")
             if len(q) % 2:
                 ax.plot(probe, qs[:, npair], color="black", lw=1.0, gid="q%g" % q[npair],
                         label="median" if (i, c) == (0, 0) else "_nolegend_")
-            data[(m, norm)] = {"run": int(r), "x": np.asarray(probe), "q": qs}
+            data[(k, norm)] = {"run": int(r), "x": np.asarray(probe), "q": qs}
+            if names is not None and names[r, m]:  # the tracked module differs per norm
+                ax.text(0.02, 0.97, str(names[r, m]), transform=ax.transAxes, va="top",
+                        fontsize="x-small", color="#444")
             if i == 0:
                 ax.set_title("%s (run %d)" % (norm, r), fontsize="medium")
             if c == 0:
-                ax.set_ylabel("norm layer " + _layer_label(sw, arch, "norm_layer_name", m),
-                              fontsize="small")
+                ax.set_ylabel("act layer #%d" % k, fontsize="small")
             ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("step")
     pairs = ", ".join("%g-%g" % (q[k], q[-1 - k]) for k in range(npair))
-    cap = ("Distribution over the batch of tracked unit %d's post-normalization "
-           "pre-activation at each probe step: shaded bands between quantiles %s%s." % (
+    cap = ("Distribution over the batch (x height x width) of tracked unit %d's "
+           "pre-activation (the normalization's output, or the dense/conv output without "
+           "one) at each probe step: shaded bands between quantiles %s%s." % (
                unit, pairs, ", black line the median" if len(q) % 2 else ""))
     if miss_note:
         cap += " Note: " + miss_note + "."
@@ -297,29 +311,30 @@ def fig_ics(sw, arch, norms=None, layers=None):
         return [_skip(name, title, "no ics_l2 data for %s (ICS probe off or not reached)" % arch)]
     n_l = _max_count(sw, arch, "n_layers", "layer")
     layers = default_layers(n_l, (1 / 3, 3 / 4)) if layers is None else list(layers)
-    rows = [(m, v) for m in layers for v in ("ics_l2", "ics_cos") if sw.has(v)]
+    rows = [(k, v) for k in layers for v in ("ics_l2", "ics_cos") if sw.has(v)]
     lrs = list(cells)
     fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 2.4 * len(rows) + 0.9))
     axes = fig.subplots(len(rows), len(lrs), squeeze=False, sharex=True)
     probe = sw.coords["probe"]
     data = {}
     for c, lr in enumerate(lrs):
-        for i, (m, var) in enumerate(rows):
+        for i, (k, var) in enumerate(rows):
             ax = axes[i, c]
             arr = sw.var(var)
+            m = _position(sw, "layer", k)
             for norm, idx in cells[lr]:
-                if m >= arr.shape[2]:
+                if m is None:
                     continue
                 st = seed_stats(arr[idx][:, :, m])
                 if st[3] == 0:
                     continue
                 _line(ax, probe, st, norm, label=i == 0)
-                data[(var, lr, m, norm)] = st[0]
+                data[(var, lr, k, norm)] = st[0]
             if i == 0:
                 ax.set_title("lr = %g" % lr, fontsize="medium")
             if c == 0:
                 ax.set_ylabel("%s\nlayer %s" % ("||G - G'||" if var == "ics_l2" else "cos(G, G')",
-                                                 _layer_label(sw, arch, "layer_name", m)),
+                                                 _layer_label(sw, arch, "layer_name", "layer", k)),
                               fontsize="small")
             ax.grid(alpha=0.3)
     for ax in axes[-1]:

@@ -24,19 +24,23 @@ SCHEMA_VERSION = 1
 # writer adds are kept, after these).
 RUN_COLUMNS = (
     "lr", "arch", "norm", "init", "seed", "batch", "momentum", "weight_decay", "steps",
-    "status", "rank", "wall_s", "train_s", "probe_s", "steps_done", "diverged_step",
-    "message", "n_layers", "n_norm_layers", "final_train_loss", "final_train_acc",
-    "final_test_loss", "final_test_acc",
+    "random_sample", "status", "rank", "steps_done", "diverged_step", "message",
+    "n_layers", "n_act_layers", "n_params", "final_train_loss", "final_train_acc",
+    "final_test_loss", "final_test_acc", "wall_s", "train_s", "probe_s_total", "eval_s",
 )
 REQUIRED_COLUMNS = ("lr", "arch", "norm", "seed", "status")
-DIM_NAMES = ("run", "step", "eval", "probe", "eta", "layer", "norm_layer", "unit", "quantile")
+DIM_NAMES = ("run", "step", "eval", "probe", "eta", "layer", "act_layer", "unit", "quantile",
+             "weight", "tensor", "axis")
+# The final weights: large (a VGG run is ~10^7 floats), so load() leaves them out unless
+# asked by name; state_dict() reads one run's row.
+WEIGHT_VARS = ("weights", "tensor_name", "tensor_offset", "tensor_shape")
 
 # Dimensions of every trace the schema defines; used only when a dataset has no
 # dimension scales attached (the file's own scales win otherwise).
 TRACE_DIMS = {
     "train_loss": ("run", "step"), "train_acc": ("run", "step"), "grad_norm": ("run", "step"),
     "test_loss": ("run", "eval"), "test_acc": ("run", "eval"),
-    "layer_name": ("run", "layer"), "norm_layer_name": ("run", "norm_layer"),
+    "layer_name": ("run", "layer"), "act_layer_name": ("run", "act_layer"),
     "layer_grad_norm": ("run", "probe", "layer"),
     "landscape_loss": ("run", "probe", "eta"), "landscape_grad_change": ("run", "probe", "eta"),
     "rand_landscape_loss": ("run", "probe", "eta"),
@@ -44,14 +48,16 @@ TRACE_DIMS = {
     "beta_eff": ("run", "probe"), "rand_beta_eff": ("run", "probe"),
     "probe_loss": ("run", "probe"), "probe_grad_norm": ("run", "probe"),
     "ics_l2": ("run", "probe", "layer"), "ics_cos": ("run", "probe", "layer"),
-    "act_quantiles": ("run", "probe", "norm_layer", "unit", "quantile"),
-    "act_mean": ("run", "probe", "norm_layer", "unit"),
-    "act_std": ("run", "probe", "norm_layer", "unit"),
-    "act_unit_index": ("run", "norm_layer", "unit"),
+    "act_quantiles": ("run", "probe", "act_layer", "unit", "quantile"),
+    "act_mean": ("run", "probe", "act_layer", "unit"),
+    "act_std": ("run", "probe", "act_layer", "unit"),
+    "act_unit_index": ("run", "act_layer", "unit"),
     "hess_top_eig": ("run", "probe"), "hess_residual": ("run", "probe"),
     "hess_iters": ("run", "probe"), "hess_trace": ("run", "probe"),
-    "thm41_lhs": ("run", "probe", "norm_layer"), "thm41_rhs": ("run", "probe", "norm_layer"),
+    "thm41_lhs": ("run", "probe", "act_layer"), "thm41_rhs": ("run", "probe", "act_layer"),
     "probe_s": ("run", "probe"),
+    "weights": ("run", "weight"), "tensor_name": ("run", "tensor"),
+    "tensor_offset": ("run", "tensor"), "tensor_shape": ("run", "tensor", "axis"),
 }
 
 # netCDF-4 marks a dimension that has no coordinate values with this NAME.
@@ -87,6 +93,29 @@ def _attr(v):
         return v.item()
     if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "iuf":
         return v.reshape(-1)[0].item()
+    return v
+
+
+# Root attributes the writer stores as text that are numbers or lists of numbers.
+_INT_ATTRS = ("schema_version", "blas_threads")
+_LIST_ATTRS = ("data_mean", "data_std")
+
+
+def _root_attr(key, v):
+    """A root attribute as Python: ints and per-channel lists parsed from their text."""
+    v = _attr(v)
+    if key in _INT_ATTRS and isinstance(v, str):
+        try:
+            return int(v)
+        except ValueError:
+            return v
+    if key in _LIST_ATTRS and isinstance(v, str) and v.startswith("["):
+        try:
+            return [float(x) for x in v.strip("[]").split(",") if x.strip()]
+        except ValueError:
+            return v
+    if key in _LIST_ATTRS and isinstance(v, np.ndarray):
+        return [float(x) for x in v.reshape(-1)]
     return v
 
 
@@ -140,7 +169,7 @@ class Sweep:
         self._check_file()
         with _open(self.path) as f:
             self._check_header(f)
-            self.attrs = {k: _attr(v) for k, v in f.attrs.items()}
+            self.attrs = {k: _root_attr(k, v) for k, v in f.attrs.items()}
             self.coords, self.dims, self.runs = {}, {}, {}
             run_cols = {}
             for name, obj in f.items():
@@ -195,7 +224,8 @@ class Sweep:
         if schema != SCHEMA:
             self._fail("not a normsweep results file (root attribute schema = %r; expected %r)"
                        % (schema, SCHEMA))
-        ver = _attr(f.attrs["schema_version"]) if "schema_version" in f.attrs else None
+        ver = (_root_attr("schema_version", f.attrs["schema_version"])
+               if "schema_version" in f.attrs else None)
         try:
             ver_i = int(ver)
         except (TypeError, ValueError):
@@ -342,18 +372,21 @@ def load(path, variables=None, plain=False):
       traces - xarray Dataset with named dims, coordinates (step, eval, probe, eta_rel as
                'eta', ...) and run-table coordinates lr/arch/norm/seed/status on 'run';
                a Traces dict of numpy arrays without xarray or if plain.
-    variables: names of traces to read (default: all). Unwritten cells are NaN (-1 for
-    integers, '' for strings). Raises ResultsFileError for a file that is not a
-    normsweep schema-1 results file."""
+    variables: names of traces to read (default: all but the final-weight tables
+    weights/tensor_*, which can be large: ask for them by name or use state_dict()).
+    Unwritten cells are NaN (-1 for integers, '' for strings). Raises ResultsFileError
+    for a file that is not a normsweep schema-1 results file."""
     sw = Sweep(path)
-    names = list(sw.dims) if variables is None else list(variables)
+    names = ([n for n in sw.dims if n not in WEIGHT_VARS] if variables is None
+             else list(variables))
     for n in names:
         if n not in sw.dims:
             raise KeyError("%s: no trace %r in this file (has: %s)"
                            % (sw.path, n, ", ".join(sorted(sw.dims))))
     arrays = {n: sw.var(n) for n in names}
-    used = [d for d in DIM_NAMES if d in sw.coords] + sorted(
-        d for d in sw.coords if d not in DIM_NAMES)
+    needed = {"run"} | {d for n in names for d in sw.dims[n]}
+    used = [d for d in DIM_NAMES if d in needed] + sorted(d for d in needed
+                                                         if d not in DIM_NAMES)
 
     if not plain and _have("pandas"):
         import pandas as pd
@@ -394,3 +427,44 @@ def subset(runs, traces, idx):
             arrays[k] = v[idx] if dims[:1] == ("run",) else v
         traces = Traces(arrays, traces.dims, traces.attrs)
     return runs, traces
+
+
+def state_dict(path, run):
+    """The final weights of run `run` (its position 0..R-1) as an ordered dict
+    {PyTorch state_dict key: numpy float32 array of the tensor's shape}, in network
+    order: parameters and state such as BN running statistics (`features.1.running_var`).
+    For a torch module of the same layout (BN's num_batches_tracked is not stored; torch
+    accepts its absence):
+        m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    Reads only that run's row. Raises
+    ResultsFileError when the file has no weights or the run has not written them yet
+    (pending, running, or killed before its end)."""
+    sw = Sweep(path)
+    r = int(run)
+    if not 0 <= r < sw.nrun:
+        raise IndexError("%s: run %d out of range (the file has runs 0..%d)"
+                         % (sw.path, r, sw.nrun - 1))
+    missing = [v for v in WEIGHT_VARS if v not in sw.dims]
+    if missing:
+        sw._fail("no final weights (dataset %r missing; expected weights, tensor_name, "
+                 "tensor_offset, tensor_shape as in schema %d)" % (missing[0], SCHEMA_VERSION))
+    with _open(sw.path) as f:
+        names = _decode(f["tensor_name"][r])
+        offs = np.asarray(f["tensor_offset"][r], dtype=np.int64)
+        shapes = np.asarray(f["tensor_shape"][r], dtype=np.int64)
+        keep = [k for k in range(len(names)) if names[k]]
+        if not keep:
+            sw._fail("run %d has no weights yet (status %r; expected the tensor table a "
+                     "finished run writes)" % (r, str(sw.runs["status"][r])))
+        width = f["weights"].shape[1]
+        out = {}
+        for k in keep:
+            shape = tuple(int(d) for d in shapes[k] if d >= 0)
+            n = int(np.prod(shape, dtype=np.int64))
+            o = int(offs[k])
+            if o < 0 or o + n > width:
+                sw._fail("run %d tensor %r: offset %d + size %d outside the weights row "
+                         "(expected within 0..%d)" % (r, names[k], o, n, width))
+            out[str(names[k])] = np.asarray(f["weights"][r, o:o + n],
+                                            dtype=np.float32).reshape(shape)
+    return out

@@ -1,10 +1,12 @@
-"""make_fixture.py - schema-conformant normsweep results files whose numbers are known.
+"""make_fixture.py - normsweep results files whose numbers are known.
 
-The C writer (src/store) is written in parallel, so the tests build their own files with
-h5py, laid out as docs/hdf5-schema.md says: root attributes, dimension scales (h5py's
-make_scale/attach_scale, so xarray's h5netcdf engine sees named dims), one 1-D dataset
-per run-table column, NaN fill for unwritten float cells, -1 for integers, fixed-length
-NUL-padded bytes for strings.
+Laid out as the C writer (src/store/results.c, docs/hdf5-schema.md) lays them out: root
+attributes as text, dimension scales (h5py's make_scale/attach_scale, so xarray's
+h5netcdf engine sees named dims; `unit`, `tensor`, `axis`, `weight` are netCDF
+"dimension but not a variable" scales as the writer makes them), one 1-D dataset per
+run-table column, NaN fill for unwritten float cells, -1 for integers, fixed-length
+NUL-padded bytes for strings. test_real_file checks that every name and dims here
+appear, the same, in a file the real `normsweep run` wrote.
 
 Every number is a closed-form function of (run index r, step/probe value, layer, ...),
 given below, so a test can say exactly what load() and every figure must show.
@@ -33,18 +35,48 @@ PROBE = np.array([0, 20, 40, 60, 80], dtype=np.int64)
 ETA_REL = np.array([0.5, 1.0, 2.0, 4.0])
 QUANTILES = np.array([0.025, 0.16, 0.5, 0.84, 0.975])
 Z = np.array([-1.96, -0.99, 0.0, 0.99, 1.96])  # standard-normal quantiles, rounded
-NLAYER = 6   # layer dim: max over runs (vgg runs have 6, dln runs 4)
-NNORM = 5    # norm_layer dim (vgg: 5, dln: 3, none: 0)
+NLAYER = 6   # layer dim: max over runs (vgg runs have 6, dln runs 4); coordinate 1..6
+NACT = 5     # act_layer dim: every hidden layer, for every norm incl. none (vgg 5, dln 3)
 NUNIT = 3
 STR = "S64"
+BN_NORMS = ("batch", "noisy_batch")  # thm41 is measured on these layers only
 
 
 def n_layers(r):
     return 6 if RUNS[r][1].startswith("vgg") else 4
 
 
-def n_norm_layers(r):
-    return 0 if RUNS[r][2] == "none" else n_layers(r) - 1
+def n_act_layers(r):
+    return n_layers(r) - 1
+
+
+def tensors(r):
+    """[(name, shape)] of run r's final weights in file order (parameters, then state):
+    layer l has weight (l+2, l+1); each hidden layer's norm (not none) has weight and
+    bias (l+2,) and state running_mean/var (l+2,)."""
+    prefix = "features" if RUNS[r][1].startswith("vgg") else "layers"
+    norm = RUNS[r][2]
+    params, state = [], []
+    for l in range(n_layers(r)):
+        params.append(("%s.%d.weight" % (prefix, 3 * l), (l + 2, l + 1)))
+        if norm != "none" and l < n_act_layers(r):
+            params += [("%s.%d.%s" % (prefix, 3 * l + 1, w), (l + 2,)) for w in ("weight", "bias")]
+            state += [("%s.%d.%s" % (prefix, 3 * l + 1, w), (l + 2,))
+                      for w in ("running_mean", "running_var")]
+    return params + state
+
+
+def n_weights(r):
+    return sum(int(np.prod(sh)) for _, sh in tensors(r))
+
+
+NTENSOR = max(len(tensors(r)) for r in range(NRUN))
+NWEIGHT = max(n_weights(r) for r in range(NRUN))
+
+
+def weight_value(r, i):
+    """Flat weight i of run r (float32)."""
+    return np.float32(r + i / 1000.0)
 
 
 # ---- the closed forms (t: step, p: probe step, j: eta index, l: layer, m: norm layer) ----
@@ -88,7 +120,7 @@ def ics_cos(r, p, l):
     return 1.0 if l == 0 else 1.0 - 0.01 * l - r / 1000.0
 
 
-def act_mean(r, p, m, u):
+def act_mean(r, p, m, u):  # m: act_layer position 0..NACT-1
     noisy = 0.5 * np.sin(p / 10.0) if RUNS[r][2] == "noisy_batch" else 0.0
     return 0.1 * m + 0.01 * u + noisy
 
@@ -134,6 +166,14 @@ def _scale(f, name, values, long_name):
     return d
 
 
+def _dim_only(f, name, n, long_name):
+    """A dim without coordinate values, as netCDF-4 (and the writer) marks it."""
+    d = f.create_dataset(name, shape=(n,), dtype="f4")
+    d.make_scale("This is a netCDF dimension but not a netCDF variable. %9d" % n)
+    d.attrs["long_name"] = long_name
+    return d
+
+
 def _var(f, name, dims, dtype=np.float64, fill=None):
     shape = tuple(f[d].shape[0] for d in dims)
     if fill is None:
@@ -154,19 +194,19 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
     with h5py.File(path, "w") as f:
         a = f.attrs
         a["schema"] = np.bytes_("normsweep")
-        a["schema_version"] = np.int32(schema_version)
+        a["schema_version"] = np.bytes_(str(schema_version))  # text, as the writer
         a["normsweep_version"] = np.bytes_("0.1.0-fixture")
         a["git_commit"] = np.bytes_("0123456789abcdef")
         a["hdf5_version"] = np.bytes_("1.10.8")
         a["mpi_version"] = np.bytes_("Open MPI 4.1.4")
         a["blas_kernel"] = np.bytes_("SkylakeX")
-        a["blas_threads"] = np.int32(1)
+        a["blas_threads"] = np.bytes_("1")
         a["spec_text"] = np.bytes_(spec_text)
         a["spec_canonical"] = np.bytes_('{"name":"fixture"}')
         a["spec_name"] = np.bytes_("fixture")
         a["data"] = np.bytes_("fashion-mnist")
-        a["data_mean"] = np.array([0.286])
-        a["data_std"] = np.array([0.353])
+        a["data_mean"] = np.bytes_("[0.286]")
+        a["data_std"] = np.bytes_("[0.353]")
         a["created_utc"] = np.bytes_("2024-01-02T03:04:05Z")
 
         _scale(f, "run", np.arange(NRUN, dtype=np.int64), "run index")
@@ -174,23 +214,24 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
         _scale(f, "eval", EVAL, "training step of the evaluation")
         _scale(f, "probe", PROBE, "training step of the probe")
         _scale(f, "eta", ETA_REL, "eta / lr")
-        _scale(f, "layer", np.arange(NLAYER, dtype=np.int32), "measured layer")
-        _scale(f, "norm_layer", np.arange(NNORM, dtype=np.int32), "normalization layer")
-        _scale(f, "unit", np.arange(NUNIT, dtype=np.int32), "tracked unit")
+        _scale(f, "layer", np.arange(1, NLAYER + 1, dtype=np.int32), "measured layer, 1-based")
+        _scale(f, "act_layer", np.arange(1, NACT + 1, dtype=np.int32), "tracked layer, 1-based")
+        _dim_only(f, "unit", NUNIT, "tracked unit slot")
         _scale(f, "quantile", QUANTILES, "quantile")
+        _dim_only(f, "weight", NWEIGHT, "flat parameter index")
+        _dim_only(f, "tensor", NTENSOR, "weight tensor slot")
+        _dim_only(f, "axis", 4, "tensor axis")
 
         cols = {}
         for c, t in (("lr", "f8"), ("arch", STR), ("norm", STR), ("init", STR), ("seed", "i8"),
                      ("batch", "i4"), ("momentum", "f8"), ("weight_decay", "f8"),
-                     ("steps", "i8"), ("status", STR), ("rank", "i4"), ("wall_s", "f8"),
-                     ("train_s", "f8"), ("steps_done", "i8"), ("diverged_step", "i8"),
-                     ("message", STR), ("n_layers", "i4"), ("n_norm_layers", "i4"),
-                     ("final_train_loss", "f8"), ("final_train_acc", "f8"),
+                     ("steps", "i8"), ("random_sample", "i4"), ("status", STR), ("rank", "i4"),
+                     ("wall_s", "f8"), ("train_s", "f8"), ("probe_s_total", "f8"),
+                     ("eval_s", "f8"), ("steps_done", "i8"), ("diverged_step", "i8"),
+                     ("message", STR), ("n_layers", "i4"), ("n_act_layers", "i4"),
+                     ("n_params", "i8"), ("final_train_loss", "f8"), ("final_train_acc", "f8"),
                      ("final_test_loss", "f8"), ("final_test_acc", "f8")):
             cols[c] = _var(f, c, ("run",), np.dtype(t))
-        # Note: the schema also lists a run-table column probe_s (run) and a trace
-        # probe_s (run, probe); one HDF5 group cannot hold both names, so the fixture
-        # writes the trace only (reported to the lead).
 
         tr = {}
         for name, dims, dt in (
@@ -198,22 +239,25 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
                 ("grad_norm", ("run", "step"), "f8"),
                 ("test_loss", ("run", "eval"), "f8"), ("test_acc", ("run", "eval"), "f8"),
                 ("layer_name", ("run", "layer"), STR),
-                ("norm_layer_name", ("run", "norm_layer"), STR),
+                ("act_layer_name", ("run", "act_layer"), STR),
                 ("layer_grad_norm", ("run", "probe", "layer"), "f8"),
                 ("landscape_loss", ("run", "probe", "eta"), "f8"),
                 ("landscape_grad_change", ("run", "probe", "eta"), "f8"),
                 ("beta_eff", ("run", "probe"), "f8"),
                 ("probe_loss", ("run", "probe"), "f8"), ("probe_grad_norm", ("run", "probe"), "f8"),
                 ("ics_l2", ("run", "probe", "layer"), "f8"), ("ics_cos", ("run", "probe", "layer"), "f8"),
-                ("act_quantiles", ("run", "probe", "norm_layer", "unit", "quantile"), "f4"),
-                ("act_mean", ("run", "probe", "norm_layer", "unit"), "f4"),
-                ("act_std", ("run", "probe", "norm_layer", "unit"), "f4"),
-                ("act_unit_index", ("run", "norm_layer", "unit"), "i4"),
+                ("act_quantiles", ("run", "probe", "act_layer", "unit", "quantile"), "f8"),
+                ("act_mean", ("run", "probe", "act_layer", "unit"), "f8"),
+                ("act_std", ("run", "probe", "act_layer", "unit"), "f8"),
+                ("act_unit_index", ("run", "act_layer", "unit"), "i4"),
                 ("hess_top_eig", ("run", "probe"), "f8"), ("hess_residual", ("run", "probe"), "f8"),
                 ("hess_iters", ("run", "probe"), "i4"),
-                ("thm41_lhs", ("run", "probe", "norm_layer"), "f8"),
-                ("thm41_rhs", ("run", "probe", "norm_layer"), "f8"),
-                ("probe_s", ("run", "probe"), "f8")):
+                ("thm41_lhs", ("run", "probe", "act_layer"), "f8"),
+                ("thm41_rhs", ("run", "probe", "act_layer"), "f8"),
+                ("probe_s", ("run", "probe"), "f8"),
+                ("weights", ("run", "weight"), "f4"), ("tensor_name", ("run", "tensor"), STR),
+                ("tensor_offset", ("run", "tensor"), "i8"),
+                ("tensor_shape", ("run", "tensor", "axis"), "i4")):
             if name not in drop:
                 tr[name] = _var(f, name, dims, np.dtype(dt))
 
@@ -228,28 +272,51 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
             cols["momentum"][r] = 0.0
             cols["weight_decay"][r] = 0.0
             cols["steps"][r] = STEPS
-            cols["n_layers"][r] = n_layers(r)
-            cols["n_norm_layers"][r] = n_norm_layers(r)
+            cols["random_sample"][r] = -1
             status, last, div, msg = partial_state(r) if partial else ("done", STEPS - 1, -1, "")
             cols["status"][r] = status.encode()
             cols["diverged_step"][r] = div
             cols["message"][r] = msg.encode()
             if last is None:
                 continue
+            # the writer fills these when a run starts
+            cols["n_layers"][r] = n_layers(r)
+            cols["n_act_layers"][r] = n_act_layers(r)
+            cols["n_params"][r] = n_weights(r)
             cols["rank"][r] = r % 2
             cols["steps_done"][r] = last + 1 if status == "done" else last
             cols["wall_s"][r] = 10.0 + r
             cols["train_s"][r] = 8.0 + r
+            cols["probe_s_total"][r] = 1.0
+            cols["eval_s"][r] = 0.5
             if status == "done":
                 cols["final_train_loss"][r] = train_loss(r, STEPS - 1)
                 cols["final_train_acc"][r] = train_acc(r, STEPS - 1)
                 cols["final_test_loss"][r] = test_loss(r, STEPS - 1)
                 cols["final_test_acc"][r] = test_acc(r, STEPS - 1)
             _write_traces(tr, r, last, status, arch, nan)
-
-        g = f.create_group("weights/run_0000")
-        g["features.0.weight"] = np.full((2, 1, 3, 3), 0.5, dtype=np.float32)
+            if status in ("done", "diverged", "stopped") and "weights" in tr:
+                _write_weights(tr, r)
     return path
+
+
+def _write_weights(tr, r):
+    """The final weights (written when a run ends): weight_value(r, i) in slot i."""
+    n = n_weights(r)
+    row = np.full(NWEIGHT, np.nan, dtype=np.float32)
+    row[:n] = [weight_value(r, i) for i in range(n)]
+    tr["weights"][r] = row
+    names = np.full(NTENSOR, b"", dtype=STR)
+    offs = np.full(NTENSOR, -1, dtype=np.int64)
+    shapes = np.full((NTENSOR, 4), -1, dtype=np.int32)
+    o = 0
+    for k, (name, shape) in enumerate(tensors(r)):
+        names[k], offs[k] = name.encode(), o
+        shapes[k, :len(shape)] = shape
+        o += int(np.prod(shape))
+    tr["tensor_name"][r] = names
+    tr["tensor_offset"][r] = offs
+    tr["tensor_shape"][r] = shapes
 
 
 def _write_traces(tr, r, last, status, arch, nan):
@@ -268,14 +335,16 @@ def _write_traces(tr, r, last, status, arch, nan):
     ke = EVAL <= last
     put("test_loss", np.where(ke, test_loss(r, EVAL), np.nan))
     put("test_acc", np.where(ke, test_acc(r, EVAL), np.nan))
-    L, M = n_layers(r), n_norm_layers(r)
+    L, M = n_layers(r), n_act_layers(r)
     prefix = "features" if arch.startswith("vgg") else "layers"
     names = np.array([("%s.%d" % (prefix, 3 * l)).encode() if l < L else b""
                       for l in range(NLAYER)], dtype=STR)
     put("layer_name", names)
-    put("norm_layer_name", np.array([("%s.%d" % (prefix, 3 * m + 1)).encode() if m < M else b""
-                                     for m in range(NNORM)], dtype=STR))
-    uidx = np.full((NNORM, NUNIT), -1, dtype=np.int32)
+    # the tracked module: the norm's output, or the dense/conv output without a norm
+    shift = 0 if RUNS[r][2] == "none" else 1
+    put("act_layer_name", np.array([("%s.%d" % (prefix, 3 * m + shift)).encode() if m < M
+                                    else b"" for m in range(NACT)], dtype=STR))
+    uidx = np.full((NACT, NUNIT), -1, dtype=np.int32)
     uidx[:M] = (np.arange(NUNIT) * 5 + 1)[None, :]
     put("act_unit_index", uidx)
 
@@ -286,10 +355,10 @@ def _write_traces(tr, r, last, status, arch, nan):
     lgc = np.full((P, J), nan_)
     ics2 = np.full((P, NLAYER), nan_)
     icsc = np.full((P, NLAYER), nan_)
-    aq = np.full((P, NNORM, NUNIT, len(QUANTILES)), nan_)
-    am = np.full((P, NNORM, NUNIT), nan_)
-    asd = np.full((P, NNORM, NUNIT), nan_)
-    thl = np.full((P, NNORM), nan_)
+    aq = np.full((P, NACT, NUNIT, len(QUANTILES)), nan_)
+    am = np.full((P, NACT, NUNIT), nan_)
+    asd = np.full((P, NACT, NUNIT), nan_)
+    thl = np.full((P, NACT), nan_)  # NaN where the layer is not batch norm
     for i, p in enumerate(PROBE):
         if p > last:
             continue
@@ -301,7 +370,8 @@ def _write_traces(tr, r, last, status, arch, nan):
             ll[i, j] = landscape_loss(r, p, j)
             lgc[i, j] = landscape_grad_change(r, p, j)
         for m in range(M):
-            thl[i, m] = 1.0 + m + p / 100.0
+            if RUNS[r][2] in BN_NORMS:
+                thl[i, m] = 1.0 + m + p / 100.0
             for u in range(NUNIT):
                 am[i, m, u] = act_mean(r, p, m, u)
                 asd[i, m, u] = act_std(r, p, m, u)

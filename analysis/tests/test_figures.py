@@ -50,10 +50,10 @@ def test_seed_stats_ignores_nan_and_inf():
 
 
 def test_default_layers():
-    assert F.default_layers(13, (2 / 12, 10 / 12)) == [2, 10]  # paper: VGG layers #3, #11
-    assert F.default_layers(13, (1 / 3, 3 / 4)) == [4, 9]      # paper ICS: #5, #10
-    assert F.default_layers(25, (1 / 3, 3 / 4)) == [8, 18]
-    assert F.default_layers(1, (1 / 3, 3 / 4)) == [0]
+    assert F.default_layers(13, (2 / 12, 10 / 12)) == [3, 11]  # paper: VGG layers #3, #11
+    assert F.default_layers(13, (1 / 3, 3 / 4)) == [5, 10]     # paper ICS: #5, #10
+    assert F.default_layers(25, (1 / 3, 3 / 4)) == [9, 19]     # paper DLN: #9, #17 are 1/3, 2/3
+    assert F.default_layers(1, (1 / 3, 3 / 4)) == [1]
     assert F.default_layers(0, (0.5,)) == []
 
 
@@ -90,34 +90,43 @@ def test_training_curves(sw):
 
 def test_activations(sw):
     (p,) = F.fig_activations(sw, VGG, 0.1)
-    # default layers for 5 norm layers: round(4 * 2/12) = 1, round(4 * 10/12) = 3
-    assert sorted({m for m, _ in p.data}) == [1, 3]
-    assert [n for n in ("batch", "noisy_batch", "none") if (1, n) in p.data] == ["batch", "noisy_batch"]
-    assert "no activation data for none" in p.note and "none" in p.caption
-    axes = np.array(p.fig.axes).reshape(2, 2)  # rows: layers 1, 3; cols: batch, noisy_batch
-    for i, m in enumerate((1, 3)):
-        for c, norm in enumerate(("batch", "noisy_batch")):
+    # default layers for 5 act layers: 1 + round(4 * 2/12) = 2, 1 + round(4 * 10/12) = 4
+    assert sorted({k for k, _ in p.data}) == [2, 4]
+    assert p.note == "" and "no activation data" not in p.caption
+    axes = np.array(p.fig.axes).reshape(2, 3)  # rows: act layers #2, #4 (positions 1, 3)
+    assert [ax.get_title() for ax in axes[0]] == ["none (run 0)", "batch (run 2)",
+                                                  "noisy_batch (run 4)"]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["act layer #2", "act layer #4"]
+    # each panel names the module it tracks (none: the conv itself, else its norm)
+    assert [t.get_text() for t in axes[1, 0].texts] == ["features.9"]
+    assert [t.get_text() for t in axes[1, 1].texts] == ["features.10"]
+    for i, (k, m) in enumerate(((2, 1), (4, 3))):
+        for c, norm in enumerate(("none", "batch", "noisy_batch")):
             r = runs_of(0.1, VGG, norm)[0]  # lowest seed
-            assert p.data[(m, norm)]["run"] == r
+            assert p.data[(k, norm)]["run"] == r
             med = line(axes[i, c], "q0.5")
             want = [fx.act_quantile(r, pp, m, 0, 2) for pp in fx.PROBE]
             np.testing.assert_allclose(med.get_xdata(), fx.PROBE)
             np.testing.assert_allclose(med.get_ydata(), want, rtol=1e-6)
             # outer band: 2.5% .. 97.5%, inner band: 16% .. 84%
-            for k, (qa, qb) in enumerate(((0, 4), (1, 3))):
-                x, lo, hi = band(axes[i, c], k)
+            for j, (qa, qb) in enumerate(((0, 4), (1, 3))):
+                x, lo, hi = band(axes[i, c], j)
                 np.testing.assert_allclose(lo, [fx.act_quantile(r, pp, m, 0, qa) for pp in fx.PROBE], rtol=1e-6)
                 np.testing.assert_allclose(hi, [fx.act_quantile(r, pp, m, 0, qb) for pp in fx.PROBE], rtol=1e-6)
-    assert axes[0, 0].get_title() == "batch (run 2)"
-    (p2,) = F.fig_activations(sw, DLN, 0.5, layers=[2], unit=1)
+    (p2,) = F.fig_activations(sw, DLN, 0.5, layers=[3], unit=1)
     r = runs_of(0.5, DLN, "noisy_batch")[0]
-    np.testing.assert_allclose(p2.data[(2, "noisy_batch")]["q"][:, 2],
+    np.testing.assert_allclose(p2.data[(3, "noisy_batch")]["q"][:, 2],
                                [fx.act_quantile(r, pp, 2, 1, 2) for pp in fx.PROBE], rtol=1e-6)
+    # a layer number the file does not have: an empty panel saying so, not a crash
+    (p3,) = F.fig_activations(sw, DLN, 0.5, layers=[1, 9], norms=["batch"])
+    assert set(p3.data) == {(1, "batch")}
+    assert [t.get_text() for t in p3.fig.axes[1].texts] == ["no data"]
 
 
 def test_ics(sw):
     (p,) = F.fig_ics(sw, VGG, ["none", "batch"])
-    # 6 measured layers: defaults round(5/3) = 2 and round(15/4) = 4; rows l2, cos per layer
+    # 6 measured layers: defaults #(1 + round(5/3)) = #3 and #(1 + round(15/4)) = #5
+    # (positions 2, 4); rows l2, cos per layer
     axes = np.array(p.fig.axes).reshape(4, 2)
     for i, (m, var, f) in enumerate(((2, "ics_l2", fx.ics_l2), (2, "ics_cos", fx.ics_cos),
                                      (4, "ics_l2", fx.ics_l2), (4, "ics_cos", fx.ics_cos))):
@@ -126,8 +135,10 @@ def test_ics(sw):
                 want = np.mean([[f(r, pp, m) for pp in fx.PROBE]
                                 for r in runs_of(lr, VGG, norm)], axis=0)
                 np.testing.assert_allclose(line(axes[i, c], norm).get_ydata(), want)
-    assert "features.6" in axes[0, 0].get_ylabel()
-    (p,) = F.fig_ics(sw, DLN, ["batch"], layers=[0])
+    assert "#3 features.6" in axes[0, 0].get_ylabel()
+    np.testing.assert_allclose(p.data[("ics_l2", 0.5, 5, "batch")],
+                               line(axes[2, 1], "batch").get_ydata())
+    (p,) = F.fig_ics(sw, DLN, ["batch"], layers=[1])
     ax0 = p.fig.axes[0]
     np.testing.assert_array_equal(line(ax0, "batch").get_ydata(), np.zeros(5))  # layer 0: no ICS
 

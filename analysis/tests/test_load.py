@@ -29,7 +29,9 @@ def test_run_table_shapes_and_values(files):
     assert runs.loc[19, "final_train_loss"] == pytest.approx(2.9 * np.exp(-99 / 50) + 0.05)
     assert runs.loc[19, "final_test_acc"] == pytest.approx(0.9 - 0.8 * np.exp(-99 / 50) - 0.019 - 0.05)
     assert runs.loc[19, "n_layers"] == 6 and runs.loc[27, "n_layers"] == 4
-    assert runs.loc[0, "n_norm_layers"] == 0 and runs.loc[2, "n_norm_layers"] == 5
+    assert runs.loc[0, "n_act_layers"] == 5 and runs.loc[2, "n_act_layers"] == 5  # none too
+    assert runs.loc[27, "n_act_layers"] == 3
+    assert runs.loc[0, "n_params"] == fx.n_weights(0) and runs.loc[0, "probe_s_total"] == 1.0
     assert set(runs.status) == {"done"} and set(runs.diverged_step) == {-1}
     assert runs.loc[3, "message"] == ""  # NUL-padded bytes -> ''
 
@@ -38,9 +40,12 @@ def test_traces_dims_coords_values(files):
     _, tr = analysis.load(files["full"])
     assert isinstance(tr, xr.Dataset)
     assert dict(tr.sizes) == {"run": 32, "step": 11, "eval": 3, "probe": 5, "eta": 4,
-                              "layer": 6, "norm_layer": 5, "unit": 3, "quantile": 5}
+                              "layer": 6, "act_layer": 5, "unit": 3, "quantile": 5}
+    assert "weights" not in tr and "tensor_name" not in tr  # large: only by name
     assert tr.train_loss.dims == ("run", "step")
-    assert tr.act_quantiles.dims == ("run", "probe", "norm_layer", "unit", "quantile")
+    assert tr.act_quantiles.dims == ("run", "probe", "act_layer", "unit", "quantile")
+    np.testing.assert_array_equal(tr.layer.values, np.arange(1, 7))  # paper's "layer #k"
+    np.testing.assert_array_equal(tr.unit.values, np.arange(3))  # dim without values
     np.testing.assert_array_equal(tr.step.values, fx.STEP)
     np.testing.assert_array_equal(tr.eta.values, fx.ETA_REL)
     np.testing.assert_array_equal(tr["quantile"].values, fx.QUANTILES)  # .quantile is a method
@@ -49,20 +54,28 @@ def test_traces_dims_coords_values(files):
     assert float(tr.test_acc.sel(run=7, eval=99)) == pytest.approx(fx.test_acc(7, 99))
     assert float(tr.landscape_loss.sel(run=9, probe=40, eta=2.0)) == pytest.approx(
         fx.train_loss(9, 40) * 1.2)
-    assert float(tr.ics_l2.sel(run=4, probe=20, layer=3)) == pytest.approx(4 * 1.4 / 2)
-    assert float(tr.ics_l2.sel(run=4, probe=20, layer=0)) == 0.0
-    q = tr.act_quantiles.sel(run=4, probe=20, norm_layer=2, unit=1).values  # noisy_batch
+    assert float(tr.ics_l2.sel(run=4, probe=20, layer=4)) == pytest.approx(4 * 1.4 / 2)
+    assert float(tr.ics_l2.sel(run=4, probe=20, layer=1)) == 0.0
+    q = tr.act_quantiles.sel(run=4, probe=20, act_layer=3, unit=1).values  # noisy_batch
     mu, sd = 0.2 + 0.01 + 0.5 * np.sin(2.0), 1.2 + 0.05
     np.testing.assert_allclose(q, mu + sd * fx.Z, rtol=1e-6)
     # padding of runs with fewer layers: NaN / '' beyond n_layers
-    assert np.isnan(tr.ics_l2.sel(run=10, layer=5)).all()  # dln: 4 layers
-    assert str(tr.layer_name.sel(run=10, layer=3).values) == "layers.9"
-    assert str(tr.layer_name.sel(run=10, layer=4).values) == ""
-    assert np.isnan(tr.act_quantiles.sel(run=0)).all()  # norm none: no norm layers
+    assert np.isnan(tr.ics_l2.sel(run=10, layer=6)).all()  # dln: 4 layers
+    assert str(tr.layer_name.sel(run=10, layer=4).values) == "layers.9"
+    assert str(tr.layer_name.sel(run=10, layer=5).values) == ""
+    # norm none: its pre-activations are tracked too (the dense/conv output)
+    np.testing.assert_allclose(tr.act_mean.sel(run=0, probe=0, act_layer=2).values,
+                               [fx.act_mean(0, 0, 1, u) for u in range(3)])
+    assert str(tr.act_layer_name.sel(run=0, act_layer=2).values) == "features.3"
+    assert str(tr.act_layer_name.sel(run=2, act_layer=2).values) == "features.4"
+    # Theorem 4.1 only on batch-norm layers
+    assert np.isnan(tr.thm41_lhs.sel(run=0)).all() and np.isnan(tr.thm41_lhs.sel(run=6)).all()
+    assert float(tr.thm41_lhs.sel(run=2, probe=20, act_layer=2)) == pytest.approx(2.2)
     # run-table coordinates make selection by config natural
     bn = tr.beta_eff.where(tr.norm == "batch", drop=True)
     assert bn.sizes["run"] == 8
-    assert tr.attrs["spec_name"] == "fixture" and tr.attrs["schema_version"] == 1
+    assert tr.attrs["spec_name"] == "fixture" and tr.attrs["schema_version"] == 1  # text "1"
+    assert tr.attrs["data_mean"] == [0.286] and tr.attrs["blas_threads"] == 1
 
 
 def test_fixture_opens_in_xarray_h5netcdf(files):
@@ -202,10 +215,47 @@ def test_dimension_without_coordinate_values(tmp_path):
     values): the reader gives it an index coordinate."""
     p = fx.write(str(tmp_path / "nc.h5"))
     with h5py.File(p, "a") as f:
-        f["layer"][...] = 0
-        f["layer"].attrs["NAME"] = np.bytes_(
-            "This is a netCDF dimension but not a netCDF variable.         6")
+        f["eval"][...] = 0
+        f["eval"].attrs["NAME"] = np.bytes_(
+            "This is a netCDF dimension but not a netCDF variable.         3")
     runs, tr = analysis.load(p)
-    np.testing.assert_array_equal(tr["layer"].values, np.arange(6))
-    assert tr.ics_cos.dims == ("run", "probe", "layer")
-    assert float(tr.ics_cos.sel(run=2, probe=0, layer=3)) == pytest.approx(1 - 0.03 - 0.002)
+    np.testing.assert_array_equal(tr["eval"].values, np.arange(3))
+    assert tr.test_acc.dims == ("run", "eval")
+    assert float(tr.ics_cos.sel(run=2, probe=0, layer=4)) == pytest.approx(1 - 0.03 - 0.002)
+
+
+def test_state_dict(files):
+    """Names in network order (parameters, then state), shapes from tensor_shape, values
+    from the right offsets of the flat row."""
+    sd = analysis.state_dict(files["full"], 26)  # dln, batch: 4 layers, 3 BN
+    want = fx.tensors(26)
+    assert list(sd) == [n for n, _ in want]
+    assert list(sd)[:4] == ["layers.0.weight", "layers.1.weight", "layers.1.bias",
+                            "layers.3.weight"]
+    assert list(sd)[-1] == "layers.7.running_var"
+    o = 0
+    for name, shape in want:
+        assert sd[name].shape == shape and sd[name].dtype == np.float32
+        n = int(np.prod(shape))
+        np.testing.assert_array_equal(sd[name].ravel(), [fx.weight_value(26, o + i) for i in range(n)])
+        o += n
+    sd0 = analysis.state_dict(files["full"], 8)  # dln, none: weights only
+    assert list(sd0) == ["layers.%d.weight" % (3 * l) for l in range(4)]
+    assert sd0["layers.9.weight"].shape == (5, 4)
+
+
+def test_state_dict_errors(files, tmp_path):
+    with pytest.raises(analysis.ResultsFileError, match="run 20 has no weights yet .status 'pending'"):
+        analysis.state_dict(files["partial"], 20)
+    with pytest.raises(IndexError, match="run 32 out of range"):
+        analysis.state_dict(files["full"], 32)
+    p = fx.write(str(tmp_path / "nw.h5"), drop=("weights",))
+    with pytest.raises(analysis.ResultsFileError, match="no final weights .dataset 'weights' missing"):
+        analysis.state_dict(p, 0)
+    p = fx.write(str(tmp_path / "bad.h5"))
+    with h5py.File(p, "a") as f:
+        f["tensor_offset"][3, 0] = fx.NWEIGHT - 1
+    with pytest.raises(analysis.ResultsFileError, match="outside the weights row"):
+        analysis.state_dict(p, 3)
+    with pytest.raises(analysis.ResultsFileError, match="not a normsweep results file"):
+        analysis.state_dict(files["foreign"], 0)

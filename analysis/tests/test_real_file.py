@@ -1,75 +1,267 @@
-"""The analysis against a file the real normsweep wrote (not the h5py fixture).
-
-Runs when $NS_BIN is a normsweep binary whose --help lists `run` (scripts/test sets
-NS_BIN=build/normsweep); skips with the reason otherwise. The command line follows
-scripts/demo: `normsweep run SPEC -o OUT --force`; the spec below is a tiny deep linear
-network sweep (docs/sweep-format.md) that takes seconds."""
-import os
-import re
-import subprocess
-
+"""The analysis on files the real `normsweep run` wrote (conftest.real: REAL_SPEC, 16 runs
+of a tiny MLP, every probe on, the `none` runs at lr 5 diverge; and a --shard 1/3 file
+whose other runs stay pending). What the test knows without re-running the training:
+the structure (run order, shapes, coordinates), exact invariants of the measurements,
+and that load() and every figure show exactly what h5py reads from the file."""
+import h5py
 import numpy as np
 import pytest
 
 import analysis
-from analysis import figures
+from analysis import figures as F
+from analysis.tests import make_fixture as fx
+from analysis.tests.test_figures import line
+from analysis.tests.test_report import _check_images, _page
 
-SPEC = """\
-name: analysis-real-file-test
-data: synthetic-dln:n=200,d=10
-data_seed: 0
-train: {steps: 40, batch: full, init: glorot, eval_every: 20, log_every: 5}
-grid:
-  arch: ["dln:depth=4,width=10"]
-  norm: [none, batch]
-  lr: [1.0e-4]
-  seed: [0]
-probes:
-  every: 10
-  eta: {relative: [0.5, 4.0], count: 4}
-  ics: {layers: all}
-  activations: {units: 4, quantiles: [0.025, 0.16, 0.5, 0.84, 0.975]}
-  hessian: {iters: 10, tol: 1.0e-3}
-"""
+ARCH = "mlp:16-16-16-3"
+NORMS = ("none", "batch", "noisy_batch", "l2")
+LRS = (0.05, 5.0)
+# run order (docs/sweep-format.md): arch > norm > lr > seed, last fastest
+RUNS = [(n, lr, s) for n in NORMS for lr in LRS for s in (0, 1)]
+DIVERGED = [2, 3]  # none at lr 5
 
 
-def _normsweep():
-    b = os.environ.get("NS_BIN")
-    if not b:
-        pytest.skip("NS_BIN is not set: no real normsweep file to test against "
-                    "(scripts/test sets NS_BIN=build/normsweep)")
-    if not os.access(b, os.X_OK):
-        pytest.skip("NS_BIN=%s is not an executable file" % b)
-    h = subprocess.run([b, "--help"], capture_output=True, text=True, timeout=30)
-    if not re.search(r"^\s+run\s", h.stdout + h.stderr, re.M):
-        pytest.skip("%s --help does not list 'run' yet (the sweep runner has not landed)" % b)
-    return b
+def h5(path, name, *idx):
+    with h5py.File(path, "r") as f:
+        a = f[name][idx] if idx else f[name][()]
+    return np.char.decode(a) if getattr(a, "dtype", None) is not None and a.dtype.kind == "S" else a
 
 
-def test_real_normsweep_file(tmp_path):
-    b = _normsweep()
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(SPEC)
-    out = tmp_path / "results.h5"
-    env = dict(os.environ)
-    if os.geteuid() == 0:  # as scripts/env.sh: Open MPI refuses root otherwise
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    r = subprocess.run([b, "run", str(spec), "-o", str(out), "--force"], capture_output=True,
-                       text=True, timeout=300, env=env, cwd=str(tmp_path))
-    assert r.returncode == 0, ("normsweep run failed (if the sweep format or the run command "
-                               "line changed, update SPEC / the command in this test):\n"
-                               + r.stderr[-3000:])
-    runs, traces = analysis.load(str(out))
-    assert len(runs) == 2 and set(runs.status) == {"done"}
-    assert list(runs.norm) == ["none", "batch"] and np.allclose(runs.lr, 1e-4)
-    assert (runs.steps_done == 40).all()
-    tl = traces.train_loss.values
-    assert tl.shape[0] == 2 and np.isfinite(tl).all()
-    assert int(traces.step.values[-1]) == 39 and int(traces.step.values[0]) == 0
-    # final_train_loss is a real loss value, consistent with the logged curve's scale
-    assert np.all(runs.final_train_loss > 0)
-    sw = analysis.read_sweep(str(out))
-    plots = figures.all_figures(sw)
-    drawn = {p.name for p in plots if p.fig is not None}
-    assert "training_dln_depth_4_width_10" in drawn, [(p.name, p.note) for p in plots]
-    assert "landscape_dln_depth_4_width_10" in drawn
+@pytest.fixture(scope="module")
+def loaded(real):
+    return analysis.load(real["full"])
+
+
+def test_structure(real, loaded):
+    runs, tr = loaded
+    assert len(runs) == 16
+    assert [(n, lr, s) for n, lr, s in zip(runs.norm, runs.lr, runs.seed)] == RUNS
+    assert set(runs.arch) == {ARCH} and set(runs.random_sample) == {-1}
+    st = np.array(["diverged" if r in DIVERGED else "done" for r in range(16)])
+    np.testing.assert_array_equal(runs.status, st)
+    done = st == "done"
+    assert (runs.steps_done[done] == 30).all() and (runs.diverged_step[done] == -1).all()
+    div = runs.loc[DIVERGED]
+    assert (div.diverged_step > 0).all() and (div.steps_done == div.diverged_step).all()
+    assert all("above diverge_above" in m for m in div.message)
+    # every norm, none included, tracks the pre-activation of both hidden layers
+    assert (runs.n_layers == 3).all() and (runs.n_act_layers == 2).all()
+    # 16*16+16 + 16*16+16 + 16*3+3 = 595 parameters; a norm adds gamma, beta: 2 x 32
+    np.testing.assert_array_equal(runs.n_params, [595] * 4 + [659] * 12)
+    assert dict(tr.sizes) == {"run": 16, "step": 16, "eval": 3, "probe": 3, "eta": 4,
+                              "layer": 3, "act_layer": 2, "unit": 3, "quantile": 5}
+    np.testing.assert_array_equal(tr.step, list(range(0, 30, 2)) + [29])  # + the last step
+    np.testing.assert_array_equal(tr["eval"], [10, 20, 30])  # updates before evaluation
+    np.testing.assert_array_equal(tr.probe, [0, 10, 20])
+    np.testing.assert_allclose(tr.eta, np.geomspace(0.5, 4.0, 4), rtol=1e-12)  # eta / lr
+    np.testing.assert_array_equal(tr.layer, [1, 2, 3])
+    np.testing.assert_array_equal(tr.act_layer, [1, 2])
+    np.testing.assert_allclose(tr["quantile"], [0.025, 0.16, 0.5, 0.84, 0.975])
+    assert tr.act_quantiles.dims == ("run", "probe", "act_layer", "unit", "quantile")
+    assert tr.attrs["schema_version"] == 1 and tr.attrs["spec_name"] == "analysis-real-file-test"
+    assert isinstance(tr.attrs["data_mean"], list) and len(tr.attrs["data_mean"]) == 1
+    # module names: the norm's output is tracked where there is one, else the Linear's
+    np.testing.assert_array_equal(tr.layer_name.sel(run=0), ["layers.0", "layers.2", "layers.4"])
+    np.testing.assert_array_equal(tr.layer_name.sel(run=4), ["layers.0", "layers.3", "layers.6"])
+    np.testing.assert_array_equal(tr.act_layer_name.sel(run=0), ["layers.0", "layers.2"])
+    np.testing.assert_array_equal(tr.act_layer_name.sel(run=8), ["layers.1", "layers.4"])
+
+
+def test_values_are_the_files(real, loaded):
+    """Every trace and run column load() returns equals the raw h5py read (NaN where
+    unwritten), with the dims of the attached scales."""
+    runs, tr = loaded
+    with h5py.File(real["full"], "r") as f:
+        for name in tr.data_vars:
+            raw = f[name][()]
+            got = tr[name].values
+            if raw.dtype.kind == "S":
+                np.testing.assert_array_equal(got, np.char.decode(raw), err_msg=name)
+            else:
+                np.testing.assert_array_equal(got, raw, err_msg=name)
+            dims = tuple(d[0].name.lstrip("/") for d in f[name].dims)
+            assert tr[name].dims == dims, name
+        for c in runs.columns:
+            raw = f[c][()]
+            want = np.char.decode(raw) if raw.dtype.kind == "S" else raw
+            np.testing.assert_array_equal(runs[c].to_numpy(), want, err_msg=c)
+    assert "rand_beta_eff" in tr and "hess_trace" in tr and "probe_s" in tr
+    assert "probe_s_total" in runs.columns and "probe_s" not in runs.columns
+
+
+def test_invariants(loaded):
+    runs, tr = loaded
+    done = np.flatnonzero(runs.status.to_numpy() == "done")
+    tl = tr.train_loss.values
+    # logged losses finite for done runs; diverged runs: finite up to the diverged step,
+    # whose loss is above diverge_above (20) and is final_train_loss, NaN after
+    assert np.isfinite(tl[done]).all() and (tl[done] > 0).all()
+    np.testing.assert_array_equal(runs.final_train_loss.to_numpy()[done], tl[done, -1])
+    for r in DIVERGED:
+        k = list(tr.step.values).index(runs.diverged_step[r])
+        assert np.isfinite(tl[r, :k + 1]).all() and np.isnan(tl[r, k + 1:]).all()
+        assert tl[r, k] > 20.0 and tl[r, k] == runs.final_train_loss[r]
+        assert np.isnan(tr.test_acc.values[r]).all() and np.isnan(runs.final_test_acc[r])
+    ta = tr.test_acc.values[done]
+    assert ((ta >= 0) & (ta <= 1)).all()
+    np.testing.assert_array_equal(runs.final_test_acc.to_numpy()[done], ta[:, -1])
+    # Definition 2.1: layer 1 has nothing before it
+    ok = np.isfinite(tr.ics_l2.values[:, :, 0])
+    assert ok[done].all()
+    assert (tr.ics_l2.values[:, :, 0][ok] == 0).all() and (tr.ics_cos.values[:, :, 0][ok] == 1).all()
+    # a probe sees the step's batch before the update: the logged loss and gradient norm
+    pi = [list(tr.step.values).index(p) for p in tr.probe.values]
+    np.testing.assert_array_equal(tr.probe_loss.values[done], tl[done][:, pi])
+    np.testing.assert_array_equal(tr.probe_grad_norm.values[done], tr.grad_norm.values[done][:, pi])
+    # beta_eff = max_eta ||g - grad L(w - eta g)|| / ||eta g|| with eta = eta_rel * lr
+    eta = tr.eta.values[None, None, :] * runs.lr.to_numpy()[:, None, None]
+    for pre in ("", "rand_"):
+        gc = tr[pre + "landscape_grad_change"].values
+        be = np.max(gc / (eta * tr.probe_grad_norm.values[:, :, None]), axis=2)
+        np.testing.assert_allclose(tr[pre + "beta_eff"].values[done], be[done], rtol=1e-6)
+    # Theorem 4.1 (1/m form) on BN layers only; NaN for none and l2
+    lhs, rhs = tr.thm41_lhs.values, tr.thm41_rhs.values
+    for r, (norm, _, _) in enumerate(RUNS):
+        if norm in ("batch", "noisy_batch"):
+            np.testing.assert_allclose(lhs[r], rhs[r], rtol=1e-4)
+        else:
+            assert np.isnan(lhs[r]).all() and np.isnan(rhs[r]).all()
+    # at step 0 BN has gamma 1, beta 0: each tracked unit has batch mean 0 and std 1
+    bn = [r for r, c in enumerate(RUNS) if c[0] == "batch"]
+    np.testing.assert_allclose(tr.act_mean.values[bn, 0], 0.0, atol=1e-5)
+    np.testing.assert_allclose(tr.act_std.values[bn, 0], 1.0, rtol=1e-3)
+    # l2 (x - mean) / rms(x): mean 0 as well
+    l2 = [r for r, c in enumerate(RUNS) if c[0] == "l2"]
+    np.testing.assert_allclose(tr.act_mean.values[l2, 0], 0.0, atol=1e-5)
+    # activations of `none` are tracked; quantiles are ordered; units are channels 0..15
+    aq = tr.act_quantiles.values
+    assert np.isfinite(aq[[0, 1]]).all()
+    fin = np.isfinite(aq).all(axis=-1)
+    assert (np.diff(aq, axis=-1)[fin] >= 0).all()
+    ui = tr.act_unit_index.values
+    assert ((ui >= 0) & (ui < 16)).all()
+    assert (tr.hess_iters.values[done] >= 1).all()
+
+
+def test_state_dict_real(real, loaded):
+    runs, _ = loaded
+    sd = analysis.state_dict(real["full"], 4)  # batch
+    assert list(sd) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+                        "layers.1.running_mean", "layers.1.running_var", "layers.3.weight",
+                        "layers.3.bias", "layers.4.weight", "layers.4.bias",
+                        "layers.4.running_mean", "layers.4.running_var", "layers.6.weight",
+                        "layers.6.bias"]
+    assert sd["layers.0.weight"].shape == (16, 16) and sd["layers.6.weight"].shape == (3, 16)
+    params = [k for k in sd if "running" not in k]
+    assert sum(sd[k].size for k in params) == runs.n_params[4]
+    assert all(np.isfinite(v).all() for v in sd.values()) and (sd["layers.4.running_var"] > 0).all()
+    # the values are the file's flat row at the tensor table's offsets
+    off = list(h5(real["full"], "tensor_name", 4)).index("layers.3.weight")
+    o = int(h5(real["full"], "tensor_offset", 4)[off])
+    np.testing.assert_array_equal(sd["layers.3.weight"].ravel(),
+                                  h5(real["full"], "weights", 4)[o:o + 256])
+    sd0 = analysis.state_dict(real["full"], 0)  # none
+    assert list(sd0) == ["layers.%d.%s" % (i, w) for i in (0, 2, 4) for w in ("weight", "bias")]
+    assert sum(v.size for v in sd0.values()) == 595
+    torch = pytest.importorskip("torch")  # optional: the PyTorch round trip
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 16),
+                      nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    # strict: every key and shape must match (torch fills BN's num_batches_tracked)
+    m.load_state_dict({k.replace("layers.", ""): torch.from_numpy(v) for k, v in sd.items()})
+    np.testing.assert_array_equal(m[4].running_var.numpy(), sd["layers.4.running_var"])
+    m0 = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+    m0.load_state_dict({k.replace("layers.", ""): torch.from_numpy(v) for k, v in sd0.items()})
+
+
+def test_figures_plot_the_files_numbers(real, loaded):
+    runs, tr = loaded
+    sw = analysis.read_sweep(real["full"])
+    plots = {p.name: p for p in F.all_figures(sw)}
+    assert all(p.fig is not None for p in plots.values()), {n: p.note for n, p in plots.items()}
+    tl = h5(real["full"], "train_loss")
+    ax = plots["training_mlp_16-16-16-3"].fig.axes[1]  # lr 5
+    assert ax.get_title() == "lr = 5"
+    np.testing.assert_array_equal(line(ax, "batch").get_ydata(), tl[[6, 7]].mean(axis=0))
+    # both `none` seeds diverged: the line stops where they did (NaN after, not drawn)
+    y = line(ax, "none").get_ydata()
+    np.testing.assert_array_equal(y[:2], tl[[2, 3], :2].mean(axis=0))
+    assert np.isnan(y[3:]).all()
+    # activations: BN vs noisy BN vs none, from the file's quantiles of the lowest seed
+    p = plots["activations_mlp_16-16-16-3_lr0.05"]
+    aq = h5(real["full"], "act_quantiles")
+    assert sorted(p.data) == [(k, n) for k in (1, 2) for n in ("batch", "noisy_batch", "none")]
+    for (k, norm), d in p.data.items():
+        r = RUNS.index((norm, 0.05, 0))
+        assert d["run"] == r
+        np.testing.assert_array_equal(d["q"], aq[r, :, k - 1, 0, :])
+    axes = np.array(p.fig.axes).reshape(2, 3)
+    np.testing.assert_array_equal(line(axes[1, 0], "q0.5").get_ydata(), aq[0, :, 1, 0, 2])
+    # landscape band: min..max over eta and both seeds
+    p = plots["landscape_mlp_16-16-16-3"]
+    ll = h5(real["full"], "landscape_loss")
+    lo, hi = p.data[("landscape_loss", 0.05, "noisy_batch")]
+    np.testing.assert_array_equal(lo, ll[[8, 9]].min(axis=(0, 2)))
+    np.testing.assert_array_equal(hi, ll[[8, 9]].max(axis=(0, 2)))
+    # ICS: default layers of 3: #(1 + round(2/3)) = #2 and #(1 + round(1.5)) = #3
+    p = plots["ics_mlp_16-16-16-3"]
+    ics = h5(real["full"], "ics_cos")
+    np.testing.assert_array_equal(p.data[("ics_cos", 0.05, 3, "batch")], ics[[4, 5], :, 2].mean(axis=0))
+    # l_p figure: l2 next to none and batch
+    p = plots["lp_training_mlp_16-16-16-3"]
+    assert sorted(ln.get_gid() for ln in p.fig.axes[0].get_lines()) == ["batch", "l2", "none"]
+    p = plots["hessian_mlp_16-16-16-3"]
+    he = h5(real["full"], "hess_top_eig")
+    np.testing.assert_array_equal(p.data[(0.05, "l2")], he[[12, 13]].mean(axis=0))
+
+
+def test_report_and_status_on_real_files(real, tmp_path):
+    from analysis.report import write_report
+    from analysis.status import counts, summary
+    out = str(tmp_path / "rep")
+    plots = write_report(real["full"], out, dpi=60)
+    text, page = _page(out)
+    assert sorted(page.srcs) == sorted(p.name + ".png" for p in plots if p.fig is not None)
+    _check_images(out, page.srcs)
+    assert "name: analysis-real-file-test" in text
+    sw = analysis.read_sweep(real["full"])
+    assert counts(sw) == {"done": 14, "diverged": 2}
+    # the shard file: runs 1, 4, 7, 10, 13 done, the rest pending with nothing written
+    sw = analysis.read_sweep(real["shard"])
+    assert counts(sw) == {"done": 5, "pending": 11}
+    runs, tr = analysis.load(real["shard"])
+    pend = runs.status.to_numpy() == "pending"
+    np.testing.assert_array_equal(np.flatnonzero(~pend), [1, 4, 7, 10, 13])
+    assert (runs.n_layers[pend] == -1).all() and np.isnan(tr.train_loss.values[pend]).all()
+    lines = summary(sw)
+    assert lines[1] == "  done 5 | pending 11" and lines[2] == "  steps 150 / 480 (31.2%)"
+    plots = {p.name: p for p in F.all_figures(sw)}
+    p = plots["training_mlp_16-16-16-3"]
+    tl = h5(real["shard"], "train_loss")
+    np.testing.assert_array_equal(line(p.fig.axes[0], "none").get_ydata(), tl[1])  # seed 1 only
+    assert line(p.fig.axes[0], "none").get_label() == "none"
+    with pytest.raises(analysis.ResultsFileError, match="run 0 has no weights yet"):
+        analysis.state_dict(real["shard"], 0)
+
+
+def test_fixture_matches_writer(real, files):
+    """make_fixture's names, dims, dtypes and root attributes are the writer's."""
+    with h5py.File(real["full"], "r") as w, h5py.File(files["full"], "r") as x:
+        assert set(x.attrs) <= set(w.attrs), set(x.attrs) - set(w.attrs)
+        for k in x.attrs:
+            assert type(x.attrs[k]) is type(w.attrs[k]), k
+        assert set(x) <= set(w), sorted(set(x) - set(w))
+        for name in x:
+            a, b = x[name], w[name]
+            assert a.dtype.kind == b.dtype.kind and a.ndim == b.ndim, name
+            if a.dtype.kind != "S":
+                assert a.dtype == b.dtype, (name, a.dtype, b.dtype)
+            assert a.attrs.get("CLASS") == b.attrs.get("CLASS"), name
+            if a.attrs.get("CLASS") == b"DIMENSION_SCALE":
+                same = a.attrs["NAME"].startswith(b"This is") == b.attrs["NAME"].startswith(b"This is")
+                assert same, name
+                continue
+            da = tuple(d[0].name for d in a.dims)
+            db = tuple(d[0].name for d in b.dims)
+            assert da == db, (name, da, db)
+    assert fx.NACT == fx.NLAYER - 1  # as the writer: every hidden layer, every norm

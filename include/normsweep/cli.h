@@ -21,5 +21,6 @@ int ns_cmd_merge(int argc, char **argv);  /* src/cli/cmd_merge.c */
 /* Parts of `bench`, each in its own file; argv is bench's own argv. */
 int ns_bench_data(int argc, char **argv);  /* src/cli/bench_data.c  */
 int ns_bench_train(int argc, char **argv); /* src/cli/bench_train.c */
+int ns_bench_probe(int argc, char **argv); /* src/cli/bench_probe.c */
 
 #endif

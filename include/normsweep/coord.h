@@ -4,7 +4,7 @@
  * run indices to ranks that ask; it also executes runs itself, servicing other
  * ranks' requests from inside its own runs through ns_coord_poll(). No rank
  * spins a core while it waits: all waits are MPI_Test/Iprobe + nanosleep
- * backoff (100 us doubling to 20 ms). The coordinator knows nothing of what a
+ * backoff (100 us doubling to 5 ms). The coordinator knows nothing of what a
  * run is: a callback executes one run index. docs/coordinator.md has the
  * protocol, the polling model and the signal path.
  */
@@ -69,8 +69,9 @@ typedef struct ns_coord_result {
  * non-skipped run index is executed exactly once per call unless a stop is
  * requested before it starts. Returns NS_OK when the sweep ended - completed or
  * stopped, see res->complete (main exits NS_EXIT_INCOMPLETE = 3 when it is 0);
- * NS_ERR_ARG/NS_ERR_IO (on every rank) for bad options or an unwritable
- * progress_json, NS_ERR_NOMEM, NS_ERR_MPI. A failing callback does not end the
+ * NS_ERR_ARG/NS_ERR_IO/NS_ERR_NOMEM (on every rank, before any run) for bad
+ * options, an unwritable progress_json or no memory. MPI errors are fatal (the
+ * communicator's MPI_ERRORS_ARE_FATAL). A failing callback does not end the
  * sweep: its run is recorded as NS_RUN_FAILED. */
 ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
                            ns_coord_result *res);
@@ -88,8 +89,9 @@ void ns_coord_request_stop(ns_coord *c);
 int ns_coord_rank(const ns_coord *c);
 
 /* Install handlers for SIGTERM, SIGUSR1 and SIGINT that only record the signal
- * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A second
- * SIGINT restores the default action and re-raises (Ctrl-C twice kills). */
+ * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A SIGINT
+ * after any recorded stop signal restores the default action and re-raises
+ * (Ctrl-C twice kills); repeated SIGTERM/SIGUSR1 are harmless. */
 void ns_signals_install(void);
 /* Number of the first stop signal caught since install/clear, 0 if none. */
 int ns_signals_caught(void);

@@ -9,6 +9,7 @@
  *   mb_per_s      raw_mb / load_s   (decoded MB per second)
  *   memory_mb     arrays the loaded set keeps (float32), 1e6 bytes
  */
+#include "normsweep/clock.h"
 #include "normsweep/cli.h"
 #include "normsweep/data.h"
 #include "normsweep/error.h"
@@ -18,20 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void json_string(FILE *f, const char *s)
 {
@@ -75,9 +62,9 @@ int ns_bench_data(int argc, char **argv)
     ns_dataset *d = NULL;
     for (int r = 0; r < reps; r++) {
         ns_dataset_free(d);
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = ns_now_s(), c0 = ns_cpu_s();
         ns_status st = ns_dataset_load(spec, seed, &d);
-        double dt = now_s() - t0, dc = cpu_s() - c0;
+        double dt = ns_now_s() - t0, dc = ns_cpu_s() - c0;
         if (st != NS_OK) {
             fprintf(stderr, "normsweep bench: %s\n", ns_error_msg());
             return st == NS_ERR_ARG ? NS_EXIT_USAGE : NS_EXIT_FAIL;

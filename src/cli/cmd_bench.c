@@ -2,7 +2,9 @@
  *   normsweep bench --sgemm N [--reps R]   sgemm N x N x N, GFLOP/s with the running kernel
  *   normsweep bench --data NAME ...        data set loading (bench_data.c)
  *   normsweep bench --arch A --norm N ...  training throughput (bench_train.c)
+ *   normsweep bench --probe --arch A ...   probe cost in training steps (bench_probe.c)
  */
+#include "normsweep/clock.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -12,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int bench_sgemm(int n, int reps)
 {
@@ -38,9 +33,9 @@ static int bench_sgemm(int n, int reps)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = ns_now_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = now_s() - t0;
+        double dt = ns_now_s() - t0;
         if (dt < best) best = dt;
     }
     double gflops = 2.0 * n * (double)n * n / best * 1e-9;
@@ -55,11 +50,14 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: normsweep bench --sgemm N [--reps R]\n"
                "       normsweep bench --data NAME [options]\n"
-               "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n");
+               "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n"
+               "       normsweep bench --probe --arch A --norm N [--batch 128] [--reps R]\n");
 }
 
 int ns_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--probe") == 0) return ns_bench_probe(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0) return ns_bench_data(argc, argv);
         if (strcmp(argv[i], "--arch") == 0) return ns_bench_train(argc, argv);

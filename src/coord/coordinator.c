@@ -29,14 +29,16 @@ static const char *signal_name(int sig)
 
 /* ---------------------------------------------------------------- the queue */
 
-static const double *sort_cost; /* qsort has no context argument; rank 0 only */
+typedef struct cost_index {
+    double cost;
+    int run;
+} cost_index;
 
 static int by_cost_desc(const void *a, const void *b)
 {
-    int i = *(const int *)a, j = *(const int *)b;
-    double ci = sort_cost ? sort_cost[i] : 0, cj = sort_cost ? sort_cost[j] : 0;
-    if (ci != cj) return ci > cj ? -1 : 1;
-    return (i > j) - (i < j); /* ties: lower index first, so the order is reproducible */
+    const cost_index *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    return (x->run > y->run) - (x->run < y->run); /* ties: lower index first (reproducible) */
 }
 
 static ns_status check_opts(const ns_coord_opts *o)
@@ -218,10 +220,11 @@ static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
     }
 }
 
-void ns_leader_service(ns_coord *c)
+/* Handle everything that has arrived; returns how many messages that was. */
+static int service(ns_coord *c)
 {
     if (!c->stop && ns_signals_caught()) begin_stop(c, ns_signals_caught(), 0);
-
+    int handled = 0;
     for (;;) {
         int flag = 0;
         MPI_Status st;
@@ -232,10 +235,14 @@ void ns_leader_service(ns_coord *c)
         MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP, c->comm,
                  MPI_STATUS_IGNORE);
         handle_up(c, st.MPI_SOURCE, &m);
+        handled++;
     }
     ns_outbox_progress(&c->out);
     progress_tick(c);
+    return handled;
 }
+
+void ns_leader_service(ns_coord *c) { service(c); }
 
 ns_status ns_leader_start(ns_coord *c)
 {
@@ -263,9 +270,12 @@ ns_status ns_leader_start(ns_coord *c)
             c->order[c->nq++] = r;
         }
     }
-    sort_cost = o->cost;
-    qsort(c->order, (size_t)c->nq, sizeof(int), by_cost_desc);
-    sort_cost = NULL;
+    cost_index *ci = malloc(sizeof *ci * (size_t)(c->nq > 0 ? c->nq : 1));
+    NS_CHECK(ci, NS_ERR_NOMEM, "coordinator: cannot allocate the order of %d runs", n);
+    for (int k = 0; k < c->nq; k++) ci[k] = (cost_index){run_cost(c, c->order[k]), c->order[k]};
+    qsort(ci, (size_t)c->nq, sizeof *ci, by_cost_desc);
+    for (int k = 0; k < c->nq; k++) c->order[k] = ci[k].run;
+    free(ci);
     c->next_print = c->t_start + o->progress_every_s;
     if (o->progress_json) {
         /* Fail before any work if the sidecar cannot be written at all. */
@@ -282,7 +292,7 @@ void ns_leader_loop(ns_coord *c)
     ns_backoff b;
     ns_backoff_reset(&b);
     for (;;) {
-        ns_leader_service(c);
+        if (service(c) > 0) ns_backoff_reset(&b); /* busy again: answer fast */
         if (!c->stop && c->qhead < c->nq) {
             int run = pop_run(c, 0);
             c->state[run] = NS_ST_RUNNING;
@@ -296,9 +306,7 @@ void ns_leader_loop(ns_coord *c)
         /* Nothing for rank 0 to run: done once every worker is parked, which
          * means each has reported everything it was given. */
         if (c->nparked == c->size - 1) break;
-        int before = c->nparked;
         ns_backoff_sleep(&b);
-        if (c->nparked != before) ns_backoff_reset(&b);
     }
     for (int r = 0; r < c->nruns; r++)
         NS_ASSERT(c->state[r] != NS_ST_QUEUED && c->state[r] != NS_ST_RUNNING);
@@ -314,11 +322,8 @@ void ns_leader_loop(ns_coord *c)
     /* Wait for every BYE: then no message of this sweep is left unreceived
      * when the communicator is freed. */
     ns_backoff_reset(&b);
-    while (c->nbye < c->size - 1) {
-        int before = c->nbye;
-        ns_leader_service(c);
-        if (c->nbye == before) ns_backoff_sleep(&b);
-    }
+    while (c->nbye < c->size - 1)
+        if (service(c) == 0) ns_backoff_sleep(&b);
     if (c->opts->progress_every_s > 0) {
         char line[512];
         ns_progress_line(&p, line, sizeof line);

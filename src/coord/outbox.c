@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NS_BACKOFF_MIN_NS = 100000, NS_BACKOFF_MAX_NS = 20000000 };
+enum { NS_BACKOFF_MIN_NS = 100000, NS_BACKOFF_MAX_NS = 5000000 };
 
 double ns_coord_now(void)
 {

@@ -45,16 +45,19 @@ static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
     }
 }
 
-/* Drain rank 0's messages, notice local stops. FINISH can only arrive in the
- * worker loop (rank 0 sends it once this rank is parked), never mid-run. */
-static void service(ns_coord *c, ns_coord_result *fin)
+/* Drain rank 0's messages, notice local stops; returns how many messages
+ * arrived. FINISH can only arrive in the worker loop (rank 0 sends it once this
+ * rank is parked), never mid-run. */
+static int service(ns_coord *c, ns_coord_result *fin)
 {
+    int handled = 0;
     while (!c->finished) {
         int flag = 0;
         MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE);
         if (!flag) break;
         ns_down_msg d = c->down;
         handle_down(c, &d, fin);
+        handled++;
         if (!c->finished) post_recv(c);
     }
     if (!c->stop && ns_signals_caught()) {
@@ -68,6 +71,7 @@ static void service(ns_coord *c, ns_coord_result *fin)
         c->stop_sent = 1;
     }
     ns_outbox_progress(&c->out);
+    return handled;
 }
 
 void ns_worker_service(ns_coord *c) { service(c, NULL); }
@@ -78,7 +82,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
     ns_backoff_reset(&b);
     post_recv(c);
     for (;;) {
-        service(c, res);
+        if (service(c, res) > 0) ns_backoff_reset(&b);
         if (c->finished) break;
         if (c->held >= 0 && c->stop) {
             /* Assigned before the stop reached rank 0: hand it back unstarted. */

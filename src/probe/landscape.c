@@ -40,15 +40,10 @@ ns_status ns_probe_line(const ns_objective *obj, ns_probe_ws *ws, const float *w
     double best = NAN;
     for (int k = 0; k < count; k++) {
         /* w - eta d in double, rounded once */
-        for (size_t i = 0; i < n; i++) ws->wx[i] = (float)((double)w[i] - eta[k] * dir[i]);
+        ns_vec_step(w, eta[k], dir, ws->wx, n);
         double L = NAN;
         NS_TRY(obj->loss_grad(obj->ctx, ws->wx, &L, ws->gx));
-        double s = 0;
-        for (size_t i = 0; i < n; i++) {
-            double e = (double)g[i] - ws->gx[i];
-            s += e * e;
-        }
-        double gc = sqrt(s);
+        double gc = ns_vec_dist(g, ws->gx, n);
         loss[k] = L;
         grad_change[k] = gc;
         double ratio = gc / (eta[k] * dnorm);

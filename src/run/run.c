@@ -1,5 +1,6 @@
 /* run.c - one training run: the loop of run.h, its probes and its
  * checkpoints. See run.h for the order of events at a step. */
+#include "normsweep/clock.h"
 #include "normsweep/run.h"
 
 #include "normsweep/net.h"
@@ -12,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ the run */
 
@@ -129,7 +123,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
                          const ns_run_sink *sink, const ns_run_control *ctl,
                          ns_run_result *res)
 {
-    double t_start = now_s();
+    double t_start = ns_now_s();
     memset(res, 0, sizeof *res);
     res->status = NS_RUN_FAILED;
     res->diverged_step = -1;
@@ -166,7 +160,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
             break;
         }
 
-        double ts = now_s();
+        double ts = ns_now_s();
         ns_batcher_fill(r.batcher, t, r.x, r.y, r.t);
         int correct = 0;
         int pidx = r.sched.count > 0 ? ns_schedule_index(&r.sched, (long)t) : -1;
@@ -176,7 +170,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
         if (pidx >= 0) ns_run_probe_detach(&r.probe);
         double acc = regression ? NAN : (double)correct / cfg->batch;
         double gnorm = ns_vec_norm(r.net->grads, r.net->nparams);
-        res->train_s += now_s() - ts;
+        res->train_s += ns_now_s() - ts;
 
         res->final_train_loss = loss;
         res->final_train_acc = acc;
@@ -195,40 +189,40 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
         }
 
         if (pidx >= 0) {
-            double tp = now_s();
+            double tp = ns_now_s();
             st = ns_run_probe_step(&r.probe, r.net, &r.sgd, r.x, r.y, r.t, cfg->batch, t, pidx,
                                    loss, gnorm, sink);
             if (st != NS_OK) goto fail;
-            res->probe_s += now_s() - tp;
+            res->probe_s += ns_now_s() - tp;
             /* ns_run_probe_step applied this step's update itself (ICS needs it). */
         } else {
-            double tu = now_s();
+            double tu = ns_now_s();
             ns_sgd_step(&r.sgd, r.net->params, r.net->grads, r.net->momentum, r.net->nparams);
-            res->train_s += now_s() - tu;
+            res->train_s += ns_now_s() - tu;
         }
         res->steps_done = t + 1;
 
         int64_t ei = r.dims.neval > 0 ? ns_run_eval_index(cfg, t) : -1;
         if (ei >= 0) {
-            double te = now_s();
+            double te = ns_now_s();
             ns_eval_rec er = {t + 1, ei, NAN, NAN};
             evaluate(&r, &er.loss, &er.acc);
             res->final_test_loss = er.loss;
             res->final_test_acc = er.acc;
-            res->eval_s += now_s() - te;
+            res->eval_s += ns_now_s() - te;
             if (sink && sink->eval && (st = sink->eval(sink->ctx, &er)) != NS_OK) goto fail;
         }
 
         if (ckpt && cfg->checkpoint_every > 0 && (t + 1) % cfg->checkpoint_every == 0 &&
             t + 1 < cfg->steps) {
             if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
-            res->wall_s += now_s() - t_start;
-            t_start = now_s();
+            res->wall_s += ns_now_s() - t_start;
+            t_start = ns_now_s();
             if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, t + 1, res)) != NS_OK) goto fail;
         }
     }
     if (res->status == NS_RUN_RUNNING) res->status = NS_RUN_DONE;
-    res->wall_s += now_s() - t_start;
+    res->wall_s += ns_now_s() - t_start;
 
     if (res->status == NS_RUN_STOPPED && ckpt) {
         if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;

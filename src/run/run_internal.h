@@ -19,7 +19,8 @@ typedef struct ns_run_glue {
     const int32_t *y;
     int batch;
     ns_pass pass;
-    const float *own; /* parameters to restore after each evaluation */
+    const float *own; /* parameters to restore after each evaluation;
+                         NULL: none (the run's probes restore once)    */
     long evals;       /* loss+grad evaluations made (probe cost)      */
 } ns_run_glue;
 
@@ -60,6 +61,19 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink);
+
+/* The parts of ns_run_probe_step, for `normsweep bench --probe` to time one
+ * probe exactly as a run makes it. begin: save w_t = net->params and
+ * g = net->grads (the step's forward/backward just ran) and point the glue at
+ * the batch. landscape: the landscape probe at w_t along g (fills p->eta,
+ * land_*, rand_*); it leaves net->params at the last probe point (the
+ * workspace IS net->params) and net->grads overwritten: restore(p, p->wsave)
+ * puts w_t back. */
+void ns_run_probe_begin(ns_run_probe *p, ns_net *net, const float *x, const int32_t *y,
+                        const float *t, int batch);
+ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, double *beta_eff,
+                                 double *rand_beta_eff);
+void ns_run_probe_restore(ns_run_probe *p, const float *w);
 
 /* Checkpoints (run_checkpoint.c): parameters, momentum, state (running
  * statistics), the noise stream position, the next step and the result

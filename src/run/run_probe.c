@@ -1,6 +1,7 @@
 /* run_probe.c - the glue between a training run and the probes: builds the
  * ns_objective of probe.h from the net, runs every probe of a probe step and
  * applies the step's update without disturbing training (see run.h). */
+#include "normsweep/clock.h"
 #include "normsweep/norm.h"
 #include "run_internal.h"
 
@@ -10,13 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
+/* One evaluation. The probe workspace's wx IS net->params (see
+ * ns_run_probe_init), so a probe point is written in place and needs no copy;
+ * while a probe runs that may also hold for grad == net->grads. The net's own
+ * parameters are put back once per probe (ns_run_probe_restore), not after
+ * every evaluation: nothing reads net->params between evaluations. g->own,
+ * when set, is still restored here (a caller with a separate w buffer). */
 static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *grad)
 {
     ns_run_glue *g = ctx;
@@ -26,9 +26,9 @@ static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *
     *loss = ns_net_forward(net, g->x, g->y, g->t, g->batch, &g->pass, NULL);
     if (grad) {
         ns_net_backward(net, g->batch);
-        memcpy(grad, net->grads, bytes);
+        if (grad != net->grads) memcpy(grad, net->grads, bytes);
     }
-    if (g->own != net->params) memcpy(net->params, g->own, bytes);
+    if (g->own && g->own != net->params) memcpy(net->params, g->own, bytes);
     g->evals++;
     return NS_OK;
 }
@@ -152,6 +152,10 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     ALLOC(p->wnext, n);
     ALLOC(p->delta, n);
     NS_TRY(ns_probe_ws_alloc(&p->ws, n));
+    /* Probe points are written straight into the net's parameter buffer: the
+     * glue then copies nothing in. w_t itself is kept in wsave. */
+    free(p->ws.wx);
+    p->ws.wx = net->params;
 
     int E = dims->neta;
     ALLOC(p->layer_gnorm, L);
@@ -186,6 +190,7 @@ void ns_run_probe_free(ns_run_probe *p)
                     p->ics_tmp_cos, p->act_quant, p->act_mean, p->act_std, p->thm_lhs,
                     p->thm_rhs, p->unit_lhs, p->unit_rhs};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    p->ws.wx = NULL; /* the net's own buffer */
     ns_probe_ws_free(&p->ws);
     memset(p, 0, sizeof *p);
 }
@@ -206,6 +211,55 @@ static ns_status probe_activations(ns_run_probe *p, int batch)
     return NS_OK;
 }
 
+void ns_run_probe_begin(ns_run_probe *p, ns_net *net, const float *x, const int32_t *y,
+                        const float *t, int batch)
+{
+    size_t bytes = net->nparams * sizeof(float);
+    memcpy(p->wsave, net->params, bytes);
+    memcpy(p->gsave, net->grads, bytes);
+    p->glue.x = x;
+    p->glue.y = y;
+    p->glue.t = t;
+    p->glue.batch = batch;
+    p->glue.own = NULL; /* ns_run_probe_restore puts w_t back, once */
+    p->glue.pass = (ns_pass){NS_MODE_TRAIN, 0, 0, &net->noise};
+}
+
+void ns_run_probe_restore(ns_run_probe *p, const float *w)
+{
+    memcpy(p->net->params, w, p->net->nparams * sizeof(float));
+}
+
+ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, double *beta_eff,
+                                 double *rand_beta_eff)
+{
+    const ns_probe_config *pc = &p->cfg->probe;
+    const ns_run_dims *d = p->dims;
+    fill_nan(p->land_loss, (size_t)d->neta);
+    fill_nan(p->land_dg, (size_t)d->neta);
+    fill_nan(p->rand_loss, (size_t)d->neta);
+    fill_nan(p->rand_dg, (size_t)d->neta);
+    *beta_eff = *rand_beta_eff = NAN;
+    if (d->neta <= 0) return NS_OK;
+    ns_landscape_config lc = {pc->eta_rel_lo, pc->eta_rel_hi, pc->eta_count,
+                              pc->random_direction};
+    ns_landscape_out lo = {p->eta, p->land_loss, p->land_dg, NAN,
+                           pc->random_direction ? p->rand_loss : NULL,
+                           pc->random_direction ? p->rand_dg : NULL, NAN};
+    /* Each evaluation's gradient lands in net->grads and is read there: the
+     * landscape keeps no gradient across evaluations (the Hessian does: its
+     * ws.gx stays separate). */
+    float *gx = p->ws.gx;
+    p->ws.gx = p->net->grads;
+    ns_status st = ns_probe_landscape(&p->obj, &p->ws, &lc, lr, p->wsave, p->gsave,
+                                      p->cfg->seed, (long)step, &lo);
+    p->ws.gx = gx;
+    NS_TRY(st);
+    *beta_eff = lo.beta_eff;
+    *rand_beta_eff = lo.rand_beta_eff;
+    return NS_OK;
+}
+
 ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
@@ -214,10 +268,9 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     const ns_probe_config *pc = &p->cfg->probe;
     const ns_run_dims *d = p->dims;
     size_t n = net->nparams, bytes = n * sizeof(float);
-    double t0 = now_s();
+    double t0 = ns_now_s();
 
-    memcpy(p->wsave, net->params, bytes);
-    memcpy(p->gsave, net->grads, bytes);
+    ns_run_probe_begin(p, net, x, y, t, batch);
     ns_probe_rec rec;
     memset(&rec, 0, sizeof rec);
     rec.index = pidx;
@@ -234,30 +287,9 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     double total;
     ns_probe_grad_norms(&p->obj, p->gsave, &total, p->layer_gnorm);
 
-    /* Probes at w_t on batch t; the net's own parameters stay w_t. */
-    p->glue.x = x;
-    p->glue.y = y;
-    p->glue.t = t;
-    p->glue.batch = batch;
-    p->glue.own = p->wsave;
-    p->glue.pass = (ns_pass){NS_MODE_TRAIN, 0, 0, &net->noise};
-
-    fill_nan(p->land_loss, (size_t)d->neta);
-    fill_nan(p->land_dg, (size_t)d->neta);
-    fill_nan(p->rand_loss, (size_t)d->neta);
-    fill_nan(p->rand_dg, (size_t)d->neta);
-    rec.beta_eff = rec.rand_beta_eff = NAN;
-    if (d->neta > 0) {
-        ns_landscape_config lc = {pc->eta_rel_lo, pc->eta_rel_hi, pc->eta_count,
-                                  pc->random_direction};
-        ns_landscape_out lo = {p->eta, p->land_loss, p->land_dg, NAN,
-                               pc->random_direction ? p->rand_loss : NULL,
-                               pc->random_direction ? p->rand_dg : NULL, NAN};
-        NS_TRY(ns_probe_landscape(&p->obj, &p->ws, &lc, sgd->lr, p->wsave, p->gsave,
-                                  p->cfg->seed, (long)step, &lo));
-        rec.beta_eff = lo.beta_eff;
-        rec.rand_beta_eff = lo.rand_beta_eff;
-    }
+    /* Probes at w_t on batch t; they overwrite net->params (the workspace),
+     * w_t is back before the update. */
+    NS_TRY(ns_run_probe_landscape(p, sgd->lr, step, &rec.beta_eff, &rec.rand_beta_eff));
 
     rec.hess_lambda = rec.hess_residual = rec.hess_trace = NAN;
     rec.hess_iters = -1;
@@ -279,7 +311,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     }
 
     /* The step's real update, exactly as a step without probes makes it. */
-    memcpy(net->params, p->wsave, bytes);
+    ns_run_probe_restore(p, p->wsave);
     ns_sgd_step(sgd, net->params, p->gsave, net->momentum, n);
 
     /* ICS (Definition 2.1) needs w_{t+1} for the layers before each one. */
@@ -288,14 +320,17 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     if (p->nics > 0) {
         memcpy(p->wnext, net->params, bytes);
         for (size_t i = 0; i < n; i++) p->delta[i] = p->wnext[i] - p->wsave[i];
-        p->glue.own = p->wnext;
-        NS_TRY(ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->delta, p->ics_sel, p->nics,
-                            p->ics_tmp_l2, p->ics_tmp_cos, NULL));
+        float *gx = p->ws.gx; /* as in the landscape: one gradient at a time */
+        p->ws.gx = net->grads;
+        ns_status st = ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->delta, p->ics_sel,
+                                    p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
+        p->ws.gx = gx;
+        ns_run_probe_restore(p, p->wnext);
+        NS_TRY(st);
         for (int k = 0; k < p->nics; k++) {
             p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
             p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
         }
-        NS_ASSERT(memcmp(net->params, p->wnext, bytes) == 0);
     }
 
     rec.layer_grad_norm = p->layer_gnorm;
@@ -311,7 +346,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     rec.act_std = p->act_std;
     rec.thm41_lhs = p->thm_lhs;
     rec.thm41_rhs = p->thm_rhs;
-    rec.seconds = now_s() - t0;
+    rec.seconds = ns_now_s() - t0;
     if (sink && sink->probe) NS_TRY(sink->probe(sink->ctx, &rec));
     return NS_OK;
 }

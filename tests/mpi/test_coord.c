@@ -416,10 +416,16 @@ END_TEST
 START_TEST(stop_before_start_on_worker) { check_stop_before_start(mpi_size() - 1); }
 END_TEST
 
-/* A stop is announced on the log with the signal and the rank it came from. */
+/* A stop is announced on the log with the signal and the rank it came from,
+ * and the sidecar ends with stop_requested true and complete false. */
 START_TEST(stop_is_logged)
 {
     int rank = mpi_rank(), size = mpi_size();
+    char dir[512] = "", json[600] = "";
+    if (rank == 0) {
+        snprintf(dir, sizeof dir, "%s", ns_test_tmpdir("coordstop"));
+        snprintf(json, sizeof json, "%s/progress.json", dir);
+    }
     FILE *log = tmpfile();
     tctx t;
     tctx_init(&t, 50, 0.02);
@@ -427,7 +433,7 @@ START_TEST(stop_is_logged)
     t.stop_rank = size - 1;
     t.stop_after = 0;
     ns_signals_install();
-    ns_coord_opts o = {.nruns = 50, .log = log};
+    ns_coord_opts o = {.nruns = 50, .log = log, .progress_json = json};
     ns_coord_result res;
     ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -435,11 +441,19 @@ START_TEST(stop_is_logged)
     MPI_Barrier(MPI_COMM_WORLD);
     ck_assert_int_eq(st, NS_OK);
     if (rank == 0) {
-        char text[4096] = "", want[128];
+        char text[4096] = "", want[128], js[2048] = "";
         rewind(log);
         text[fread(text, 1, sizeof text - 1, log)] = '\0';
         snprintf(want, sizeof want, "sweep: stop requested (SIGUSR1 on rank %d)", size - 1);
         ck_assert_msg(strstr(text, want) != NULL, "log was: %s", text);
+        FILE *f = fopen(json, "r");
+        ck_assert_ptr_nonnull(f);
+        js[fread(js, 1, sizeof js - 1, f)] = '\0';
+        fclose(f);
+        ck_assert_msg(strstr(js, "\"stop_requested\": true, \"finished\": true, "
+                                 "\"complete\": false") != NULL, "sidecar: %s", js);
+        ck_assert_ptr_nonnull(strstr(js, "\"eta_s\": null,"));
+        ns_test_rmtree(dir);
     }
     fclose(log);
     ns_coord_result_free(&res);
@@ -593,6 +607,8 @@ END_TEST
 
 typedef struct bench_result {
     double wall, ideal, ratio, work, work_ratio, max_gap;
+    double startup;  /* sweep start -> first run starts anywhere           */
+    double teardown; /* last run ends anywhere -> the last rank returns   */
 } bench_result;
 
 /* nruns equal runs of work_s busy wall time each; ratio = wall / (nominal
@@ -611,7 +627,7 @@ static bench_result bench(int nruns, double work_s, double step_s)
     MPI_Barrier(MPI_COMM_WORLD);
     double w0 = now_s();
     ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
-    double w = now_s() - w0, wall = 0;
+    double t_ret = now_s(), w = t_ret - w0, wall = 0;
     NS_ASSERT(st == NS_OK && res.complete);
     MPI_Allreduce(&w, &wall, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     double gap = 0, max_gap = 0;
@@ -620,10 +636,17 @@ static bench_result bench(int nruns, double work_s, double step_s)
         if (g > gap) gap = g;
     }
     MPI_Allreduce(&gap, &max_gap, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    double work = 0;
+    /* One clock on one node: compare times across ranks. max of -first = -min. */
+    double work = 0, edges[3] = {-1e300, -1e300, t_ret}, max_edges[3];
+    if (t.norder > 0) {
+        edges[0] = -t.t_begin[t.order[0]];
+        edges[1] = t.t_end[t.order[t.norder - 1]];
+    }
     MPI_Allreduce(&t.cb_wall, &work, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(edges, max_edges, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     bench_result b = {.wall = wall, .ideal = nruns * work_s / size, .work = work,
-                      .max_gap = max_gap};
+                      .max_gap = max_gap, .startup = -max_edges[0] - w0,
+                      .teardown = max_edges[2] - max_edges[1]};
     b.ratio = b.wall / b.ideal;
     b.work_ratio = b.wall / (work / size);
     ns_coord_result_free(&res);
@@ -678,9 +701,9 @@ static int bench_main(int argc, char **argv)
     if (rank == 0)
         printf("coord_throughput: N=%d runs=%d work=%.1f ms step=%.2f ms wall=%.4f s "
                "ideal=%.4f s ratio=%.4f measured_work=%.4f s work_ratio=%.4f "
-               "max_gap=%.3f ms\n",
+               "max_gap=%.3f ms startup=%.2f ms teardown=%.2f ms\n",
                size, nruns, work_ms, step_ms, b.wall, b.ideal, b.ratio, b.work,
-               b.work_ratio, 1e3 * b.max_gap);
+               b.work_ratio, 1e3 * b.max_gap, 1e3 * b.startup, 1e3 * b.teardown);
     MPI_Finalize();
     return 0;
 }

@@ -21,6 +21,13 @@ slurm_up() {
   host=$(hostname)
   cpus=$(nproc)
   mkdir -p "$D/state" "$D/spool"
+  # A free pair of ports, so concurrent test runs on one machine do not collide.
+  if [ -z "${SLURM_TEST_PORT:-}" ]; then
+    local p
+    for p in $(shuf -i 20000-40000 -n 50); do
+      if ! ss -ltn 2>/dev/null | grep -qE ":($p|$((p + 1)))\b"; then SLURM_TEST_PORT=$p; break; fi
+    done
+  fi
   mungekey --create --keyfile="$D/munge.key" >/dev/null 2>&1 || mungekey -c -k "$D/munge.key"
   chmod 600 "$D/munge.key"
   munged --socket="$D/munge.socket.2" --key-file="$D/munge.key" --log-file="$D/munged.log" \
@@ -81,8 +88,12 @@ slurm_down() {
     pid=$(cat "$D/$f.pid" 2>/dev/null || true)
     [ -n "$pid" ] && pids+=("$pid")
   done
-  # job steps left behind by a failed test
-  pids+=($(pgrep -f "slurmstepd" 2>/dev/null || true))
+  # job steps left behind by a failed test: only those of this Slurm
+  for pid in $(pgrep -f slurmstepd 2>/dev/null || true); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_CONF=$D/slurm.conf"; then
+      pids+=("$pid")
+    fi
+  done
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   for i in $(seq 1 50); do
     kill -0 "${pids[@]}" 2>/dev/null || break

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test_run_bad_input.sh - `normsweep run` refuses bad input before writing anything:
+# a data set that is missing or corrupt, a spec that does not exist, bad options.
+# Each: one clear message naming the file, exit 2, no output file, no checkpoint dir.
+set -euo pipefail
+NS=${NS_BIN:?run through ctest}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ns_badrun.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+pass=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+expect_refusal() { # name, spec-file, grep pattern for the message
+  local name=$1 spec=$2 pat=$3 rc=0
+  "$NS" run "$spec" -o out.h5 2>err.txt || rc=$?
+  [ $rc -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat err.txt))"
+  grep -q -- "$pat" err.txt || fail "$name: message lacks '$pat': $(cat err.txt)"
+  [ ! -e out.h5 ] && [ ! -e out.h5.ckpt ] || fail "$name: wrote output"
+  ok "$name: $(head -n 1 err.txt)"
+}
+
+spec() { # data-string
+  printf 'name: t\ndata: "%s"\ntrain: {steps: 5, batch: 4}\ngrid: {lr: [0.1], arch: ["mlp:784-8-10"], norm: [none], seed: [0]}\n' "$1" > s.yaml
+}
+
+spec "mnist:$T/nothing-here"
+expect_refusal "missing data directory" s.yaml "nothing-here"
+
+mkdir idx
+printf 'not an idx file at all' > idx/train-images-idx3-ubyte
+printf 'x' > idx/train-labels-idx1-ubyte
+printf 'x' > idx/t10k-images-idx3-ubyte
+printf 'x' > idx/t10k-labels-idx1-ubyte
+spec "mnist:$T/idx"
+expect_refusal "corrupt IDX files" s.yaml "idx"
+
+# headers fine (validation passes), pixel data cut short: the load itself fails
+mkdir trunc
+hdr() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' 0 0 8 "$1")"; be32 "$2"; }
+be32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1>>24&255)) $(($1>>16&255)) $(($1>>8&255)) $(($1&255)))"; }
+for part in train t10k; do
+  { hdr 3 10; be32 28; be32 28; head -c 100 /dev/zero; } > trunc/$part-images-idx3-ubyte
+  { hdr 1 10; head -c 10 /dev/zero; } > trunc/$part-labels-idx1-ubyte
+done
+spec "mnist:$T/trunc"
+expect_refusal "truncated IDX pixels" s.yaml "train-images-idx3-ubyte"
+
+expect_refusal "spec file missing" "$T/no-such.yaml" "no-such.yaml"
+
+rc=0; "$NS" run s.yaml 2>err.txt || rc=$?
+[ $rc -eq 2 ] || fail "missing -o: exit $rc"; ok "missing -o: exit 2"
+rc=0; "$NS" run s.yaml -o out.h5 --resume --force 2>err.txt || rc=$?
+[ $rc -eq 2 ] && grep -q "exclude" err.txt || fail "--resume --force: exit $rc $(cat err.txt)"
+ok "--resume with --force refused"
+
+echo "$pass passed, 0 failed"

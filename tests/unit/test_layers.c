@@ -7,6 +7,7 @@
 #include "nn/layers/layers.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 
 static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
@@ -211,6 +212,45 @@ START_TEST(maxpool_known_values)
 }
 END_TEST
 
+START_TEST(maxpool_ties_nan_and_wide_rows)
+{
+    /* 2 planes of 2x40 (Wo = 20: vector body and scalar remainder of the row
+     * kernels): window w holds a tie (first wins), a NaN (propagates, takes
+     * the gradient) or distinct values, cycling; dx is pre-filled with junk
+     * to show backward writes every input */
+    ns_layer l;
+    ns_shape in = {2, 2, 40};
+    ck_assert_int_eq(ns_maxpool2_create(&l, in, 1), NS_OK);
+    float x[160], y[40], dy[40], dx[160];
+    for (int q = 0; q < 2; q++)
+        for (int w = 0; w < 20; w++) {
+            float *r0 = x + q * 80 + 2 * w, *r1 = r0 + 40;
+            int kind = (w + q) % 3;
+            r0[0] = 1.0f; r0[1] = kind == 0 ? 5.0f : 2.0f;
+            r1[0] = kind == 1 ? NAN : 5.0f;
+            r1[1] = kind == 2 ? 7.0f : 5.0f;
+        }
+    for (int i = 0; i < 40; i++) dy[i] = (float)(i + 1);
+    for (int i = 0; i < 160; i++) dx[i] = -123.0f;
+    l.ops->forward(&l, y, x, 1, NULL);
+    l.ops->backward(&l, dx, dy, x, y, 1);
+    for (int q = 0; q < 2; q++)
+        for (int w = 0; w < 20; w++) {
+            int kind = (w + q) % 3, o = q * 20 + w;
+            /* winner offset inside the plane: (row, col) */
+            int wr = kind == 0 ? 0 : 1, wc = kind == 0 ? 1 : kind == 1 ? 0 : 1;
+            if (kind == 1) ck_assert(isnan(y[o]));
+            else ck_assert_float_eq(y[o], kind == 0 ? 5.0f : 7.0f);
+            for (int r = 0; r < 2; r++)
+                for (int c = 0; c < 2; c++) {
+                    float g = dx[q * 80 + r * 40 + 2 * w + c];
+                    ck_assert_float_eq(g, r == wr && c == wc ? dy[o] : 0.0f);
+                }
+        }
+    l.ops->destroy(&l);
+}
+END_TEST
+
 START_TEST(maxpool_gradcheck)
 {
     ns_shape shapes[2] = {{3, 4, 6}, {2, 5, 7}};
@@ -288,6 +328,7 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, conv_bad_args);
     tcase_add_test(tc, maxpool_known_values);
     tcase_add_test(tc, maxpool_gradcheck);
+    tcase_add_test(tc, maxpool_ties_nan_and_wide_rows);
     tcase_add_test(tc, relu_values_and_gradcheck);
     tcase_add_test(tc, identity_passes_through);
     suite_add_tcase(s, tc);

@@ -18,6 +18,9 @@
 #ifndef NS_CONV_COLS
 #define NS_CONV_COLS 512 /* target GEMM width (columns) per tile */
 #endif
+#ifndef NS_CONV_GATHER_P
+#define NS_CONV_GATHER_P 64 /* maps of at most this many output pixels use the gather im2col */
+#endif
 
 typedef struct conv_priv {
     int cin, cout, k, s, p, bias;
@@ -25,6 +28,12 @@ typedef struct conv_priv {
     int K, P, T;
     float *cols; /* [K][T*P]                        */
     float *ybuf; /* [cout][T*P], only when T > 1     */
+    /* Gather path (small maps, see tile_im2col): the tile's images zero-padded,
+     * xp[t][cin][Hp][Wp] (borders stay 0), its gradient dxp (same shape), and
+     * base[t*P + pixel] = t*cin*Hp*Wp + oy*s*Wp + ox*s. */
+    int gather, Hp, Wp;
+    float *xp, *dxp;
+    int *base;
 } conv_priv;
 
 /* "Same" convolutions (stride 1, Ho = H, Wo = W: VGG's 3x3/1/1) have a faster
@@ -177,6 +186,75 @@ NS_HOT static void col2im(const conv_priv *c, float *cols, int ld, int col0, flo
     }
 }
 
+/* Small maps (2x2 .. 8x8 in VGG): per-row im2col bookkeeping costs more than
+ * the copy itself. Instead the tile's images are zero-padded once, after which
+ * row (ch, ki, kj) of cols is a pure gather over the WHOLE tile (T*P columns):
+ *   cols[(ch,ki,kj)][e] = xp[base[e] + ch*Hp*Wp + ki*Wp + kj]
+ * one loop of N elements per row, no bounds tests, no zeroing. */
+static void pad_tile(const conv_priv *c, const float *x, int tb)
+{
+    const int H = c->H, W = c->W, p = c->p, Wp = c->Wp;
+    const size_t PP = (size_t)c->Hp * Wp;
+    for (int t = 0; t < tb; t++)
+        for (int ch = 0; ch < c->cin; ch++) {
+            const float *src = x + ((size_t)t * c->cin + ch) * H * W;
+            float *dst = c->xp + ((size_t)t * c->cin + ch) * PP + (size_t)p * Wp + p;
+            for (int y = 0; y < H; y++) memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, (size_t)W * sizeof *dst);
+        }
+}
+
+NS_HOT static void gather_rows(const conv_priv *c, float *restrict cols, int N)
+{
+    const int k = c->k, Wp = c->Wp;
+    const size_t PP = (size_t)c->Hp * Wp;
+    const int *restrict base = c->base;
+    const float *restrict xp = c->xp;
+    for (int ch = 0; ch < c->cin; ch++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *restrict src = xp + ch * PP + (size_t)ki * Wp + kj;
+                float *restrict d = cols + (size_t)((ch * k + ki) * k + kj) * N;
+                for (int e = 0; e < N; e++) d[e] = src[base[e]];
+            }
+}
+
+/* Inverse of gather_rows into dxp (zeroed first), then the interior to dx. */
+NS_HOT static void scatter_rows(const conv_priv *c, const float *restrict cols, int N, int tb,
+                                float *restrict dx)
+{
+    const int k = c->k, Wp = c->Wp, H = c->H, W = c->W, p = c->p;
+    const size_t PP = (size_t)c->Hp * Wp;
+    const int *restrict base = c->base;
+    memset(c->dxp, 0, (size_t)tb * c->cin * PP * sizeof *c->dxp);
+    for (int ch = 0; ch < c->cin; ch++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *dst = c->dxp + ch * PP + (size_t)ki * Wp + kj;
+                const float *g = cols + (size_t)((ch * k + ki) * k + kj) * N;
+                /* one row touches N distinct positions: no conflicts inside it */
+                for (int e = 0; e < N; e++) dst[base[e]] += g[e];
+            }
+    for (int t = 0; t < tb; t++)
+        for (int ch = 0; ch < c->cin; ch++) {
+            const float *src = c->dxp + ((size_t)t * c->cin + ch) * PP + (size_t)p * Wp + p;
+            float *d = dx + ((size_t)t * c->cin + ch) * H * W;
+            for (int y = 0; y < H; y++) memcpy(d + (size_t)y * W, src + (size_t)y * Wp, (size_t)W * sizeof *d);
+        }
+}
+
+/* cols[K][N] for images b0 .. b0+tb of x (N = tb*P) */
+static void tile_im2col(conv_priv *c, const float *x, int tb)
+{
+    const int N = tb * c->P;
+    if (c->gather) {
+        pad_tile(c, x, tb);
+        gather_rows(c, c->cols, N);
+        return;
+    }
+    const size_t in_sz = (size_t)c->cin * c->H * c->W;
+    for (int t = 0; t < tb; t++) im2col(c, x + t * in_sz, c->cols, N, t * c->P);
+}
+
 static void conv_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
 {
     (void)pass;
@@ -187,7 +265,7 @@ static void conv_forward(ns_layer *l, float *out, const float *in, int batch, co
     for (int b0 = 0; b0 < batch; b0 += c->T) {
         int tb = batch - b0 < c->T ? batch - b0 : c->T;
         int N = tb * P;
-        for (int t = 0; t < tb; t++) im2col(c, in + (b0 + t) * in_sz, c->cols, N, t * P);
+        tile_im2col(c, in + b0 * in_sz, tb);
         float *y = tb == 1 ? out + b0 * out_sz : c->ybuf;
         for (int co = 0; co < CO; co++) {
             float v = bias ? bias[co] : 0.0f;
@@ -213,7 +291,7 @@ static void conv_backward(ns_layer *l, float *din, const float *dout, const floa
     const size_t in_sz = (size_t)c->cin * c->H * c->W, out_sz = (size_t)CO * P;
     float *db = c->bias ? l->dw + (size_t)CO * K : NULL;
     if (db) memset(db, 0, (size_t)CO * sizeof *db);
-    if (din) memset(din, 0, (size_t)batch * in_sz * sizeof *din);
+    if (din && !c->gather) memset(din, 0, (size_t)batch * in_sz * sizeof *din);
     for (int b0 = 0; b0 < batch; b0 += c->T) {
         int tb = batch - b0 < c->T ? batch - b0 : c->T;
         int N = tb * P;
@@ -225,7 +303,7 @@ static void conv_backward(ns_layer *l, float *din, const float *dout, const floa
                            (size_t)P * sizeof *c->ybuf);
             dy = c->ybuf;
         }
-        for (int t = 0; t < tb; t++) im2col(c, in + (b0 + t) * in_sz, c->cols, N, t * P);
+        tile_im2col(c, in + b0 * in_sz, tb);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, CO, K, N, 1.0f, dy, N, c->cols, N,
                     b0 == 0 ? 0.0f : 1.0f, l->dw, K);
         if (db)
@@ -238,7 +316,10 @@ static void conv_backward(ns_layer *l, float *din, const float *dout, const floa
         if (din) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, CO, 1.0f, l->w, K, dy, N,
                         0.0f, c->cols, N);
-            for (int t = 0; t < tb; t++) col2im(c, c->cols, N, t * P, din + (b0 + t) * in_sz);
+            if (c->gather)
+                scatter_rows(c, c->cols, N, tb, din + b0 * in_sz);
+            else
+                for (int t = 0; t < tb; t++) col2im(c, c->cols, N, t * P, din + (b0 + t) * in_sz);
         }
     }
 }
@@ -257,6 +338,9 @@ static void conv_destroy(ns_layer *l)
     if (c) {
         free(c->cols);
         free(c->ybuf);
+        free(c->xp);
+        free(c->dxp);
+        free(c->base);
     }
     free(c);
 }
@@ -282,9 +366,28 @@ ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p
     if (c->T > max_batch) c->T = max_batch;
     c->cols = malloc((size_t)c->K * c->T * c->P * sizeof *c->cols);
     if (c->T > 1) c->ybuf = malloc((size_t)cout * c->T * c->P * sizeof *c->ybuf);
-    if (!c->cols || (c->T > 1 && !c->ybuf)) {
+    c->gather = c->P <= NS_CONV_GATHER_P;
+    int gather_ok = 1;
+    if (c->gather) {
+        c->Hp = in.h + 2 * p;
+        c->Wp = in.w + 2 * p;
+        size_t npad = (size_t)c->T * in.c * c->Hp * c->Wp;
+        c->xp = calloc(npad, sizeof *c->xp); /* borders are never written: stay 0 */
+        c->dxp = malloc(npad * sizeof *c->dxp);
+        c->base = malloc((size_t)c->T * c->P * sizeof *c->base);
+        gather_ok = npad <= (size_t)1 << 30 && c->xp && c->dxp && c->base;
+        for (int t = 0; gather_ok && t < c->T; t++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++)
+                    c->base[(t * Ho + oy) * Wo + ox] =
+                        (t * in.c * c->Hp + oy * s) * c->Wp + ox * s;
+    }
+    if (!c->cols || (c->T > 1 && !c->ybuf) || !gather_ok) {
         free(c->cols);
         free(c->ybuf);
+        free(c->xp);
+        free(c->dxp);
+        free(c->base);
         free(c);
         return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the column buffer");
     }

@@ -117,6 +117,12 @@ static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
     {2, 3, 3, 2, 3, 3, 2, 2},   /* stride 3 pad 2 */
     {2, 6, 5, 3, 5, 1, 2, 3},   /* 5x5 "same": shifted-copy im2col with 2 edge columns */
     {1, 3, 2, 2, 5, 1, 2, 2},   /* 5x5 "same" on a map narrower than the kernel */
+    /* "same" with cout <= cin: backward dX as a forward conv of dY (rotated kernel) */
+    {4, 6, 6, 3, 3, 1, 1, 3},   /* gather path, tiled */
+    {3, 12, 12, 2, 3, 1, 1, 2}, /* shifted-copy path, 2 images per tile (P = 144) */
+    {3, 24, 24, 3, 3, 1, 1, 2}, /* shifted-copy path, one image per GEMM */
+    {4, 6, 5, 2, 5, 1, 2, 3},   /* 5x5 "same", 2 edge columns, gather path */
+    {3, 1, 1, 3, 3, 1, 1, 4},   /* 3x3/1/1 on a 1x1 map */
 };
 
 START_TEST(conv_matches_direct)

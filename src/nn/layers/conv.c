@@ -207,6 +207,8 @@ static void pad_tile(const conv_priv *c, const float *x, int tb, int nch)
         }
 }
 
+/* (An AVX-512 gather-instruction version was measured slower on this AMD CPU
+ * than GCC's emulated gathers: 67.2 vs 66.2 ms per VGG-11/4 BN step.) */
 NS_HOT static void gather_rows(const conv_priv *c, float *restrict cols, int N, int nch)
 {
     const int k = c->k, Wp = c->Wp;
@@ -298,6 +300,21 @@ static void conv_forward(ns_layer *l, float *out, const float *in, int batch, co
     }
 }
 
+/* Sum of a row in 16 float lanes combined in a fixed order: vectorizes (one
+ * serial chain of adds was 2.5% of a VGG-11/4 step) and gives the same bits on
+ * every clone. */
+NS_HOT static float row_sum(const float *restrict r, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int q = 0; q < 16; q++) acc[q] += r[i + q];
+    for (int q = 0; i < n; i++, q++) acc[q] += r[i];
+    float t = 0.0f;
+    for (int q = 0; q < 16; q++) t += acc[q];
+    return t;
+}
+
 static void conv_backward(ns_layer *l, float *din, const float *dout, const float *in,
                           const float *out, int batch)
 {
@@ -325,12 +342,7 @@ static void conv_backward(ns_layer *l, float *din, const float *dout, const floa
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, CO, K, N, 1.0f, dy, N, c->cols, N,
                     b0 == 0 ? 0.0f : 1.0f, l->dw, K);
         if (db)
-            for (int co = 0; co < CO; co++) {
-                const float *r = dy + (size_t)co * N;
-                float acc = 0.0f;
-                for (int i = 0; i < N; i++) acc += r[i];
-                db[co] += acc;
-            }
+            for (int co = 0; co < CO; co++) db[co] += row_sum(dy + (size_t)co * N, N);
         if (din && !flip) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, CO, 1.0f, l->w, K, dy, N,
                         0.0f, c->cols, N);

@@ -257,6 +257,55 @@ START_TEST(maxpool_ties_nan_and_wide_rows)
 }
 END_TEST
 
+/* Reference winner of one window by torch's rule (v > m or v is NaN). */
+static int pool_ref_winner(const float v[4])
+{
+    int k = 0;
+    for (int q = 1; q < 4; q++)
+        if (v[q] > v[k] || isnan(v[q])) k = q;
+    return k;
+}
+
+START_TEST(maxpool_narrow_maps_match_reference)
+{
+    /* 2x2, 4x4 and 8x8 maps have compile-time-width kernels; values drawn from
+     * 5 levels (many ties) with NaNs sprinkled in */
+    for (int w = 2; w <= 8; w *= 2) {
+        ns_layer l;
+        ns_shape in = {3, w, w};
+        const int B = 2, n = B * 3 * w * w, no = n / 4;
+        ck_assert_int_eq(ns_maxpool2_create(&l, in, B), NS_OK);
+        float *x = malloc(n * sizeof *x), *dx = malloc(n * sizeof *dx);
+        float *y = malloc(no * sizeof *y), *dy = malloc(no * sizeof *dy);
+        ns_rng r;
+        ns_rng_init(&r, 42 + w, 3);
+        for (int i = 0; i < n; i++)
+            x[i] = ns_rng_below(&r, 23) == 0 ? NAN : (float)ns_rng_below(&r, 5);
+        for (int i = 0; i < no; i++) dy[i] = (float)(i + 1);
+        l.ops->forward(&l, y, x, B, NULL);
+        l.ops->backward(&l, dx, dy, x, y, B);
+        const int ho = w / 2;
+        for (int q = 0; q < B * 3; q++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < ho; ox++) {
+                    const float *p0 = x + (size_t)q * w * w + 2 * oy * w + 2 * ox;
+                    float v[4] = {p0[0], p0[1], p0[w], p0[w + 1]};
+                    int k = pool_ref_winner(v), o = (q * ho + oy) * ho + ox;
+                    if (isnan(v[k])) ck_assert(isnan(y[o]));
+                    else ck_assert_float_eq(y[o], v[k]);
+                    float *d0 = dx + (size_t)q * w * w + 2 * oy * w + 2 * ox;
+                    float got[4] = {d0[0], d0[1], d0[w], d0[w + 1]};
+                    for (int j = 0; j < 4; j++) ck_assert_float_eq(got[j], j == k ? dy[o] : 0.0f);
+                }
+        free(x);
+        free(dx);
+        free(y);
+        free(dy);
+        l.ops->destroy(&l);
+    }
+}
+END_TEST
+
 START_TEST(maxpool_gradcheck)
 {
     ns_shape shapes[2] = {{3, 4, 6}, {2, 5, 7}};
@@ -335,6 +384,7 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, maxpool_known_values);
     tcase_add_test(tc, maxpool_gradcheck);
     tcase_add_test(tc, maxpool_ties_nan_and_wide_rows);
+    tcase_add_test(tc, maxpool_narrow_maps_match_reference);
     tcase_add_test(tc, relu_values_and_gradcheck);
     tcase_add_test(tc, identity_passes_through);
     suite_add_tcase(s, tc);

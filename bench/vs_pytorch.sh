@@ -21,8 +21,16 @@ HERE=$(dirname "$0")
 export OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 field() { sed -n "s/.*\"$1\": *\([0-9.]*\).*/\1/p"; }
 med() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-peak=$("$BIN" bench --sgemm 2048 | field gflops)
-echo "sgemm peak: $peak GFLOP/s (1 thread); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# sgemm peak on the same CPU-time footing as the GFLOP/s column: the wall-clock
+# rate scaled by wall/CPU time of the run (under load the process runs only part
+# of the time); best of 3.
+peak=0
+for _ in 1 2 3; do
+  out=$( { /usr/bin/time -f "TIME %e %U %S" "$BIN" bench --sgemm 2048; } 2>&1 )
+  p=$(awk -v g="$(field gflops <<<"$out")" '/^TIME/{c = $3 + $4; if (c > 0) printf "%.1f", g * $2 / c}' <<<"$out")
+  peak=$(awk -v a="$peak" -v b="$p" 'BEGIN{print (b > a ? b : a)}')
+done
+echo "sgemm 2048 peak (CPU time): $peak GFLOP/s (1 thread); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| net | norm | normsweep img/s | PyTorch img/s | ratio (wall) | ratio (cpu) | normsweep RSS MB | PyTorch RSS MB | normsweep GFLOP/s (cpu, fraction of peak) |"
 echo "|---|---|---|---|---|---|---|---|---|"

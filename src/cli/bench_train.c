@@ -38,17 +38,11 @@ typedef struct bench_opts {
     double lr;
 } bench_opts;
 
-static double now_s(void)
+/* seconds on a clock: CLOCK_MONOTONIC (wall) or CLOCK_PROCESS_CPUTIME_ID (CPU) */
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
@@ -172,13 +166,14 @@ static int run(bench_opts *o)
     } else {
         ns_sgd_config sgd = {o->lr, 0.0, 0.0};
         for (int s = 0; s < o->warmup; s++) ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
-        double total0 = now_s(), cpu0 = cpu_s();
+        double total0 = clock_s(CLOCK_MONOTONIC), cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         for (int s = 0; s < o->steps; s++) {
-            double t0 = now_s();
+            double t0 = clock_s(CLOCK_MONOTONIC);
             ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
-            times[s] = now_s() - t0;
+            times[s] = clock_s(CLOCK_MONOTONIC) - t0;
         }
-        double total = now_s() - total0, cpu = cpu_s() - cpu0;
+        double total = clock_s(CLOCK_MONOTONIC) - total0;
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         qsort(times, (size_t)o->steps, sizeof *times, cmp_double);
         double med = times[o->steps / 2];
         double flops = 0;

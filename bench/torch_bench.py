@@ -103,16 +103,19 @@ def main():
     for _ in range(a.warmup):
         step()
     times = []
+    cpu0 = time.process_time()
     for _ in range(a.steps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
+    cpu = time.process_time() - cpu0
     times.sort()
     med = times[len(times) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"bench": "train", "impl": "pytorch-" + torch.__version__, "arch": a.arch,
                       "norm": a.norm, "batch": a.batch, "steps": a.steps,
                       "images_per_s": round(a.batch / med, 1), "ms_per_step": round(1e3 * med, 3),
+                      "cpu_ms_per_step": round(1e3 * cpu / a.steps, 3),
                       "peak_rss_mb": round(rss, 1), "threads": torch.get_num_threads()}))
 
 

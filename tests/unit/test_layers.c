@@ -7,6 +7,7 @@
 #include "nn/layers/layers.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 
 static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
@@ -116,6 +117,12 @@ static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
     {2, 3, 3, 2, 3, 3, 2, 2},   /* stride 3 pad 2 */
     {2, 6, 5, 3, 5, 1, 2, 3},   /* 5x5 "same": shifted-copy im2col with 2 edge columns */
     {1, 3, 2, 2, 5, 1, 2, 2},   /* 5x5 "same" on a map narrower than the kernel */
+    /* "same" with cout <= cin: backward dX as a forward conv of dY (rotated kernel) */
+    {4, 6, 6, 3, 3, 1, 1, 3},   /* gather path, tiled */
+    {3, 12, 12, 2, 3, 1, 1, 2}, /* shifted-copy path, 2 images per tile (P = 144) */
+    {3, 24, 24, 3, 3, 1, 1, 2}, /* shifted-copy path, one image per GEMM */
+    {4, 6, 5, 2, 5, 1, 2, 3},   /* 5x5 "same", 2 edge columns, gather path */
+    {3, 1, 1, 3, 3, 1, 1, 4},   /* 3x3/1/1 on a 1x1 map */
 };
 
 START_TEST(conv_matches_direct)
@@ -211,6 +218,94 @@ START_TEST(maxpool_known_values)
 }
 END_TEST
 
+START_TEST(maxpool_ties_nan_and_wide_rows)
+{
+    /* 2 planes of 2x40 (Wo = 20: vector body and scalar remainder of the row
+     * kernels): window w holds a tie (first wins), a NaN (propagates, takes
+     * the gradient) or distinct values, cycling; dx is pre-filled with junk
+     * to show backward writes every input */
+    ns_layer l;
+    ns_shape in = {2, 2, 40};
+    ck_assert_int_eq(ns_maxpool2_create(&l, in, 1), NS_OK);
+    float x[160], y[40], dy[40], dx[160];
+    for (int q = 0; q < 2; q++)
+        for (int w = 0; w < 20; w++) {
+            float *r0 = x + q * 80 + 2 * w, *r1 = r0 + 40;
+            int kind = (w + q) % 3;
+            r0[0] = 1.0f; r0[1] = kind == 0 ? 5.0f : 2.0f;
+            r1[0] = kind == 1 ? NAN : 5.0f;
+            r1[1] = kind == 2 ? 7.0f : 5.0f;
+        }
+    for (int i = 0; i < 40; i++) dy[i] = (float)(i + 1);
+    for (int i = 0; i < 160; i++) dx[i] = -123.0f;
+    l.ops->forward(&l, y, x, 1, NULL);
+    l.ops->backward(&l, dx, dy, x, y, 1);
+    for (int q = 0; q < 2; q++)
+        for (int w = 0; w < 20; w++) {
+            int kind = (w + q) % 3, o = q * 20 + w;
+            /* winner offset inside the plane: (row, col) */
+            int wr = kind == 0 ? 0 : 1, wc = kind == 0 ? 1 : kind == 1 ? 0 : 1;
+            if (kind == 1) ck_assert(isnan(y[o]));
+            else ck_assert_float_eq(y[o], kind == 0 ? 5.0f : 7.0f);
+            for (int r = 0; r < 2; r++)
+                for (int c = 0; c < 2; c++) {
+                    float g = dx[q * 80 + r * 40 + 2 * w + c];
+                    ck_assert_float_eq(g, r == wr && c == wc ? dy[o] : 0.0f);
+                }
+        }
+    l.ops->destroy(&l);
+}
+END_TEST
+
+/* Reference winner of one window by torch's rule (v > m or v is NaN). */
+static int pool_ref_winner(const float v[4])
+{
+    int k = 0;
+    for (int q = 1; q < 4; q++)
+        if (v[q] > v[k] || isnan(v[q])) k = q;
+    return k;
+}
+
+START_TEST(maxpool_narrow_maps_match_reference)
+{
+    /* 2x2, 4x4 and 8x8 maps have compile-time-width kernels; values drawn from
+     * 5 levels (many ties) with NaNs sprinkled in */
+    for (int w = 2; w <= 8; w *= 2) {
+        ns_layer l;
+        ns_shape in = {3, w, w};
+        const int B = 2, n = B * 3 * w * w, no = n / 4;
+        ck_assert_int_eq(ns_maxpool2_create(&l, in, B), NS_OK);
+        float *x = malloc(n * sizeof *x), *dx = malloc(n * sizeof *dx);
+        float *y = malloc(no * sizeof *y), *dy = malloc(no * sizeof *dy);
+        ns_rng r;
+        ns_rng_init(&r, 42 + w, 3);
+        for (int i = 0; i < n; i++)
+            x[i] = ns_rng_below(&r, 23) == 0 ? NAN : (float)ns_rng_below(&r, 5);
+        for (int i = 0; i < no; i++) dy[i] = (float)(i + 1);
+        l.ops->forward(&l, y, x, B, NULL);
+        l.ops->backward(&l, dx, dy, x, y, B);
+        const int ho = w / 2;
+        for (int q = 0; q < B * 3; q++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < ho; ox++) {
+                    const float *p0 = x + (size_t)q * w * w + 2 * oy * w + 2 * ox;
+                    float v[4] = {p0[0], p0[1], p0[w], p0[w + 1]};
+                    int k = pool_ref_winner(v), o = (q * ho + oy) * ho + ox;
+                    if (isnan(v[k])) ck_assert(isnan(y[o]));
+                    else ck_assert_float_eq(y[o], v[k]);
+                    float *d0 = dx + (size_t)q * w * w + 2 * oy * w + 2 * ox;
+                    float got[4] = {d0[0], d0[1], d0[w], d0[w + 1]};
+                    for (int j = 0; j < 4; j++) ck_assert_float_eq(got[j], j == k ? dy[o] : 0.0f);
+                }
+        free(x);
+        free(dx);
+        free(y);
+        free(dy);
+        l.ops->destroy(&l);
+    }
+}
+END_TEST
+
 START_TEST(maxpool_gradcheck)
 {
     ns_shape shapes[2] = {{3, 4, 6}, {2, 5, 7}};
@@ -288,6 +383,8 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, conv_bad_args);
     tcase_add_test(tc, maxpool_known_values);
     tcase_add_test(tc, maxpool_gradcheck);
+    tcase_add_test(tc, maxpool_ties_nan_and_wide_rows);
+    tcase_add_test(tc, maxpool_narrow_maps_match_reference);
     tcase_add_test(tc, relu_values_and_gradcheck);
     tcase_add_test(tc, identity_passes_through);
     suite_add_tcase(s, tc);

@@ -35,6 +35,17 @@
 #else
 #define HOT
 #endif
+/* HOT_O3, for the elementwise kernels only: at -O2 GCC 12's very-cheap cost
+ * model left their dense (HW == 1) loops scalar (they need a runtime alias
+ * check against the per-unit coefficient arrays). O3 changes no float result:
+ * ISO C mode keeps FMA contraction off and nothing is reassociated without
+ * -ffast-math. (O3 made the double-accumulating reductions slower: measured
+ * 2x on the DLN, so those keep HOT.) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define HOT_O3 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define HOT_O3 HOT
+#endif
 #define INL static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------- plane helpers */
@@ -228,7 +239,7 @@ void ns_nk_absmax(const float *x, int batch, int C, int HW, double *absmax, size
 
 /* ---------------------------------------------------------------- elementwise */
 
-HOT void ns_nk_affine(float *out, const float *x, int batch, int C, int HW, const float *shift,
+HOT_O3 void ns_nk_affine(float *out, const float *x, int batch, int C, int HW, const float *shift,
                       const float *scale, const float *bias)
 {
     const size_t N = (size_t)C * HW;
@@ -271,10 +282,20 @@ INL void grad_sums_impl(const float *g, const float *s, const float *x, int batc
             double ag[LANES] = {0}, ax[LANES] = {0};
             for (int b = 0; b < batch; b++) {
                 size_t o = b * N + c0;
-                for (int k = 0; k < nc; k++) {
-                    double gi = s ? g[o + k] * s[o + k] : g[o + k];
-                    ag[k] += gi;
-                    ax[k] += gi * (x[o + k] - shift[c0 + k]);
+                /* a full block has a constant trip count, so it is vectorized
+                 * (a variable nc left this loop scalar, accumulators in memory) */
+                if (nc == LANES) {
+                    for (int k = 0; k < LANES; k++) {
+                        double gi = s ? g[o + k] * s[o + k] : g[o + k];
+                        ag[k] += gi;
+                        ax[k] += gi * (x[o + k] - shift[c0 + k]);
+                    }
+                } else {
+                    for (int k = 0; k < nc; k++) {
+                        double gi = s ? g[o + k] * s[o + k] : g[o + k];
+                        ag[k] += gi;
+                        ax[k] += gi * (x[o + k] - shift[c0 + k]);
+                    }
                 }
             }
             for (int k = 0; k < nc; k++) {
@@ -308,8 +329,8 @@ HOT void ns_nk_grad_sums(const float *g, const float *s, const float *x, int bat
 }
 
 INL void grad_apply_impl(float *din, const float *g, const float *s, const float *x, int batch,
-                         int C, int HW, const float *a, const float *b, const float *shift,
-                         const float *c0)
+                         int C, int HW, const float *restrict a, const float *restrict b,
+                         const float *restrict shift, const float *restrict c0)
 {
     const size_t N = (size_t)C * HW;
     if (HW == 1) {
@@ -338,7 +359,7 @@ INL void grad_apply_impl(float *din, const float *g, const float *s, const float
         }
 }
 
-HOT void ns_nk_grad_apply(float *din, const float *g, const float *s, const float *x, int batch,
+HOT_O3 void ns_nk_grad_apply(float *din, const float *g, const float *s, const float *x, int batch,
                           int C, int HW, const float *a, const float *b, const float *shift,
                           const float *c0)
 {

@@ -249,7 +249,6 @@ static int sweep(const run_opts *o, int rank, int size)
     sc.res = res;
     sc.rank = rank;
     snprintf(sc.ckpt_dir, sizeof sc.ckpt_dir, "%s", ckpt_dir);
-    ns_signals_install();
     ns_coord_result cr;
     memset(&cr, 0, sizeof cr);
     st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, &sc, &cr);
@@ -290,6 +289,10 @@ int ns_cmd_run(int argc, char **argv)
     run_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc != 0) return rc < 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    /* First thing: a scheduler's stop signal may come while MPI starts or the
+     * data loads; it must be recorded (the sweep then stops at once, exit 3),
+     * not kill the process with the default action. */
+    ns_signals_install();
     MPI_Init(&argc, &argv);
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -99,6 +99,18 @@ for sig in TERM USR1; do
   ok "SIG$sig -> exit 3 -> --resume = uninterrupted"
 done
 
+# 4b. a stop signal during start-up (MPI init, data loading) is recorded, not fatal
+rm -rf e.h5 e.h5.ckpt e.h5.progress.json
+mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o e.h5 --quiet & mp=$!
+sleep 0.2
+kill -USR1 $mp 2>/dev/null || true
+while kill -0 $mp 2>/dev/null; do wait $mp || true; done
+set +e; wait $mp; rc=$?; set -e
+[ $rc -eq 3 ] || [ $rc -eq 0 ] || fail "USR1 at start-up: exit $rc (expected 3)"
+if [ -e e.h5 ]; then run 2 "$SPEC" -o e.h5 --resume; else run 2 "$SPEC" -o e.h5; fi
+$SAME r1.h5 e.h5 || fail "USR1 at start-up + resume differs"
+ok "stop signal during start-up: exit $rc, then the sweep completes identically"
+
 # 5. resume with a different spec is refused
 sed 's/seed: \[1\]/seed: [2]/' "$SPEC" > other.yaml
 set +e; run 1 other.yaml -o r1.h5 --resume 2>err.txt; rc=$?; set -e

@@ -90,7 +90,7 @@ slurm_down() {
   done
   # job steps left behind by a failed test: only those of this Slurm
   for pid in $(pgrep -f slurmstepd 2>/dev/null || true); do
-    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_CONF=$D/slurm.conf"; then
+    if { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "SLURM_CONF=$D/slurm.conf"; then
       pids+=("$pid")
     fi
   done

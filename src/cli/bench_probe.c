@@ -26,6 +26,7 @@
  * ms) for the time slices other processes took, and a 1 ms step mostly
  * escapes that, which skews the ratio. wall_ms_per_* give wall times too. */
 #include "normsweep/clock.h"
+#include "cli_util.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -49,18 +50,6 @@ typedef struct probe_opts {
 
 /* The parts timed in one rep, and their sample arrays [reps]. */
 enum { T_STEP, T_FWDBWD, T_PROBE, T_PSTEP, T_ICS, T_HESS, T_COUNT };
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void usage(FILE *f)
 {
@@ -254,7 +243,7 @@ static int run(const probe_opts *o)
         return code;
     }
     double ms[T_COUNT];
-    for (int k = 0; k < T_COUNT; k++) ms[k] = 1e3 * median(b.times[k], o->reps);
+    for (int k = 0; k < T_COUNT; k++) ms[k] = 1e3 * ns_median(b.times[k], o->reps);
     double ics_eval = evals[1] > 0 ? ms[T_ICS] / evals[1] : 0.0;
     double hess_iter = o->hessian > 0 ? ms[T_HESS] / o->hessian : 0.0;
     printf("{\"bench\":\"probe\",\"arch\":\"%s\",\"norm\":\"%s\",\"batch\":%d,\"reps\":%d,"
@@ -276,40 +265,17 @@ int ns_bench_probe(int argc, char **argv)
 {
     probe_opts o = {.arch = NULL, .norm = "none", .batch = 128, .reps = 7, .warmup = 2,
                     .threads = 1, .etas = 8, .hessian = 0, .seed = 0, .lr = 0.01};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--probe") == 0) continue;
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return NS_EXIT_OK;
-        }
-        if (!v) {
-            fprintf(stderr, "normsweep bench --probe: %s needs a value\n", a);
-            usage(stderr);
-            return NS_EXIT_USAGE;
-        }
-        i++;
-        char *end = NULL;
-        if (strcmp(a, "--arch") == 0) o.arch = v;
-        else if (strcmp(a, "--norm") == 0) o.norm = v;
-        else if (strcmp(a, "--batch") == 0) o.batch = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--reps") == 0) o.reps = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--warmup") == 0) o.warmup = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--threads") == 0) o.threads = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--etas") == 0) o.etas = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--hessian") == 0) o.hessian = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--seed") == 0) o.seed = strtoull(v, &end, 10);
-        else if (strcmp(a, "--lr") == 0) o.lr = strtod(v, &end);
-        else {
-            fprintf(stderr, "normsweep bench --probe: unexpected argument '%s'\n", a);
-            usage(stderr);
-            return NS_EXIT_USAGE;
-        }
-        if (end && (*end || end == v)) {
-            fprintf(stderr, "normsweep bench --probe: %s '%s' is not a number\n", a, v);
-            return NS_EXIT_USAGE;
-        }
-    }
+    const ns_opt opts[] = {
+        {"--arch", NS_OPT_STR, &o.arch},       {"--norm", NS_OPT_STR, &o.norm},
+        {"--batch", NS_OPT_INT, &o.batch},     {"--reps", NS_OPT_INT, &o.reps},
+        {"--warmup", NS_OPT_INT, &o.warmup},   {"--threads", NS_OPT_INT, &o.threads},
+        {"--etas", NS_OPT_INT, &o.etas},       {"--hessian", NS_OPT_INT, &o.hessian},
+        {"--seed", NS_OPT_U64, &o.seed},       {"--lr", NS_OPT_DOUBLE, &o.lr},
+    };
+    static const char *const flags[] = {"--probe", NULL};
+    int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), flags,
+                               "normsweep bench --probe", usage);
+    if (rc != 0) return rc < 0 ? NS_EXIT_OK : rc;
     if (!o.arch || o.batch < 1 || o.reps < 1 || o.warmup < 0 || o.threads < 1 || o.etas < 1 ||
         o.hessian < 0 || !(o.lr > 0)) {
         fprintf(stderr, "normsweep bench --probe: need --arch; batch, reps, threads, etas >= 1; "

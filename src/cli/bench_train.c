@@ -15,6 +15,8 @@
  * and writes DIR/net.{bin,json} (weights, state, gradients; ns_net_export),
  * DIR/batch.bin (x float32, then labels int32 or targets float32) and
  * DIR/result.json (loss), for bench/torch_crosscheck.py. */
+#include "normsweep/clock.h"
+#include "cli_util.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -38,19 +40,6 @@ typedef struct bench_opts {
     double lr;
 } bench_opts;
 
-/* seconds on a clock: CLOCK_MONOTONIC (wall) or CLOCK_PROCESS_CPUTIME_ID (CPU) */
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void usage(FILE *f)
 {
@@ -166,16 +155,15 @@ static int run(bench_opts *o)
     } else {
         ns_sgd_config sgd = {o->lr, 0.0, 0.0};
         for (int s = 0; s < o->warmup; s++) ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
-        double total0 = clock_s(CLOCK_MONOTONIC), cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double total0 = ns_now_s(), cpu0 = ns_cpu_s();
         for (int s = 0; s < o->steps; s++) {
-            double t0 = clock_s(CLOCK_MONOTONIC);
+            double t0 = ns_now_s();
             ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
-            times[s] = clock_s(CLOCK_MONOTONIC) - t0;
+            times[s] = ns_now_s() - t0;
         }
-        double total = clock_s(CLOCK_MONOTONIC) - total0;
-        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-        qsort(times, (size_t)o->steps, sizeof *times, cmp_double);
-        double med = times[o->steps / 2];
+        double total = ns_now_s() - total0;
+        double cpu = ns_cpu_s() - cpu0;
+        double med = ns_median(times, o->steps);
         double flops = 0;
         ns_arch_check(o->arch, o->shape, o->classes, &flops);
         struct rusage ru;
@@ -200,45 +188,22 @@ int ns_bench_train(int argc, char **argv)
 {
     bench_opts o = {.arch = NULL, .norm = "none", .init = "glorot", .batch = 128, .steps = 20,
                     .warmup = 3, .threads = 1, .seed = 0, .lr = 0.01};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return NS_EXIT_OK;
-        }
-        if (!v) {
-            fprintf(stderr, "normsweep bench: %s needs a value\n", a);
-            usage(stderr);
-            return NS_EXIT_USAGE;
-        }
-        i++;
-        char *end = NULL;
-        if (strcmp(a, "--arch") == 0) o.arch = v;
-        else if (strcmp(a, "--norm") == 0) o.norm = v;
-        else if (strcmp(a, "--init") == 0) o.init = v;
-        else if (strcmp(a, "--crosscheck") == 0) o.crosscheck = v;
-        else if (strcmp(a, "--batch") == 0) o.batch = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--steps") == 0) o.steps = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--warmup") == 0) o.warmup = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--threads") == 0) o.threads = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--classes") == 0) o.classes = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--seed") == 0) o.seed = strtoull(v, &end, 10);
-        else if (strcmp(a, "--lr") == 0) o.lr = strtod(v, &end);
-        else if (strcmp(a, "--shape") == 0) {
-            if (sscanf(v, "%dx%dx%d", &o.shape.c, &o.shape.h, &o.shape.w) != 3 || o.shape.c < 1 ||
-                o.shape.h < 1 || o.shape.w < 1) {
-                fprintf(stderr, "normsweep bench: --shape '%s': expected CxHxW\n", v);
-                return NS_EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "normsweep bench: unexpected argument '%s'\n", a);
-            usage(stderr);
-            return NS_EXIT_USAGE;
-        }
-        if (end && (*end || end == v)) {
-            fprintf(stderr, "normsweep bench: %s '%s' is not a number\n", a, v);
-            return NS_EXIT_USAGE;
-        }
+    const char *shape = NULL;
+    const ns_opt opts[] = {
+        {"--arch", NS_OPT_STR, &o.arch},         {"--norm", NS_OPT_STR, &o.norm},
+        {"--init", NS_OPT_STR, &o.init},         {"--crosscheck", NS_OPT_STR, &o.crosscheck},
+        {"--batch", NS_OPT_INT, &o.batch},       {"--steps", NS_OPT_INT, &o.steps},
+        {"--warmup", NS_OPT_INT, &o.warmup},     {"--threads", NS_OPT_INT, &o.threads},
+        {"--classes", NS_OPT_INT, &o.classes},   {"--seed", NS_OPT_U64, &o.seed},
+        {"--lr", NS_OPT_DOUBLE, &o.lr},          {"--shape", NS_OPT_STR, &shape},
+    };
+    int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL,
+                               "normsweep bench", usage);
+    if (rc != 0) return rc < 0 ? NS_EXIT_OK : rc;
+    if (shape && (sscanf(shape, "%dx%dx%d", &o.shape.c, &o.shape.h, &o.shape.w) != 3 ||
+                  o.shape.c < 1 || o.shape.h < 1 || o.shape.w < 1)) {
+        fprintf(stderr, "normsweep bench: --shape '%s': expected CxHxW\n", shape);
+        return NS_EXIT_USAGE;
     }
     if (!o.arch || o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.threads < 1 || o.classes < 0) {
         fprintf(stderr, "normsweep bench: need --arch, and batch, steps, threads >= 1\n");

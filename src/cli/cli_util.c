@@ -1,0 +1,65 @@
+/* cli_util.c - see cli_util.h. */
+#include "cli_util.h"
+
+#include "normsweep/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
+                      const char *const *flags, const char *who, void (*usage)(FILE *))
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int skip = 0;
+        for (int f = 0; flags && flags[f]; f++) skip |= strcmp(a, flags[f]) == 0;
+        if (skip) continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return -1;
+        }
+        const ns_opt *o = NULL;
+        for (int k = 0; k < nopts && !o; k++)
+            if (strcmp(a, opts[k].name) == 0) o = &opts[k];
+        if (!o) {
+            fprintf(stderr, "%s: unexpected argument '%s'\n", who, a);
+            usage(stderr);
+            return NS_EXIT_USAGE;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: %s needs a value\n", who, a);
+            usage(stderr);
+            return NS_EXIT_USAGE;
+        }
+        const char *v = argv[++i];
+        char *end = NULL;
+        switch (o->type) {
+        case NS_OPT_STR: *(const char **)o->dst = v; break;
+        case NS_OPT_INT: {
+            long x = strtol(v, &end, 10);
+            *(int *)o->dst = (int)x;
+            if (x < -2147483647L || x > 2147483647L) end = (char *)v;
+            break;
+        }
+        case NS_OPT_U64: *(uint64_t *)o->dst = strtoull(v, &end, 10); break;
+        case NS_OPT_DOUBLE: *(double *)o->dst = strtod(v, &end); break;
+        }
+        if (end && (*end || end == v)) {
+            fprintf(stderr, "%s: %s '%s' is not a number\n", who, a, v);
+            return NS_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ns_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}

@@ -1,0 +1,28 @@
+/* cli_util.h - small helpers the subcommands share: a table-driven parser for
+ * "--name value" options and a median. Internal to src/cli/. */
+#ifndef NS_CLI_UTIL_H
+#define NS_CLI_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { NS_OPT_STR, NS_OPT_INT, NS_OPT_U64, NS_OPT_DOUBLE } ns_opt_type;
+
+typedef struct ns_opt {
+    const char *name; /* "--batch" */
+    ns_opt_type type;
+    void *dst;        /* const char **, int *, uint64_t *, double * */
+} ns_opt;
+
+/* Parse argv[1..argc) as "--name value" pairs into the table. Words listed in
+ * `flags` (NULL-terminated, may be NULL) are skipped (e.g. the "--probe" that
+ * chose the subcommand). Returns 0 on success, -1 after printing usage for
+ * --help, or 2 (NS_EXIT_USAGE) after printing one line naming the offending
+ * word ("<who>: --batch 'x' is not a number"). */
+int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
+                      const char *const *flags, const char *who, void (*usage)(FILE *));
+
+/* Median of v[0..n) (sorts v in place); n >= 1. */
+double ns_median(double *v, int n);
+
+#endif

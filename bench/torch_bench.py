@@ -73,6 +73,23 @@ def build(arch, norm):
     raise SystemExit("torch_bench: unknown arch " + arch)
 
 
+def synthetic_setup(arch, norm, batch):
+    """The net of (arch, norm) in train mode, one synthetic batch of its shape and
+    its loss: (net, x, y, criterion, loss_kind). Shared with torch_probe_cost.py."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    net, shape, nout, loss_kind = build(arch, norm)
+    net.train()
+    x = torch.randn(batch, *shape)
+    if loss_kind == "ce":
+        y = torch.randint(0, nout, (batch,))
+        crit = nn.CrossEntropyLoss()
+    else:
+        y = torch.randn(batch, nout)
+        crit = nn.MSELoss(reduction="sum")
+    return net, x, y, crit, loss_kind
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", required=True)
@@ -81,17 +98,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    net, shape, nout, loss_kind = build(a.arch, a.norm)
-    net.train()
-    x = torch.randn(a.batch, *shape)
-    if loss_kind == "ce":
-        y = torch.randint(0, nout, (a.batch,))
-        crit = nn.CrossEntropyLoss()
-    else:
-        y = torch.randn(a.batch, nout)
-        crit = nn.MSELoss(reduction="sum")
+    net, x, y, crit, loss_kind = synthetic_setup(a.arch, a.norm, a.batch)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3 if loss_kind == "sse" else 0.01)
 
     def step():

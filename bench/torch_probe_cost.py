@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_bench import build  # noqa: E402  (same nets as the throughput peer)
+from torch_bench import synthetic_setup  # noqa: E402  (same nets as the throughput peer)
 
 
 def main():
@@ -37,17 +37,7 @@ def main():
     ap.add_argument("--etas", type=int, default=8)
     ap.add_argument("--lr", type=float, default=0.01)
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    net, shape, nout, loss_kind = build(a.arch, a.norm)
-    net.train()
-    x = torch.randn(a.batch, *shape)
-    if loss_kind == "ce":
-        y = torch.randint(0, nout, (a.batch,))
-        crit = nn.CrossEntropyLoss()
-    else:
-        y = torch.randn(a.batch, nout)
-        crit = nn.MSELoss(reduction="sum")
+    net, x, y, crit, loss_kind = synthetic_setup(a.arch, a.norm, a.batch)
     params = [p for p in net.parameters()]
     opt = torch.optim.SGD(params, lr=a.lr)
     w0 = [p.detach().clone() for p in params]

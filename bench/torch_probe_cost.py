@@ -21,7 +21,6 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_bench import synthetic_setup  # noqa: E402  (same nets as the throughput peer)

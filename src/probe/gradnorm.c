@@ -55,3 +55,26 @@ NS_PROBE_HOT void ns_vec_step(const float *w, double eta, const float *d, float 
 {
     for (size_t i = 0; i < n; i++) out[i] = (float)((double)w[i] - eta * d[i]);
 }
+
+/* ns_vec_dist(a, b) and ns_vec_step(w, eta, d -> out) in one pass over memory:
+ * the landscape probe measures ||g - g_k|| and forms the next point w - eta_{k+1} g
+ * together, reading g once (the probe is memory-bound between evaluations). Same
+ * arithmetic, same lanes, so the same bits as the two separate calls. */
+NS_PROBE_HOT double ns_vec_dist_step(const float *a, const float *b, const float *w, double eta,
+                                     const float *d, float *out, size_t n)
+{
+    double acc[NS_LANES] = {0};
+    size_t i = 0;
+    for (; i + NS_LANES <= n; i += NS_LANES)
+        for (int k = 0; k < NS_LANES; k++) {
+            double e = (double)a[i + k] - b[i + k];
+            acc[k] += e * e;
+            out[i + k] = (float)((double)w[i + k] - eta * d[i + k]);
+        }
+    for (; i < n; i++) {
+        double e = (double)a[i] - b[i];
+        acc[i % NS_LANES] += e * e;
+        out[i] = (float)((double)w[i] - eta * d[i]);
+    }
+    return sqrt(lanes_total(acc));
+}

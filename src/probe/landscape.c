@@ -38,12 +38,15 @@ ns_status ns_probe_line(const ns_objective *obj, ns_probe_ws *ws, const float *w
     const size_t n = obj->n;
     const double dnorm = ns_vec_norm(dir, n);
     double best = NAN;
+    /* w - eta d in double, rounded once; each later point is formed in the
+     * same pass that measures the previous gradient change */
+    if (count > 0) ns_vec_step(w, eta[0], dir, ws->wx, n);
     for (int k = 0; k < count; k++) {
-        /* w - eta d in double, rounded once */
-        ns_vec_step(w, eta[k], dir, ws->wx, n);
         double L = NAN;
         NS_TRY(obj->loss_grad(obj->ctx, ws->wx, &L, ws->gx));
-        double gc = ns_vec_dist(g, ws->gx, n);
+        double gc = k + 1 < count
+                        ? ns_vec_dist_step(g, ws->gx, w, eta[k + 1], dir, ws->wx, n)
+                        : ns_vec_dist(g, ws->gx, n);
         loss[k] = L;
         grad_change[k] = gc;
         double ratio = gc / (eta[k] * dnorm);

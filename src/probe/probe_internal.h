@@ -36,5 +36,9 @@ void ns_vec_step(const float *w, double eta, const float *d, float *out, size_t 
 
 /* ||a - b||_2 accumulated in double, same lanes as ns_vec_norm (gradnorm.c). */
 double ns_vec_dist(const float *a, const float *b, size_t n);
+/* Both of the above in one pass: returns ||a - b||, writes out = w - eta d.
+ * out must not alias a, b, w or d. */
+double ns_vec_dist_step(const float *a, const float *b, const float *w, double eta,
+                        const float *d, float *out, size_t n);
 
 #endif

@@ -436,16 +436,16 @@ ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, 
     int Ho = (in.h + 2 * p - k) / s + 1, Wo = (in.w + 2 * p - k) / s + 1;
     NS_CHECK(in.h + 2 * p >= k && in.w + 2 * p >= k && Ho > 0 && Wo > 0, NS_ERR_ARG,
              "conv2d: kernel %d with padding %d does not fit input %dx%d", k, p, in.h, in.w);
+    const int fits = ns_wino_fits(k, s, p, in.h, in.w);
+    NS_CHECK(algo != NS_CONV_WINOGRAD || fits, NS_ERR_ARG,
+             "conv2d: Winograd needs a 3x3 stride-1 pad-1 conv on an even map, got k %d s %d p %d "
+             "on %dx%d", k, s, p, in.h, in.w);
     conv_priv *c = calloc(1, sizeof *c);
     if (!c) return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory");
     *c = (conv_priv){.cin = in.c, .cout = cout, .k = k, .s = s, .p = p, .bias = bias,
                      .H = in.h, .W = in.w, .Ho = Ho, .Wo = Wo, .K = in.c * k * k, .P = Ho * Wo};
     c->T = (NS_CONV_COLS + c->P - 1) / c->P;
     if (c->T > max_batch) c->T = max_batch;
-    const int fits = ns_wino_fits(k, s, p, in.h, in.w);
-    NS_CHECK(algo != NS_CONV_WINOGRAD || fits, NS_ERR_ARG,
-             "conv2d: Winograd needs a 3x3 stride-1 pad-1 conv on an even map, got k %d s %d p %d "
-             "on %dx%d", k, s, p, in.h, in.w);
     if (algo == NS_CONV_WINOGRAD || (algo == NS_CONV_AUTO && fits && in.c >= NS_WINO_MIN_CIN)) {
         c->wino = ns_wino_create(in.c, cout, in.h, in.w, max_batch);
         if (!c->wino) {

@@ -1,7 +1,7 @@
 /* test_layers.c - every engine layer against finite differences and, where a
  * closed form is easy, against a direct reference computation:
  * dense, conv2d (several kernel/stride/padding combos, single-image and tiled
- * GEMMs), maxpool2, relu, identity. */
+ * GEMMs; Winograd F(2x2,3x3) against both), maxpool2, relu, identity. */
 #include "ns_test.h"
 #include "gradcheck.h"
 #include "nn/layers/layers.h"
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static float *rand_input(size_t n, uint64_t seed, float lo, float hi)
 {
@@ -181,6 +182,138 @@ START_TEST(conv_bad_args)
     ck_assert_int_eq(ns_conv_create(&l, in, 3, 3, 0, 1, 1, 2), NS_ERR_ARG); /* stride 0 */
     ck_assert_int_eq(ns_conv_create(&l, in, 0, 3, 1, 1, 1, 2), NS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ns_error_msg(), "conv2d"));
+}
+END_TEST
+
+/* ------------------------------------------------- conv, Winograd F(2x2,3x3) */
+
+/* 3x3/1/1 convs on even maps: {cin, H, W, cout, batch}. 130 images of 4x4 (4
+ * tiles each) make two chunks of the 512-tile GEMM width, the last partial. */
+static const struct { int c, h, w, co, batch; } wino_cases[] = {
+    {3, 2, 2, 4, 3},   /* one tile per image: every patch entry is padding or data */
+    {4, 6, 4, 3, 2},   /* non-square, 3x2 tiles */
+    {8, 8, 8, 16, 5},  /* the VGG-11/4 8x8 shape class */
+    {2, 4, 4, 3, 130}, /* two chunks, last one partial */
+    {1, 16, 16, 2, 2}, /* 64 tiles per image, cin 1 */
+};
+
+/* max |a - b| / max(max |b|, 1) */
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double e = 0, m = 1;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return e / m;
+}
+
+/* Forward against the direct double-precision conv; dx and dw (and the bias
+ * gradient) against the im2col layer given the same dy. */
+START_TEST(wino_matches_direct_and_im2col)
+{
+    int i = _i;
+    const int C = wino_cases[i].c, H = wino_cases[i].h, W = wino_cases[i].w,
+              CO = wino_cases[i].co, B = wino_cases[i].batch;
+    ns_shape in = {C, H, W};
+    ns_layer lw, li;
+    ck_assert_int_eq(ns_conv_create_algo(&lw, in, CO, 3, 1, 1, 1, B, NS_CONV_WINOGRAD), NS_OK);
+    ck_assert_int_eq(ns_conv_create_algo(&li, in, CO, 3, 1, 1, 1, B, NS_CONV_IM2COL), NS_OK);
+    gc_buffers bw, bi;
+    gc_bind(&lw, &bw, 11);
+    gc_bind(&li, &bi, 11);
+    const size_t np = lw.nparams, nin = (size_t)B * C * H * W, nout = (size_t)B * CO * H * W;
+    float *bias = lw.w + (size_t)CO * C * 9;
+    for (int co = 0; co < CO; co++) bias[co] = 0.1f * (float)(co + 1); /* init leaves it 0 */
+    memcpy(li.w, lw.w, np * sizeof(float));
+    float *x = rand_input(nin, 12, -1, 1), *dy = rand_input(nout, 13, -1, 1);
+    float *y = malloc(nout * sizeof *y), *yr = malloc(nout * sizeof *yr),
+          *yi = malloc(nout * sizeof *yi), *dxw = malloc(nin * sizeof *dxw),
+          *dxi = malloc(nin * sizeof *dxi);
+    lw.ops->forward(&lw, y, x, B, NULL);
+    li.ops->forward(&li, yi, x, B, NULL);
+    conv_ref(x, lw.w, bias, yr, B, C, H, W, CO, 3, 1, 1);
+    double ey = max_rel(y, yr, nout);
+    ck_assert_msg(ey < 2e-6, "case %d: forward vs direct rel err %g", i, ey);
+    lw.ops->backward(&lw, dxw, dy, x, y, B);
+    li.ops->backward(&li, dxi, dy, x, yi, B);
+    double ex = max_rel(dxw, dxi, nin), ew = max_rel(lw.dw, li.dw, np);
+    ck_assert_msg(ex < 2e-6 && ew < 2e-6, "case %d: dx rel err %g, dw rel err %g", i, ex, ew);
+    /* layer 0 of a net passes din = NULL: dw must not change */
+    float *dw0 = malloc(np * sizeof *dw0);
+    memcpy(dw0, lw.dw, np * sizeof *dw0);
+    lw.ops->backward(&lw, NULL, dy, x, y, B);
+    ck_assert_int_eq(memcmp(dw0, lw.dw, np * sizeof *dw0), 0);
+    free(dw0);
+    free(x);
+    free(dy);
+    free(y);
+    free(yr);
+    free(yi);
+    free(dxw);
+    free(dxi);
+    gc_free(&lw, &bw);
+    gc_free(&li, &bi);
+}
+END_TEST
+
+START_TEST(wino_gradcheck)
+{
+    int i = _i;
+    ns_layer l;
+    ns_shape in = {wino_cases[i].c, wino_cases[i].h, wino_cases[i].w};
+    int B = wino_cases[i].batch > 4 ? 4 : wino_cases[i].batch;
+    ck_assert_int_eq(ns_conv_create_algo(&l, in, wino_cases[i].co, 3, 1, 1, 1, B, NS_CONV_WINOGRAD),
+                     NS_OK);
+    char what[40];
+    snprintf(what, sizeof what, "winograd case %d", i);
+    check_layer(&l, B, 21, what);
+}
+END_TEST
+
+/* Same bits on a second run (fixed summation order, no state carried over). */
+START_TEST(wino_deterministic)
+{
+    ns_layer l;
+    ns_shape in = {8, 8, 8};
+    ck_assert_int_eq(ns_conv_create_algo(&l, in, 16, 3, 1, 1, 1, 3, NS_CONV_WINOGRAD), NS_OK);
+    gc_buffers b;
+    gc_bind(&l, &b, 31);
+    const size_t nin = 3 * 8 * 64, nout = 3 * 16 * 64;
+    float *x = rand_input(nin, 32, -1, 1), *dy = rand_input(nout, 33, -1, 1);
+    float *y[2], *dx[2], *dw[2];
+    for (int r = 0; r < 2; r++) {
+        y[r] = malloc(nout * sizeof(float));
+        dx[r] = malloc(nin * sizeof(float));
+        dw[r] = malloc(l.nparams * sizeof(float));
+        l.ops->forward(&l, y[r], x, 3, NULL);
+        l.ops->backward(&l, dx[r], dy, x, y[r], 3);
+        memcpy(dw[r], l.dw, l.nparams * sizeof(float));
+    }
+    ck_assert_int_eq(memcmp(y[0], y[1], nout * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(dx[0], dx[1], nin * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(dw[0], dw[1], l.nparams * sizeof(float)), 0);
+    for (int r = 0; r < 2; r++) {
+        free(y[r]);
+        free(dx[r]);
+        free(dw[r]);
+    }
+    free(x);
+    free(dy);
+    gc_free(&l, &b);
+}
+END_TEST
+
+START_TEST(wino_rejects_unfit)
+{
+    ns_layer l;
+    ns_shape odd = {2, 5, 4}, even = {2, 4, 4};
+    ck_assert_int_eq(ns_conv_create_algo(&l, odd, 3, 3, 1, 1, 1, 2, NS_CONV_WINOGRAD), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "Winograd"));
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "5x4"));
+    ck_assert_int_eq(ns_conv_create_algo(&l, even, 3, 3, 2, 1, 1, 2, NS_CONV_WINOGRAD), NS_ERR_ARG);
+    ck_assert_int_eq(ns_conv_create_algo(&l, even, 3, 5, 1, 2, 1, 2, NS_CONV_WINOGRAD), NS_ERR_ARG);
+    ck_assert_int_eq(ns_conv_create_algo(&l, even, 3, 3, 1, 0, 1, 2, NS_CONV_WINOGRAD), NS_ERR_ARG);
 }
 END_TEST
 
@@ -381,6 +514,11 @@ static Suite *layers_suite(void)
     tcase_add_loop_test(tc, conv_gradcheck, 0, nconv);
     tcase_add_test(tc, conv_smaller_batch_than_max);
     tcase_add_test(tc, conv_bad_args);
+    int nwino = (int)(sizeof wino_cases / sizeof wino_cases[0]);
+    tcase_add_loop_test(tc, wino_matches_direct_and_im2col, 0, nwino);
+    tcase_add_loop_test(tc, wino_gradcheck, 0, nwino);
+    tcase_add_test(tc, wino_deterministic);
+    tcase_add_test(tc, wino_rejects_unfit);
     tcase_add_test(tc, maxpool_known_values);
     tcase_add_test(tc, maxpool_gradcheck);
     tcase_add_test(tc, maxpool_ties_nan_and_wide_rows);

@@ -327,7 +327,11 @@ START_TEST(net_gradcheck_norms)
         ns_net_free(n);
         toy T = toy_make(nets[k].arch, &cfg, nets[k].in, nets[k].nout, nets[k].loss, nets[k].batch, 4);
         double skipped;
-        double e = gc_net(T.n, T.x, T.y, T.t, T.batch, 1e-4, 40, &skipped);
+        /* h = 2e-4: at 1e-4 this check sat on float32's noise floor (im2col
+         * convs: group norm 1.4% error, 4.1% kinks; with the Winograd convs, whose
+         * outputs carry ~3x the rounding, 5.7% and 14.2%); at 2e-4 every norm
+         * measured <= 1.9% error and <= 4.8% kinks. */
+        double e = gc_net(T.n, T.x, T.y, T.t, T.batch, 2e-4, 40, &skipped);
         ck_assert_msg(skipped < 0.1, "%s/%s: %.1f%% of coordinates on kinks", nets[k].arch,
                       ns_norm_name(kind), 100 * skipped);
         ck_assert_msg(e < nets[k].tol, "%s/%s: rel err %g", nets[k].arch, ns_norm_name(kind), e);

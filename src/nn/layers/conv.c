@@ -9,6 +9,7 @@
  *   Y[cout][T*P] = W[cout][K] cols            (forward; T = 1 writes NCHW directly)
  *   dW += dY cols^T,  db += row sums of dY,   dcols = W^T dY -> col2im -> dX
  * Backward recomputes cols instead of storing them for the whole batch. */
+#include "conv_winograd.h"
 #include "layers.h"
 
 #include <cblas.h>
@@ -37,6 +38,8 @@ typedef struct conv_priv {
     int *base;
     /* "same" convs: the kernel rotated 180 degrees, [cin][cout][k][k] (backward) */
     float *wflip;
+    /* 3x3/1/1 convs on even maps: Winograd F(2x2,3x3) instead of all the above */
+    ns_wino *wino;
 } conv_priv;
 
 /* "Same" convolutions (stride 1, Ho = H, Wo = W: VGG's 3x3/1/1) have a faster
@@ -293,6 +296,10 @@ static void conv_forward(ns_layer *l, float *out, const float *in, int batch, co
     const int P = c->P, K = c->K, CO = c->cout;
     const size_t in_sz = (size_t)c->cin * c->H * c->W, out_sz = (size_t)CO * P;
     const float *bias = c->bias ? l->w + (size_t)CO * K : NULL;
+    if (c->wino) {
+        ns_wino_forward(c->wino, l->w, bias, out, in, batch);
+        return;
+    }
     for (int b0 = 0; b0 < batch; b0 += c->T) {
         int tb = batch - b0 < c->T ? batch - b0 : c->T;
         tile_im2col(c, in + b0 * in_sz, tb, c->cin);
@@ -324,6 +331,13 @@ static void conv_backward(ns_layer *l, float *din, const float *dout, const floa
     const size_t in_sz = (size_t)c->cin * c->H * c->W, out_sz = (size_t)CO * P;
     float *db = c->bias ? l->dw + (size_t)CO * K : NULL;
     if (db) memset(db, 0, (size_t)CO * sizeof *db);
+    if (c->wino) {
+        if (db)
+            for (int b = 0; b < batch; b++)
+                for (int co = 0; co < CO; co++) db[co] += row_sum(dout + b * out_sz + (size_t)co * P, P);
+        ns_wino_backward(c->wino, l->w, l->dw, din, dout, in, batch);
+        return;
+    }
     /* "same" convs get dX as a forward conv of dY (below), not by col2im */
     const int flip = c->wflip != NULL;
     if (din && !c->gather && !flip) memset(din, 0, (size_t)batch * in_sz * sizeof *din);
@@ -391,6 +405,7 @@ static void conv_destroy(ns_layer *l)
         free(c->dxp);
         free(c->base);
         free(c->wflip);
+        ns_wino_destroy(c->wino);
     }
     free(c);
 }
@@ -398,8 +413,21 @@ static void conv_destroy(ns_layer *l)
 static const ns_layer_ops conv_ops = {"conv2d", conv_forward, conv_backward, conv_init,
                                       conv_destroy};
 
+/* Which convs take the Winograd path by default: 3x3/1/1 on even maps with
+ * at least this many input channels (the first conv, cin = 3, has too short
+ * a GEMM inner size for its 16 products). */
+#ifndef NS_WINO_MIN_CIN
+#define NS_WINO_MIN_CIN 8
+#endif
+
 ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
                          int max_batch)
+{
+    return ns_conv_create_algo(l, in, cout, k, s, p, bias, max_batch, NS_CONV_AUTO);
+}
+
+ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
+                              int max_batch, ns_conv_algo algo)
 {
     NS_CHECK(in.c > 0 && in.h > 0 && in.w > 0 && cout > 0 && k > 0 && s > 0 && p >= 0 &&
                  max_batch > 0,
@@ -408,12 +436,24 @@ ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p
     int Ho = (in.h + 2 * p - k) / s + 1, Wo = (in.w + 2 * p - k) / s + 1;
     NS_CHECK(in.h + 2 * p >= k && in.w + 2 * p >= k && Ho > 0 && Wo > 0, NS_ERR_ARG,
              "conv2d: kernel %d with padding %d does not fit input %dx%d", k, p, in.h, in.w);
+    const int fits = ns_wino_fits(k, s, p, in.h, in.w);
+    NS_CHECK(algo != NS_CONV_WINOGRAD || fits, NS_ERR_ARG,
+             "conv2d: Winograd needs a 3x3 stride-1 pad-1 conv on an even map, got k %d s %d p %d "
+             "on %dx%d", k, s, p, in.h, in.w);
     conv_priv *c = calloc(1, sizeof *c);
     if (!c) return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory");
     *c = (conv_priv){.cin = in.c, .cout = cout, .k = k, .s = s, .p = p, .bias = bias,
                      .H = in.h, .W = in.w, .Ho = Ho, .Wo = Wo, .K = in.c * k * k, .P = Ho * Wo};
     c->T = (NS_CONV_COLS + c->P - 1) / c->P;
     if (c->T > max_batch) c->T = max_batch;
+    if (algo == NS_CONV_WINOGRAD || (algo == NS_CONV_AUTO && fits && in.c >= NS_WINO_MIN_CIN)) {
+        c->wino = ns_wino_create(in.c, cout, in.h, in.w, max_batch);
+        if (!c->wino) {
+            free(c);
+            return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the Winograd workspace");
+        }
+        goto done;
+    }
     /* A "same" conv with cout <= cin gets dX by running the forward machinery
      * on dY (cout channels in, cin out; conv_backward). With cout > cin its
      * im2col of dY would be larger than col2im's columns: measured slower
@@ -450,6 +490,7 @@ ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p
         free(c);
         return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the column buffer");
     }
+done:;
     ns_shape o = {cout, Ho, Wo};
     ns_layer_setup(l, &conv_ops, in, o, max_batch);
     l->priv = c;

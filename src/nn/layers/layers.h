@@ -17,6 +17,14 @@ ns_status ns_dense_create(ns_layer *l, ns_shape in, int nout, int bias, int max_
 ns_status ns_conv_create(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
                          int max_batch);
 
+/* The same with the algorithm chosen: AUTO is what ns_conv_create does
+ * (Winograd F(2x2,3x3) for 3x3/1/1 convs on even maps with cin >= 8, else
+ * im2col + sgemm); IM2COL forces the general path; WINOGRAD fails with
+ * NS_ERR_ARG when the conv does not fit it. For tests and benchmarks. */
+typedef enum ns_conv_algo { NS_CONV_AUTO = 0, NS_CONV_IM2COL = 1, NS_CONV_WINOGRAD = 2 } ns_conv_algo;
+ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, int p, int bias,
+                              int max_batch, ns_conv_algo algo);
+
 /* Max-pool 2x2 stride 2 (floor: an odd last row/column is dropped). Needs h, w >= 2. */
 ns_status ns_maxpool2_create(ns_layer *l, ns_shape in, int max_batch);
 

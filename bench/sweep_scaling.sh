@@ -29,20 +29,21 @@ grid: {lr: [0.05], arch: ["mlp:784-256-256-256-10"], norm: [batch], seed: {count
 probes: {every: 50, eta: {relative: [0.5, 4.0], count: 8}}
 YAML
 echo "sweep_scaling: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $seeds equal runs of $steps steps"
-declare -A wall
+declare -A wall work
 for n in $ranks; do
   t0=$(date +%s.%N)
   mpirun -n "$n" "$NS" run "$T/s.yaml" -o "$T/r$n.h5" --quiet
   t1=$(date +%s.%N)
   wall[$n]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
   runs=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File('$T/r$n.h5','r'); print('%.3f' % f['wall_s'][()].sum())")
+  work[$n]=$runs
   echo "N=$n: sweep wall ${wall[$n]} s, sum of run wall times $runs s"
 done
 base=${wall[1]:-}
 if [ -n "$base" ]; then
   for n in $ranks; do
     [ "$n" = 1 ] && continue
-    awk -v w="${wall[$n]}" -v b="$base" -v n="$n" \
-      'BEGIN{printf "N=%d: ratio wall(N)/(wall(1)/N) = %.3f  (target <= 1.05)\n", n, w/(b/n)}'
+    awk -v w="${wall[$n]}" -v b="$base" -v r="${work[1]}" -v n="$n" \
+      'BEGIN{printf "N=%d: wall(N) / (wall(1)/N) = %.3f; wall(N) / (sum of 1-rank run times / N) = %.3f  (target <= 1.05)\n", n, w/(b/n), w/(r/n)}'
   done
 fi

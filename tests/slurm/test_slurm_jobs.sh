@@ -12,6 +12,7 @@ SRC=${NS_SOURCE_DIR:?}
 source "$SRC/tests/slurm/slurm_harness.sh"
 SAME="/usr/bin/python3 $SRC/tests/tools/h5same.py"
 SPEC=$SRC/tests/data/sweep_slurm.yaml
+LONG=$SRC/tests/data/sweep_slurm_long.yaml
 pass=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 fail() { echo "FAIL: $*"; [ -n "${SLURM_TEST_DIR:-}" ] && tail -n 30 "$SLURM_TEST_DIR"/slurmctld.log; exit 1; }
@@ -34,17 +35,18 @@ $SAME ref.h5 job1.h5 || { cat job1.out; fail "sbatch result differs from mpirun"
 ok "normsweep.sbatch = mpirun"
 
 # 2. time limit: signalled up to 50 s before a 1-minute limit, requeued, resumed.
-#    One task only: the sweep then needs about twice the 2-rank time (more than
-#    the limit, so it must be stopped at least once on any machine), and the
-#    file must still equal the 2-rank reference (results do not depend on N).
+#    The long sweep is about 100 s of work on one fast core, so one task must
+#    be stopped at least once on any machine; its file must equal a 2-rank
+#    mpirun of the same spec (results do not depend on N either).
+mpirun --oversubscribe -n 2 "$NS" run "$LONG" -o ref_long.h5 --quiet
 j=$(sbatch --parsable -n 1 --time=1 --signal=B:USR1@50 --output=job2.out \
-      "$SRC/slurm/normsweep.sbatch" "$SPEC" job2.h5)
+      "$SRC/slurm/normsweep.sbatch" "$LONG" job2.h5)
 state=$(slurm_wait "$j" 900) || true
 cat job2.out
 [ "$state" = "JobState=COMPLETED" ] || fail "job 2: $state"
 grep -q "requeueing" job2.out || fail "job 2 was never stopped by its time limit (sweep too fast?)"
 grep -q "restart 1" job2.out || fail "job 2 did not restart"
-$SAME ref.h5 job2.h5 || fail "stopped + requeued sweep differs from uninterrupted"
+$SAME ref_long.h5 job2.h5 || fail "stopped + requeued sweep differs from uninterrupted"
 ok "time limit -> graceful stop -> requeue -> resume = uninterrupted"
 
 # 3. array + merge

@@ -11,6 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* A diverging run is detected by isfinite()/isnan() on its loss, and probes
+ * record NaN/inf as data: both need IEEE semantics. A fast-math build lets the
+ * compiler assume no NaN/inf exist and fold those checks away, so refuse it
+ * outright (every source file includes this header). */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#error "normsweep must be built with IEEE float semantics: remove fast-math / finite-math-only flags"
+#endif
+
 typedef enum ns_status {
     NS_OK = 0,
     NS_ERR_ARG,      /* bad argument / bad user input (spec, arch string, CLI)   */

@@ -356,6 +356,28 @@ START_TEST(divergence_is_recorded)
 }
 END_TEST
 
+/* No bound given (diverge_above defaults to +inf): only the NaN/inf check can
+ * stop this run, which IEEE semantics make possible (error.h refuses fast-math). */
+START_TEST(nonfinite_loss_is_recorded_as_divergence)
+{
+    mem m;
+    memset(&m, 0, sizeof m);
+    run_spec("name: t\n"
+             "data: 'synthetic-cls:n=96,test=32,c=1,h=4,w=4,classes=3'\n"
+             "train: {steps: 50, batch: 16, log_every: 1}\n"
+             "grid: {lr: [1.0e30], arch: ['mlp:16-12-12-3'], norm: [none], seed: [1]}\n",
+             &m, NULL);
+    ck_assert_int_eq(m.res.status, NS_RUN_DIVERGED);
+    ck_assert_int_ge(m.res.diverged_step, 1);
+    ck_assert_int_lt(m.res.diverged_step, 50);
+    ck_assert(isfinite(m.loss[0]));
+    ck_assert_msg(!isfinite(m.loss[m.res.diverged_step]), "loss at the diverged step %g",
+                  m.loss[m.res.diverged_step]);
+    ck_assert(!isfinite(m.res.final_train_loss));
+    free(m.weights);
+}
+END_TEST
+
 START_TEST(theorem41_identity_on_batch_norm)
 {
     mem m;
@@ -385,6 +407,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, same_spec_bitwise_same_run);
     tcase_add_test(tc, kill_and_resume_is_bitwise_identical);
     tcase_add_test(tc, divergence_is_recorded);
+    tcase_add_test(tc, nonfinite_loss_is_recorded_as_divergence);
     tcase_add_test(tc, theorem41_identity_on_batch_norm);
     suite_add_tcase(s, tc);
     return s;

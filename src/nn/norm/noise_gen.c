@@ -14,7 +14,7 @@
  *
  * Same bits everywhere: integers are exact, and the float part uses only +,
  * -, *, / (correctly rounded by IEEE 754), no libm, no FMA (ISO C mode turns
- * contraction off), no reassociation (no -ffast-math). So the three builds -
+ * contraction off), no reassociation (IEEE semantics, no fast-math). So the three builds -
  * and a scalar reference written from the docs (tests) - agree bit for bit.
  *
  * Accuracy (checked against libm double in tests/unit/test_norm_noisy.c):

@@ -39,7 +39,7 @@
  * model left their dense (HW == 1) loops scalar (they need a runtime alias
  * check against the per-unit coefficient arrays). O3 changes no float result:
  * ISO C mode keeps FMA contraction off and nothing is reassociated without
- * -ffast-math. (O3 made the double-accumulating reductions slower: measured
+ * fast-math. (O3 made the double-accumulating reductions slower: measured
  * 2x on the DLN, so those keep HOT.) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define HOT_O3 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))

@@ -82,17 +82,23 @@ struct builder {
     int nvars;
     void *owned[128];
     int nowned;
+    int oom;
 };
 
+/* Keep p to free with the builder; a NULL p (out of memory) is remembered and
+ * turned into NS_ERR_NOMEM when the layout is done. */
 static void *own(builder *b, void *p)
 {
-    b->owned[b->nowned++] = p;
+    NS_ASSERT(b->nowned < (int)(sizeof b->owned / sizeof b->owned[0]));
+    if (!p) b->oom = 1;
+    else b->owned[b->nowned++] = p;
     return p;
 }
 
 static void add_dim(builder *b, const char *name, size_t size, ns_h5_type t, const void *coord,
                     const char *units, const char *long_name)
 {
+    NS_ASSERT(b->ndims < (int)(sizeof b->dims / sizeof b->dims[0]));
     ns_h5_dim d = {name, size, t, coord, 0, units, long_name};
     b->dims[b->ndims++] = d;
 }
@@ -106,7 +112,9 @@ static void add_var(builder *b, const char *name, ns_h5_type t, int str_len, con
     v.name = name;
     v.type = t;
     v.str_len = str_len;
+    NS_ASSERT(b->nvars < (int)(sizeof b->vars / sizeof b->vars[0]));
     char *copy = own(b, strdup(dims)), *save = NULL;
+    if (!copy) return;
     for (char *tok = strtok_r(copy, ",", &save); tok && v.ndims < NS_H5_MAX_DIMS;
          tok = strtok_r(NULL, ",", &save))
         v.dims[v.ndims++] = tok;
@@ -115,6 +123,29 @@ static void add_var(builder *b, const char *name, ns_h5_type t, int str_len, con
     b->vars[b->nvars++] = v;
 }
 
+/* Coordinates 1..n (layer numbers, as the paper counts them). */
+static int32_t *one_based(builder *b, int n)
+{
+    int32_t *c = own(b, malloc(sizeof(int32_t) * (size_t)n));
+    for (int i = 0; c && i < n; i++) c[i] = i + 1;
+    return c;
+}
+
+/* Coordinates step(cfg, 0..n-1): the step number of each log or eval index. */
+static int64_t *steps_of(builder *b, int64_t n, int64_t (*step)(const ns_run_config *, int64_t),
+                         const ns_run_config *cfg)
+{
+    int64_t *c = own(b, malloc(sizeof(int64_t) * (size_t)n));
+    for (int64_t i = 0; c && i < n; i++) c[i] = step(cfg, i);
+    return c;
+}
+
+/* The run index itself, as the `run` coordinate. */
+static int64_t run_index(const ns_run_config *cfg, int64_t i)
+{
+    (void)cfg;
+    return i;
+}
 
 static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
 {
@@ -123,16 +154,20 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
     memset(&r->dims, 0, sizeof r->dims);
     r->ntensors = 1;
     r->nweights = 1;
+    /* Runs sharing arch and norm share shapes: build each distinct pair once
+     * (a sweep has few pairs and possibly very many runs). */
+    int *pairs = own(b, malloc(sizeof(int) * (size_t)s->nruns)), npairs = 0;
+    if (!pairs) return ns_error_set(NS_ERR_NOMEM, "out of memory");
     for (int i = 0; i < s->nruns; i++) {
         ns_run_dims d;
         NS_TRY(ns_run_dims_get(&s->runs[i], &info, &d));
         max_dims(&r->dims, &d);
-        /* Runs sharing arch and norm share shapes: build each pair once. */
         int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(s->runs[j].arch, s->runs[i].arch) == 0 &&
-                   strcmp(s->runs[j].norm, s->runs[i].norm) == 0;
+        for (int k = 0; k < npairs && !seen; k++)
+            seen = strcmp(s->runs[pairs[k]].arch, s->runs[i].arch) == 0 &&
+                   strcmp(s->runs[pairs[k]].norm, s->runs[i].norm) == 0;
         if (seen) continue;
+        pairs[npairs++] = i;
         net_shape ns;
         NS_TRY(shape_of(s, &s->runs[i], &ns));
         if (ns.nflat > r->nweights) r->nweights = ns.nflat;
@@ -141,35 +176,30 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
     const ns_run_dims *D = &r->dims;
     const ns_run_config *c0 = &s->runs[0];
 
-    int64_t *run_c = own(b, malloc(sizeof(int64_t) * (size_t)s->nruns));
-    for (int i = 0; i < s->nruns; i++) run_c[i] = i;
-    add_dim(b, "run", (size_t)s->nruns, NS_H5_I64, run_c, NULL, "run index");
+    add_dim(b, "run", (size_t)s->nruns, NS_H5_I64, steps_of(b, s->nruns, run_index, c0), NULL,
+            "run index");
 
     if (D->nlog > 0) {
-        int64_t *c = own(b, malloc(sizeof(int64_t) * (size_t)D->nlog));
-        for (int64_t i = 0; i < D->nlog; i++) c[i] = ns_run_log_step(c0, i);
-        add_dim(b, "step", (size_t)D->nlog, NS_H5_I64, c, "step", "training step");
+        add_dim(b, "step", (size_t)D->nlog, NS_H5_I64, steps_of(b, D->nlog, ns_run_log_step, c0),
+                "step", "training step");
         add_var(b, "train_loss", NS_H5_F64, 0, "run,step", "1", "training loss on the step's batch");
         add_var(b, "train_acc", NS_H5_F64, 0, "run,step", "1", "training accuracy on the step's batch");
         add_var(b, "grad_norm", NS_H5_F64, 0, "run,step", "1", "gradient norm ||grad L(w)||_2");
     }
     if (D->neval > 0) {
-        int64_t *c = own(b, malloc(sizeof(int64_t) * (size_t)D->neval));
-        for (int64_t i = 0; i < D->neval; i++) c[i] = ns_run_eval_step(c0, i);
-        add_dim(b, "eval", (size_t)D->neval, NS_H5_I64, c, "step", "updates before evaluation");
+        add_dim(b, "eval", (size_t)D->neval, NS_H5_I64, steps_of(b, D->neval, ns_run_eval_step, c0),
+                "step", "updates before evaluation");
         add_var(b, "test_loss", NS_H5_F64, 0, "run,eval", "1", "test loss (eval mode)");
         add_var(b, "test_acc", NS_H5_F64, 0, "run,eval", "1", "test accuracy (eval mode)");
     }
     if (D->nlayers > 0) {
-        int32_t *c = own(b, malloc(sizeof(int32_t) * (size_t)D->nlayers));
-        for (int i = 0; i < D->nlayers; i++) c[i] = i + 1;
-        add_dim(b, "layer", (size_t)D->nlayers, NS_H5_I32, c, NULL, "measured (dense/conv) layer, 1-based");
+        add_dim(b, "layer", (size_t)D->nlayers, NS_H5_I32, one_based(b, D->nlayers), NULL,
+                "measured (dense/conv) layer, 1-based");
         add_var(b, "layer_name", NS_H5_STR, STR_NAME, "run,layer", NULL, "module name of the measured layer");
     }
     if (D->nnorm > 0) {
-        int32_t *c = own(b, malloc(sizeof(int32_t) * (size_t)D->nnorm));
-        for (int i = 0; i < D->nnorm; i++) c[i] = i + 1;
-        add_dim(b, "act_layer", (size_t)D->nnorm, NS_H5_I32, c, NULL, "hidden layer whose pre-activation is tracked, 1-based");
+        add_dim(b, "act_layer", (size_t)D->nnorm, NS_H5_I32, one_based(b, D->nnorm), NULL,
+                "hidden layer whose pre-activation is tracked, 1-based");
         add_var(b, "act_layer_name", NS_H5_STR, STR_NAME, "run,act_layer", NULL, "module whose output is tracked");
     }
     if (D->nunits > 0 && D->nnorm > 0) {
@@ -178,7 +208,7 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
     }
     if (D->nprobe > 0) {
         int64_t *c = own(b, malloc(sizeof(int64_t) * (size_t)D->nprobe));
-        NS_TRY(ns_run_probe_steps(c0, c, D->nprobe));
+        if (c) NS_TRY(ns_run_probe_steps(c0, c, D->nprobe));
         add_dim(b, "probe", (size_t)D->nprobe, NS_H5_I64, c, "step", "training step of the probe");
         add_var(b, "probe_loss", NS_H5_F64, 0, "run,probe", "1", "L(w) on the step's batch");
         add_var(b, "probe_grad_norm", NS_H5_F64, 0, "run,probe", "1", "||g||_2");
@@ -187,9 +217,7 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
             add_var(b, "layer_grad_norm", NS_H5_F64, 0, "run,probe,layer", "1", "||grad_{W_i} L||_2");
         if (D->neta > 0) {
             double *c2 = own(b, malloc(sizeof(double) * (size_t)D->neta));
-            double *eta = own(b, malloc(sizeof(double) * (size_t)D->neta));
-            NS_TRY(ns_eta_grid(1.0, c0->probe.eta_rel_lo, c0->probe.eta_rel_hi, D->neta, c2));
-            (void)eta;
+            if (c2) NS_TRY(ns_eta_grid(1.0, c0->probe.eta_rel_lo, c0->probe.eta_rel_hi, D->neta, c2));
             add_dim(b, "eta", (size_t)D->neta, NS_H5_F64, c2, "lr", "step size relative to the learning rate");
             add_var(b, "landscape_loss", NS_H5_F64, 0, "run,probe,eta", "1", "L(w - eta g)");
             add_var(b, "landscape_grad_change", NS_H5_F64, 0, "run,probe,eta", "1", "||g - grad L(w - eta g)||_2");
@@ -206,7 +234,7 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
         }
         if (D->nunits > 0 && D->nnorm > 0) {
             double *q = own(b, malloc(sizeof(double) * (size_t)D->nquant));
-            for (int i = 0; i < D->nquant; i++) q[i] = c0->probe.act_quantiles[i];
+            for (int i = 0; q && i < D->nquant; i++) q[i] = c0->probe.act_quantiles[i];
             add_dim(b, "quantile", (size_t)D->nquant, NS_H5_F64, q, "1", "quantile level");
             add_var(b, "act_quantiles", NS_H5_F64, 0, "run,probe,act_layer,unit,quantile", "1", "quantiles over batch (x space) of the tracked unit's pre-activation");
             add_var(b, "act_mean", NS_H5_F64, 0, "run,probe,act_layer,unit", "1", "mean of the tracked unit's pre-activation");
@@ -261,6 +289,7 @@ static ns_status build_layout(const ns_spec *s, ns_results *r, builder *b)
     add_var(b, "final_train_acc", NS_H5_F64, 0, "run", "1", "accuracy of the last step's batch");
     add_var(b, "final_test_loss", NS_H5_F64, 0, "run", "1", "last test loss");
     add_var(b, "final_test_acc", NS_H5_F64, 0, "run", "1", "last test accuracy");
+    NS_CHECK(!b->oom, NS_ERR_NOMEM, "out of memory laying out the results file");
     return NS_OK;
 }
 
@@ -446,14 +475,53 @@ ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status)
 
 /* ------------------------------------------------------------------ sink */
 
+/* Per-step records of a run, kept in memory and written to their (run, i)
+ * rows in one box per variable when the run syncs: column-major, one column
+ * per variable, so a column slice is written as it is. */
+#define TRACE_MAXVARS 3
+typedef struct trace_buf {
+    const char *vars[TRACE_MAXVARS];
+    int nvars;
+    int64_t n;       /* rows (log or eval indices)        */
+    double *col;     /* [nvars][n]                        */
+    int64_t lo, hi;  /* rows recorded but not written yet */
+} trace_buf;
+
+static const trace_buf step_trace = {{"train_loss", "train_acc", "grad_norm"}, 3, 0, NULL, -1, -1};
+static const trace_buf eval_trace = {{"test_loss", "test_acc"}, 2, 0, NULL, -1, -1};
+
+static ns_status trace_alloc(trace_buf *t, const trace_buf *proto, int64_t n)
+{
+    *t = *proto;
+    t->n = n > 0 ? n : 1;
+    t->col = malloc((size_t)t->n * (size_t)t->nvars * sizeof(double));
+    NS_CHECK(t->col, NS_ERR_NOMEM, "out of memory for a run's traces");
+    return NS_OK;
+}
+
+static void trace_record(trace_buf *t, int64_t i, const double *values)
+{
+    if (i < 0 || i >= t->n) return;
+    for (int v = 0; v < t->nvars; v++) t->col[v * t->n + i] = values[v];
+    if (t->lo < 0) t->lo = i;
+    t->hi = i + 1;
+}
+
+static ns_status trace_flush(trace_buf *t, ns_h5 *h, int run)
+{
+    if (t->lo < 0 || t->hi <= t->lo) return NS_OK;
+    size_t start[2] = {(size_t)run, (size_t)t->lo}, count[2] = {1, (size_t)(t->hi - t->lo)};
+    for (int v = 0; v < t->nvars; v++)
+        NS_TRY(ns_h5_write_box(h, t->vars[v], start, count, t->col + v * t->n + t->lo));
+    t->lo = t->hi = -1;
+    return NS_OK;
+}
+
 typedef struct sink_ctx {
     ns_results *r;
     int run, rank;
-    ns_run_dims d;          /* this run's dims                         */
-    double *steps;          /* [nlog][3] loss, acc, grad_norm          */
-    int64_t log_lo, log_hi; /* unwritten log indices [lo, hi)          */
-    double *evals;          /* [neval][2]                              */
-    int64_t eval_lo, eval_hi;
+    ns_run_dims d;          /* this run's dims                   */
+    trace_buf steps, evals; /* logged steps, evaluations         */
 } sink_ctx;
 
 static ns_status write_status(ns_results *r, int run, int rank, ns_run_status st,
@@ -501,64 +569,30 @@ static ns_status sink_begin(void *ctx, const ns_run_config *cfg, const ns_run_me
     NS_TRY(ns_h5_write_rows(r->h, "n_layers", (size_t)s->run, 1, &nl));
     NS_TRY(ns_h5_write_rows(r->h, "n_act_layers", (size_t)s->run, 1, &na));
     NS_TRY(ns_h5_write_rows(r->h, "n_params", (size_t)s->run, 1, &np));
-    s->log_lo = s->log_hi = -1;
-    s->eval_lo = s->eval_hi = -1;
     return write_status(r, s->run, s->rank, NS_RUN_RUNNING, "");
 }
 
 static ns_status sink_step(void *ctx, const ns_step_rec *rec)
 {
     sink_ctx *s = ctx;
-    if (rec->index < 0 || rec->index >= s->d.nlog) return NS_OK;
-    double *row = s->steps + rec->index * 3;
-    row[0] = rec->loss;
-    row[1] = rec->acc;
-    row[2] = rec->grad_norm;
-    if (s->log_lo < 0) s->log_lo = rec->index;
-    s->log_hi = rec->index + 1;
+    double v[3] = {rec->loss, rec->acc, rec->grad_norm};
+    trace_record(&s->steps, rec->index, v);
     return NS_OK;
 }
 
 static ns_status sink_eval(void *ctx, const ns_eval_rec *rec)
 {
     sink_ctx *s = ctx;
-    if (rec->index < 0 || rec->index >= s->d.neval) return NS_OK;
-    s->evals[rec->index * 2] = rec->loss;
-    s->evals[rec->index * 2 + 1] = rec->acc;
-    if (s->eval_lo < 0) s->eval_lo = rec->index;
-    s->eval_hi = rec->index + 1;
+    double v[2] = {rec->loss, rec->acc};
+    trace_record(&s->evals, rec->index, v);
     return NS_OK;
-}
-
-/* Write column k of rows [lo, hi) of a [n][stride] buffer into var[run, lo:hi]. */
-static ns_status write_column(ns_results *r, const char *var, int run, const double *buf,
-                              int stride, int k, int64_t lo, int64_t hi)
-{
-    size_t n = (size_t)(hi - lo);
-    double *col = malloc(n * sizeof *col);
-    NS_CHECK(col, NS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) col[i] = buf[((size_t)lo + i) * stride + k];
-    size_t start[2] = {(size_t)run, (size_t)lo}, count[2] = {1, n};
-    ns_status st = ns_h5_write_box(r->h, var, start, count, col);
-    free(col);
-    return st;
 }
 
 static ns_status sink_sync(void *ctx)
 {
     sink_ctx *s = ctx;
-    if (s->log_lo >= 0 && s->log_hi > s->log_lo) {
-        NS_TRY(write_column(s->r, "train_loss", s->run, s->steps, 3, 0, s->log_lo, s->log_hi));
-        NS_TRY(write_column(s->r, "train_acc", s->run, s->steps, 3, 1, s->log_lo, s->log_hi));
-        NS_TRY(write_column(s->r, "grad_norm", s->run, s->steps, 3, 2, s->log_lo, s->log_hi));
-        s->log_lo = s->log_hi = -1;
-    }
-    if (s->eval_lo >= 0 && s->eval_hi > s->eval_lo) {
-        NS_TRY(write_column(s->r, "test_loss", s->run, s->evals, 2, 0, s->eval_lo, s->eval_hi));
-        NS_TRY(write_column(s->r, "test_acc", s->run, s->evals, 2, 1, s->eval_lo, s->eval_hi));
-        s->eval_lo = s->eval_hi = -1;
-    }
-    return NS_OK;
+    NS_TRY(trace_flush(&s->steps, s->r->h, s->run));
+    return trace_flush(&s->evals, s->r->h, s->run);
 }
 
 /* var[run, probe, ...] = data (count trailing elements). */
@@ -694,18 +728,12 @@ ns_status ns_results_sink_new(ns_results *r, int run, int rank, ns_run_sink *sin
     s->r = r;
     s->run = run;
     s->rank = rank;
-    size_t nlog = r->dims.nlog > 0 ? (size_t)r->dims.nlog : 1;
-    size_t nev = r->dims.neval > 0 ? (size_t)r->dims.neval : 1;
-    s->steps = malloc(nlog * 3 * sizeof(double));
-    s->evals = malloc(nev * 2 * sizeof(double));
-    if (!s->steps || !s->evals) {
-        free(s->steps);
-        free(s->evals);
-        free(s);
+    sink->ctx = s; /* from here on ns_results_sink_free cleans up */
+    if (trace_alloc(&s->steps, &step_trace, r->dims.nlog) != NS_OK ||
+        trace_alloc(&s->evals, &eval_trace, r->dims.neval) != NS_OK) {
+        ns_results_sink_free(sink);
         return ns_error_set(NS_ERR_NOMEM, "out of memory for run %d's traces", run);
     }
-    s->log_lo = s->log_hi = s->eval_lo = s->eval_hi = -1;
-    sink->ctx = s;
     sink->begin = sink_begin;
     sink->step = sink_step;
     sink->eval = sink_eval;
@@ -720,8 +748,8 @@ void ns_results_sink_free(ns_run_sink *sink)
 {
     sink_ctx *s = sink->ctx;
     if (s) {
-        free(s->steps);
-        free(s->evals);
+        free(s->steps.col);
+        free(s->evals.col);
         free(s);
     }
     memset(sink, 0, sizeof *sink);

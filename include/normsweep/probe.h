@@ -31,9 +31,8 @@
  *     and conv weight, network order); prefix_end[i] is non-decreasing and
  *     covers every parameter of layers strictly before measured layer i
  *     (including norm gamma/beta and biases there), usually layer_off[i].
- *  6. For ICS, delta is the step's real update: w_{t+1} = fl(w_t + delta)
- *     must reproduce the optimizer's new weights (pass delta = new - old, or
- *     -lr*v computed the way the optimizer does).
+ *  6. For ICS, w_next is the parameters the optimizer's update produced
+ *     (w_{t+1}, exactly as training continues from them).
  *
  * No probe allocates: scratch lives in an ns_probe_ws made once per run.
  * A workspace serves one thread at a time.
@@ -44,10 +43,9 @@
  *      probe evaluation below reruns the net and overwrites them);
  *   2. ns_probe_grad_norms(g);
  *   3. ns_probe_landscape(w_t, g, seed, t);
- *   4. delta = the optimizer's update, computed but not yet applied;
- *      ns_probe_ics(w_t, g, delta);
- *   5. ns_probe_hessian(w_t, seed, t);
- *   6. the optimizer applies the update as if nothing happened.
+ *   4. ns_probe_hessian(w_t, seed, t);
+ *   5. the optimizer applies the update as if nothing happened: w_{t+1};
+ *   6. ns_probe_ics(w_t, g, w_{t+1}) (then put w_{t+1} back).
  */
 #ifndef NORMSWEEP_PROBE_H
 #define NORMSWEEP_PROBE_H
@@ -168,16 +166,17 @@ ns_status ns_probe_landscape(const ns_objective *obj, ns_probe_ws *ws,
 /* For each selected measured layer i (layers[j], strictly increasing; NULL
  * with nsel == obj->nlayers means all):
  *   G_i  = slice i of g  (g = grad L(w))
- *   G'_i = slice i of grad L(w'), w' = w + delta on [0, prefix_end[i]), w elsewhere
+ *   G'_i = slice i of grad L(w'), w' = w_next on [0, prefix_end[i]), w elsewhere
  *   diff[j] = ||G_i - G'_i||_2,  cosine[j] = <G_i, G'_i> / (||G_i|| ||G'_i||)
- * If delta is zero on the whole prefix (always for the first layer), G' = G
- * exactly and no evaluation is made: diff 0, cosine 1. Consecutive selected
- * layers whose prefixes differ only where delta is zero share one evaluation.
+ * w_next is the step's updated parameters (w_{t+1}). If w_next equals w on
+ * the whole prefix (always for the first layer), G' = G exactly and no
+ * evaluation is made: diff 0, cosine 1. Consecutive selected layers whose
+ * prefixes differ only where w_next == w share one evaluation.
  * cosine is 1 when G' == G bitwise, NaN when a norm is 0 otherwise.
  * Cost: at most one evaluation per selected layer that has a nonzero prefix
  * update (k layers, all updated: k - 1). *evals (may be NULL) gets the count. */
 ns_status ns_probe_ics(const ns_objective *obj, ns_probe_ws *ws, const float *w,
-                       const float *g, const float *delta, const int *layers, int nsel,
+                       const float *g, const float *w_next, const int *layers, int nsel,
                        double *diff, double *cosine, int *evals);
 
 /* ------------------------------------------------------------ Hessian */

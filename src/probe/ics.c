@@ -6,10 +6,11 @@
 #include <math.h>
 #include <string.h>
 
-static int all_zero(const float *x, size_t lo, size_t hi)
+/* w and w_next agree on [lo, hi): those parameters did not move. */
+static int unmoved(const float *w, const float *w_next, size_t lo, size_t hi)
 {
     for (size_t i = lo; i < hi; i++)
-        if (x[i] != 0.0f) return 0;
+        if (w[i] != w_next[i]) return 0;
     return 1;
 }
 
@@ -32,7 +33,7 @@ static void compare(const float *a, const float *b, size_t n, double *diff, doub
 }
 
 ns_status ns_probe_ics(const ns_objective *obj, ns_probe_ws *ws, const float *w,
-                       const float *g, const float *delta, const int *layers, int nsel,
+                       const float *g, const float *w_next, const int *layers, int nsel,
                        double *diff, double *cosine, int *evals)
 {
     NS_TRY(ns_objective_check(obj));
@@ -50,11 +51,11 @@ ns_status ns_probe_ics(const ns_objective *obj, ns_probe_ws *ws, const float *w,
                  j - 1);
     }
 
-    /* w' is built incrementally: ws->wx holds w + delta on [0, done), w after;
+    /* w' is built incrementally: ws->wx holds w_next on [0, done), w after;
      * ws->gx holds grad L(ws->wx) once `have_grad`. Layers come in network
      * order, so prefixes only grow. */
-    size_t done = 0, first_moved = 0; /* first index where delta != 0 */
-    while (first_moved < obj->n && delta[first_moved] == 0.0f) first_moved++;
+    size_t done = 0, first_moved = 0; /* first index where w_next != w */
+    while (first_moved < obj->n && w_next[first_moved] == w[first_moved]) first_moved++;
     int have_grad = 0, nev = 0;
     for (int j = 0; j < nsel; j++) {
         int i = layers ? layers[j] : j;
@@ -70,15 +71,15 @@ ns_status ns_probe_ics(const ns_objective *obj, ns_probe_ws *ws, const float *w,
             memcpy(ws->wx, w, obj->n * sizeof(float));
             done = 0;
         }
-        if (!have_grad || !all_zero(delta, done, pe)) {
-            for (size_t p = done; p < pe; p++) ws->wx[p] = w[p] + delta[p];
+        if (!have_grad || !unmoved(w, w_next, done, pe)) {
+            memcpy(ws->wx + done, w_next + done, (pe - done) * sizeof(float));
             done = pe;
             double L;
             NS_TRY(obj->loss_grad(obj->ctx, ws->wx, &L, ws->gx));
             nev++;
             have_grad = 1;
         } else {
-            done = pe; /* the extra prefix has zero update: same w', same gradient */
+            done = pe; /* the extra prefix did not move: same w', same gradient */
         }
         compare(G, ws->gx + obj->layer_off[i], len, &diff[j], &cosine[j]);
     }

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------ the run */
 
@@ -114,11 +113,6 @@ static int diverged(const ns_run_config *cfg, double loss)
     return !isfinite(loss) || loss > cfg->diverge_above;
 }
 
-static ns_status sink_call_step(const ns_run_sink *s, const ns_step_rec *r)
-{
-    return s && s->step ? s->step(s->ctx, r) : NS_OK;
-}
-
 ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
                          const ns_run_sink *sink, const ns_run_control *ctl,
                          ns_run_result *res)
@@ -146,8 +140,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
         if (st != NS_OK) goto fail;
     }
 
-    ns_run_meta meta = {&r.dims, (const char *const *)r.probe.layer_names,
-                        (const char *const *)r.probe.act_names, r.probe.act_units, t0};
+    ns_run_meta meta = {&r.dims, r.probe.layer_names, r.probe.act_names, r.probe.act_units, t0};
     if (sink && sink->begin && (st = sink->begin(sink->ctx, cfg, &meta)) != NS_OK) goto fail;
 
     int regression = data->info.nclasses == 0;
@@ -175,12 +168,11 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
         res->final_train_loss = loss;
         res->final_train_acc = acc;
         int64_t li = ns_run_log_index(cfg, t);
-        int div = diverged(cfg, loss);
-        if (li >= 0 || div) {
-            ns_step_rec sr = {t, li >= 0 ? li : -1, loss, acc, gnorm};
-            if (li >= 0 && (st = sink_call_step(sink, &sr)) != NS_OK) goto fail;
+        if (li >= 0 && sink && sink->step) {
+            ns_step_rec sr = {t, li, loss, acc, gnorm};
+            if ((st = sink->step(sink->ctx, &sr)) != NS_OK) goto fail;
         }
-        if (div) {
+        if (diverged(cfg, loss)) {
             res->status = NS_RUN_DIVERGED;
             res->diverged_step = t;
             snprintf(res->message, sizeof res->message, "loss %g at step %lld%s", loss,

@@ -32,12 +32,12 @@ typedef struct ns_run_probe {
     ns_objective obj;
     ns_probe_ws ws;
     size_t *layer_off, *layer_len, *prefix_end; /* [nlayers]               */
-    char **layer_names;                         /* [nlayers]               */
-    char **act_names;                           /* [nnorm]                 */
+    const char **layer_names;                   /* [nlayers], names in the net */
+    const char **act_names;                     /* [nnorm], names in the net   */
     int *act_layer;                             /* [nnorm] net layer index */
     int *act_units;                             /* [nnorm * nunits]        */
     int *ics_sel, nics;                         /* 0-based measured layers */
-    float *wsave, *gsave, *wnext, *delta;       /* [nparams] each          */
+    float *wsave, *gsave, *wnext;               /* [nparams] each: w_t, g, w_{t+1} */
     float *scratch;                             /* activation sorting      */
     double *quantiles;                          /* [nquant]                */
     /* one record's arrays */

@@ -6,10 +6,8 @@
 #include "run_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* One evaluation. The probe workspace's wx IS net->params (see
  * ns_run_probe_init), so a probe point is written in place and needs no copy;
@@ -96,8 +94,7 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
         p->layer_off[i] = ws->off;
         p->layer_len[i] = ws->wlen;
         p->prefix_end[i] = ws->off;
-        p->layer_names[i] = strdup(ws->name);
-        if (!p->layer_names[i]) return ns_error_set(NS_ERR_NOMEM, "out of memory");
+        p->layer_names[i] = ws->name; /* the net outlives the probe state */
     }
     p->glue.net = net;
     p->obj.n = n;
@@ -118,8 +115,7 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
         int li = net->weights[j].layer;
         if (li + 1 < net->nlayers && net->layers[li + 1].is_norm) li++;
         p->act_layer[j] = li;
-        p->act_names[j] = strdup(net->layers[li].name);
-        if (!p->act_names[j]) return ns_error_set(NS_ERR_NOMEM, "out of memory");
+        p->act_names[j] = net->layers[li].name;
         ns_shape s = net->layers[li].out_shape;
         if (s.c > max_units) max_units = s.c;
         size_t sample = (size_t)cfg->batch * s.h * s.w;
@@ -150,7 +146,6 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     ALLOC(p->wsave, n);
     ALLOC(p->gsave, n);
     ALLOC(p->wnext, n);
-    ALLOC(p->delta, n);
     NS_TRY(ns_probe_ws_alloc(&p->ws, n));
     /* Probe points are written straight into the net's parameter buffer: the
      * glue then copies nothing in. w_t itself is kept in wsave. */
@@ -181,11 +176,10 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
 void ns_run_probe_free(ns_run_probe *p)
 {
     if (!p->dims) return;
-    for (int i = 0; p->layer_names && i < p->dims->nlayers; i++) free(p->layer_names[i]);
-    for (int j = 0; p->act_names && j < p->dims->nnorm; j++) free(p->act_names[j]);
-    void *bufs[] = {p->layer_off, p->layer_len, p->prefix_end, p->layer_names, p->act_names,
+    void *bufs[] = {p->layer_off, p->layer_len, p->prefix_end, (void *)p->layer_names,
+                    (void *)p->act_names,
                     p->act_layer, p->act_units, p->ics_sel, p->wsave, p->gsave, p->wnext,
-                    p->delta, p->scratch, p->quantiles, p->layer_gnorm, p->eta, p->land_loss,
+                    p->scratch, p->quantiles, p->layer_gnorm, p->eta, p->land_loss,
                     p->land_dg, p->rand_loss, p->rand_dg, p->ics_l2, p->ics_cos, p->ics_tmp_l2,
                     p->ics_tmp_cos, p->act_quant, p->act_mean, p->act_std, p->thm_lhs,
                     p->thm_rhs, p->unit_lhs, p->unit_rhs};
@@ -319,10 +313,9 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
     fill_nan(p->ics_cos, (size_t)d->nlayers);
     if (p->nics > 0) {
         memcpy(p->wnext, net->params, bytes);
-        for (size_t i = 0; i < n; i++) p->delta[i] = p->wnext[i] - p->wsave[i];
         float *gx = p->ws.gx; /* as in the landscape: one gradient at a time */
         p->ws.gx = net->grads;
-        ns_status st = ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->delta, p->ics_sel,
+        ns_status st = ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->wnext, p->ics_sel,
                                     p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
         p->ws.gx = gx;
         ns_run_probe_restore(p, p->wnext);

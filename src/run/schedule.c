@@ -4,6 +4,7 @@
 #include "normsweep/arch.h"
 #include "normsweep/probe.h"
 #include "normsweep/run.h"
+#include "run_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,6 @@ static int64_t neval_of(const ns_run_config *cfg)
 {
     return cfg->steps > 0 ? ns_run_eval_index(cfg, cfg->steps - 1) + 1 : 0;
 }
-
-/* The probe schedule of a config, as the probes module's ns_schedule. */
-ns_status ns_run_schedule(const ns_run_config *cfg, ns_schedule *s);
 
 ns_status ns_run_schedule(const ns_run_config *cfg, ns_schedule *s)
 {

@@ -9,6 +9,18 @@
 
 #include <string.h>
 
+/* ns_probe_ics with the step's update given as delta: w_next = fl(w + delta),
+ * what an optimizer's "w += delta" produces. */
+static ns_status ics_delta(const ns_objective *obj, ns_probe_ws *ws, const float *w,
+                           const float *g, const float *delta, const int *layers, int nsel,
+                           double *diff, double *cosv, int *evals)
+{
+    float w_next[16];
+    NS_ASSERT(obj->n <= 16);
+    for (size_t i = 0; i < obj->n; i++) w_next[i] = w[i] + delta[i];
+    return ns_probe_ics(obj, ws, w, g, w_next, layers, nsel, diff, cosv, evals);
+}
+
 /* ---------------------------------------------------------------- scalar:
  * L = 1/2 (w2 w1 x - y)^2,  dL/dw1 = r w2 x,  dL/dw2 = r w1 x,  r = w2 w1 x - y */
 typedef struct scalar { double x, y; int calls; } scalar;
@@ -46,7 +58,7 @@ START_TEST(scalar_by_hand)
     scalar_lg(&s, w, &L, g); /* r = 5: G = (15, 10) */
     ck_assert(g[0] == 15 && g[1] == 10);
     s.calls = 0;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, &evals), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, &evals), NS_OK);
     /* layer 1: nothing before it, exactly 0 and no evaluation */
     ck_assert(diff[0] == 0.0 && cosv[0] == 1.0);
     /* layer 2: w1' = 2.5, r' = 3*2.5 - 1 = 6.5, G' = 6.5*2.5 = 16.25 (w2's own
@@ -58,7 +70,7 @@ START_TEST(scalar_by_hand)
 
     /* w1' = 0.1: r' = 0.3 - 1 = -0.7, G' = -0.07: the gradient flips */
     delta[0] = -1.9f;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, NULL), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, NULL), NS_OK);
     ns_assert_close(diff[1], 10.07, 1e-6);
     ns_assert_close(cosv[1], -1.0, 1e-12);
 
@@ -67,7 +79,7 @@ START_TEST(scalar_by_hand)
     scalar_lg(&s, w, &L, g);
     ck_assert(g[0] == 0 && g[1] == 0);
     delta[0] = 0.5f; /* r' = 7.5 - 6 = 1.5, G' = 1.5 * 2.5 = 3.75 */
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, NULL), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, w, g, delta, NULL, 2, diff, cosv, NULL), NS_OK);
     ns_assert_close(diff[1], 3.75, 1e-12);
     ck_assert(isnan(cosv[1]));
     ck_assert(diff[0] == 0 && cosv[0] == 1.0); /* still exactly no shift for layer 1 */
@@ -160,7 +172,7 @@ static void chain_case(const float *delta, const int *layers, int nsel, int want
     ns_objective obj = chain_setup(&c, &ws, g);
     double diff[3], cosv[3];
     int evals = -1;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, delta, layers, nsel, diff, cosv, &evals),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, delta, layers, nsel, diff, cosv, &evals),
                      NS_OK);
     ck_assert_int_eq(evals, want_evals);
     ck_assert_int_eq(c.calls, want_evals);
@@ -202,13 +214,13 @@ START_TEST(chain_no_update_on_prefix)
     float g[7];
     ns_objective obj = chain_setup(&c, &ws, g);
     double diff[3], cosv[3];
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, d, NULL, 3, diff, cosv, NULL), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, d, NULL, 3, diff, cosv, NULL), NS_OK);
     ck_assert(diff[1] == 0.0 && cosv[1] == 1.0);
     ck_assert_double_gt(diff[2], 1e-3);
     /* nothing updated at all: no evaluation, all zero */
     float z[7] = {0};
     c.calls = 0;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, z, NULL, 3, diff, cosv, NULL), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, z, NULL, 3, diff, cosv, NULL), NS_OK);
     ck_assert_int_eq(c.calls, 0);
     for (int i = 0; i < 3; i++) ck_assert(diff[i] == 0.0 && cosv[i] == 1.0);
     ns_probe_ws_free(&ws);
@@ -240,35 +252,35 @@ START_TEST(chain_nan_and_errors)
     ns_objective obj = chain_setup(&c, &ws, g);
     double diff[3], cosv[3];
     c.nan = 1;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, NULL, 3, diff, cosv, NULL), NS_OK);
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, NULL, 3, diff, cosv, NULL), NS_OK);
     ck_assert(diff[0] == 0 && cosv[0] == 1);
     ck_assert(isnan(diff[1]) && isnan(cosv[1]) && isnan(diff[2]) && isnan(cosv[2]));
     c.nan = 0;
 
     int bad_order[2] = {2, 1}, dup[2] = {1, 1}, out_of_range[1] = {3};
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, bad_order, 2, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, bad_order, 2, diff, cosv, NULL),
                      NS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ns_error_msg(), "layers[1] = 1"));
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, dup, 2, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, dup, 2, diff, cosv, NULL),
                      NS_ERR_ARG);
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, out_of_range, 1, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, out_of_range, 1, diff, cosv, NULL),
                      NS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ns_error_msg(), "outside [0, 3)"));
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, NULL, 2, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, NULL, 2, diff, cosv, NULL),
                      NS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ns_error_msg(), "NULL means all 3"));
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, bad_order, 4, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, bad_order, 4, diff, cosv, NULL),
                      NS_ERR_ARG);
 
     c.fail = NS_ERR_NUMERIC;
-    ck_assert_int_eq(ns_probe_ics(&obj, &ws, CW, g, D_ALL, NULL, 3, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &ws, CW, g, D_ALL, NULL, 3, diff, cosv, NULL),
                      NS_ERR_NUMERIC);
     ck_assert_str_eq(ns_error_msg(), "chain: injected failure");
     ns_probe_ws_free(&ws);
 
     ns_probe_ws small;
     ck_assert_int_eq(ns_probe_ws_alloc(&small, 3), NS_OK);
-    ck_assert_int_eq(ns_probe_ics(&obj, &small, CW, g, D_ALL, NULL, 3, diff, cosv, NULL),
+    ck_assert_int_eq(ics_delta(&obj, &small, CW, g, D_ALL, NULL, 3, diff, cosv, NULL),
                      NS_ERR_ARG);
     ns_probe_ws_free(&small);
 }

@@ -9,12 +9,20 @@
 #define NORMSWEEP_RESULTS_H
 
 #include "normsweep/error.h"
+#include "normsweep/h5store.h"
 #include "normsweep/run.h"
 #include "normsweep/spec.h"
 
 #include <mpi.h>
 
 #define NS_SCHEMA_VERSION "1"
+
+/* Cell widths (bytes) of the string columns, for readers of the run table. */
+#define NS_RESULTS_ARCH_LEN 128   /* arch                                   */
+#define NS_RESULTS_NORM_LEN 64    /* norm                                   */
+#define NS_RESULTS_STATUS_LEN 16  /* status, init                           */
+#define NS_RESULTS_NAME_LEN 48    /* layer_name, act_layer_name, tensor_name */
+#define NS_RESULTS_MSG_LEN 256    /* message                                */
 
 typedef struct ns_results ns_results;
 
@@ -38,6 +46,8 @@ ns_status ns_results_close(ns_results *r);
 /* The recorded status of run i ("done", "diverged", ... or NS_RUN_PENDING
  * for never started). Independent. */
 ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status);
+/* The same on any open results file (tools: status, merge). */
+ns_status ns_results_status_in(ns_h5 *h, size_t run, ns_run_status *status);
 
 /* A sink writing run `run`'s records (rank = who runs it). Buffers step and
  * eval records and writes them on sync/end; probe records go out at once.

@@ -88,9 +88,9 @@ static int merge(const char *out, int nshards, char **shards, int force)
     for (int i = 0; i < spec->nruns; i++) {
         int from = -1;
         for (int k = 0; k < nshards; k++) {
-            char st[32] = {0};
-            if (ns_h5_read_rows(src[k], "status", (size_t)i, 1, st) != NS_OK) continue;
-            if (strcmp(st, "pending") == 0 || st[0] == '\0') continue;
+            ns_run_status st;
+            if (ns_results_status_in(src[k], (size_t)i, &st) != NS_OK || st == NS_RUN_PENDING)
+                continue; /* "" (never written) parses as pending too */
             if (from >= 0) {
                 fprintf(stderr, "normsweep merge: run %d appears in both %s and %s\n", i,
                         shards[from], shards[k]);

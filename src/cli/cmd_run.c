@@ -109,12 +109,9 @@ typedef struct sweep_ctx {
     int rank;
 } sweep_ctx;
 
-typedef struct ctl_ctx {
-    ns_coord *c;
-} ctl_ctx;
-
-static void ctl_poll(void *ctx) { ns_coord_poll(((ctl_ctx *)ctx)->c); }
-static int ctl_stop(void *ctx) { return ns_coord_stop_requested(((ctl_ctx *)ctx)->c); }
+/* The run's control hooks are the coordinator's (ctx = the ns_coord). */
+static void ctl_poll(void *coord) { ns_coord_poll(coord); }
+static int ctl_stop(void *coord) { return ns_coord_stop_requested(coord); }
 
 static ns_status execute_run(void *vctx, ns_coord *c, int index, ns_run_outcome *out)
 {
@@ -124,8 +121,7 @@ static ns_status execute_run(void *vctx, ns_coord *c, int index, ns_run_outcome 
     snprintf(ckpt, sizeof ckpt, "%s/run_%05d.ckpt", s->ckpt_dir, index);
     ns_run_sink sink;
     NS_TRY(ns_results_sink_new(s->res, index, s->rank, &sink));
-    ctl_ctx cc = {c};
-    ns_run_control ctl = {&cc, ctl_poll, ctl_stop, ckpt};
+    ns_run_control ctl = {c, ctl_poll, ctl_stop, ckpt};
     ns_run_result r;
     ns_status st = ns_run_execute(cfg, s->data, &sink, &ctl, &r);
     ns_results_sink_free(&sink);

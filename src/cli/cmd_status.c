@@ -4,12 +4,47 @@
  * and the coordinator's ETA from OUT.progress.json when it is there. */
 #include "normsweep/cli.h"
 #include "normsweep/h5store.h"
+#include "normsweep/results.h"
 #include "normsweep/status.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One row of the run table, as the status listing shows it. */
+typedef struct run_row {
+    ns_run_status status;
+    char arch[NS_RESULTS_ARCH_LEN + 1], norm[NS_RESULTS_NORM_LEN + 1]; /* cells + NUL */
+    double lr, test_acc;
+    int64_t seed, steps_done, steps;
+} run_row;
+
+static ns_status read_row(ns_h5 *h, size_t i, run_row *r)
+{
+    memset(r, 0, sizeof *r);
+    NS_TRY(ns_results_status_in(h, i, &r->status));
+    NS_TRY(ns_h5_read_rows(h, "arch", i, 1, r->arch));
+    NS_TRY(ns_h5_read_rows(h, "norm", i, 1, r->norm));
+    NS_TRY(ns_h5_read_rows(h, "lr", i, 1, &r->lr));
+    NS_TRY(ns_h5_read_rows(h, "seed", i, 1, &r->seed));
+    NS_TRY(ns_h5_read_rows(h, "steps_done", i, 1, &r->steps_done));
+    NS_TRY(ns_h5_read_rows(h, "steps", i, 1, &r->steps));
+    return ns_h5_read_rows(h, "final_test_acc", i, 1, &r->test_acc);
+}
+
+static void print_progress_sidecar(const char *path)
+{
+    char pj[4200];
+    snprintf(pj, sizeof pj, "%s.progress.json", path);
+    FILE *f = fopen(pj, "r");
+    if (!f) return;
+    char buf[2048];
+    size_t k = fread(buf, 1, sizeof buf - 1, f);
+    buf[k] = '\0';
+    fclose(f);
+    printf("progress (%s): %s%s", pj, buf, k && buf[k - 1] == '\n' ? "" : "\n");
+}
 
 static int status_main(const char *path, int all)
 {
@@ -19,75 +54,45 @@ static int status_main(const char *path, int all)
         fprintf(stderr, "normsweep status: %s\n", ns_error_msg());
         return NS_EXIT_USAGE;
     }
-    if (ns_h5_get_attr(h, "schema", &schema) != NS_OK || strcmp(schema, "normsweep") != 0) {
+    size_t n = 0;
+    if (ns_h5_get_attr(h, "schema", &schema) != NS_OK || strcmp(schema, "normsweep") != 0 ||
+        ns_h5_dim_size(h, "run", &n) != NS_OK) {
         fprintf(stderr, "normsweep status: %s: not a normsweep results file\n", path);
         free(schema);
         ns_h5_close(h);
         return NS_EXIT_USAGE;
     }
     ns_h5_get_attr(h, "spec_name", &name);
-    size_t n = 0;
-    ns_h5_dim_size(h, "run", &n);
-    char (*status)[16] = calloc(n ? n : 1, 16);
-    char (*arch)[128] = calloc(n ? n : 1, 128);
-    char (*norm)[64] = calloc(n ? n : 1, 64);
-    double *lr = calloc(n ? n : 1, sizeof *lr), *acc = calloc(n ? n : 1, sizeof *acc);
-    int64_t *done = calloc(n ? n : 1, sizeof *done), *steps = calloc(n ? n : 1, sizeof *steps),
-            *seed = calloc(n ? n : 1, sizeof *seed);
-    int code = NS_EXIT_OK;
-    if (!status || !arch || !norm || !lr || !acc || !done || !steps || !seed ||
-        ns_h5_read_rows(h, "status", 0, n, status) != NS_OK ||
-        ns_h5_read_rows(h, "arch", 0, n, arch) != NS_OK ||
-        ns_h5_read_rows(h, "norm", 0, n, norm) != NS_OK ||
-        ns_h5_read_rows(h, "lr", 0, n, lr) != NS_OK ||
-        ns_h5_read_rows(h, "seed", 0, n, seed) != NS_OK ||
-        ns_h5_read_rows(h, "steps_done", 0, n, done) != NS_OK ||
-        ns_h5_read_rows(h, "steps", 0, n, steps) != NS_OK ||
-        ns_h5_read_rows(h, "final_test_acc", 0, n, acc) != NS_OK) {
-        fprintf(stderr, "normsweep status: %s: %s\n", path, ns_error_msg());
-        code = NS_EXIT_FAIL;
-        goto done;
+
+    /* two passes over the table: counts first, then the rows */
+    int code = NS_EXIT_OK, count[NS_RUN_RUNNING + 1] = {0};
+    run_row r;
+    for (size_t i = 0; i < n && code == NS_EXIT_OK; i++) {
+        if (ns_results_status_in(h, i, &r.status) != NS_OK) code = NS_EXIT_FAIL;
+        else count[r.status]++;
     }
-    int count[8] = {0};
-    for (size_t i = 0; i < n; i++) {
-        char s[17];
-        memcpy(s, status[i], 16);
-        s[16] = '\0';
-        count[ns_run_status_parse(s)]++;
+    if (code == NS_EXIT_OK) {
+        printf("%s: sweep '%s', %zu runs:", path, name ? name : "?", n);
+        for (int k = 0; k <= NS_RUN_RUNNING; k++)
+            if (count[k]) printf(" %d %s", count[k], ns_run_status_name((ns_run_status)k));
+        printf("\n%5s %10s %-24s %-12s %6s %-9s %15s %9s\n", "run", "lr", "arch", "norm",
+               "seed", "status", "steps", "test_acc");
     }
-    printf("%s: sweep '%s', %zu runs:", path, name ? name : "?", n);
-    for (int k = 0; k < 7; k++)
-        if (count[k]) printf(" %d %s", count[k], ns_run_status_name((ns_run_status)k));
-    printf("\n");
-    printf("%5s %10s %-24s %-12s %6s %-9s %15s %9s\n", "run", "lr", "arch", "norm", "seed",
-           "status", "steps", "test_acc");
-    for (size_t i = 0; i < n; i++) {
-        char s[17], a[129], m[65];
-        memcpy(s, status[i], 16); s[16] = '\0';
-        memcpy(a, arch[i], 128); a[128] = '\0';
-        memcpy(m, norm[i], 64); m[64] = '\0';
-        ns_run_status rs = ns_run_status_parse(s);
-        if (!all && rs == NS_RUN_DONE && n > 40) continue; /* long sweeps: the interesting rows */
-        char prog[40];
-        snprintf(prog, sizeof prog, "%lld/%lld", done[i] < 0 ? 0LL : (long long)done[i],
-                 (long long)steps[i]);
-        char accs[16] = "-";
-        if (!isnan(acc[i])) snprintf(accs, sizeof accs, "%.4f", acc[i]);
-        printf("%5zu %10.3g %-24.24s %-12.12s %6lld %-9s %15s %9s\n", i, lr[i], a, m,
-               (long long)seed[i], s, prog, accs);
+    for (size_t i = 0; i < n && code == NS_EXIT_OK; i++) {
+        if (read_row(h, i, &r) != NS_OK) {
+            code = NS_EXIT_FAIL;
+            break;
+        }
+        if (!all && r.status == NS_RUN_DONE && n > 40) continue; /* long sweeps: the rest */
+        char prog[48], accs[16] = "-";
+        snprintf(prog, sizeof prog, "%lld/%lld", r.steps_done < 0 ? 0LL : (long long)r.steps_done,
+                 (long long)r.steps);
+        if (!isnan(r.test_acc)) snprintf(accs, sizeof accs, "%.4f", r.test_acc);
+        printf("%5zu %10.3g %-24.24s %-12.12s %6lld %-9s %15s %9s\n", i, r.lr, r.arch, r.norm,
+               (long long)r.seed, ns_run_status_name(r.status), prog, accs);
     }
-    char pj[4200];
-    snprintf(pj, sizeof pj, "%s.progress.json", path);
-    FILE *f = fopen(pj, "r");
-    if (f) {
-        char buf[2048];
-        size_t k = fread(buf, 1, sizeof buf - 1, f);
-        buf[k] = '\0';
-        fclose(f);
-        printf("progress (%s): %s%s", pj, buf, k && buf[k - 1] == '\n' ? "" : "\n");
-    }
-done:
-    free(status); free(arch); free(norm); free(lr); free(acc); free(done); free(steps); free(seed);
+    if (code != NS_EXIT_OK) fprintf(stderr, "normsweep status: %s: %s\n", path, ns_error_msg());
+    else print_progress_sidecar(path);
     free(schema);
     free(name);
     ns_h5_close(h);

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#define STR_ARCH 128
-#define STR_NORM 64
-#define STR_SHORT 16
-#define STR_NAME 48
-#define STR_MSG 256
+#define STR_ARCH NS_RESULTS_ARCH_LEN
+#define STR_NORM NS_RESULTS_NORM_LEN
+#define STR_SHORT NS_RESULTS_STATUS_LEN
+#define STR_NAME NS_RESULTS_NAME_LEN
+#define STR_MSG NS_RESULTS_MSG_LEN
 
 struct ns_results {
     ns_h5 *h;
@@ -465,12 +465,17 @@ ns_status ns_results_close(ns_results *r)
     return st;
 }
 
-ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status)
+ns_status ns_results_status_in(ns_h5 *h, size_t run, ns_run_status *status)
 {
-    char buf[STR_SHORT + 1] = {0};
-    NS_TRY(ns_h5_read_rows(r->h, "status", (size_t)run, 1, buf));
+    char buf[STR_SHORT + 1] = {0}; /* a full cell has no terminator */
+    NS_TRY(ns_h5_read_rows(h, "status", run, 1, buf));
     *status = ns_run_status_parse(buf);
     return NS_OK;
+}
+
+ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status)
+{
+    return ns_results_status_in(r->h, (size_t)run, status);
 }
 
 /* ------------------------------------------------------------------ sink */

@@ -16,7 +16,7 @@ static double lanes_total(const double *acc)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-NS_PROBE_HOT double ns_vec_norm(const float *x, size_t n)
+NS_HOT double ns_vec_norm(const float *x, size_t n)
 {
     double acc[NS_LANES] = {0};
     size_t i = 0;
@@ -26,7 +26,7 @@ NS_PROBE_HOT double ns_vec_norm(const float *x, size_t n)
     return sqrt(lanes_total(acc));
 }
 
-NS_PROBE_HOT double ns_vec_dist(const float *a, const float *b, size_t n)
+NS_HOT double ns_vec_dist(const float *a, const float *b, size_t n)
 {
     double acc[NS_LANES] = {0};
     size_t i = 0;
@@ -51,7 +51,7 @@ void ns_probe_grad_norms(const ns_objective *obj, const float *g, double *total,
             per_layer[i] = ns_vec_norm(g + obj->layer_off[i], obj->layer_len[i]);
 }
 
-NS_PROBE_HOT void ns_vec_step(const float *w, double eta, const float *d, float *out, size_t n)
+NS_HOT void ns_vec_step(const float *w, double eta, const float *d, float *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = (float)((double)w[i] - eta * d[i]);
 }
@@ -60,7 +60,7 @@ NS_PROBE_HOT void ns_vec_step(const float *w, double eta, const float *d, float 
  * the landscape probe measures ||g - g_k|| and forms the next point w - eta_{k+1} g
  * together, reading g once (the probe is memory-bound between evaluations). Same
  * arithmetic, same lanes, so the same bits as the two separate calls. */
-NS_PROBE_HOT double ns_vec_dist_step(const float *a, const float *b, const float *w, double eta,
+NS_HOT double ns_vec_dist_step(const float *a, const float *b, const float *w, double eta,
                                      const float *d, float *out, size_t n)
 {
     double acc[NS_LANES] = {0};

@@ -19,17 +19,11 @@ static inline ns_status ns_probe_check_ws(const ns_objective *obj, const ns_prob
 /* Loops over all n parameters that run once per probe evaluation (the point
  * w - eta d, gradient distances): at -O2 without -march they stay scalar,
  * ~0.15 ms each for 335k parameters, a sixth of a training step per
- * evaluation. Same recipe as NS_HOT in src/nn/layers/layers.h: the vectorizer
+ * evaluation. Same recipe as the engine (core/hot.h): the vectorizer
  * on, the widest ISA picked at load time; plain code under sanitizers. The
  * C11 build does not contract a*b+c into FMAs, so every clone gives the same
  * bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define NS_PROBE_HOT __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#elif defined(__GNUC__) && !defined(__clang__)
-#define NS_PROBE_HOT __attribute__((optimize("O3")))
-#else
-#define NS_PROBE_HOT
-#endif
+#include "core/hot.h"
 
 /* out = fl(w - eta d), computed in double and rounded once. */
 void ns_vec_step(const float *w, double eta, const float *d, float *out, size_t n);

@@ -34,17 +34,8 @@ ns_status ns_relu_create(ns_layer *l, ns_shape in, int max_batch);
 /* y = x (a placeholder where a net wants a layer that does nothing). */
 ns_status ns_identity_create(ns_layer *l, ns_shape in, int max_batch);
 
-/* Hot elementwise loops. The build is -O2 (whose cost model vectorizes almost
- * nothing) without -march (the binary runs on any x86-64 node): these loops ask
- * for the vectorizer and let the loader pick the widest ISA at run time.
- * Sanitizer builds keep plain code (target_clones and ASan do not mix well). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define NS_HOT __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#elif defined(__GNUC__) && !defined(__clang__)
-#define NS_HOT __attribute__((optimize("O3")))
-#else
-#define NS_HOT
-#endif
+/* Hot elementwise loops are marked NS_HOT (core/hot.h). */
+#include "core/hot.h"
 
 /* Shared by dense and conv init: fill w[0..n) per layer.h's ns_init_kind with
  * the given fans (Glorot uniform or He normal). */

@@ -36,10 +36,8 @@
 #include <immintrin.h>
 #define T_AVX512 __attribute__((target("avx512f")))
 #define T_AVX2 __attribute__((target("avx2")))
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
 #endif
+#include "core/hot.h"
 #define INL static inline __attribute__((always_inline))
 
 #define GROUP 16 /* pairs per group: one AVX-512 register of 32-bit lanes */
@@ -337,7 +335,7 @@ INL void shift_run(float *v, size_t n, float center, float scale)
     for (; i < n; i++) v[i] = center + scale * v[i];
 }
 
-HOT void ns_noise_to_units(float *m, float *s, int C, int HW, const float *mu,
+NS_CLONES void ns_noise_to_units(float *m, float *s, int C, int HW, const float *mu,
                            const float *sigma, float r_mu, float r_sigma)
 {
     for (int j = 0; j < C; j++) {

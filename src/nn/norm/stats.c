@@ -30,22 +30,13 @@
 #include <string.h>
 
 #define LANES 16
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
-/* HOT_O3, for the elementwise kernels only: at -O2 GCC 12's very-cheap cost
+#include "core/hot.h"
+/* NS_HOT, for the elementwise kernels only: at -O2 GCC 12's very-cheap cost
  * model left their dense (HW == 1) loops scalar (they need a runtime alias
  * check against the per-unit coefficient arrays). O3 changes no float result:
  * ISO C mode keeps FMA contraction off and nothing is reassociated without
  * fast-math. (O3 made the double-accumulating reductions slower: measured
- * 2x on the DLN, so those keep HOT.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define HOT_O3 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#else
-#define HOT_O3 HOT
-#endif
+ * 2x on the DLN, so those keep NS_CLONES.) */
 #define INL static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------- plane helpers */
@@ -131,7 +122,7 @@ INL void run_grad_apply(float *restrict din, const float *restrict g, const floa
 
 /* ---------------------------------------------------------------- moments */
 
-HOT void ns_nk_moments(const float *x, int batch, int C, int HW, double *mean, double *var)
+NS_CLONES void ns_nk_moments(const float *x, int batch, int C, int HW, double *mean, double *var)
 {
     const size_t N = (size_t)C * HW;
     if (HW >= LANES) {
@@ -239,7 +230,7 @@ void ns_nk_absmax(const float *x, int batch, int C, int HW, double *absmax, size
 
 /* ---------------------------------------------------------------- elementwise */
 
-HOT_O3 void ns_nk_affine(float *out, const float *x, int batch, int C, int HW, const float *shift,
+NS_HOT void ns_nk_affine(float *out, const float *x, int batch, int C, int HW, const float *shift,
                       const float *scale, const float *bias)
 {
     const size_t N = (size_t)C * HW;
@@ -319,7 +310,7 @@ INL void grad_sums_impl(const float *g, const float *s, const float *x, int batc
         }
 }
 
-HOT void ns_nk_grad_sums(const float *g, const float *s, const float *x, int batch, int C, int HW,
+NS_CLONES void ns_nk_grad_sums(const float *g, const float *s, const float *x, int batch, int C, int HW,
                          const float *shift, double *sum_g, double *sum_gx)
 {
     if (s)
@@ -359,7 +350,7 @@ INL void grad_apply_impl(float *din, const float *g, const float *s, const float
         }
 }
 
-HOT_O3 void ns_nk_grad_apply(float *din, const float *g, const float *s, const float *x, int batch,
+NS_HOT void ns_nk_grad_apply(float *din, const float *g, const float *s, const float *x, int batch,
                           int C, int HW, const float *a, const float *b, const float *shift,
                           const float *c0)
 {
@@ -371,29 +362,29 @@ HOT_O3 void ns_nk_grad_apply(float *din, const float *g, const float *s, const f
 
 /* ---------------------------------------------------------------- runs (group.c, noisy.c) */
 
-HOT double ns_nk_run_sum(const float *x, size_t n) { return run_sum(x, n); }
+NS_CLONES double ns_nk_run_sum(const float *x, size_t n) { return run_sum(x, n); }
 
-HOT double ns_nk_run_sqdev(const float *x, size_t n, float shift) { return run_sqdev(x, n, shift); }
+NS_CLONES double ns_nk_run_sqdev(const float *x, size_t n, float shift) { return run_sqdev(x, n, shift); }
 
-HOT void ns_nk_run_affine(float *out, const float *x, size_t n, float shift, float scale,
+NS_CLONES void ns_nk_run_affine(float *out, const float *x, size_t n, float shift, float scale,
                           float bias)
 {
     run_affine(out, x, n, shift, scale, bias);
 }
 
-HOT void ns_nk_run_grad_sums(const float *g, const float *x, size_t n, float shift, double *sum_g,
+NS_CLONES void ns_nk_run_grad_sums(const float *g, const float *x, size_t n, float shift, double *sum_g,
                              double *sum_gx)
 {
     run_grad_sums(g, NULL, x, n, shift, sum_g, sum_gx);
 }
 
-HOT void ns_nk_run_grad_apply(float *din, const float *g, const float *x, size_t n, float a,
+NS_CLONES void ns_nk_run_grad_apply(float *din, const float *g, const float *x, size_t n, float a,
                               float b, float shift, float c0)
 {
     run_grad_apply(din, g, NULL, x, n, a, b, shift, c0);
 }
 
-HOT void ns_nk_run_noise(float *out, const float *s, const float *m, size_t n)
+NS_CLONES void ns_nk_run_noise(float *out, const float *s, const float *m, size_t n)
 {
     float *restrict o = out;
     const float *restrict sp = s, *restrict mp = m;

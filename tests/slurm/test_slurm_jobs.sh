@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_slurm_jobs.sh - the scripts in slurm/ against a real (local) Slurm:
 #  1. normsweep.sbatch runs a sweep to completion; the file equals mpirun's
-#  2. a job with a 1-minute limit gets SIGUSR1 early, stops gracefully, requeues
-#     itself and finishes on the restart: no run lost or duplicated (same file)
+#  2. a job with a 2-minute limit gets SIGUSR1 early, stops gracefully, requeues
+#     itself and finishes on the restart: no run lost or duplicated (same file);
+#     a job whose margin leaves no time to work stops without a requeue loop
 #  3. submit-array: array tasks + dependent merge job give the same file too
 # ctest-labels: slow
 # ctest-timeout: 1500
@@ -34,18 +35,34 @@ state=$(slurm_wait "$j" 300) || true
 $SAME ref.h5 job1.h5 || { cat job1.out; fail "sbatch result differs from mpirun"; }
 ok "normsweep.sbatch = mpirun"
 
-# 2. time limit: signalled up to 50 s before a 1-minute limit, requeued, resumed.
-#    The long sweep is about 100 s of work on one fast core, so one task must
-#    be stopped at least once on any machine; its file must equal a 2-rank
-#    mpirun of the same spec (results do not depend on N either).
-mpirun --oversubscribe -n 2 "$NS" run "$LONG" -o ref_long.h5 --quiet
-j=$(sbatch --parsable -n 1 --time=1 --signal=B:USR1@50 --output=job2.out \
+# 2. time limit. Slurm signals up to 60 s before the margin asked for (its
+#    timer runs every 30 s), so --time=2 --signal=B:USR1@25 stops a segment
+#    35-95 s after it starts. The long sweep is about 140 s of work on one core,
+#    so the job must be stopped and requeued at least once; its file must equal
+#    an uninterrupted run (computed meanwhile on the other core: --bind-to none,
+#    or Open MPI would pin it to core 0 like the job's own single rank).
+mpirun --bind-to none -n 1 "$NS" run "$LONG" -o ref_long.h5 --quiet &
+ref_pid=$!
+j=$(sbatch --parsable -n 1 --time=2 --signal=B:USR1@25 --output=job2.out \
       "$SRC/slurm/normsweep.sbatch" "$LONG" job2.h5)
+# 2b. a margin too large for the limit (--time=1, @55: the signal can come at
+#     once): the script must stop gracefully but refuse to requeue, instead of
+#     requeueing forever without progress.
+g=$(NORMSWEEP_MIN_SEGMENT=45 sbatch --parsable -n 1 --time=1 --signal=B:USR1@55 --output=guard.out \
+      "$SRC/slurm/normsweep.sbatch" "$LONG" guard.h5)
+gstate=$(slurm_wait "$g" 300) || true
+cat guard.out
+[ "$gstate" = "JobState=FAILED" ] || fail "guard job: $gstate (expected FAILED: stopped, not requeued)"
+grep -q "NOT requeueing" guard.out || fail "guard job: no refusal to requeue"
+grep -q "restart 1" guard.out && fail "guard job was requeued"
+"$NS" status guard.h5 | grep -q "pending\|stopped" || fail "guard job: status does not show an incomplete sweep"
+ok "time-limit signal at start -> graceful stop, no requeue loop"
 state=$(slurm_wait "$j" 900) || true
 cat job2.out
 [ "$state" = "JobState=COMPLETED" ] || fail "job 2: $state"
-grep -q "requeueing" job2.out || fail "job 2 was never stopped by its time limit (sweep too fast?)"
+grep -q "requeueing job" job2.out || fail "job 2 was never stopped by its time limit (sweep too fast?)"
 grep -q "restart 1" job2.out || fail "job 2 did not restart"
+wait "$ref_pid" || fail "reference run of the long sweep"
 $SAME ref_long.h5 job2.h5 || fail "stopped + requeued sweep differs from uninterrupted"
 ok "time limit -> graceful stop -> requeue -> resume = uninterrupted"
 

@@ -395,20 +395,22 @@ static void conv_init(ns_layer *l, ns_rng *rng, ns_init_kind kind)
     if (c->bias) memset(l->w + (size_t)c->cout * c->K, 0, (size_t)c->cout * sizeof(float));
 }
 
-static void conv_destroy(ns_layer *l)
+/* Frees c and every buffer it owns (NULL ones included): the destructor and
+ * the out-of-memory path of conv_create share it. */
+static void conv_priv_free(conv_priv *c)
 {
-    conv_priv *c = l->priv;
-    if (c) {
-        free(c->cols);
-        free(c->ybuf);
-        free(c->xp);
-        free(c->dxp);
-        free(c->base);
-        free(c->wflip);
-        ns_wino_destroy(c->wino);
-    }
+    if (!c) return;
+    free(c->cols);
+    free(c->ybuf);
+    free(c->xp);
+    free(c->dxp);
+    free(c->base);
+    free(c->wflip);
+    ns_wino_destroy(c->wino);
     free(c);
 }
+
+static void conv_destroy(ns_layer *l) { conv_priv_free(l->priv); }
 
 static const ns_layer_ops conv_ops = {"conv2d", conv_forward, conv_backward, conv_init,
                                       conv_destroy};
@@ -481,13 +483,7 @@ ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, 
                         (t * c->Hp + oy * s) * c->Wp + ox * s;
     }
     if (!c->cols || (c->T > 1 && !c->ybuf) || (same && !c->wflip) || !gather_ok) {
-        free(c->cols);
-        free(c->ybuf);
-        free(c->xp);
-        free(c->dxp);
-        free(c->base);
-        free(c->wflip);
-        free(c);
+        conv_priv_free(c);
         return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the column buffer");
     }
 done:;

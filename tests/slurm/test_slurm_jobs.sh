@@ -3,7 +3,8 @@
 #  1. normsweep.sbatch runs a sweep to completion; the file equals mpirun's
 #  2. a job with a 2-minute limit gets SIGUSR1 early, stops gracefully, requeues
 #     itself and finishes on the restart: no run lost or duplicated (same file);
-#     a job whose margin leaves no time to work stops without a requeue loop
+#     a job whose margin leaves no time to work stops without a requeue loop;
+#     TERM stops gracefully without a requeue
 #  3. submit-array: array tasks + dependent merge job give the same file too
 # ctest-labels: slow
 # ctest-timeout: 1500
@@ -57,6 +58,20 @@ grep -q "NOT requeueing" guard.out || fail "guard job: no refusal to requeue"
 grep -q "restart 1" guard.out && fail "guard job was requeued"
 "$NS" status guard.h5 | grep -q "pending\|stopped" || fail "guard job: status does not show an incomplete sweep"
 ok "time-limit signal at start -> graceful stop, no requeue loop"
+# 2c. TERM to the batch shell (scancel -b, or a site's preemption): graceful
+#     stop and no requeue (a cancelled job stays cancelled).
+t=$(sbatch --parsable -n 1 --output=term.out "$SRC/slurm/normsweep.sbatch" "$LONG" term.h5)
+for _ in $(seq 1 120); do grep -q "BLAS kernel" term.out 2>/dev/null && break; sleep 0.5; done
+sleep 2
+scancel --batch --signal=TERM "$t"
+tstate=$(slurm_wait "$t" 120) || true
+cat term.out
+[ "$tstate" = "JobState=FAILED" ] || fail "TERM job: $tstate (expected FAILED: stopped, not requeued)"
+grep -q "got TERM" term.out || fail "TERM job: the script did not see TERM"
+grep -q "stopped by TERM); not requeueing" term.out || fail "TERM job: no graceful stop without requeue"
+grep -q "restart 1" term.out && fail "TERM job was requeued"
+"$NS" status term.h5 | grep -q "stopped" || fail "TERM job: status shows no stopped run"
+ok "TERM -> graceful stop, checkpointed, not requeued"
 state=$(slurm_wait "$j" 900) || true
 cat job2.out
 [ "$state" = "JobState=COMPLETED" ] || fail "job 2: $state"

@@ -99,6 +99,6 @@ void ns_norm_setup_batch(ns_layer *l)
     const int C = l->in_shape.c;
     l->ops = &bn_ops;
     l->nstate = 2 * (size_t)C;
-    ns_norm_add_view(l, "running_mean", 0, C, 1);
-    ns_norm_add_view(l, "running_var", C, C, 1);
+    ns_layer_add_view(l, "running_mean", 0, 1, 1, &C);
+    ns_layer_add_view(l, "running_var", C, 1, 1, &C);
 }

@@ -127,6 +127,6 @@ void ns_norm_setup_lp(ns_layer *l)
     const int C = p->C;
     l->ops = p->cfg.kind == NS_NORM_L1 ? &l1_ops : p->cfg.kind == NS_NORM_L2 ? &l2_ops : &linf_ops;
     l->nstate = 2 * (size_t)C;
-    ns_norm_add_view(l, "running_mean", 0, C, 1);
-    ns_norm_add_view(l, "running_norm", C, C, 1);
+    ns_layer_add_view(l, "running_mean", 0, 1, 1, &C);
+    ns_layer_add_view(l, "running_norm", C, 1, 1, &C);
 }

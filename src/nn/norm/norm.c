@@ -175,18 +175,6 @@ ns_status ns_norm_parse(const char *text, ns_norm_config *out)
 
 /* ---------------------------------------------------------------- construction */
 
-void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, int is_state)
-{
-    NS_ASSERT(l->nviews < (int)(sizeof l->views / sizeof l->views[0]));
-    ns_param_view *v = &l->views[l->nviews++];
-    memset(v, 0, sizeof *v);
-    snprintf(v->suffix, sizeof v->suffix, "%s", suffix);
-    v->offset = offset;
-    v->ndim = 1;
-    v->dims[0] = len;
-    v->is_state = is_state;
-}
-
 /* Applied as (x - shift) * scale + bias, shift = the float nearest mean; the
  * remainder mean - shift goes into bias (and the backward's constants). */
 void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta)
@@ -295,15 +283,13 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
                             ns_norm_name(cfg->kind), elems);
     }
 
-    memset(l, 0, sizeof *l);
-    l->in_shape = l->out_shape = shape;
-    l->max_batch = max_batch;
+    ns_layer_setup(l, NULL, shape, shape, max_batch); /* ops: the kind's setup below */
     l->is_norm = 1;
     l->priv = p;
     /* Every kind: w = [gamma (C) | beta (C)], PyTorch's weight and bias. */
     l->nparams = 2 * (size_t)C;
-    ns_norm_add_view(l, "weight", 0, C, 0);
-    ns_norm_add_view(l, "bias", C, C, 0);
+    ns_layer_add_view(l, "weight", 0, 0, 1, &C);
+    ns_layer_add_view(l, "bias", C, 0, 1, &C);
     switch (cfg->kind) {
     case NS_NORM_BATCH: ns_norm_setup_batch(l); break;
     case NS_NORM_NOISY_BATCH: ns_norm_setup_noisy(l); break;

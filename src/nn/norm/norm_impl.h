@@ -9,6 +9,7 @@
 #define NS_NORM_IMPL_H
 
 #include "normsweep/norm.h"
+#include "nn/layers/layers.h" /* ns_layer_setup, ns_layer_add_view */
 
 #include <stddef.h>
 
@@ -60,7 +61,6 @@ void ns_norm_destroy(ns_layer *l);
 /* Unit c's forward coefficients for out = gamma (x - mean) inv + beta. */
 void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta);
 void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind);
-void ns_norm_add_view(ns_layer *l, const char *suffix, size_t offset, int len, int is_state);
 
 /* ---- stats.c: per-unit kernels over x[batch][C][HW]. Sums run in 16 float
  * lanes per plane (fixed order: results do not depend on the SIMD width the

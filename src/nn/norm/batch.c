@@ -20,7 +20,7 @@
 void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
 {
     ns_norm_priv *p = l->priv;
-    NS_ASSERT(pass != NULL && batch >= 1 && batch <= p->max_batch && out != in);
+    NS_ASSERT(pass != NULL && batch >= 1 && batch <= l->max_batch && out != in);
     const int C = p->C;
     const float *gamma = l->w, *beta = l->w + C;
     float *rmean = l->state, *rvar = l->state + C;

@@ -36,7 +36,7 @@ static double chunked_sqdev(const float *x, size_t n, float shift)
 static void group_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
 {
     ns_norm_priv *p = l->priv;
-    NS_ASSERT(pass != NULL && batch >= 1 && batch <= p->max_batch && out != in);
+    NS_ASSERT(pass != NULL && batch >= 1 && batch <= l->max_batch && out != in);
     const int C = p->C, HW = p->HW, G = p->G, cpg = C / G;
     const size_t N = (size_t)C * HW, M = (size_t)cpg * HW;
     const float *gamma = l->w, *beta = l->w + C;

@@ -28,7 +28,7 @@ static double lp_denominator(ns_norm_kind k, double n, double eps)
 static void lp_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
 {
     ns_norm_priv *p = l->priv;
-    NS_ASSERT(pass != NULL && batch >= 1 && batch <= p->max_batch && out != in);
+    NS_ASSERT(pass != NULL && batch >= 1 && batch <= l->max_batch && out != in);
     const int C = p->C, HW = p->HW;
     const ns_norm_kind kind = p->cfg.kind;
     const float *gamma = l->w, *beta = l->w + C;

@@ -56,7 +56,7 @@ static void noisy_forward(ns_layer *l, float *out, const float *in, int batch, c
     const int train = pass->mode == NS_MODE_TRAIN;
     if (train && pass->new_noise) {
         NS_ASSERT(pass->noise != NULL); /* the net must give the noise stream */
-        NS_ASSERT(batch >= 1 && batch <= p->max_batch);
+        NS_ASSERT(batch >= 1 && batch <= l->max_batch);
         draw_noise(p, batch, pass->noise);
     }
     /* Reusing noise needs a draw for this very batch: anything else is a bug

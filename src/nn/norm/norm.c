@@ -258,7 +258,6 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
     p->C = C;
     p->HW = HW;
     p->G = G;
-    p->max_batch = max_batch;
     p->last_mode = -1;
     int ok = (p->shift = calloc(C, sizeof(float))) && (p->inv_d = calloc(C, sizeof(float))) &&
              (p->scale = calloc(C, sizeof(float))) &&

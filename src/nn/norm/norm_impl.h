@@ -16,7 +16,6 @@
 typedef struct ns_norm_priv {
     ns_norm_config cfg;
     int C, HW, G;          /* channels, plane size, groups (group/layer)         */
-    int max_batch;
 
     /* What the last forward did (backward and thm41 follow it). */
     int last_mode;         /* NS_MODE_TRAIN / NS_MODE_EVAL, -1 before any forward */

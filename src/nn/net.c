@@ -7,24 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Layers a plan item expands to: the op, [norm], [relu]. */
-static int item_layers(const ns_arch *a, const ns_arch_item *it, const ns_norm_config *norm)
-{
-    if (it->op == NS_AOP_POOL || !it->hidden) return 1;
-    return 1 + (norm->kind != NS_NORM_NONE) + (a->relu != 0);
-}
-
-/* Create layers in order; names as torch's nn.Sequential module indices. */
+/* Create layers in order; names as torch's nn.Sequential module indices. A
+ * plan item expands to the op, then (hidden dense/conv only) [norm], [relu].
+ * n->nlayers counts the layers created so far, so ns_net_free destroys
+ * exactly those if a constructor fails. */
 static ns_status create_layers(ns_net *n)
 {
     const ns_arch *a = &n->arch;
     const char *prefix = a->family == NS_ARCH_VGG ? "features" : "layers";
     ns_shape s = n->in_shape;
-    int li = 0, module = 0;
+    int module = 0;
     for (int i = 0; i < a->nitems; i++) {
         const ns_arch_item *it = &a->items[i];
         int classifier = i == a->nitems - 1;
-        ns_layer *l = &n->layers[li];
+        ns_layer *l = &n->layers[n->nlayers];
         if (it->op == NS_AOP_CONV3) {
             NS_TRY(ns_conv_create(l, s, it->width, 3, 1, 1, it->bias, n->max_batch));
         } else if (it->op == NS_AOP_POOL) {
@@ -32,30 +28,27 @@ static ns_status create_layers(ns_net *n)
         } else {
             NS_TRY(ns_dense_create(l, s, it->width, it->bias, n->max_batch));
         }
+        n->nlayers++;
         if (classifier && a->family == NS_ARCH_VGG)
             snprintf(l->name, sizeof l->name, "classifier");
         else
             snprintf(l->name, sizeof l->name, "%s.%d", prefix, module++);
         s = l->out_shape;
-        li++;
         if (it->op == NS_AOP_POOL || !it->hidden) continue;
         if (n->norm.kind != NS_NORM_NONE) {
-            l = &n->layers[li];
-            ns_status st = ns_norm_create(l, &n->norm, s, n->max_batch);
-            if (st != NS_OK) return st;
-            l->is_norm = 1;
+            l = &n->layers[n->nlayers];
+            NS_TRY(ns_norm_create(l, &n->norm, s, n->max_batch));
+            n->nlayers++;
             snprintf(l->name, sizeof l->name, "%s.%d", prefix, module++);
             s = l->out_shape;
-            li++;
         }
         if (a->relu) {
-            l = &n->layers[li];
+            l = &n->layers[n->nlayers];
             NS_TRY(ns_relu_create(l, s, n->max_batch));
+            n->nlayers++;
             snprintf(l->name, sizeof l->name, "%s.%d", prefix, module++);
-            li++;
         }
     }
-    NS_ASSERT(li == n->nlayers);
     return NS_OK;
 }
 
@@ -132,9 +125,8 @@ ns_status ns_net_build(const char *arch, const ns_norm_config *norm, ns_shape in
     n->max_batch = max_batch;
     ns_status st = ns_arch_resolve(arch, in, nout, &n->arch);
     if (st == NS_OK) {
-        for (int i = 0; i < n->arch.nitems; i++)
-            n->nlayers += item_layers(&n->arch, &n->arch.items[i], &n->norm);
-        n->layers = calloc((size_t)n->nlayers, sizeof *n->layers);
+        /* room for the largest expansion: op, norm, relu per plan item */
+        n->layers = calloc(3 * (size_t)n->arch.nitems, sizeof *n->layers);
         st = n->layers ? create_layers(n) : ns_error_set(NS_ERR_NOMEM, "net: out of memory");
     }
     if (st == NS_OK) st = allocate(n);

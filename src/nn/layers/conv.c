@@ -451,7 +451,7 @@ ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, 
     if (algo == NS_CONV_WINOGRAD || (algo == NS_CONV_AUTO && fits && in.c >= NS_WINO_MIN_CIN)) {
         c->wino = ns_wino_create(in.c, cout, in.h, in.w, max_batch);
         if (!c->wino) {
-            free(c);
+            conv_priv_free(c);
             return ns_error_set(NS_ERR_NOMEM, "conv2d: out of memory for the Winograd workspace");
         }
         goto done;
@@ -462,8 +462,10 @@ ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, 
      * (VGG-11/4: 16->32 at 16x16 5.5 -> 7.3 ms, 64->128 at 4x4 3.9 -> 4.2 ms
      * per backward), while 128->128 at 2x2 went 3.4 -> 2.0 ms. */
     const int same = conv_is_same(c) && cout <= in.c;
-    const int chmax = same && cout > in.c ? cout : in.c, ymax = same && in.c > cout ? in.c : cout;
-    c->cols = malloc((size_t)chmax * k * k * c->T * c->P * sizeof *c->cols);
+    /* cols: cin*k*k rows (a same conv's im2col of dY has cout <= cin channels);
+     * ybuf: cout rows, or cin for a same conv's dX (tile_gemm with M = cin) */
+    const int ymax = same ? in.c : cout;
+    c->cols = malloc((size_t)c->K * c->T * c->P * sizeof *c->cols);
     if (c->T > 1) c->ybuf = malloc((size_t)ymax * c->T * c->P * sizeof *c->ybuf);
     if (same) c->wflip = malloc((size_t)cout * c->K * sizeof *c->wflip);
     c->gather = c->P <= NS_CONV_GATHER_P;
@@ -471,7 +473,7 @@ ns_status ns_conv_create_algo(ns_layer *l, ns_shape in, int cout, int k, int s, 
     if (c->gather) {
         c->Hp = in.h + 2 * p;
         c->Wp = in.w + 2 * p;
-        size_t npad = (size_t)c->T * chmax * c->Hp * c->Wp;
+        size_t npad = (size_t)c->T * in.c * c->Hp * c->Wp;
         c->xp = calloc(npad, sizeof *c->xp); /* borders are never written: stay 0 */
         c->dxp = malloc(npad * sizeof *c->dxp);
         c->base = malloc((size_t)c->T * c->P * sizeof *c->base);

@@ -5,9 +5,9 @@
  *       CIFAR VGG: per conv entry  conv3x3(stride 1, pad 1, bias) -> [norm] -> ReLU,
  *       'M' = maxpool 2x2 stride 2 (floor); then Linear(c*h*w -> nout) as the
  *       classifier. width=F scales every conv's channels to round(c*F) (error if
- *       any becomes 0). A max-pool that meets a 1x1 map is omitted (28x28 input:
- *       28-14-7-3-1, the fifth pool is dropped), so the classifier always sees
- *       c*h*w of the final map.
+ *       any becomes 0). A max-pool that meets a map smaller than 2x2 is
+ *       omitted (28x28 input: 28-14-7-3-1, the fifth pool is dropped), so the
+ *       classifier always sees c*h*w of the final map.
  *   mlp:784-256-256-256-10
  *       dense(bias) -> [norm] -> ReLU between sizes; the last dense is the
  *       classifier. The first number must equal the input size c*h*w and the
@@ -50,11 +50,11 @@ typedef struct ns_arch {
 } ns_arch;
 
 /* Parse the string alone (no shapes): the plan of layers. The VGG classifier's
- * width and the DLN's last width are filled in by ns_arch_resolve. */
+ * width is filled in by ns_arch_resolve. */
 ns_status ns_arch_parse(const char *text, ns_arch *out);
 
 /* Parse and check against an input shape and output count: fills the plan with
- * every width final, drops pools on 1x1 maps. */
+ * every width final, drops pools on maps smaller than the 2x2 window. */
 ns_status ns_arch_resolve(const char *text, ns_shape in, int nout, ns_arch *out);
 
 /* Check without building (sweep validation, cost estimates). On success

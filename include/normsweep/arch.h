@@ -45,6 +45,7 @@ typedef struct ns_arch_item {
 typedef struct ns_arch {
     ns_arch_family family;
     int relu;                          /* 1 for VGG/MLP, 0 for DLN          */
+    int mlp_in;                        /* MLP: first size (input), else 0   */
     int nitems;
     ns_arch_item items[NS_ARCH_MAX_ITEMS]; /* classifier last               */
 } ns_arch;

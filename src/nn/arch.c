@@ -159,8 +159,8 @@ static ns_status parse_mlp(const char *text, const char *spec, ns_arch *a)
     }
     NS_CHECK(n >= 2, NS_ERR_ARG, "arch '%s': mlp needs at least an input and an output size",
              text);
+    a->mlp_in = sizes[0]; /* checked against the data by ns_arch_resolve */
     for (int i = 1; i < n; i++) add_item(a, NS_AOP_DENSE, sizes[i], 1, i < n - 1);
-    /* sizes[0] (the input size) is checked against the data by ns_arch_resolve */
     return NS_OK;
 }
 
@@ -219,18 +219,14 @@ ns_status ns_arch_resolve(const char *text, ns_shape in, int nout, ns_arch *a)
         a->items[k - 1].width = nout;
         break;
     }
-    case NS_ARCH_MLP: {
-        int first;
-        const char *spec = strchr(text, ':') + 1;
-        NS_TRY(parse_int(spec, strcspn(spec, "-"), 1, MAX_WIDTH, "layer size", text, &first));
-        NS_CHECK(first == insz, NS_ERR_ARG,
-                 "arch '%s': first size %d must equal the input size %ld (%dx%dx%d)", text, first,
-                 insz, in.c, in.h, in.w);
+    case NS_ARCH_MLP:
+        NS_CHECK(a->mlp_in == insz, NS_ERR_ARG,
+                 "arch '%s': first size %d must equal the input size %ld (%dx%dx%d)", text,
+                 a->mlp_in, insz, in.c, in.h, in.w);
         NS_CHECK(a->items[a->nitems - 1].width == nout, NS_ERR_ARG,
                  "arch '%s': last size %d must equal the number of outputs %d", text,
                  a->items[a->nitems - 1].width, nout);
         break;
-    }
     case NS_ARCH_DLN:
         NS_CHECK(a->items[0].width == insz && nout == insz, NS_ERR_ARG,
                  "arch '%s': width %d must equal the input size %ld and the output size %d", text,

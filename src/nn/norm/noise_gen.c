@@ -47,16 +47,23 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
+/* Lane k's counter words for k = 0..GROUP-1 (ctr + k may carry into the high word). */
+INL void philox_counters(uint64_t ctr, uint32_t lo[GROUP], uint32_t hi[GROUP])
+{
+    for (int k = 0; k < GROUP; k++) {
+        lo[k] = (uint32_t)(ctr + (uint64_t)k);
+        hi[k] = (uint32_t)((ctr + (uint64_t)k) >> 32);
+    }
+}
+
 /* w[r][k]: word r of the Philox4x32-10 block with counter ctr + k
  * (counter words (ctr lo, ctr hi, stream lo, stream hi), key = seed), as in
  * rng.c. Plain C. */
 INL void philox_c(uint64_t seed, uint64_t stream, uint64_t ctr, uint32_t w[4][GROUP])
 {
     uint32_t c0[GROUP], c1[GROUP], c2[GROUP], c3[GROUP];
+    philox_counters(ctr, c0, c1);
     for (int k = 0; k < GROUP; k++) {
-        uint64_t c = ctr + (uint64_t)k;
-        c0[k] = (uint32_t)c;
-        c1[k] = (uint32_t)(c >> 32);
         c2[k] = (uint32_t)stream;
         c3[k] = (uint32_t)(stream >> 32);
     }
@@ -79,15 +86,6 @@ INL void philox_c(uint64_t seed, uint64_t stream, uint64_t ctr, uint32_t w[4][GR
     memcpy(w[1], c1, sizeof c1);
     memcpy(w[2], c2, sizeof c2);
     memcpy(w[3], c3, sizeof c3);
-}
-
-/* Lane k's counter words for k = 0..GROUP-1 (ctr + k may carry into the high word). */
-INL void philox_counters(uint64_t ctr, uint32_t lo[GROUP], uint32_t hi[GROUP])
-{
-    for (int k = 0; k < GROUP; k++) {
-        lo[k] = (uint32_t)(ctr + (uint64_t)k);
-        hi[k] = (uint32_t)((ctr + (uint64_t)k) >> 32);
-    }
 }
 
 #ifdef NS_NOISE_X86

@@ -32,7 +32,6 @@ static ns_status token(const char *s, size_t len, char *buf, size_t cap, const c
              what, (int)len, s);
     memcpy(buf, s, len);
     buf[len] = '\0';
-    errno = 0;
     return NS_OK;
 }
 
@@ -42,6 +41,7 @@ static ns_status parse_int(const char *s, size_t len, long lo, long hi, const ch
 {
     char buf[32], *end;
     NS_TRY(token(s, len, buf, sizeof buf, what, text));
+    errno = 0;
     long v = strtol(buf, &end, 10);
     NS_CHECK(*end == '\0' && errno == 0 && buf[0] != '+' && buf[0] != '-', NS_ERR_ARG,
              "arch '%s': %s '%s' is not a positive integer", text, what, buf);
@@ -56,6 +56,7 @@ static ns_status parse_double(const char *s, size_t len, const char *what, const
 {
     char buf[32], *end;
     NS_TRY(token(s, len, buf, sizeof buf, what, text));
+    errno = 0;
     double v = strtod(buf, &end);
     NS_CHECK(*end == '\0' && errno == 0 && isfinite(v) && v > 0.0, NS_ERR_ARG,
              "arch '%s': %s '%s' is not a positive number", text, what, buf);

@@ -28,7 +28,7 @@ typedef struct conv_priv {
     int H, W, Ho, Wo;
     int K, P, T;
     float *cols; /* [K][T*P]                        */
-    float *ybuf; /* [cout][T*P], only when T > 1     */
+    float *ybuf; /* [cout][T*P] ([cin][T*P] for a "same" conv's dX), only when T > 1 */
     /* Gather path (small maps, see tile_im2col): the tile's images zero-padded,
      * channel-major xp[ch][t][Hp][Wp] (borders stay 0; ch < cin, or < cout for
      * a "same" conv's backward), its gradient dxp[cin][t][Hp][Wp], and

@@ -45,8 +45,9 @@ typedef struct ns_norm_priv {
     float *g_mean, *g_rstd;
 } ns_norm_priv;
 
-/* ---- constructors per kind (norm.c dispatches). They fill ops, views,
- * nparams, nstate; p is already allocated with the common buffers. */
+/* ---- constructors per kind (norm.c dispatches). They fill ops, nstate and
+ * the state views; ns_norm_create has already allocated p and set nparams and
+ * the weight/bias views every kind shares. */
 void ns_norm_setup_batch(ns_layer *l);
 void ns_norm_setup_noisy(ns_layer *l);
 void ns_norm_setup_lp(ns_layer *l);

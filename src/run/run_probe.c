@@ -278,8 +278,8 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
         fill_nan(p->thm_lhs, (size_t)d->nnorm);
         fill_nan(p->thm_rhs, (size_t)d->nnorm);
     }
-    double total;
-    ns_probe_grad_norms(&p->obj, p->gsave, &total, p->layer_gnorm);
+    /* ||g|| itself is the training step's gnorm (rec.grad_norm) */
+    ns_probe_grad_norms(&p->obj, p->gsave, NULL, p->layer_gnorm);
 
     /* Probes at w_t on batch t; they overwrite net->params (the workspace),
      * w_t is back before the update. */

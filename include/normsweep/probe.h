@@ -13,8 +13,10 @@
  *  1. loss_grad(ctx, w, &loss, grad) evaluates the loss and gradient at the
  *     GIVEN vector w (any vector the probe built; not the net's own params) on
  *     the training step's batch (x^t, y^t), the same batch the step's gradient
- *     g was computed on. It copies w into the net's parameter buffer (or swaps
- *     pointers) and restores the net's own parameters before returning.
+ *     g was computed on. It copies w into the net's parameter buffer (or w
+ *     already is that buffer). It need not restore the net's own parameters
+ *     after each evaluation: probes never read them, and the caller puts them
+ *     back once the probe is done (the run does: run_internal.h).
  *  2. It runs the net in TRAIN mode with update_stats = 0 and new_noise = 0
  *     (layer.h ns_pass): batch statistics are used exactly as in training, but
  *     running statistics, the noisy-BN draw and every rng stream are left as if

@@ -13,8 +13,7 @@
  * ns_run_probe_init), so a probe point is written in place and needs no copy;
  * while a probe runs that may also hold for grad == net->grads. The net's own
  * parameters are put back once per probe (ns_run_probe_restore), not after
- * every evaluation: nothing reads net->params between evaluations. g->own,
- * when set, is still restored here (a caller with a separate w buffer). */
+ * every evaluation: nothing reads net->params between evaluations. */
 static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *grad)
 {
     ns_run_glue *g = ctx;
@@ -26,7 +25,6 @@ static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *
         ns_net_backward(net, g->batch);
         if (grad != net->grads) memcpy(grad, net->grads, bytes);
     }
-    if (g->own && g->own != net->params) memcpy(net->params, g->own, bytes);
     g->evals++;
     return NS_OK;
 }
@@ -215,7 +213,6 @@ void ns_run_probe_begin(ns_run_probe *p, ns_net *net, const float *x, const int3
     p->glue.y = y;
     p->glue.t = t;
     p->glue.batch = batch;
-    p->glue.own = NULL; /* ns_run_probe_restore puts w_t back, once */
     p->glue.pass = (ns_pass){NS_MODE_TRAIN, 0, 0, &net->noise};
 }
 

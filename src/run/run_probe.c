@@ -298,7 +298,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
         rec.hess_lambda = ho.lambda;
         rec.hess_residual = ho.residual;
         rec.hess_iters = ho.iters;
-        rec.hess_trace = pc->hess_trace_samples > 0 ? ho.trace : NAN;
+        rec.hess_trace = ho.trace; /* NaN without Hutchinson samples */
     }
 
     /* The step's real update, exactly as a step without probes makes it. */

@@ -166,6 +166,9 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     ALLOC(p->act_std, (size_t)M * U);
     ALLOC(p->thm_lhs, M);
     ALLOC(p->thm_rhs, M);
+    /* NaN until measured; without thm41 they stay NaN (attach refills them) */
+    fill_nan(p->thm_lhs, (size_t)M);
+    fill_nan(p->thm_rhs, (size_t)M);
     ALLOC(p->unit_lhs, max_units);
     ALLOC(p->unit_rhs, max_units);
     return NS_OK;
@@ -271,10 +274,6 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
 
     /* From the training forward/backward itself. */
     NS_TRY(probe_activations(p, batch));
-    if (!pc->thm41) {
-        fill_nan(p->thm_lhs, (size_t)d->nnorm);
-        fill_nan(p->thm_rhs, (size_t)d->nnorm);
-    }
     /* ||g|| itself is the training step's gnorm (rec.grad_norm) */
     ns_probe_grad_norms(&p->obj, p->gsave, NULL, p->layer_gnorm);
 

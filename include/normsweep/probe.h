@@ -41,8 +41,9 @@
  *
  * Order at a probe step t (ns_schedule_index(t) >= 0), inside the training
  * step, after its forward/backward on batch t and BEFORE the update:
- *   1. ns_activation_stats / ns_thm41 on the step's own layer buffers (every
- *      probe evaluation below reruns the net and overwrites them);
+ *   1. ns_activation_stats / Theorem 4.1 on the step's own layer buffers (every
+ *      probe evaluation below reruns the net and overwrites them; the run takes
+ *      Theorem 4.1 from the engine, ns_norm_thm41, in a hook on that backward);
  *   2. ns_probe_grad_norms(g);
  *   3. ns_probe_landscape(w_t, g, seed, t);
  *   4. ns_probe_hessian(w_t, seed, t);

@@ -13,8 +13,10 @@
  *  1. loss_grad(ctx, w, &loss, grad) evaluates the loss and gradient at the
  *     GIVEN vector w (any vector the probe built; not the net's own params) on
  *     the training step's batch (x^t, y^t), the same batch the step's gradient
- *     g was computed on. It copies w into the net's parameter buffer (or swaps
- *     pointers) and restores the net's own parameters before returning.
+ *     g was computed on. It copies w into the net's parameter buffer (or w
+ *     already is that buffer). It need not restore the net's own parameters
+ *     after each evaluation: probes never read them, and the caller puts them
+ *     back once the probe is done (the run does: run_internal.h).
  *  2. It runs the net in TRAIN mode with update_stats = 0 and new_noise = 0
  *     (layer.h ns_pass): batch statistics are used exactly as in training, but
  *     running statistics, the noisy-BN draw and every rng stream are left as if
@@ -39,8 +41,9 @@
  *
  * Order at a probe step t (ns_schedule_index(t) >= 0), inside the training
  * step, after its forward/backward on batch t and BEFORE the update:
- *   1. ns_activation_stats / ns_thm41 on the step's own layer buffers (every
- *      probe evaluation below reruns the net and overwrites them);
+ *   1. ns_activation_stats / Theorem 4.1 on the step's own layer buffers (every
+ *      probe evaluation below reruns the net and overwrites them; the run takes
+ *      Theorem 4.1 from the engine, ns_norm_thm41, in a hook on that backward);
  *   2. ns_probe_grad_norms(g);
  *   3. ns_probe_landscape(w_t, g, seed, t);
  *   4. ns_probe_hessian(w_t, seed, t);

@@ -8,16 +8,16 @@
  *
  * Order of events at a training step t (docs/measurements.md has the detail):
  *   1. batch(t) (a pure function of seed and t), forward + backward in TRAIN mode
- *      (batch statistics updated, noisy-BN noise drawn): loss, accuracy, g
+ *      (batch statistics updated, noisy-BN noise drawn): loss, accuracy, g;
+ *      the step's record (every log_every steps and the last)
  *   2. if t is a probe step: activation statistics and Theorem 4.1 (from that
  *      very forward/backward), landscape, Hessian - all at w_t with g, on
  *      batch(t), without touching training state; then the optimizer update;
  *      then ICS (needs w_{t+1}); else just the optimizer update
- *   3. record (every log_every steps and the last), evaluate (every
- *      eval_every steps and after the last), checkpoint (every
- *      checkpoint_every steps, and when asked to stop)
+ *   3. evaluate (every eval_every steps and after the last), checkpoint (every
+ *      checkpoint_every steps but the last, and when asked to stop)
  * A loss that is not finite or exceeds diverge_above ends the run as
- * "diverged at step t" (the step's record is written first).
+ * "diverged at step t" right after the step's record, before 2.
  */
 #ifndef NORMSWEEP_RUN_H
 #define NORMSWEEP_RUN_H

@@ -35,9 +35,10 @@ ns_status ns_probe_hvp(const ns_objective *obj, ns_probe_ws *ws, const float *w,
              h);
     const size_t n = obj->n;
     double L;
-    for (size_t i = 0; i < n; i++) ws->wx[i] = (float)((double)w[i] + h * v[i]);
+    /* fl(w + h v) as w - (-h) v: the same bits (negation is exact) */
+    ns_vec_step(w, -h, v, ws->wx, n);
     NS_TRY(obj->loss_grad(obj->ctx, ws->wx, &L, ws->gx));
-    for (size_t i = 0; i < n; i++) ws->wx[i] = (float)((double)w[i] - h * v[i]);
+    ns_vec_step(w, h, v, ws->wx, n);
     NS_TRY(obj->loss_grad(obj->ctx, ws->wx, &L, ws->gy));
     double a = 0, b = 0;
     for (size_t i = 0; i < n; i++) {

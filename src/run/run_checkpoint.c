@@ -90,8 +90,8 @@ ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_
     ns_ckpt_free(c);
     NS_TRY(st);
     NS_CHECK(m.version == CKPT_META_VERSION && m.run_index == cfg->index &&
-                 m.config_hash == config_hash(cfg) && m.nparams == net->nparams &&
-                 m.nstate == net->nstate && m.next_step >= 0 && m.next_step <= cfg->steps,
+                 m.config_hash == config_hash(cfg) && m.next_step >= 0 &&
+                 m.next_step <= cfg->steps,
              NS_ERR_FORMAT,
              "%s: checkpoint belongs to another run or configuration (run %d expected); "
              "delete it to restart the run from step 0",

@@ -11,17 +11,17 @@
 ns_status ns_run_schedule(const ns_run_config *cfg, ns_schedule *s);
 
 /* The objective the probes see: the net on the step's batch, with the
- * contract of probe.h (w copied in, the net's own parameters restored after
- * every evaluation, TRAIN mode without statistics update or noise redraw). */
+ * contract of probe.h (w evaluated in place in net->params, TRAIN mode without
+ * statistics update or noise redraw). The net's own parameters are NOT
+ * restored after each evaluation: the caller puts them back once per probe
+ * (ns_run_probe_restore). */
 typedef struct ns_run_glue {
     ns_net *net;
     const float *x, *t;
     const int32_t *y;
     int batch;
     ns_pass pass;
-    const float *own; /* parameters to restore after each evaluation;
-                         NULL: none (the run's probes restore once)    */
-    long evals;       /* loss+grad evaluations made (probe cost)      */
+    long evals; /* loss+grad evaluations made (probe cost) */
 } ns_run_glue;
 
 typedef struct ns_run_probe {
@@ -44,7 +44,6 @@ typedef struct ns_run_probe {
     double *layer_gnorm, *eta, *land_loss, *land_dg, *rand_loss, *rand_dg;
     double *ics_l2, *ics_cos, *ics_tmp_l2, *ics_tmp_cos, *act_quant, *act_mean, *act_std;
     double *thm_lhs, *thm_rhs, *unit_lhs, *unit_rhs;
-    int thm_ok;                                 /* hook saw every BN layer */
 } ns_run_probe;
 
 ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_run_dims *dims,

@@ -13,8 +13,7 @@
  * ns_run_probe_init), so a probe point is written in place and needs no copy;
  * while a probe runs that may also hold for grad == net->grads. The net's own
  * parameters are put back once per probe (ns_run_probe_restore), not after
- * every evaluation: nothing reads net->params between evaluations. g->own,
- * when set, is still restored here (a caller with a separate w buffer). */
+ * every evaluation: nothing reads net->params between evaluations. */
 static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *grad)
 {
     ns_run_glue *g = ctx;
@@ -26,7 +25,6 @@ static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *
         ns_net_backward(net, g->batch);
         if (grad != net->grads) memcpy(grad, net->grads, bytes);
     }
-    if (g->own && g->own != net->params) memcpy(net->params, g->own, bytes);
     g->evals++;
     return NS_OK;
 }
@@ -168,6 +166,9 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     ALLOC(p->act_std, (size_t)M * U);
     ALLOC(p->thm_lhs, M);
     ALLOC(p->thm_rhs, M);
+    /* NaN until measured; without thm41 they stay NaN (attach refills them) */
+    fill_nan(p->thm_lhs, (size_t)M);
+    fill_nan(p->thm_rhs, (size_t)M);
     ALLOC(p->unit_lhs, max_units);
     ALLOC(p->unit_rhs, max_units);
     return NS_OK;
@@ -215,7 +216,6 @@ void ns_run_probe_begin(ns_run_probe *p, ns_net *net, const float *x, const int3
     p->glue.y = y;
     p->glue.t = t;
     p->glue.batch = batch;
-    p->glue.own = NULL; /* ns_run_probe_restore puts w_t back, once */
     p->glue.pass = (ns_pass){NS_MODE_TRAIN, 0, 0, &net->noise};
 }
 
@@ -274,12 +274,8 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
 
     /* From the training forward/backward itself. */
     NS_TRY(probe_activations(p, batch));
-    if (!pc->thm41) {
-        fill_nan(p->thm_lhs, (size_t)d->nnorm);
-        fill_nan(p->thm_rhs, (size_t)d->nnorm);
-    }
-    double total;
-    ns_probe_grad_norms(&p->obj, p->gsave, &total, p->layer_gnorm);
+    /* ||g|| itself is the training step's gnorm (rec.grad_norm) */
+    ns_probe_grad_norms(&p->obj, p->gsave, NULL, p->layer_gnorm);
 
     /* Probes at w_t on batch t; they overwrite net->params (the workspace),
      * w_t is back before the update. */
@@ -301,7 +297,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
         rec.hess_lambda = ho.lambda;
         rec.hess_residual = ho.residual;
         rec.hess_iters = ho.iters;
-        rec.hess_trace = pc->hess_trace_samples > 0 ? ho.trace : NAN;
+        rec.hess_trace = ho.trace; /* NaN without Hutchinson samples */
     }
 
     /* The step's real update, exactly as a step without probes makes it. */

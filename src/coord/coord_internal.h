@@ -98,7 +98,6 @@ struct ns_coord {
     int finished; /* FINISH received */
 };
 
-double ns_coord_now(void); /* CLOCK_MONOTONIC seconds */
 void ns_backoff_reset(ns_backoff *b);
 void ns_backoff_sleep(ns_backoff *b);
 

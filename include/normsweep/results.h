@@ -55,9 +55,4 @@ ns_status ns_results_status_in(ns_h5 *h, size_t run, ns_run_status *status);
 ns_status ns_results_sink_new(ns_results *r, int run, int rank, ns_run_sink *sink);
 void ns_results_sink_free(ns_run_sink *sink);
 
-/* Mark run `run` as stopped/failed etc. without a sink (e.g. a config that
- * failed to start). Independent. */
-ns_status ns_results_mark(ns_results *r, int run, int rank, ns_run_status status,
-                          const char *message);
-
 #endif

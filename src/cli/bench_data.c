@@ -10,15 +10,13 @@
  *   memory_mb     arrays the loaded set keeps (float32), 1e6 bytes
  */
 #include "normsweep/clock.h"
+#include "cli_util.h"
 #include "normsweep/cli.h"
 #include "normsweep/data.h"
 #include "normsweep/error.h"
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 static void json_string(FILE *f, const char *s)
 {
@@ -32,12 +30,11 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int usage(FILE *f, int code)
+static void usage(FILE *f)
 {
     fprintf(f, "usage: normsweep bench --data SPEC [--reps R] [--seed S]\n"
                "  SPEC: fashion-mnist[:DIR] mnist:DIR kmnist:DIR cifar10:DIR\n"
                "        synthetic-dln[:n=..,d=..] synthetic-cls[:n=..,...] (docs/data.md)\n");
-    return code;
 }
 
 int ns_bench_data(int argc, char **argv)
@@ -45,18 +42,18 @@ int ns_bench_data(int argc, char **argv)
     const char *spec = NULL;
     int reps = 3;
     uint64_t seed = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) return usage(stdout, NS_EXIT_OK);
-        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) spec = argv[++i];
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
-            seed = strtoull(argv[++i], NULL, 10);
-        else {
-            fprintf(stderr, "normsweep bench: unexpected argument '%s'\n", argv[i]);
-            return usage(stderr, NS_EXIT_USAGE);
-        }
+    const ns_opt opts[] = {
+        {"--data", NS_OPT_STR, &spec},
+        {"--reps", NS_OPT_INT, &reps},
+        {"--seed", NS_OPT_U64, &seed},
+    };
+    int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL,
+                               "normsweep bench", usage);
+    if (rc != 0) return rc < 0 ? NS_EXIT_OK : rc;
+    if (!spec || reps < 1) {
+        usage(stderr);
+        return NS_EXIT_USAGE;
     }
-    if (!spec || reps < 1) return usage(stderr, NS_EXIT_USAGE);
 
     double best = 1e30, first = 0.0, best_cpu = 0.0;
     ns_dataset *d = NULL;

@@ -77,7 +77,9 @@ static int merge(const char *out, int nshards, char **shards, int force)
         fprintf(stderr, "normsweep merge: %s\n", ns_error_msg());
         goto done;
     }
-    ns_h5 *dst = NULL; /* the results handle's store, reopened per row copy below */
+    /* The layout is written; copy the rows through the store itself, opened
+     * once more with the serial driver. */
+    ns_h5 *dst = NULL;
     ns_results_close(res);
     res = NULL;
     if (ns_h5_open(out, MPI_COMM_NULL, 1, &dst) != NS_OK) {

@@ -56,7 +56,7 @@ typedef struct ns_outbox {
     int n, cap;
 } ns_outbox;
 
-/* Sleep that grows 100 us, 200 us, ... 20 ms while nothing happens. */
+/* Sleep that grows 100 us, 200 us, ... 5 ms while nothing happens. */
 typedef struct ns_backoff {
     long ns;
 } ns_backoff;
@@ -98,7 +98,6 @@ struct ns_coord {
     int finished; /* FINISH received */
 };
 
-double ns_coord_now(void); /* CLOCK_MONOTONIC seconds */
 void ns_backoff_reset(ns_backoff *b);
 void ns_backoff_sleep(ns_backoff *b);
 

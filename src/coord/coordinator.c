@@ -10,6 +10,7 @@
  * are pending, so the tail of the sweep is still balanced run by run. */
 #include "coord_internal.h"
 #include "progress.h"
+#include "normsweep/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ static void snapshot(ns_coord *c, ns_progress *p, int finished)
     p->diverged = c->n_final[NS_RUN_DIVERGED];
     p->failed = c->n_final[NS_RUN_FAILED];
     p->stopped = c->n_final[NS_RUN_STOPPED];
-    double now = ns_coord_now(), done_wall = 0, done_cost = 0, pending_cost = 0;
+    double now = ns_now_s(), done_wall = 0, done_cost = 0, pending_cost = 0;
     double rcost[64], relapsed[64]; /* the 64 runs started first bound the ETA well enough */
     int nr = 0;
     for (int r = 0; r < c->nruns; r++) {
@@ -106,7 +107,7 @@ static void snapshot(ns_coord *c, ns_progress *p, int finished)
 static void write_json(ns_coord *c, const ns_progress *p)
 {
     if (!c->opts->progress_json) return;
-    c->last_json = ns_coord_now();
+    c->last_json = ns_now_s();
     c->json_dirty = 0;
     if (ns_progress_write_json(c->opts->progress_json, p) != NS_OK && !c->json_warned) {
         /* A sidecar is a convenience: losing it must not lose the sweep. */
@@ -121,7 +122,7 @@ static void write_json(ns_coord *c, const ns_progress *p)
 static void progress_tick(ns_coord *c)
 {
     const ns_coord_opts *o = c->opts;
-    double now = ns_coord_now();
+    double now = ns_now_s();
     int print = o->progress_every_s > 0 && now >= c->next_print;
     int json = o->progress_json && ((c->json_dirty && now - c->last_json >= 1.0) || print);
     if (!print && !json) return;
@@ -200,7 +201,7 @@ static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
         int r = m->started_run;
         NS_ASSERT(r >= 0 && r < c->nruns && c->state[r] == NS_ST_QUEUED);
         c->state[r] = NS_ST_RUNNING;
-        c->t_run[r] = ns_coord_now();
+        c->t_run[r] = ns_now_s();
         c->json_dirty = 1;
     }
     if (m->flags & NS_UP_REQUEST) {
@@ -282,7 +283,7 @@ ns_status ns_leader_start(ns_coord *c)
         ns_progress p;
         snapshot(c, &p, 0);
         NS_TRY(ns_progress_write_json(o->progress_json, &p));
-        c->last_json = ns_coord_now();
+        c->last_json = ns_now_s();
     }
     return NS_OK;
 }
@@ -296,7 +297,7 @@ void ns_leader_loop(ns_coord *c)
         if (!c->stop && c->qhead < c->nq) {
             int run = pop_run(c, 0);
             c->state[run] = NS_ST_RUNNING;
-            c->t_run[run] = ns_coord_now();
+            c->t_run[run] = ns_now_s();
             ns_run_outcome out;
             ns_coord_run_one(c, run, &out);
             record(c, run, &out);
@@ -393,7 +394,7 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
     NS_CHECK(o && fn && res, NS_ERR_ARG, "ns_coord_execute: opts, fn and res must not be NULL");
     memset(res, 0, sizeof *res);
     ns_coord c0 = {0}, *c = &c0;
-    c->t_start = ns_coord_now();
+    c->t_start = ns_now_s();
     c->fn = fn;
     c->ctx = ctx;
     c->opts = o;
@@ -429,7 +430,7 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
         }
         ns_outbox_drain(&c->out);
     }
-    res->wall_s = ns_coord_now() - c->t_start;
+    res->wall_s = ns_now_s() - c->t_start;
     if (c->rank == 0) ns_leader_free(c);
     ns_outbox_free(&c->out);
     MPI_Comm_free(&c->comm);

@@ -1,10 +1,11 @@
 /* outbox.c - non-blocking sends, sleeping waits, and the pieces both roles
- * share (clock, running one run, the FINISH summary).
+ * share (running one run, the FINISH summary).
  *
  * Why Isend + test + nanosleep and never MPI_Send/MPI_Wait: a blocked MPI call
  * in Open MPI busy-polls its core, and a waiting rank must leave its core to
  * the ranks that train. */
 #include "coord_internal.h"
+#include "normsweep/clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,13 +13,6 @@
 #include <string.h>
 
 enum { NS_BACKOFF_MIN_NS = 100000, NS_BACKOFF_MAX_NS = 5000000 };
-
-double ns_coord_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ns_backoff_reset(ns_backoff *b) { b->ns = NS_BACKOFF_MIN_NS; }
 
@@ -106,10 +100,10 @@ void ns_coord_run_one(ns_coord *c, int run, ns_run_outcome *out)
     out->status = NS_RUN_DONE;
     out->final_loss = NAN;
     out->dispatch_seq = -1;
-    double t0 = ns_coord_now();
+    double t0 = ns_now_s();
     ns_error_clear();
     ns_status st = c->fn(c->ctx, c, run, out);
-    out->wall_s = ns_coord_now() - t0;
+    out->wall_s = ns_now_s() - t0;
     out->rank = c->rank;
     if (st != NS_OK) {
         out->status = NS_RUN_FAILED;

@@ -1,12 +1,12 @@
 /* progress.c - see progress.h. */
 #include "progress.h"
+#include "normsweep/checkpoint.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 double ns_progress_eta(double done_wall, double done_cost, double pending_cost,
                        const double *running_cost, const double *running_elapsed,
@@ -71,32 +71,12 @@ int ns_progress_json(const ns_progress *p, char *buf, size_t n)
 
 ns_status ns_progress_write_json(const char *path, const ns_progress *p)
 {
-    char text[1024], tmp[4096];
+    char text[1024];
     int len = ns_progress_json(p, text, sizeof text);
     NS_ASSERT(len > 0 && (size_t)len < sizeof text);
-    int tl = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    NS_CHECK(tl > 0 && (size_t)tl < sizeof tmp, NS_ERR_ARG,
+    NS_CHECK(strlen(path) + sizeof ".tmp" <= PATH_MAX, NS_ERR_ARG,
              "progress JSON path too long (%zu chars)", strlen(path));
-    FILE *f = fopen(tmp, "w");
-    NS_CHECK(f, NS_ERR_IO, "%s: cannot create progress file: %s", tmp, strerror(errno));
-    size_t w = fwrite(text, 1, (size_t)len, f);
-    /* fsync before rename: after a crash the sidecar is the old or the new
-     * content, never empty. */
-    int bad = w != (size_t)len || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int err = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        err = errno;
-    }
-    if (bad) {
-        unlink(tmp);
-        return ns_error_set(NS_ERR_IO, "%s: cannot write progress file: %s", tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        unlink(tmp);
-        return ns_error_set(NS_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                            strerror(err));
-    }
-    return NS_OK;
+    /* tmp + fsync + rename + directory fsync: after a crash the sidecar is the
+     * old or the new content, never empty. */
+    return ns_write_file_atomic(path, text);
 }

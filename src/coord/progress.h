@@ -43,8 +43,8 @@ void ns_progress_line(const ns_progress *p, char *buf, size_t n);
  * value >= n when buf was too small (snprintf semantics). */
 int ns_progress_json(const ns_progress *p, char *buf, size_t n);
 
-/* Write the JSON to path atomically: path.tmp, fsync, rename. NS_ERR_IO names
- * the path and errno text. */
+/* Write the JSON to path atomically (ns_write_file_atomic: path.tmp, fsync,
+ * rename, directory fsync). NS_ERR_IO names the path and errno text. */
 ns_status ns_progress_write_json(const char *path, const ns_progress *p);
 
 #endif

@@ -147,23 +147,29 @@ static ns_status load_synth(const ns_data_spec *s, uint64_t seed, ns_dataset *d)
     return NS_OK;
 }
 
-ns_status ns_dataset_load(const char *spec, uint64_t data_seed, ns_dataset **out)
+static ns_status load_parsed(const ns_data_spec *s, uint64_t data_seed, ns_dataset **out)
 {
     *out = NULL;
-    ns_data_spec s;
-    NS_TRY(ns_data_spec_parse(spec, &s));
     ns_dataset *d = calloc(1, sizeof *d);
-    NS_CHECK(d, NS_ERR_NOMEM, "%s: out of memory", s.canonical);
-    info_init(&s, &d->info);
-    ns_status st = (s.kind == NS_DATA_IDX || s.kind == NS_DATA_CIFAR10)
-                       ? load_files(&s, d)
-                       : load_synth(&s, data_seed, d);
+    NS_CHECK(d, NS_ERR_NOMEM, "%s: out of memory", s->canonical);
+    info_init(s, &d->info);
+    ns_status st = (s->kind == NS_DATA_IDX || s->kind == NS_DATA_CIFAR10)
+                       ? load_files(s, d)
+                       : load_synth(s, data_seed, d);
     if (st != NS_OK) {
         ns_dataset_free(d);
         return st;
     }
     *out = d;
     return NS_OK;
+}
+
+ns_status ns_dataset_load(const char *spec, uint64_t data_seed, ns_dataset **out)
+{
+    *out = NULL;
+    ns_data_spec s;
+    NS_TRY(ns_data_spec_parse(spec, &s));
+    return load_parsed(&s, data_seed, out);
 }
 
 /* ---------------------------------------------------------------- cache */
@@ -192,7 +198,7 @@ ns_status ns_dataset_cache_get(const char *spec, uint64_t data_seed, const ns_da
         }
     cache_entry *e = calloc(1, sizeof *e);
     NS_CHECK(e, NS_ERR_NOMEM, "%s: out of memory", s.canonical);
-    ns_status st = ns_dataset_load(s.canonical, data_seed, &e->d);
+    ns_status st = load_parsed(&s, data_seed, &e->d);
     if (st != NS_OK) {
         free(e);
         return st;

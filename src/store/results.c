@@ -21,7 +21,6 @@
 
 struct ns_results {
     ns_h5 *h;
-    int nruns;
     ns_run_dims dims; /* maxima over runs */
     int ntensors;     /* max weight tensors per run */
     size_t nweights;  /* max params + state per run */
@@ -74,7 +73,6 @@ static void max_dims(ns_run_dims *m, const ns_run_dims *d)
 /* A growing list of dims/vars; names are string literals or owned by the
  * builder (freed with it). */
 typedef struct builder builder;
-static void *own(builder *b, void *p);
 struct builder {
     ns_h5_dim dims[16];
     int ndims;
@@ -339,7 +337,6 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
     NS_CHECK(spec->nruns > 0, NS_ERR_ARG, "%s: the sweep has no runs", spec->path);
     ns_results *r = calloc(1, sizeof *r);
     NS_CHECK(r, NS_ERR_NOMEM, "out of memory");
-    r->nruns = spec->nruns;
     r->spec = spec;
     builder *b = calloc(1, sizeof *b);
     if (!b) {
@@ -414,7 +411,6 @@ ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, 
     *out = NULL;
     ns_results *r = calloc(1, sizeof *r);
     NS_CHECK(r, NS_ERR_NOMEM, "out of memory");
-    r->nruns = spec->nruns;
     r->spec = spec;
     ns_status st = ns_h5_open(path, comm, 1, &r->h);
     char *schema = NULL, *version = NULL, *canon_file = NULL, *canon = NULL;
@@ -758,10 +754,4 @@ void ns_results_sink_free(ns_run_sink *sink)
         free(s);
     }
     memset(sink, 0, sizeof *sink);
-}
-
-ns_status ns_results_mark(ns_results *r, int run, int rank, ns_run_status status,
-                          const char *message)
-{
-    return write_status(r, run, rank, status, message);
 }

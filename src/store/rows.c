@@ -23,12 +23,11 @@ static ns_status check_box(ns_h5 *h, const ns_h5_dset *d, const size_t *start,
     return NS_OK;
 }
 
-static ns_status box_io(ns_h5 *h, const char *var, const size_t *start, const size_t *count,
-                        void *data, int write)
+/* I/O on a dataset already looked up (callers found d with ns_h5_find). */
+static ns_status dset_io(ns_h5 *h, const ns_h5_dset *d, const size_t *start, const size_t *count,
+                         void *data, int write)
 {
-    NS_CHECK(h, NS_ERR_ARG, "ns_h5: NULL handle");
-    ns_h5_dset *d = ns_h5_find(h, var);
-    if (!d) return NS_ERR_ARG;
+    const char *var = d->name;
     NS_CHECK(!write || h->writable, NS_ERR_STATE, "%s: var '%s': file opened read-only", h->path,
              var);
     size_t cells = 0;
@@ -54,6 +53,14 @@ static ns_status box_io(ns_h5 *h, const char *var, const size_t *start, const si
     return NS_OK;
 }
 
+static ns_status box_io(ns_h5 *h, const char *var, const size_t *start, const size_t *count,
+                        void *data, int write)
+{
+    ns_h5_dset *d = ns_h5_find(h, var);
+    if (!d) return NS_ERR_ARG;
+    return dset_io(h, d, start, count, data, write);
+}
+
 ns_status ns_h5_write_box(ns_h5 *h, const char *var, const size_t *start, const size_t *count,
                           const void *data)
 {
@@ -67,14 +74,20 @@ ns_status ns_h5_read_box(ns_h5 *h, const char *var, const size_t *start, const s
 }
 
 /* Rows [row0, row0+nrows): the box with full trailing dims. */
+static ns_status dset_rows_io(ns_h5 *h, const ns_h5_dset *d, size_t row0, size_t nrows,
+                              void *data, int write)
+{
+    size_t start[NS_H5_MAX_DIMS] = {row0}, count[NS_H5_MAX_DIMS] = {nrows};
+    for (int i = 1; i < d->info.ndims; i++) count[i] = d->info.shape[i];
+    return dset_io(h, d, start, count, data, write);
+}
+
 static ns_status rows_io(ns_h5 *h, const char *var, size_t row0, size_t nrows, void *data,
                          int write)
 {
     ns_h5_dset *d = ns_h5_find(h, var);
     if (!d) return NS_ERR_ARG;
-    size_t start[NS_H5_MAX_DIMS] = {row0}, count[NS_H5_MAX_DIMS] = {nrows};
-    for (int i = 1; i < d->info.ndims; i++) count[i] = d->info.shape[i];
-    return box_io(h, var, start, count, data, write);
+    return dset_rows_io(h, d, row0, nrows, data, write);
 }
 
 ns_status ns_h5_write_rows(ns_h5 *h, const char *var, size_t row0, size_t nrows, const void *data)
@@ -101,7 +114,7 @@ ns_status ns_h5_write_str(ns_h5 *h, const char *var, const size_t *index, const 
     NS_CHECK(cell, NS_ERR_NOMEM, "out of memory");
     memcpy(cell, s, n);
     size_t one[NS_H5_MAX_DIMS] = {1, 1, 1, 1, 1};
-    ns_status st = box_io(h, var, index, one, cell, 1);
+    ns_status st = dset_io(h, d, index, one, cell, 1);
     free(cell);
     return st;
 }
@@ -113,7 +126,7 @@ ns_status ns_h5_row_written(ns_h5 *h, const char *var, size_t row, int *written)
     const ns_h5_info *I = &d->info;
     void *buf = malloc(I->row_elems * I->elem_size);
     NS_CHECK(buf, NS_ERR_NOMEM, "%s: out of memory reading a row of '%s'", h->path, var);
-    ns_status st = ns_h5_read_rows(h, var, row, 1, buf);
+    ns_status st = dset_rows_io(h, d, row, 1, buf, 0);
     if (st == NS_OK) *written = !ns_h5_all_fill(I->type, I->str_len, buf, I->row_elems);
     free(buf);
     return st;

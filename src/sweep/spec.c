@@ -665,16 +665,17 @@ static void read_overrides(pstate *ps, const yaml_node_t *n, int have_random)
     }
 }
 
-/* ICS layer numbers must exist in every arch of the sweep. */
+/* ICS layer numbers must exist in every arch of the sweep (layer counts are
+ * known only once the data set is: without it the data error stands alone). */
 static void check_ics_layers(pstate *ps, const yaml_node_t *probes)
 {
     const ns_probe_config *p = &ps->s->base.probe;
     struct ns_spec_priv *pv = ps->s->priv;
-    if (!p->ics || p->ics_all || p->ics_nlayers == 0) return;
+    if (!ps->data_ok || !p->ics || p->ics_all || p->ics_nlayers == 0) return;
     int maxl = p->ics_layers[p->ics_nlayers - 1];
     yaml_node_t *n = ny_get(&ps->c, ny_get(&ps->c, probes, "ics"), "layers");
     for (int i = 0; i < pv->narch; i++)
-        if (pv->arch_layers[i] >= 0 && maxl > pv->arch_layers[i])
+        if (maxl > pv->arch_layers[i])
             ns_errs_node(ps->c.e, n,
                          "probes.ics.layers: layer %d does not exist in '%s' (it has %d measured "
                          "layer%s)", maxl, pv->arch[i], pv->arch_layers[i],

@@ -101,7 +101,7 @@ struct ns_spec_priv {
     char arch[NS_SPEC_MAX_AXIS][128];
     char norm[NS_SPEC_MAX_AXIS][64];
     double arch_flops[NS_SPEC_MAX_AXIS]; /* training FLOPs per sample          */
-    int arch_layers[NS_SPEC_MAX_AXIS];   /* measured layers, -1 unknown         */
+    int arch_layers[NS_SPEC_MAX_AXIS];   /* measured (dense/conv) layers        */
     ns_numaxis grid[NS_AXIS_COUNT];      /* numeric axes of grid:               */
     int grid_line, grid_col;
     int noverrides;

@@ -188,11 +188,10 @@ class Sweep:
                 else:
                     self.dims[name] = dims
             self._read_runs(run_cols)
-        self.nrun = len(self.runs["status"])
-        for name, dims in self.dims.items():
-            for d in dims:
-                self.coords.setdefault(d, None)
-        with _open(self.path) as f:
+            self.nrun = len(self.runs["status"])
+            for name, dims in self.dims.items():
+                for d in dims:
+                    self.coords.setdefault(d, None)
             for d, c in list(self.coords.items()):
                 if c is None:  # a dim with no scale dataset: index coordinate
                     n = next(f[v].shape[i] for v, dd in self.dims.items()

@@ -37,6 +37,7 @@ RUN_TABLE = (  # (header, column or callable, format)
     ("final test acc", "final_test_acc", ".4f"), ("diverged step", "diverged_step", "d"),
     ("wall s", "wall_s", ".1f"), ("message", "message", "s"),
 )
+TEXT_COLUMNS = ("arch", "norm", "status", "message")  # left-aligned in the HTML table
 
 
 def _cell(v, fmt):
@@ -76,7 +77,7 @@ def _provenance(sw):
     return [(k, str(a[k])) for k in keys if k in a]
 
 
-def _html(sw, plots, title):
+def _html(sw, plots, title, rows):
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>%s</title>" % e(title), "<style>%s</style></head><body>" % CSS,
@@ -99,15 +100,14 @@ def _html(sw, plots, title):
         out.append("<h2>Figures not drawn</h2><ul>")
         out += ['<li class="note"><b>%s</b>: %s</li>' % (e(p.title), e(p.note)) for p in skipped]
         out.append("</ul>")
-    rows = run_rows(sw)
     out.append("<h2>Runs</h2><table><tr>%s</tr>" % "".join(
-        '<th class="l">%s</th>' % e(h) if h in ("arch", "norm", "status", "message")
+        '<th class="l">%s</th>' % e(h) if h in TEXT_COLUMNS
         else "<th>%s</th>" % e(h) for h in rows[0]))
     si = rows[0].index("status")
     for row in rows[1:]:
         tds = []
         for i, v in enumerate(row):
-            cls = "l" if rows[0][i] in ("arch", "norm", "status", "message") else ""
+            cls = "l" if rows[0][i] in TEXT_COLUMNS else ""
             if i == si:
                 cls += " s-" + "".join(c for c in v if c.isalnum())
             tds.append('<td class="%s">%s</td>' % (cls.strip(), e(v)))
@@ -118,7 +118,7 @@ def _html(sw, plots, title):
     return "\n".join(out) + "\n"
 
 
-def _md(sw, plots, title):
+def _md(sw, plots, title, rows):
     out = ["# " + title, "", "File `%s` (schema version %d). Runs: %s." % (
         os.path.abspath(sw.path), SCHEMA_VERSION,
         ", ".join("%s %d" % kv for kv in counts(sw).items())), ""]
@@ -131,7 +131,6 @@ def _md(sw, plots, title):
     if skipped:
         out += ["## Figures not drawn", ""] + ["- **%s**: %s" % (p.title, p.note)
                                                for p in skipped] + [""]
-    rows = run_rows(sw)
     esc = [[v.replace("|", "\\|") for v in row] for row in rows]
     out += ["## Runs", "", "| " + " | ".join(esc[0]) + " |",
             "|" + "|".join("---" for _ in esc[0]) + "|"]
@@ -151,8 +150,9 @@ def write_report(path, outdir, act_layers=None, ics_layers=None, unit=0, dpi=90)
         if p.fig is not None:
             p.fig.savefig(os.path.join(outdir, p.name + ".png"), dpi=dpi)
     title = "normsweep report: %s" % sw.attrs.get("spec_name", os.path.basename(sw.path))
-    for fname, text in (("index.html", _html(sw, plots, title)),
-                        ("report.md", _md(sw, plots, title))):
+    rows = run_rows(sw)
+    for fname, text in (("index.html", _html(sw, plots, title, rows)),
+                        ("report.md", _md(sw, plots, title, rows))):
         tmp = os.path.join(outdir, fname + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)

@@ -7,18 +7,22 @@ import numpy as np
 STATUS_ORDER = ("done", "running", "pending", "stopped", "diverged", "failed")
 
 
+def _last_true(mask):
+    """Per row of a 2-D boolean array: the last column that is True, -1 if none."""
+    return np.where(mask, np.arange(mask.shape[1]), -1).max(axis=1)
+
+
 def progress(sw):
     """Steps done per run: the run table's steps_done, or - when the writer has not
-    updated it yet (-1) - the last logged step with a finite train_loss, + 1."""
+    updated it yet (-1) - the last step with a logged (not NaN) train_loss, + 1."""
     n = sw.nrun
     done = np.asarray(sw.runs.get("steps_done", np.full(n, -1)), dtype=float)
     done = np.where(done >= 0, done, np.nan)
     if sw.has("train_loss") and "step" in sw.coords:
         tl = sw.var("train_loss")
         step = np.asarray(sw.coords["step"], dtype=float)
-        seen = np.isfinite(tl) | np.isinf(tl)
-        last = np.where(seen.any(axis=1), step[np.where(seen, np.arange(len(step)), -1).max(axis=1)] + 1,
-                        np.nan)
+        pos = _last_true(~np.isnan(tl))  # inf counts: a diverged step was logged
+        last = np.where(pos >= 0, step[pos] + 1, np.nan)
         done = np.where(np.isnan(done), last, done)
     total = np.asarray(sw.runs.get("steps", np.full(n, np.nan)), dtype=float)
     if sw.runs.get("status") is not None:  # a finished run is complete whatever was logged
@@ -46,8 +50,7 @@ def _fmt(v, spec):
 def last_finite(a):
     """Last finite value of each row of a 2-D array (NaN if none)."""
     a = np.asarray(a, dtype=float)
-    ok = np.isfinite(a)
-    pos = np.where(ok, np.arange(a.shape[1]), -1).max(axis=1)
+    pos = _last_true(np.isfinite(a))
     return np.where(pos >= 0, a[np.arange(a.shape[0]), np.maximum(pos, 0)], np.nan)
 
 

@@ -16,6 +16,9 @@ START_TEST(kernel_is_selected)
     const char *origin = ns_blas_kernel_origin();
     if (strcmp(origin, "user") == 0) {
         ck_assert_ptr_nonnull(user);
+        /* the user's kernel is the one running (not replaced by `best`) */
+        ck_assert_msg(strcasecmp(ns_blas_kernel(), user) == 0, "running %s, OPENBLAS_CORETYPE=%s",
+                      ns_blas_kernel(), user);
     } else if (best) {
         /* Either normsweep selected `best`, or the library already ran a kernel
          * of the same ISA class (e.g. Cooperlake on an AVX-512 CPU). */

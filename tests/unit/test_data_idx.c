@@ -49,6 +49,17 @@ static void write_any(const char *path, const uint8_t *data, size_t n, int gz)
     else ck_assert_int_eq(ns_test_write_file(path, data, n), 0);
 }
 
+/* Replace dir/name (".gz" appended when gz) by an IDX file with these dims and
+ * payload; the file's path is left in path (for the expected error message). */
+static void replace_idx(char *path, size_t pathsz, const char *dir, const char *name, int gz,
+                        int ndim, const uint32_t *dims, const uint8_t *payload, size_t n)
+{
+    uint8_t buf[256];
+    ck_assert_uint_le(4 + 4 * (size_t)ndim + n, sizeof buf);
+    snprintf(path, pathsz, "%s/%s%s", dir, name, gz ? ".gz" : "");
+    write_any(path, buf, idx_bytes(buf, ndim, dims, payload, n), gz);
+}
+
 /* Write the 4 files of a tiny MNIST-layout set into dir. */
 static void make_set(const char *dir, int gz)
 {
@@ -197,12 +208,10 @@ START_TEST(wrong_magic)
     const char *dir = ns_test_tmpdir("idxw");
     make_set(dir, 0);
     char path[600];
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
     /* an images file (idx3) where the labels file (idx1) belongs */
-    uint8_t buf[64], px[2 * 2 * 2] = {0};
+    uint8_t px[2 * 2 * 2] = {0};
     uint32_t dims[3] = {2, 2, 2};
-    size_t m = idx_bytes(buf, 3, dims, px, sizeof px);
-    ck_assert_int_eq(ns_test_write_file(path, buf, m), 0);
+    replace_idx(path, sizeof path, dir, "train-labels-idx1-ubyte", 0, 3, dims, px, sizeof px);
     expect_fail(mnist_spec(dir), NS_ERR_FORMAT, path, "wrong magic number 0x00000803",
                 "byte offset 0", "expected 0x00000801", NULL);
     ns_test_rmtree(dir);
@@ -251,11 +260,9 @@ START_TEST(count_mismatch)
     const char *dir = ns_test_tmpdir("idxc");
     make_set(dir, 0);
     char path[600];
-    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
-    uint8_t buf[64], lab[NTE - 1] = {1, 2};
+    uint8_t lab[NTE - 1] = {1, 2};
     uint32_t dims[1] = {NTE - 1};
-    size_t m = idx_bytes(buf, 1, dims, lab, sizeof lab);
-    ck_assert_int_eq(ns_test_write_file(path, buf, m), 0);
+    replace_idx(path, sizeof path, dir, "t10k-labels-idx1-ubyte", 0, 1, dims, lab, sizeof lab);
     expect_fail(mnist_spec(dir), NS_ERR_FORMAT, path, "has 2 labels", "has 3 images",
                 "counts must match", NULL);
     ns_dataset_info info;
@@ -269,11 +276,9 @@ START_TEST(label_out_of_range)
     const char *dir = ns_test_tmpdir("idxl");
     make_set(dir, 1);
     char path[600];
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
-    uint8_t buf[64], lab[NTR] = {0, 1, 10, 3, 4};
+    uint8_t lab[NTR] = {0, 1, 10, 3, 4};
     uint32_t dims[1] = {NTR};
-    size_t m = idx_bytes(buf, 1, dims, lab, sizeof lab);
-    write_gz(path, buf, m);
+    replace_idx(path, sizeof path, dir, "train-labels-idx1-ubyte", 1, 1, dims, lab, sizeof lab);
     expect_fail(mnist_spec(dir), NS_ERR_FORMAT, path, "label 10 of sample 2",
                 "byte offset 10", "out of range 0..9", NULL);
     ns_test_rmtree(dir);
@@ -345,11 +350,9 @@ START_TEST(image_size_mismatch_between_splits)
     const char *dir = ns_test_tmpdir("idxs");
     make_set(dir, 0);
     char path[600];
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
-    uint8_t buf[256], px[NTE * 3 * 3] = {0};
+    uint8_t px[NTE * 3 * 3] = {0};
     uint32_t dims[3] = {NTE, 3, 3};
-    size_t m = idx_bytes(buf, 3, dims, px, sizeof px);
-    ck_assert_int_eq(ns_test_write_file(path, buf, m), 0);
+    replace_idx(path, sizeof path, dir, "t10k-images-idx3-ubyte", 0, 3, dims, px, sizeof px);
     expect_fail(mnist_spec(dir), NS_ERR_FORMAT, path, "images are 3x3", "4x3", NULL);
     ns_test_rmtree(dir);
 }

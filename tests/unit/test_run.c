@@ -352,6 +352,11 @@ START_TEST(divergence_is_recorded)
     ck_assert_int_lt(m.res.diverged_step, 50);
     ck_assert_int_eq(m.res.steps_done, m.res.diverged_step);
     ck_assert(strstr(m.res.message, "step") != NULL);
+    /* the first logged loss above the bound (or non-finite) is the diverged step's */
+    int d = m.res.diverged_step;
+    for (int k = 0; k < d; k++)
+        ck_assert_msg(m.loss[k] <= 50, "loss %g at step %d < diverged step %d", m.loss[k], k, d);
+    ck_assert_msg(!(m.loss[d] <= 50), "loss %g at the diverged step %d", m.loss[d], d);
     free(m.weights);
 }
 END_TEST

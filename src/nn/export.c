@@ -43,8 +43,10 @@ static void json_tensor(FILE *f, int *first, const ns_layer *l, const ns_param_v
 ns_status ns_net_export(const ns_net *n, const char *prefix, const float *grads)
 {
     char path[4096];
-    NS_CHECK(snprintf(path, sizeof path, "%s.bin", prefix) < (int)sizeof path, NS_ERR_ARG,
+    /* checked against the longer of the two names (.json), so neither is cut */
+    NS_CHECK(strlen(prefix) + sizeof ".json" <= sizeof path, NS_ERR_ARG,
              "export: path prefix too long: %s", prefix);
+    snprintf(path, sizeof path, "%s.bin", prefix);
     FILE *f = fopen(path, "wb");
     if (!f) return ns_error_set(NS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     int bad = write_le(f, n->params, n->nparams) || write_le(f, n->state, n->nstate) ||

@@ -475,6 +475,13 @@ START_TEST(export_roundtrip)
     /* unwritable place -> NS_ERR_IO naming the file */
     ck_assert_int_eq(ns_net_export(T.n, "/nonexistent-dir/w", NULL), NS_ERR_IO);
     ck_assert_ptr_nonnull(strstr(ns_error_msg(), "/nonexistent-dir/w.bin"));
+    /* a prefix whose .bin name fits the 4096-byte path buffer but whose .json
+     * name does not: refused up front, never written under a cut-off name */
+    char longp[4092];
+    memset(longp, 'p', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    ck_assert_int_eq(ns_net_export(T.n, longp, NULL), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ns_error_msg(), "path prefix too long"));
     ns_test_rmtree(dir);
     toy_free(&T);
 }

@@ -43,6 +43,8 @@ static void run_usage(FILE *f)
             "  --force           overwrite an existing OUT\n"
             "  --shard I/N       run only runs with index %% N == I (Slurm arrays; then\n"
             "                    `normsweep merge`)\n"
+            "  --progress-every SECONDS  progress line interval on rank 0 (default 30)\n"
+            "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
             "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
             "      3 stopped by a signal (resume with --resume)\n");
 }

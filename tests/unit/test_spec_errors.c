@@ -113,8 +113,8 @@ START_TEST(impossible_values)
 }
 END_TEST
 
-/* The text after "grid.arch[i]: " comes from the arch/norm/data modules
- * (TEMP_stubs.c until they land): take it from them, so this test pins our
+/* The text after "grid.arch[i]: " comes from the arch/norm/data modules:
+ * take it from them, so this test pins our
  * part (position, key path, which values, all at once) and survives their
  * wording. */
 static char *ref_msg(int what, const char *text)

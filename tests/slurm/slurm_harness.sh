@@ -1,6 +1,7 @@
 # slurm_harness.sh - a private single-node Slurm for tests (sourced).
 #
 #   slurm_up        start munged, slurmctld and slurmd with a generated config
+#                   on a free port pair (retried if the port is taken meanwhile)
 #                   under $SLURM_TEST_DIR (a fresh temp dir); exports SLURM_CONF
 #                   so sbatch/squeue/scontrol talk to it; waits for an idle node
 #   slurm_down      stop them by PID (also installed as an EXIT trap)
@@ -15,19 +16,37 @@ for b in slurmctld slurmd munged mungekey sbatch scontrol squeue sacct; do
   command -v "$b" >/dev/null 2>&1 || [ "$b" = sacct ] || slurm_skip "$b not installed (scripts/install-deps --with-slurm)"
 done
 
+# A pair of ports no socket uses (any state), below the kernel's ephemeral range:
+# a port in that range can be taken at any moment by an outgoing connection
+# (CI once failed with slurmd "Address already in use" on a port in 32768-40000).
+slurm_free_port() {
+  local lo p
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for p in $(shuf -i 10000-$((lo - 2)) -n 50); do
+    if ! ss -tan 2>/dev/null | grep -qE ":($p|$((p + 1)))\b"; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# slurm_up: start Slurm; a port taken between the check and the bind gets a retry
 slurm_up() {
+  local attempt fixed=${SLURM_TEST_PORT:-}
+  for attempt in 1 2 3; do
+    [ -n "$fixed" ] || SLURM_TEST_PORT=$(slurm_free_port) || SLURM_TEST_PORT=
+    slurm_up_once && return 0
+    grep -qs "Address already in use" "$SLURM_TEST_DIR"/slurm*.log && [ -z "$fixed" ] || return 1
+    echo "slurm_up: port $SLURM_TEST_PORT taken meanwhile; retrying with another"
+    slurm_down
+  done
+  return 1
+}
+
+slurm_up_once() {
   SLURM_TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ns_slurm.XXXXXX")
   local D=$SLURM_TEST_DIR host cpus
   host=$(hostname)
   cpus=$(nproc)
   mkdir -p "$D/state" "$D/spool"
-  # A free pair of ports, so concurrent test runs on one machine do not collide.
-  if [ -z "${SLURM_TEST_PORT:-}" ]; then
-    local p
-    for p in $(shuf -i 20000-40000 -n 50); do
-      if ! ss -ltn 2>/dev/null | grep -qE ":($p|$((p + 1)))\b"; then SLURM_TEST_PORT=$p; break; fi
-    done
-  fi
   mungekey --create --keyfile="$D/munge.key" >/dev/null 2>&1 || mungekey -c -k "$D/munge.key"
   chmod 600 "$D/munge.key"
   munged --socket="$D/munge.socket.2" --key-file="$D/munge.key" --log-file="$D/munged.log" \
@@ -74,6 +93,7 @@ CONF
   local i
   for i in $(seq 1 60); do
     if sinfo -h -o %T 2>/dev/null | grep -q idle; then return 0; fi
+    grep -qs "Address already in use" "$D"/slurm*.log && break
     sleep 0.5
   done
   echo "slurm_up: node did not become idle; logs:"; tail -n 20 "$D"/slurm*.log

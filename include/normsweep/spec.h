@@ -24,6 +24,7 @@
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
 #define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
+#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probes.log_count                         */
 
 /* When probes run (see docs/sweep-format.md, section probes). */
 typedef enum ns_sched_kind {

@@ -105,10 +105,12 @@ void ns_run_probe_free(ns_run_probe *p);
  * during the training step's own backward pass. */
 void ns_run_probe_attach(ns_run_probe *p);
 void ns_run_probe_detach(ns_run_probe *p);
-/* All probes of step t, then the step's optimizer update (ICS needs w_{t+1}):
- * on return net->params/momentum are exactly what a step without probes
- * would have produced. Hands one record to the sink. */
-ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
+/* All probes of step t, then the step's optimizer update t (ICS needs
+ * w_{t+1}): on return net->params and the optimizer's state are exactly what
+ * a step without probes would have produced. The landscape's step sizes are
+ * relative to the optimizer's learning rate of step t. Hands one record to
+ * the sink. */
+ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink);
@@ -126,14 +128,16 @@ ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, doubl
                                  double *rand_beta_eff);
 void ns_run_probe_restore(ns_run_probe *p, const float *w);
 
-/* Checkpoints (run_checkpoint.c): parameters, momentum, state (running
- * statistics), the noise stream position, the next step and the result
- * accumulators. load leaves *t0 = 0 when there is no checkpoint; a
- * checkpoint of a different run or config is NS_ERR_FORMAT. */
+/* Checkpoints (run_checkpoint.c): parameters, the optimizer's state (SGD's
+ * momentum, Adam's moments), the net's state (running statistics), the noise
+ * stream position, the next step and the result accumulators. load leaves
+ * *t0 = 0 when there is no checkpoint; a checkpoint of a different run or
+ * config is NS_ERR_FORMAT. */
 ns_status ns_run_checkpoint_save(const char *path, const ns_run_config *cfg, const ns_net *net,
-                                 int64_t next_step, const ns_run_result *res);
+                                 const ns_optim *opt, int64_t next_step,
+                                 const ns_run_result *res);
 ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_net *net,
-                                 int64_t *t0, ns_run_result *res);
+                                 ns_optim *opt, int64_t *t0, ns_run_result *res);
 void ns_run_checkpoint_remove(const char *path);
 
 #endif

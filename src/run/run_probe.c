@@ -262,14 +262,14 @@ ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, doubl
     return NS_OK;
 }
 
-ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
+ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink)
 {
     const ns_probe_config *pc = &p->cfg->probe;
     const ns_run_dims *d = p->dims;
-    size_t n = net->nparams, bytes = n * sizeof(float);
+    size_t bytes = net->nparams * sizeof(float);
     double t0 = ns_now_s();
 
     ns_run_probe_begin(p, net, x, y, t, batch);
@@ -287,7 +287,8 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
 
     /* Probes at w_t on batch t; they overwrite net->params (the workspace),
      * w_t is back before the update. */
-    NS_TRY(ns_run_probe_landscape(p, sgd->lr, step, &rec.beta_eff, &rec.rand_beta_eff));
+    NS_TRY(ns_run_probe_landscape(p, ns_optim_lr(opt, step), step, &rec.beta_eff,
+                                  &rec.rand_beta_eff));
 
     rec.hess_lambda = rec.hess_residual = rec.hess_trace = NAN;
     rec.hess_iters = -1;
@@ -310,7 +311,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
 
     /* The step's real update, exactly as a step without probes makes it. */
     ns_run_probe_restore(p, p->wsave);
-    ns_sgd_step(sgd, net->params, p->gsave, net->momentum, n);
+    ns_optim_step(opt, step, net->params, p->gsave);
 
     /* ICS (Definition 2.1) needs w_{t+1} for the layers before each one. */
     fill_nan(p->ics_l2, (size_t)d->nlayers);

@@ -234,9 +234,24 @@ END_TEST
     "         ics: {layers: all}, activations: {units: 4},\n"                                 \
     "         hessian: {iters: 5, tol: 1.0e-3, trace_samples: 2}, thm41: true}\n"
 
+/* Adam with a warm-up and a cosine schedule, set on the parsed config. */
+static void use_adam(ns_run_config *c)
+{
+    c->optimizer = NS_OPTIM_ADAMW;
+    c->lr = 3e-3;
+    c->weight_decay = 0.01;
+    c->beta1 = 0.9, c->beta2 = 0.99, c->eps = 1e-8;
+    c->schedule = ns_lr_schedule_default();
+    c->schedule.kind = NS_LR_COSINE;
+    c->schedule.warmup = 3;
+}
+
+static void (*edit_config)(ns_run_config *c); /* applied by run_spec when set */
+
 static void run_spec(const char *yaml, mem *m, const ns_run_control *ctl)
 {
     ns_spec *s = spec_of(yaml);
+    if (edit_config) edit_config(&s->runs[0]);
     const ns_dataset *data = data_of(s);
     ns_run_sink sink;
     mem keep = *m;
@@ -275,6 +290,33 @@ START_TEST(probes_do_not_change_training)
 }
 END_TEST
 
+/* The probe step applies the optimizer's update itself: Adam's moments and
+ * schedule must come out as in a run without probes. */
+START_TEST(probes_do_not_change_adam_training)
+{
+    mem a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    edit_config = use_adam;
+    run_spec(MLP_SPEC("", ""), &a, NULL);
+    run_spec(MLP_SPEC(ALL_PROBES, ""), &b, NULL);
+    edit_config = NULL;
+    ck_assert_int_eq(b.res.status, NS_RUN_DONE);
+    ck_assert_mem_eq(a.loss, b.loss, sizeof a.loss);
+    ck_assert_mem_eq(a.weights, b.weights, a.nweights * sizeof(float));
+    /* ICS compares with w_{t+1} of Adam's update: layer 2 moved */
+    ck_assert(b.ics_l2[1][1] > 0.0 && b.ics_cos[1][1] < 1.0);
+    /* and Adam trains differently from SGD */
+    mem c;
+    memset(&c, 0, sizeof c);
+    run_spec(MLP_SPEC("", ""), &c, NULL);
+    ck_assert(memcmp(a.weights, c.weights, a.nweights * sizeof(float)) != 0);
+    free(a.weights);
+    free(b.weights);
+    free(c.weights);
+}
+END_TEST
+
 START_TEST(same_spec_bitwise_same_run)
 {
     mem a, b;
@@ -302,8 +344,12 @@ static int stop_fn(void *ctx)
     return s->calls++ >= s->stop_at;
 }
 
+/* Stop at step 6, resume from the checkpoint: bitwise the uninterrupted run.
+ * Loop index 0: SGD with momentum; 1: AdamW with warm-up and cosine (its
+ * moments are in the checkpoint). */
 START_TEST(kill_and_resume_is_bitwise_identical)
 {
+    edit_config = _i == 1 ? use_adam : NULL;
     const char *dir = ns_test_tmpdir("run");
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", dir);
@@ -335,6 +381,7 @@ START_TEST(kill_and_resume_is_bitwise_identical)
     free(whole.weights);
     free(parts.weights);
     ns_test_rmtree(dir);
+    edit_config = NULL;
 }
 END_TEST
 
@@ -477,8 +524,9 @@ static Suite *run_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, dln_depth1_probes_match_least_squares);
     tcase_add_test(tc, probes_do_not_change_training);
+    tcase_add_test(tc, probes_do_not_change_adam_training);
     tcase_add_test(tc, same_spec_bitwise_same_run);
-    tcase_add_test(tc, kill_and_resume_is_bitwise_identical);
+    tcase_add_loop_test(tc, kill_and_resume_is_bitwise_identical, 0, 2);
     tcase_add_test(tc, divergence_is_recorded);
     tcase_add_test(tc, nonfinite_loss_is_recorded_as_divergence);
     tcase_add_test(tc, theorem41_identity_on_batch_norm);

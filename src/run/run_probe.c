@@ -262,14 +262,55 @@ ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, doubl
     return NS_OK;
 }
 
+/* The Hessian at w_t (rec's hess_* fields; NaN / -1 when off). */
+static ns_status probe_hessian(ns_run_probe *p, int64_t step, ns_probe_rec *rec)
+{
+    const ns_probe_config *pc = &p->cfg->probe;
+    rec->hess_lambda = rec->hess_residual = rec->hess_trace = NAN;
+    rec->hess_iters = -1;
+    if (!pc->hessian) return NS_OK;
+    ns_hessian_config hc = ns_hessian_defaults();
+    hc.max_iters = pc->hess_iters;
+    hc.tol = pc->hess_tol;
+    hc.hutchinson = pc->hess_trace_samples;
+    p->glue.pass.mode = (ns_mode)pc->hess_mode;
+    ns_hessian_out ho;
+    ns_status st = ns_probe_hessian(&p->obj, &p->ws_hessian, &hc, p->wsave, p->cfg->seed,
+                                    (long)step, &ho);
+    p->glue.pass.mode = NS_MODE_TRAIN;
+    NS_TRY(st);
+    rec->hess_lambda = ho.lambda;
+    rec->hess_residual = ho.residual;
+    rec->hess_iters = ho.iters;
+    rec->hess_trace = ho.trace; /* NaN without Hutchinson samples */
+    return NS_OK;
+}
+
+/* ICS (Definition 2.1) with net->params = w_{t+1}, the update just made;
+ * leaves w_{t+1} there. */
+static ns_status probe_ics(ns_run_probe *p)
+{
+    fill_nan(p->ics_l2, (size_t)p->dims->nlayers);
+    fill_nan(p->ics_cos, (size_t)p->dims->nlayers);
+    if (p->nics == 0) return NS_OK;
+    memcpy(p->wnext, p->net->params, p->net->nparams * sizeof(float));
+    ns_status st = ns_probe_ics(&p->obj, &p->ws_in_place, p->wsave, p->gsave, p->wnext,
+                                p->ics_sel, p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
+    ns_run_probe_restore(p, p->wnext);
+    NS_TRY(st);
+    for (int k = 0; k < p->nics; k++) {
+        p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
+        p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
+    }
+    return NS_OK;
+}
+
 ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink)
 {
     const ns_probe_config *pc = &p->cfg->probe;
-    const ns_run_dims *d = p->dims;
-    size_t bytes = net->nparams * sizeof(float);
     double t0 = ns_now_s();
 
     ns_run_probe_begin(p, net, x, y, t, batch);
@@ -289,44 +330,12 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
      * w_t is back before the update. */
     NS_TRY(ns_run_probe_landscape(p, ns_optim_lr(opt, step), step, &rec.beta_eff,
                                   &rec.rand_beta_eff));
-
-    rec.hess_lambda = rec.hess_residual = rec.hess_trace = NAN;
-    rec.hess_iters = -1;
-    if (pc->hessian) {
-        ns_hessian_config hc = ns_hessian_defaults();
-        hc.max_iters = pc->hess_iters;
-        hc.tol = pc->hess_tol;
-        hc.hutchinson = pc->hess_trace_samples;
-        p->glue.pass.mode = (ns_mode)pc->hess_mode;
-        ns_hessian_out ho;
-        ns_status st = ns_probe_hessian(&p->obj, &p->ws_hessian, &hc, p->wsave, p->cfg->seed,
-                                        (long)step, &ho);
-        p->glue.pass.mode = NS_MODE_TRAIN;
-        NS_TRY(st);
-        rec.hess_lambda = ho.lambda;
-        rec.hess_residual = ho.residual;
-        rec.hess_iters = ho.iters;
-        rec.hess_trace = ho.trace; /* NaN without Hutchinson samples */
-    }
+    NS_TRY(probe_hessian(p, step, &rec));
 
     /* The step's real update, exactly as a step without probes makes it. */
     ns_run_probe_restore(p, p->wsave);
     ns_optim_step(opt, step, net->params, p->gsave);
-
-    /* ICS (Definition 2.1) needs w_{t+1} for the layers before each one. */
-    fill_nan(p->ics_l2, (size_t)d->nlayers);
-    fill_nan(p->ics_cos, (size_t)d->nlayers);
-    if (p->nics > 0) {
-        memcpy(p->wnext, net->params, bytes);
-        ns_status st = ns_probe_ics(&p->obj, &p->ws_in_place, p->wsave, p->gsave, p->wnext,
-                                    p->ics_sel, p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
-        ns_run_probe_restore(p, p->wnext);
-        NS_TRY(st);
-        for (int k = 0; k < p->nics; k++) {
-            p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
-            p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
-        }
-    }
+    NS_TRY(probe_ics(p));
 
     rec.layer_grad_norm = p->layer_gnorm;
     rec.eta = p->eta;

@@ -3,6 +3,7 @@
 
 #include "normsweep/error.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,21 @@ int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
         }
     }
     return 0;
+}
+
+ns_status ns_cli_path(char *buf, size_t cap, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (len >= 0 && (size_t)len < cap) return NS_OK;
+    ns_status st = ns_error_set(NS_ERR_ARG,
+                                "%s would be %d characters, more than the %zu a path may have: "
+                                "%.60s...",
+                                what, len, cap - 1, buf);
+    buf[0] = '\0';
+    return st;
 }
 
 static int cmp_double(const void *a, const void *b)

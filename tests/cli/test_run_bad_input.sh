@@ -54,4 +54,28 @@ rc=0; "$NS" run s.yaml -o out.h5 --resume --force 2>err.txt || rc=$?
 [ $rc -eq 2 ] && grep -q "exclude" err.txt || fail "--resume --force: exit $rc $(cat err.txt)"
 ok "--resume with --force refused"
 
+# ---- the names next to OUT (OUT.ckpt/, OUT.progress.json) must fit a path:
+# refused at start-up, never cut (a cut name once made a stray directory)
+good() { # a small valid spec on synthetic data
+  printf 'name: t\ndata: "synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3"\ntrain: {steps: 5, batch: 4}\ngrid: {lr: [0.1, 0.2], arch: ["mlp:16-8-3"], norm: [none], seed: [0]}\n' > good.yaml
+}
+good
+long=$T/long
+while [ ${#long} -lt 3900 ]; do long=$long/$(printf 'd%.0s' $(seq 99)); done
+mkdir -p "$long"
+name=$(printf 'o%.0s' $(seq $((4093 - ${#long} - 1))))
+rc=0; "$NS" run good.yaml -o "$long/$name" 2>err.txt || rc=$?
+[ $rc -eq 2 ] || fail "4093-character -o: exit $rc, expected 2 ($(head -c 300 err.txt))"
+grep -q "would be [0-9]* characters" err.txt || fail "long -o: message $(head -c 300 err.txt)"
+[ -z "$(ls -A "$long")" ] || fail "long -o: wrote $(ls -A "$long" | head -c 100)"
+ok "a 4093-character -o: refused at start-up, nothing created"
+
+# ---- the run list cannot be allocated: fail before writing, never run the
+# sweep unsharded (a NULL skip list once meant 'skip nothing')
+rc=0; NORMSWEEP_FAULT=skip-list-alloc "$NS" run good.yaml -o out.h5 --shard 0/2 2>err.txt || rc=$?
+[ $rc -eq 1 ] && grep -q "cannot allocate the run list" err.txt \
+  || fail "skip list allocation failure: exit $rc: $(cat err.txt)"
+[ ! -e out.h5 ] && [ ! -e out.h5.ckpt ] || fail "skip list allocation failure: wrote output"
+ok "a failed run-list allocation: exit 1 before anything is written"
+
 echo "$pass passed, 0 failed"

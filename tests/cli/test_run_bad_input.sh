@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_run_bad_input.sh - `normsweep run` refuses bad input before writing anything:
-# a data set that is missing or corrupt, a spec that does not exist, bad options.
-# Each: one clear message naming the file, exit 2, no output file, no checkpoint dir.
+# a data set that is missing, corrupt, a FIFO or a symlink loop, a spec that does
+# not exist, bad options, paths next to OUT that cannot be used. Each: one clear
+# message naming the file, exit 2, no output file, no checkpoint dir, and never a
+# hang (every command runs under `timeout`).
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_badrun.XXXXXX")
@@ -13,7 +15,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 expect_refusal() { # name, spec-file, grep pattern for the message
   local name=$1 spec=$2 pat=$3 rc=0
-  "$NS" run "$spec" -o out.h5 2>err.txt || rc=$?
+  timeout 60 "$NS" run "$spec" -o out.h5 2>err.txt || rc=$?
   [ $rc -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat err.txt))"
   grep -q -- "$pat" err.txt || fail "$name: message lacks '$pat': $(cat err.txt)"
   [ ! -e out.h5 ] && [ ! -e out.h5.ckpt ] || fail "$name: wrote output"
@@ -47,6 +49,26 @@ spec "mnist:$T/trunc"
 expect_refusal "truncated IDX pixels" s.yaml "train-images-idx3-ubyte"
 
 expect_refusal "spec file missing" "$T/no-such.yaml" "no-such.yaml"
+
+# a FIFO as a data file: opening it for reading once waited for a writer forever
+# (plan and run hung); a symlink loop as the data directory or as a data file
+mkdir fifo
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  mkfifo fifo/$f
+done
+spec "mnist:$T/fifo"
+rc=0; timeout 60 "$NS" plan s.yaml >/dev/null 2>err.txt || rc=$?
+[ $rc -eq 2 ] && grep -q "train-labels-idx1-ubyte: not a regular file\|train-images-idx3-ubyte: not a regular file" err.txt \
+  || fail "plan with FIFO data: exit $rc: $(cat err.txt)"
+ok "FIFO data files (plan): $(head -n 1 err.txt)"
+expect_refusal "FIFO data files (run)" s.yaml "not a regular file"
+ln -s loop loop
+spec "mnist:$T/loop"
+expect_refusal "symlink loop as the data directory" s.yaml "Too many levels of symbolic links"
+mkdir loopfile
+ln -s "$T/loopfile/train-images-idx3-ubyte" loopfile/train-images-idx3-ubyte
+spec "mnist:$T/loopfile"
+expect_refusal "symlink loop as a data file" s.yaml "train-images-idx3-ubyte: cannot open: Too many levels"
 
 rc=0; "$NS" run s.yaml 2>err.txt || rc=$?
 [ $rc -eq 2 ] || fail "missing -o: exit $rc"; ok "missing -o: exit 2"

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,14 +45,83 @@ static void run_usage(FILE *f)
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
+            "  -o OUT, --output OUT, --output=OUT   the results file (once)\n"
             "  --resume          continue an interrupted sweep in OUT (same spec only)\n"
             "  --force           overwrite an existing OUT\n"
             "  --shard I/N       run only runs with index %% N == I (Slurm arrays; then\n"
             "                    `normsweep merge`)\n"
-            "  --progress-every SECONDS  progress line interval on rank 0 (default 30)\n"
+            "  --progress-every SECONDS  progress line interval on rank 0 (default 30;\n"
+            "                    0: none)\n"
             "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
             "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
             "      3 stopped by a signal (resume with --resume)\n");
+}
+
+/* "I/N" with 0 <= I < N, both whole numbers and nothing else. */
+static int parse_shard(const char *v, run_opts *o)
+{
+    char i_part[32];
+    const char *slash = strchr(v, '/');
+    long i, n;
+    if (!slash || (size_t)(slash - v) >= sizeof i_part) return 0;
+    memcpy(i_part, v, (size_t)(slash - v));
+    i_part[slash - v] = '\0';
+    if (!ns_cli_long(slash + 1, 1, INT_MAX, &n) || !ns_cli_long(i_part, 0, n - 1, &i)) return 0;
+    o->shard = (int)i;
+    o->nshards = (int)n;
+    return 1;
+}
+
+/* One option or argument at argv[*i]: 0 consumed, -1 --help, 2 refused. */
+static int parse_one(int argc, char **argv, int *i, run_opts *o)
+{
+    static const char *const who = "normsweep run";
+    static const char *const out_names[] = {"-o", "--out", "--output"};
+    const char *a = argv[*i], *v = NULL;
+    int r = 0;
+    for (int k = 0; k < 3 && r == 0; k++) r = ns_cli_value(argc, argv, i, out_names[k], &v, who);
+    if (r == 1) {
+        if (o->out || !*v) {
+            fprintf(stderr, o->out ? "%s: -o given twice ('%s' and '%s'): one output per run\n"
+                                   : "%s: -o needs a file name%s%s\n",
+                    who, o->out ? o->out : "", v);
+            return 2;
+        }
+        o->out = v;
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--progress-every", &v, who)) == 1) {
+        char *end;
+        o->progress_every = strtod(v, &end);
+        if (end == v || *end || !isfinite(o->progress_every) || o->progress_every < 0) {
+            fprintf(stderr, "%s: --progress-every needs seconds >= 0, got '%s'\n", who, v);
+            return 2;
+        }
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--shard", &v, who)) == 1) {
+        if (!parse_shard(v, o)) {
+            fprintf(stderr, "%s: --shard needs I/N, whole numbers with 0 <= I < N, got '%s'\n",
+                    who, v);
+            return 2;
+        }
+    } else if (r < 0) {
+        return 2;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        run_usage(stdout);
+        return -1;
+    } else if (strcmp(a, "--resume") == 0) {
+        o->resume = 1;
+    } else if (strcmp(a, "--force") == 0) {
+        o->force = 1;
+    } else if (strcmp(a, "--quiet") == 0) {
+        o->quiet = 1;
+    } else if (a[0] == '-' && a[1] != '\0') {
+        fprintf(stderr, "%s: unknown option '%s' (see --help)\n", who, a);
+        return 2;
+    } else if (!o->spec) {
+        o->spec = a;
+    } else {
+        fprintf(stderr, "%s: unexpected argument '%s' (one SPEC per run)\n", who, a);
+        return 2;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, run_opts *o)
@@ -60,42 +130,12 @@ static int parse_args(int argc, char **argv, run_opts *o)
     o->nshards = 1;
     o->progress_every = 30.0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            run_usage(stdout);
-            return -1;
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) && i + 1 < argc) {
-            o->out = argv[++i];
-        } else if (strcmp(a, "--resume") == 0) {
-            o->resume = 1;
-        } else if (strcmp(a, "--force") == 0) {
-            o->force = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-        } else if (strcmp(a, "--progress-every") == 0 && i + 1 < argc) {
-            char *end;
-            o->progress_every = strtod(argv[++i], &end);
-            if (*end || o->progress_every < 0) {
-                fprintf(stderr, "normsweep run: --progress-every needs seconds >= 0, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--shard") == 0 && i + 1 < argc) {
-            if (sscanf(argv[++i], "%d/%d", &o->shard, &o->nshards) != 2 || o->nshards < 1 ||
-                o->shard < 0 || o->shard >= o->nshards) {
-                fprintf(stderr, "normsweep run: --shard needs I/N with 0 <= I < N, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "normsweep run: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else if (!o->spec) {
-            o->spec = a;
-        } else {
-            fprintf(stderr, "normsweep run: unexpected argument '%s'\n", a);
-            return 2;
-        }
+        int r = parse_one(argc, argv, &i, o);
+        if (r != 0) return r;
     }
     if (!o->spec || !o->out) {
+        fprintf(stderr, "normsweep run: missing %s (see --help)\n",
+                !o->spec ? "the sweep file SPEC" : "-o OUT, the results file to write");
         run_usage(stderr);
         return 2;
     }

@@ -100,4 +100,45 @@ rc=0; NORMSWEEP_FAULT=skip-list-alloc "$NS" run good.yaml -o out.h5 --shard 0/2 
 [ ! -e out.h5 ] && [ ! -e out.h5.ckpt ] || fail "skip list allocation failure: wrote output"
 ok "a failed run-list allocation: exit 1 before anything is written"
 
+# ---- the command line: malformed values are refused, never half-read
+listing() { ls -A --full-time | grep -v ' err.txt$'; }
+refuse_args() { # name, grep pattern, run arguments...: exit 2, the directory unchanged
+  local name=$1 pat=$2 rc=0 before; shift 2
+  before=$(listing)
+  timeout 60 "$NS" run "$@" 2>err.txt || rc=$?
+  [ $rc -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat err.txt))"
+  grep -q -- "$pat" err.txt || fail "$name: message lacks '$pat': $(cat err.txt)"
+  [ "$(listing)" = "$before" ] || fail "$name: wrote output: $(diff <(echo "$before") <(listing))"
+  ok "$name: $(head -n 1 err.txt)"
+}
+refuse_args "run without -o says so" "missing -o OUT" good.yaml
+refuse_args "-o twice" "given twice" good.yaml -o out.h5 --output=other.h5
+refuse_args "empty --output=" "needs a file name" good.yaml --output=
+refuse_args "--shard 0/2junk" "--shard needs I/N" good.yaml -o out.h5 --shard 0/2junk
+refuse_args "--shard 1.5/2" "--shard needs I/N" good.yaml -o out.h5 --shard 1.5/2
+refuse_args "--shard 2/2" "--shard needs I/N" good.yaml -o out.h5 --shard 2/2
+refuse_args "--progress-every nan" "--progress-every needs" good.yaml -o out.h5 --progress-every nan
+refuse_args "--progress-every inf" "--progress-every needs" good.yaml -o out.h5 --progress-every=inf
+refuse_args "--progress-every without a value" "needs a value" good.yaml -o out.h5 --progress-every
+
+# ---- the names next to OUT: checked at start-up, before anything is written
+: > out.h5.ckpt
+refuse_args "OUT.ckpt is a regular file" "out.h5.ckpt (the checkpoint directory) exists and is not a directory" good.yaml -o out.h5
+rm out.h5.ckpt
+mkdir out.h5.progress.json
+refuse_args "OUT.progress.json is a directory" "out.h5.progress.json (the progress file) exists and is not a regular file" good.yaml -o out.h5
+rmdir out.h5.progress.json
+refuse_args "OUT in a directory that does not exist" "does not exist" good.yaml -o nodir/out.h5
+# a 0-byte (or any non-HDF5) file given to --resume is refused and left as it was
+: > out.h5
+refuse_args "--resume on a 0-byte file" "is not an HDF5 file (it is empty)" good.yaml -o out.h5 --resume
+printf 'not hdf5 at all' > out.h5
+refuse_args "--resume on a text file" "no HDF5 signature" good.yaml -o out.h5 --resume
+rm out.h5
+
+# ---- --output=FILE runs
+rc=0; timeout 120 "$NS" run good.yaml --output=out.h5 --quiet 2>err.txt || rc=$?
+[ $rc -eq 0 ] && [ -s out.h5 ] || fail "--output=out.h5: exit $rc: $(cat err.txt)"
+ok "--output=FILE accepted"
+
 echo "$pass passed, 0 failed"

@@ -412,8 +412,11 @@ static void conv_priv_free(conv_priv *c)
 
 static void conv_destroy(ns_layer *l) { conv_priv_free(l->priv); }
 
-static const ns_layer_ops conv_ops = {"conv2d", conv_forward, conv_backward, conv_init,
-                                      conv_destroy};
+/* No R-ops of its own: conv is bilinear, the net composes them from forward
+ * and backward (nn/rop.h). */
+static const ns_layer_ops conv_ops = {.kind = "conv2d", .forward = conv_forward,
+                                      .backward = conv_backward, .init = conv_init,
+                                      .destroy = conv_destroy};
 
 /* Which convs take the Winograd path by default: 3x3/1/1 on even maps with
  * at least this many input channels (the first conv, cin = 3, has too short

@@ -36,6 +36,7 @@
 #ifndef NORMSWEEP_HVP_H
 #define NORMSWEEP_HVP_H
 
+#include "normsweep/curvature.h"
 #include "normsweep/net.h"
 
 typedef struct ns_hvp ns_hvp;
@@ -67,5 +68,9 @@ ns_status ns_hvp_apply_block(ns_hvp *h, const float *v, float *hv, size_t lo, si
 
 /* Number of applies since create (for cost accounting). */
 long ns_hvp_count(const ns_hvp *h);
+
+/* The exact HVP as a curvature.h operator (apply and apply_block), valid
+ * while h is and after an ns_hvp_begin. */
+ns_linop ns_hvp_linop(ns_hvp *h);
 
 #endif

@@ -262,3 +262,19 @@ ns_status ns_hvp_apply(ns_hvp *h, const float *v, float *hv)
 {
     return ns_hvp_apply_block(h, v, hv, 0, h->net->nparams);
 }
+
+static ns_status linop_apply(void *ctx, const float *x, float *y)
+{
+    return ns_hvp_apply(ctx, x, y);
+}
+
+static ns_status linop_block(void *ctx, const float *x, float *y, size_t lo, size_t hi)
+{
+    return ns_hvp_apply_block(ctx, x, y, lo, hi);
+}
+
+ns_linop ns_hvp_linop(ns_hvp *h)
+{
+    return (ns_linop){.n = h->net->nparams, .apply = linop_apply, .apply_block = linop_block,
+                      .ctx = h};
+}

@@ -60,12 +60,16 @@ typedef struct ns_fd_hvp {
 } ns_fd_hvp;
 ns_linop ns_fd_linop(ns_fd_hvp *fd);
 
-/* The same difference at h and at 2h (4 evaluations), with the realized
- * displacement u = (fl(w + h x) - fl(w - h x)) / (2h) the step really took:
- *   hu   = the difference at h  (~ H u),  u: written if not NULL
- *   *err = ||D_h - D_2h||_2, an estimate of ||hu - H u||: the O(h^2)
- *          truncation of D_h is a third of D_2h - D_h's, and the gradients'
- *          float rounding (~1/h) shows in the difference too.
+/* The difference D_s at s = h, 2h and h/2 (6 evaluations), with the
+ * realized displacement u = (fl(w + h x) - fl(w - h x)) / (2h) of step h:
+ *   hu   = D_h  (~ H u),  u: written if not NULL
+ *   *err = ||D_h - D_2h|| + ||D_h - D_h/2||, an estimate of ||hu - H u|| that
+ *          covers the three ways D_h goes wrong: the O(h^2) truncation (D_2h's
+ *          is 4x, D_h/2's 1/4 of D_h's: the sum is 3.75x it), the gradients'
+ *          float rounding amplified by 1/h (D_2h's is 1/2, D_h/2's 2x: the sum
+ *          ~3.4x it), and a kink (ReLU, max-pool, l1, linf) crossed within the
+ *          step, whose jump J enters D_s as J/(2s): within h/2 or between h/2
+ *          and h the sum is 1.5x D_h's error, beyond h D_h is clean.
  * scratch: n floats. Uses ws->wx, ws->gx, ws->gy. */
 ns_status ns_fd_hvp_err(const ns_objective *obj, ns_probe_ws *ws, const float *w,
                         const float *x, double h, float *hu, float *u, float *scratch,

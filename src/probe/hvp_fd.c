@@ -16,6 +16,14 @@ ns_linop ns_fd_linop(ns_fd_hvp *fd)
     return (ns_linop){.n = fd->obj->n, .apply = fd_apply, .apply_block = NULL, .ctx = fd};
 }
 
+/* ||a - b||_2 in double */
+static double dist(const float *a, const float *b, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return sqrt(e);
+}
+
 ns_status ns_fd_hvp_err(const ns_objective *obj, ns_probe_ws *ws, const float *w,
                         const float *x, double h, float *hu, float *u, float *scratch,
                         double *err)
@@ -24,14 +32,13 @@ ns_status ns_fd_hvp_err(const ns_objective *obj, ns_probe_ws *ws, const float *w
              "fd hvp: NULL or aliased output buffers");
     NS_TRY(ns_probe_hvp(obj, ws, w, x, h, hu, NULL, NULL));
     NS_TRY(ns_probe_hvp(obj, ws, w, x, 2.0 * h, scratch, NULL, NULL));
-    double e = 0;
-    for (size_t i = 0; i < obj->n; i++) {
-        double d = (double)hu[i] - scratch[i];
-        e += d * d;
-        if (!u) continue;
+    const double e2 = dist(hu, scratch, obj->n);
+    NS_TRY(ns_probe_hvp(obj, ws, w, x, 0.5 * h, scratch, NULL, NULL));
+    const double e_half = dist(hu, scratch, obj->n);
+    *err = e2 + e_half;
+    for (size_t i = 0; u && i < obj->n; i++) {
         float p = (float)((double)w[i] + h * x[i]), m = (float)((double)w[i] - h * x[i]);
         u[i] = (float)(((double)p - (double)m) / (2.0 * h));
     }
-    *err = sqrt(e);
     return NS_OK;
 }

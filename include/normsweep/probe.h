@@ -107,7 +107,10 @@ void ns_probe_ws_free(ns_probe_ws *ws); /* safe on a zeroed, freed or view ws */
 enum {
     NS_PROBE_RNG_DIRECTION = 1,  /* landscape random direction  */
     NS_PROBE_RNG_HESSIAN = 2,    /* power-iteration start vector */
-    NS_PROBE_RNG_HUTCHINSON = 3  /* Rademacher vectors           */
+    NS_PROBE_RNG_HUTCHINSON = 3, /* Rademacher vectors           */
+    NS_PROBE_RNG_LANCZOS = 4,    /* spectrum start vector (curvature.h) */
+    NS_PROBE_RNG_SLQ = 5,        /* quadrature probes (curvature.h)     */
+    NS_PROBE_RNG_BLOCK = 6       /* per-layer block start vectors        */
 };
 uint64_t ns_probe_stream(int purpose, long step);
 

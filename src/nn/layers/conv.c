@@ -164,8 +164,11 @@ static void conv_destroy(ns_layer *l)
     scratch_release();
 }
 
-static const ns_layer_ops conv_ops = {"conv2d", conv_forward, conv_backward, conv_init,
-                                      conv_destroy};
+/* No R-ops of its own: conv is bilinear, the net composes them from forward
+ * and backward (nn/rop.h). */
+static const ns_layer_ops conv_ops = {.kind = "conv2d", .forward = conv_forward,
+                                      .backward = conv_backward, .init = conv_init,
+                                      .destroy = conv_destroy};
 
 const char *ns_conv_describe(const ns_layer *l, char *buf, size_t size)
 {

@@ -75,6 +75,7 @@ typedef struct ns_net {
     float *dloss;       /* dL/d(output) from the last forward                  */
     const float *x_in;  /* input of the last forward (caller's memory)         */
     int last_batch;
+    long nforward;      /* forwards run so far (hvp.h detects a stale base pass) */
     ns_backward_hook hook;
     void *hook_ctx;
 } ns_net;

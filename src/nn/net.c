@@ -201,6 +201,7 @@ double ns_net_forward(ns_net *n, const float *x, const int32_t *y, const float *
     }
     n->x_in = x;
     n->last_batch = batch;
+    n->nforward++;
     double loss;
     if (n->loss == NS_LOSS_SOFTMAX_CE) {
         NS_ASSERT(y != NULL);

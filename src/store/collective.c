@@ -9,7 +9,7 @@
 /* The message that travels with a status: as long as ns_error's buffer. */
 enum { MSG_CAP = 1024 };
 
-ns_status ns_mpi_check(int rc, const char *path, const char *call)
+ns_status ns_mpi_check_file(int rc, const char *path, const char *call)
 {
     if (rc == MPI_SUCCESS) return NS_OK;
     char text[MPI_MAX_ERROR_STRING] = "";
@@ -32,13 +32,13 @@ ns_status ns_coll_rank(MPI_Comm comm, const char *path, int *rank)
 {
     *rank = 0;
     if (!live(comm)) return NS_OK;
-    return ns_mpi_check(MPI_Comm_rank(comm, rank), path, "MPI_Comm_rank");
+    return ns_mpi_check_file(MPI_Comm_rank(comm, rank), path, "MPI_Comm_rank");
 }
 
 ns_status ns_coll_bcast_text(MPI_Comm comm, const char *path, char *buf, int cap)
 {
     if (!live(comm)) return NS_OK;
-    NS_TRY(ns_mpi_check(MPI_Bcast(buf, cap, MPI_CHAR, 0, comm), path, "MPI_Bcast"));
+    NS_TRY(ns_mpi_check_file(MPI_Bcast(buf, cap, MPI_CHAR, 0, comm), path, "MPI_Bcast"));
     buf[cap - 1] = '\0';
     return NS_OK;
 }
@@ -49,7 +49,7 @@ ns_status ns_coll_bcast_str(MPI_Comm comm, const char *path, char **s)
     int me = 0;
     NS_TRY(ns_coll_rank(comm, path, &me));
     long long len = me == 0 && *s ? (long long)strlen(*s) : 0;
-    NS_TRY(ns_mpi_check(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm), path, "MPI_Bcast"));
+    NS_TRY(ns_mpi_check_file(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm), path, "MPI_Bcast"));
     NS_CHECK(len >= 0 && len < INT_MAX, NS_ERR_ARG, "%s: a text of %lld bytes is too long to "
              "share between ranks", path, len);
     if (me != 0) {
@@ -59,7 +59,7 @@ ns_status ns_coll_bcast_str(MPI_Comm comm, const char *path, char **s)
     /* every rank takes part in the broadcast, also one that is out of memory */
     char dummy[1];
     int rc = MPI_Bcast(*s ? *s : dummy, *s ? (int)len : 0, MPI_CHAR, 0, comm);
-    NS_TRY(ns_mpi_check(rc, path, "MPI_Bcast"));
+    NS_TRY(ns_mpi_check_file(rc, path, "MPI_Bcast"));
     NS_CHECK(*s, NS_ERR_NOMEM, "%s: out of memory for a shared text", path);
     return NS_OK;
 }
@@ -78,7 +78,7 @@ static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_stat
         m.code = (int)st;
         snprintf(m.msg, sizeof m.msg, "%s", ns_error_msg());
     }
-    NS_TRY(ns_mpi_check(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path, "MPI_Bcast"));
+    NS_TRY(ns_mpi_check_file(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path, "MPI_Bcast"));
     m.msg[MSG_CAP - 1] = '\0';
     if (m.code == NS_OK) return NS_OK;
     return ns_error_set((ns_status)m.code, "%s", m.msg);
@@ -91,7 +91,7 @@ ns_status ns_coll_agree(MPI_Comm comm, const char *path, ns_status mine)
     NS_TRY(ns_coll_rank(comm, path, &me));
     if (mine != NS_OK) ns_watchdog_note(ns_error_msg());
     int key = mine != NS_OK ? me : INT_MAX;
-    NS_TRY(ns_mpi_check(MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, comm), path,
+    NS_TRY(ns_mpi_check_file(MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, comm), path,
                         "MPI_Allreduce"));
     if (first == INT_MAX) return NS_OK;
     return bcast_status(comm, path, first, mine);

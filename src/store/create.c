@@ -228,7 +228,7 @@ ns_status ns_h5_create(const char *path, MPI_Comm comm, const ns_h5_layout *L, n
     int rank = 0;
     if (comm != MPI_COMM_NULL) {
         int init = 0;
-        NS_TRY(ns_mpi_check(MPI_Initialized(&init), path, "MPI_Initialized"));
+        NS_TRY(ns_mpi_check_file(MPI_Initialized(&init), path, "MPI_Initialized"));
         NS_CHECK(init, NS_ERR_STATE, "%s: collective create needs MPI_Init first", path);
         NS_TRY(ns_coll_rank(comm, path, &rank));
         NS_TRY(ns_h5_layout_agree(path, comm, L));

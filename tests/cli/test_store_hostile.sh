@@ -42,7 +42,7 @@ run 2 tiny.yaml -o good.h5 || fail "the tiny sweep: $(cat out.txt)"
 # row 14: a 0-byte file is refused and stays 0 bytes
 : >zero.h5
 run 2 tiny.yaml -o zero.h5 --resume; rc=$?
-refused "0-byte file to --resume" $rc "empty file (0 bytes)"
+refused "0-byte file to --resume" $rc "empty"
 [ -f zero.h5 ] && [ ! -s zero.h5 ] || fail "0-byte file was modified: $(ls -la zero.h5)"
 
 # row 2: a damaged superblock (byte 0 of the signature), 2 ranks
@@ -146,7 +146,7 @@ mkdir dir.h5
 rc=0; "$NS" status dir.h5 >out.txt 2>&1 || rc=$?
 refused "status of a directory" $rc "is a directory"
 run 2 tiny.yaml -o dir.h5 --resume; rc=$?
-grep -q "is a directory" out.txt || fail "--resume on a directory: $(cat out.txt)"
-ok "--resume on a directory: $(grep -m1 'is a directory' out.txt)"
+grep -Eq "is a directory|not a regular file" out.txt || fail "--resume on a directory: $(cat out.txt)"
+ok "--resume on a directory: $(grep -Em1 'is a directory|not a regular file' out.txt)"
 ! grep -rq "no HDF5 error message" out.txt || fail "a message without a reason"
 echo "all $pass checks passed"

@@ -10,6 +10,7 @@
 #   row 9  merge of a shard with a wrong-shaped trace or a short status column
 #   row 10 --resume on a file missing `status`, or with a wrong type
 #   row 14 a 0-byte file given to --resume: refused, left as it was
+#   a file of schema 1: --resume names the conversion, merge converts it
 #   messages: a truncated file, a directory (no "no HDF5 error message")
 # ctest-labels: cli mpi
 # ctest-timeout: 300
@@ -137,6 +138,28 @@ for kb in 70 1100; do
     fail "spec of $kb KB: spec_text not stored whole"
   ok "spec of $(wc -c <big.yaml) bytes stored whole"
 done
+
+# schema 1 (an older normsweep: fixed-length strings, no coordinates, version "1"):
+# --resume refuses naming the conversion; merge converts it into the current file
+cp good.h5 old.h5
+$PY - <<'P'
+import h5py, numpy as np
+f = h5py.File('old.h5', 'a')
+for name in ('arch', 'norm', 'init'):
+    v = f[name].asstr()[()]
+    del f[name]
+    f.create_dataset(name, data=np.array([s.encode() for s in v], dtype='S128'))
+    f[name].dims[0].attach_scale(f['run'])
+for name in f:
+    f[name].attrs.pop('coordinates', None)
+f.attrs['schema_version'] = np.bytes_('1')
+P
+run 2 tiny.yaml -o old.h5 --resume; rc=$?
+refused "--resume on a schema-1 file" $rc "normsweep merge NEW.h5 old.h5"
+rc=0; "$NS" merge new.h5 old.h5 >out.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "merge converting schema 1: exit $rc: $(cat out.txt)"
+$PY "$SRC/tests/tools/h5same.py" good.h5 new.h5 >out.txt || fail "converted file differs: $(cat out.txt)"
+ok "schema 1: --resume names the conversion; merge NEW OLD gives the current file"
 
 # messages: a truncated file and a directory name what is wrong
 head -c 3000 good.h5 >trunc.h5

@@ -143,6 +143,10 @@ ns_status ns_h5_write_str(ns_h5 *h, const char *var, const size_t *index, const 
 /* Read one string cell (fixed or variable length) into buf as a NUL-terminated
  * string; NS_ERR_ARG if it needs more than cap bytes or var is not a string. */
 ns_status ns_h5_read_str(ns_h5 *h, const char *var, const size_t *index, char *buf, size_t cap);
+/* Rows [row0, row0+n) of a 1-D string variable (fixed or variable length) as
+ * n malloc'd C strings in *out; free them with ns_h5_free_strs. */
+ns_status ns_h5_read_strs(ns_h5 *h, const char *var, size_t row0, size_t n, char ***out);
+void ns_h5_free_strs(char **v, size_t n);
 
 /* What a variable (or dimension-scale dataset) looks like. shape/dims have
  * ndims entries; dims[i] points into h and lives until ns_h5_close. */

@@ -176,6 +176,24 @@ static void free_strs(char **v, size_t n)
     free(v);
 }
 
+void ns_h5_free_strs(char **v, size_t n) { free_strs(v, n); }
+
+ns_status ns_h5_read_strs(ns_h5 *h, const char *var, size_t row0, size_t n, char ***out)
+{
+    *out = NULL;
+    ns_h5_dset *d = ns_h5_find(h, var);
+    if (!d) return NS_ERR_ARG;
+    NS_CHECK((d->info.type == NS_H5_STR || d->info.type == NS_H5_VSTR) && d->info.ndims == 1,
+             NS_ERR_ARG, "%s: var '%s' is not a 1-D string variable", h->path, var);
+    size_t start[1] = {row0}, count[1] = {n};
+    ns_status st = read_strs(h, d, start, count, n, out);
+    if (st != NS_OK) {
+        free_strs(*out, n);
+        *out = NULL;
+    }
+    return st;
+}
+
 ns_status ns_h5_read_str(ns_h5 *h, const char *var, const size_t *index, char *buf, size_t cap)
 {
     ns_h5_dset *d = ns_h5_find(h, var);

@@ -136,23 +136,25 @@ static ns_status check_dim(ns_h5 *h, const char *path, const ns_schema_sweep *sw
     return st;
 }
 
-/* The run table's settings are the spec's runs', cell for cell. */
+/* The run table's settings are the spec's runs', cell for cell (text compared
+ * as text, whatever kind of string cell holds it). */
 static ns_status check_setting(ns_h5 *h, const char *path, const ns_var_def *v, const ns_spec *s)
 {
     size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
-    unsigned char *col = is_text(v->type) ? NULL : malloc(n * esz), *cell = malloc(esz);
-    ns_status st = (col || is_text(v->type)) && cell ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
-    if (st == NS_OK && col) st = ns_h5_read_rows(h, v->name, 0, n, col);
+    unsigned char *col = NULL, *cell = malloc(esz);
+    char **text = NULL;
+    ns_status st = cell ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
+    if (st == NS_OK && is_text(v->type)) st = ns_h5_read_strs(h, v->name, 0, n, &text);
+    else if (st == NS_OK && !(col = malloc(n * esz))) st = ns_error_set(NS_ERR_NOMEM, "out of memory");
+    else if (st == NS_OK) st = ns_h5_read_rows(h, v->name, 0, n, col);
     for (size_t i = 0; st == NS_OK && i < n; i++) {
         st = ns_schema_encode(v, &s->runs[i], cell);
         int same = 1;
-        if (st == NS_OK && is_text(v->type)) { /* compare the text, whatever the cell kind */
-            char got[512];
-            size_t idx[1] = {i};
+        if (st == NS_OK && text) {
             const char *want = (const char *)cell;
             if (v->type == NS_H5_VSTR) memcpy(&want, cell, sizeof want);
-            st = ns_h5_read_str(h, v->name, idx, got, sizeof got);
-            same = st == NS_OK && strncmp(got, want, v->type == NS_H5_STR ? (size_t)v->str_len : sizeof got) == 0;
+            size_t len = v->type == NS_H5_STR ? strnlen(want, (size_t)v->str_len) : strlen(want);
+            same = strlen(text[i]) == len && memcmp(text[i], want, len) == 0;
         } else if (st == NS_OK) {
             same = memcmp(cell, col + i * esz, esz) == 0;
         }
@@ -160,6 +162,7 @@ static ns_status check_setting(ns_h5 *h, const char *path, const ns_var_def *v, 
             st = ns_error_set(NS_ERR_FORMAT, "%s: run %zu: '%s' in the file differs from the "
                               "spec's value (a damaged or edited file)", path, i, v->name);
     }
+    ns_h5_free_strs(text, n);
     free(col);
     free(cell);
     return st;

@@ -3,7 +3,8 @@
 # gives the store (issue 17): each is refused with one line naming the file and
 # what is wrong (or simply works), never a crash, a hang or a modified input.
 #   row 2  --resume on a damaged superblock, 2 ranks: refused, no hang
-#   row 4  merge --force X X (and X given through a link): refused, X intact
+#   row 4  merge --force X X (and X given through a link): refused, X intact;
+#          merge keeps the spec's name (issue 14)
 #   row 5  an output path of 245+ characters: works at 1 and 2 ranks
 #   row 7  ranks whose environment differs (BLAS threads): rank 0 decides
 #   row 8  a spec of 64 KB and 1 MB: stored and read back
@@ -109,6 +110,14 @@ refused "merge --force through a link to an input" $rc "is the shard"
 "$NS" merge m.h5 s0.h5 s1.h5 >out.txt 2>&1 || fail "good merge: $(cat out.txt)"
 $PY "$SRC/tests/tools/h5same.py" good.h5 m.h5 >/dev/null || fail "merged shards differ from the one-job file"
 ok "good shards still merge into the one-job file"
+# the merged sweep keeps the spec's name (a spec without `name:` is named after
+# its file: the merge used to name it after the first shard's file)
+grep -v '^name:' tiny.yaml >noname.yaml
+run 1 noname.yaml -o n0.h5 --shard 0/2 && run 1 noname.yaml -o n1.h5 --shard 1/2 || fail "shards: $(cat out.txt)"
+"$NS" merge nm.h5 n0.h5 n1.h5 >out.txt 2>&1 || fail "merge: $(cat out.txt)"
+[ "$($PY -c "import h5py; print(h5py.File('nm.h5', 'r').attrs['spec_name'].decode())")" = noname ] ||
+  fail "the merged file is not named after the spec"
+ok "merge keeps the spec's name"
 
 # row 5: long output paths
 d=$T/$(printf 'a%.0s' $(seq 1 120))/$(printf 'b%.0s' $(seq 1 120))

@@ -100,10 +100,16 @@ ns_status ns_norm_parse(const char *text, ns_norm_config *out)
     int kind = -1;
     for (int k = 0; k < NS_NORM_COUNT; k++)
         if (strlen(kind_names[k]) == nlen && strncmp(text, kind_names[k], nlen) == 0) kind = k;
-    NS_CHECK(kind >= 0, NS_ERR_ARG,
-             "norm \"%s\": unknown normalization '%.*s' (expected none, batch, noisy_batch, "
-             "l1, l2, linf, layer or group)",
-             text, (int)nlen, text);
+    if (kind < 0) {
+        char names[128] = "";
+        for (int k = 0; k < NS_NORM_COUNT; k++) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", k == 0 ? "" :
+                     k == NS_NORM_COUNT - 1 ? " or " : ", ", kind_names[k]);
+        }
+        return ns_error_set(NS_ERR_ARG, "norm \"%s\": unknown normalization '%.*s' (expected %s)",
+                            text, (int)nlen, text, names);
+    }
     ns_norm_config c = ns_norm_defaults((ns_norm_kind)kind);
     if (colon) {
         char allowed[96];

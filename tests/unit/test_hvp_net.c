@@ -362,9 +362,13 @@ START_TEST(block_equals_restricted_full_product)
                 if (i < lo || i >= hi) ck_assert_float_eq(blk[i], 12345.0f);
         }
     }
+    /* the same product twice: the same bits (no state carried between products) */
+    ck_assert_int_eq(ns_hvp_apply(T.h, v, full), NS_OK);
+    ck_assert_int_eq(ns_hvp_apply(T.h, v, blk), NS_OK);
+    ck_assert(memcmp(full, blk, n * sizeof(float)) == 0);
     ck_assert_int_eq(ns_hvp_apply_block(T.h, v, blk, 5, 5), NS_ERR_ARG);
     ck_assert_int_eq(ns_hvp_apply_block(T.h, v, blk, 0, n + 1), NS_ERR_ARG);
-    ck_assert_int_eq(ns_hvp_count(T.h), 4L * T.n->nweights);
+    ck_assert_int_eq(ns_hvp_count(T.h), 4L * T.n->nweights + 2);
     free(v);
     free(vb);
     free(full);

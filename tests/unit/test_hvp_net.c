@@ -184,7 +184,7 @@ END_TEST
 static void formed_hessian(const char *norm, ns_mode mode)
 {
     tnet T;
-    tnet_make(&T, "mlp:6-12-5", norm, (ns_shape){6, 1, 1}, 5, NS_LOSS_SOFTMAX_CE, 16, 4);
+    tnet_make(&T, "mlp:8-16-6", norm, (ns_shape){8, 1, 1}, 6, NS_LOSS_SOFTMAX_CE, 16, 4);
     const int n = (int)T.n->nparams;
     tnet_begin(&T, mode);
     double *H = malloc(sizeof(double) * n * n), *ev = malloc(sizeof(double) * n);

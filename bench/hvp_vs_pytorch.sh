@@ -1,7 +1,8 @@
 #!/bin/bash
 # hvp_vs_pytorch.sh - what one exact Hessian-vector product costs, in training
 # steps and against PyTorch's double-backprop HVP on the same net, weights and
-# batch (issue 12). Both sides single-threaded, the same OPENBLAS_CORETYPE,
+# batch (issue 12). Both sides single-threaded, the same OPENBLAS_CORETYPE
+# (SkylakeX unless set),
 # process CPU time; the C and the torch benchmark alternate ROUNDS times in the
 # same run and the medians of the per-round numbers are reported, so a load
 # change on the shared machine hits both sides alike.
@@ -19,11 +20,13 @@ REPS=${2:-5}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${NS_BIN:-$SRC/build/normsweep}
 PY=/usr/bin/python3
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# the same OpenBLAS kernel on both sides (as bench/vs_pytorch.sh); override to compare others
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 CASES=${CASES:-"vgg11:width=0.125|none vgg11:width=0.125|batch mlp:784-256-256-256-10|none mlp:784-256-256-256-10|batch"}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ns_hvpbench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} rounds=$ROUNDS reps=$REPS $(date -u +%FT%TZ)"
+echo "# OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE rounds=$ROUNDS reps=$REPS load: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 i=0
 for c in $CASES; do
   arch=${c%%|*}; norm=${c#*|}

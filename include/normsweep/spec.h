@@ -24,7 +24,16 @@
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
 #define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
-#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probes.log_count                         */
+#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probe steps per run (probes.log_count)   */
+
+/* Limits on sizes (docs/sweep-format.md, "Limits"): validation refuses a
+ * spec beyond them, so a run never fails late on an absurd size and integer
+ * arithmetic on steps, seeds and counts cannot overflow. */
+#define NS_SPEC_MAX_STEPS 1000000000LL    /* train.steps and every *_every         */
+#define NS_SPEC_MAX_RECORDS 10000000LL    /* logged steps or evaluations per run    */
+#define NS_SPEC_MAX_PARAMS (1LL << 28)    /* parameters per run (1 GiB as float32)  */
+#define NS_SPEC_MAX_VALUES (1LL << 31)    /* activation values per step (8 GiB)     */
+#define NS_SPEC_MAX_TRACE (1LL << 31)     /* runs x logged steps in a results file  */
 
 /* When probes run (see docs/sweep-format.md, section probes). */
 typedef enum ns_sched_kind {

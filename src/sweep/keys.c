@@ -29,6 +29,7 @@
 #define ITEM(type, f) .dst = NK_ITEM, .off = offsetof(type, f)
 #define AXIS(a) .lo = (a)
 #define RANGE(a, b) .lo = (a), .hi = (b)
+#define LIMIT .limit = NS_SPEC_MAX_STEPS
 #define AXIS_LIST(sec, name, a) {sec, name, NK_AXIS, 0, AXIS(a), ITEM(ns_override, ax[a])}
 
 /* The row order is the order of the "expected one of" lists and of the
@@ -36,7 +37,7 @@
 static const ns_key table[] = {
     /* ---- top level */
     {"", "name", NK_TEXT, 0, .cap = 128, SPEC(name), .hint = "the file name without .yaml"},
-    {"", "description", NK_TEXT, 0, .cap = 4096},
+    {"", "description", NK_TEXT, NK_FREE_TEXT, .cap = 4096},
     {"", "data", NK_TEXT, NK_REQUIRED, .cap = 256, SPEC(data), .hint = "e.g. data: fashion-mnist"},
     {"", "data_seed", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(data_seed)},
     {"", "train", NK_SECTION, NK_REQUIRED, .hint = "at least train.steps is needed"},
@@ -48,7 +49,7 @@ static const ns_key table[] = {
     {"", "checkpoint", NK_SECTION, 0, .hint = NULL},
 
     /* ---- train: fixed settings (batch .. init may be grid axes instead) */
-    {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), BASE(steps),
+    {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), LIMIT, BASE(steps),
      .hint = "number of optimizer steps"},
     {"train", "batch", NK_AXIS1, 0, AXIS(NS_AXIS_BATCH), .def = "128", BASE(batch)},
     {"train", "optimizer", NK_ENUM, 0, .choices = "sgd", .def = "sgd"},
@@ -56,8 +57,8 @@ static const ns_key table[] = {
     {"train", "weight_decay", NK_AXIS1, 0, AXIS(NS_AXIS_WEIGHT_DECAY), .def = "0",
      BASE(weight_decay)},
     {"train", "init", NK_AXIS1, 0, AXIS(NS_AXIS_INIT), .def = "glorot", BASE(init)},
-    {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(eval_every)},
-    {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), .def = "1", BASE(log_every)},
+    {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(eval_every)},
+    {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), LIMIT, .def = "1", BASE(log_every)},
     {"train", "diverge_above", NK_POSITIVE, NK_INF_OK, .def = ".inf", BASE(diverge_above)},
     {"train", "lr", NK_MISPLACED, 0, .choices = "grid.lr", .hint = "learning rates are a grid axis"},
     {"train", "seed", NK_MISPLACED, 0, .choices = "grid.seed", .hint = "seeds are a grid axis"},
@@ -104,7 +105,7 @@ static const ns_key table[] = {
     {"overrides[].match", "norm", NK_TEXT, 0, .cap = 64, ITEM(ns_override, match_norm)},
 
     /* ---- probes: one schedule key, then the measurements (each off unless given) */
-    {"probes", "every", NK_INT, 0, RANGE(1, INT64_MAX), PROBE(every)},
+    {"probes", "every", NK_INT, 0, RANGE(1, INT64_MAX), LIMIT, PROBE(every)},
     {"probes", "at", NK_CUSTOM, 0, .read = ns_read_probe_at},
     {"probes", "log_count", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_PROBE_COUNT), PROBE(log_count)},
     {"probes", "eta", NK_SECTION, NK_NULL_OK, .on = offsetof(ns_spec, base.probe.landscape)},
@@ -129,7 +130,7 @@ static const ns_key table[] = {
      PROBE(hess_mode)},
 
     /* ---- checkpoint */
-    {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(checkpoint_every)},
+    {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(checkpoint_every)},
 };
 #define NKEYS ((int)(sizeof table / sizeof table[0]))
 
@@ -258,6 +259,11 @@ static void read_int(ns_reader *r, const ns_key *k, const yaml_node_t *n, const 
                          (long long)k->hi, (long long)v);
         return;
     }
+    if (k->limit && v > k->limit) {
+        ns_errs_node(r->c.e, n, "%s: %lld is over the limit of %lld (see 'Limits' in "
+                     "docs/sweep-format.md)", w, (long long)v, (long long)k->limit);
+        return;
+    }
     if (!dst) return;
     if (k->kind == NK_INT32) *(int *)dst = (int)v;
     else *(int64_t *)dst = v;
@@ -309,6 +315,23 @@ static void read_enum(ns_reader *r, const ns_key *k, const yaml_node_t *n, const
     free(b.p);
 }
 
+/* Names end up in tables and messages: no control characters in them
+ * (free text, e.g. a description, may hold newlines). */
+static void read_text(ns_reader *r, const ns_key *k, const yaml_node_t *n, const char *w,
+                      char *dst)
+{
+    char *buf = dst ? dst : malloc(k->cap);
+    if (buf && ny_string(&r->c, n, w, buf, k->cap) && !(k->flags & NK_FREE_TEXT))
+        for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+            if (*p < 0x20 || *p == 0x7F) {
+                ns_errs_node(r->c.e, n, "%s: control character \\x%02x in %s is not allowed", w,
+                             *p, ny_kind(n));
+                buf[0] = '\0';
+                break;
+            }
+    if (!dst) free(buf);
+}
+
 /* One value of an axis into the field type of that axis. */
 static void read_axis1(ns_reader *r, const ns_key *k, const yaml_node_t *n, const char *w,
                        void *dst)
@@ -345,12 +368,7 @@ static void read_value(ns_reader *r, const ns_key *k, const yaml_node_t *n, cons
         if (ny_bool(&r->c, n, w, &v) && dst) *(int *)dst = v;
         break;
     }
-    case NK_TEXT: {
-        char *buf = dst ? dst : malloc(k->cap);
-        if (buf) ny_string(&r->c, n, w, buf, k->cap);
-        if (!dst) free(buf);
-        break;
-    }
+    case NK_TEXT: read_text(r, k, n, w, dst); break;
     case NK_ENUM: read_enum(r, k, n, w, dst); break;
     case NK_AXIS1: read_axis1(r, k, n, w, dst); break;
     case NK_AXIS: ns_numeric_axis(r, n, w, (int)k->lo, dst); break;

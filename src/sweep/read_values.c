@@ -10,6 +10,7 @@
 #include "sweep_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,13 @@ static int lr_log_range(ns_reader *r, const yaml_node_t *n, const char *where, n
     }
     ax->v[0] = f.lo;
     ax->v[ax->n - 1] = f.count == 1 ? f.lo : f.hi;
+    for (int k = 1; k < ax->n; k++) /* [0.1, 0.1] count 3: the same run three times */
+        if (ax->v[k] == ax->v[k - 1]) {
+            ns_errs_node(r->c.e, n, "%s: log_range [%g, %g] with count %lld repeats the value %g "
+                         "(duplicate runs; widen the range or lower the count)", where, f.lo,
+                         f.hi, (long long)f.count, ax->v[k]);
+            return 0;
+        }
     return 1;
 }
 
@@ -145,6 +153,12 @@ static int seed_count(ns_reader *r, const yaml_node_t *n, const char *where, ns_
     int before = r->c.e->n;
     ns_read_section(r, "grid.seed", n, where, &f);
     if (r->c.e->n != before) return 0;
+    if (f.start > INT64_MAX - (f.count - 1)) { /* start + count - 1 must not overflow */
+        ns_errs_node(r->c.e, ny_get(&r->c, n, "start"),
+                     "%s.start: %lld + %lld seeds go past the largest seed %lld", where,
+                     (long long)f.start, (long long)f.count, (long long)INT64_MAX);
+        return 0;
+    }
     ax->n = (int)f.count;
     for (int k = 0; k < ax->n; k++) ax->iv[k] = f.start + k;
     return 1;

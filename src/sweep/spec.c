@@ -33,20 +33,43 @@ static const char *base_name(const char *path, char *buf, size_t cap)
     return buf;
 }
 
-static void yaml_syntax_error(ns_errs *e, const yaml_parser_t *p)
+/* Line and column (1-based, columns in characters as libyaml counts them)
+ * of byte offset `at` of text. */
+static void position_of(const char *text, size_t at, int *line, int *col)
 {
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < at && text[i]; i++) {
+        if (text[i] == '\n') ++*line, *col = 1;
+        else if (((unsigned char)text[i] & 0xC0) != 0x80) ++*col; /* not a continuation byte */
+    }
+}
+
+static void yaml_syntax_error(ns_errs *e, const yaml_parser_t *p, const char *text)
+{
+    const char *problem = p->problem ? p->problem : "unknown problem";
+    if (p->error == YAML_READER_ERROR) {
+        /* the reader (encoding) reports a byte offset, not a mark */
+        int line, col;
+        position_of(text, p->problem_offset, &line, &col);
+        if (p->problem_value >= 0)
+            ns_errs_at(e, line, col, "YAML syntax error: %s (byte 0x%02X at byte offset %zu; a "
+                       "sweep file must be UTF-8 text)", problem, (unsigned)p->problem_value,
+                       p->problem_offset);
+        else
+            ns_errs_at(e, line, col, "YAML syntax error: %s (at byte offset %zu)", problem,
+                       p->problem_offset);
+        return;
+    }
     const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
     if (p->context)
         ns_errs_at(e, (int)m->line + 1, (int)m->column + 1,
-                   "YAML syntax error: %s %s (started at line %d, column %d)",
-                   p->problem ? p->problem : "unknown problem", p->context,
-                   (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+                   "YAML syntax error: %s %s (started at line %d, column %d)", problem,
+                   p->context, (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
     else
-        ns_errs_at(e, (int)m->line + 1, (int)m->column + 1, "YAML syntax error: %s",
-                   p->problem ? p->problem : "unknown problem");
+        ns_errs_at(e, (int)m->line + 1, (int)m->column + 1, "YAML syntax error: %s", problem);
 }
 
-/* Read and validate the document into s; problems go to e. */
+/* Read, validate and expand the document into s; problems go to e. */
 static void read_document(yaml_document_t *doc, const yaml_node_t *root, ns_errs *e, ns_spec *s)
 {
     ns_reader *r = calloc(1, sizeof *r);
@@ -63,6 +86,8 @@ static void read_document(yaml_document_t *doc, const yaml_node_t *root, ns_errs
         ns_read_section(r, "", root, "", NULL);
         ns_spec_validate(r);
     }
+    if (e->n == 0 && ns_spec_expand(s, e) == NS_ERR_NOMEM) e->b.oom = 1;
+    if (e->n == 0 && !e->b.oom) ns_spec_check_runs(r);
     free(r);
 }
 
@@ -114,7 +139,7 @@ ns_status ns_spec_parse(const char *text, const char *name, ns_spec **out, char 
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
     if (!yaml_parser_load(&parser, &doc)) {
-        yaml_syntax_error(&e, &parser);
+        yaml_syntax_error(&e, &parser, text);
         yaml_parser_delete(&parser);
         return finish(&e, s, out, errors);
     }
@@ -125,14 +150,13 @@ ns_status ns_spec_parse(const char *text, const char *name, ns_spec **out, char 
         /* a second document ("---") would be silently ignored: refuse it */
         yaml_document_t doc2;
         if (!yaml_parser_load(&parser, &doc2)) {
-            yaml_syntax_error(&e, &parser);
+            yaml_syntax_error(&e, &parser, text);
         } else {
             yaml_node_t *r2 = yaml_document_get_root_node(&doc2);
             if (r2) ns_errs_node(&e, r2, "only one YAML document per sweep file (found a second one)");
             yaml_document_delete(&doc2);
         }
         read_document(&doc, root, &e, s);
-        if (e.n == 0 && ns_spec_expand(s, &e) == NS_ERR_NOMEM) e.b.oom = 1;
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

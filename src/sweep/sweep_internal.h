@@ -31,6 +31,9 @@ typedef struct ns_sbuf {
 } ns_sbuf;
 void ns_sbuf_printf(ns_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ns_sbuf_vprintf(ns_sbuf *b, const char *fmt, va_list ap);
+/* Append text with control characters (C0, DEL, C1) and bytes that are not
+ * UTF-8 escaped as \n, \t, \r, \xNN or \u00NN: safe to print on a terminal. */
+void ns_sbuf_escaped(ns_sbuf *b, const char *text);
 
 /* ------------------------------------------------------------ errors */
 typedef struct ns_errs {
@@ -112,6 +115,7 @@ struct ns_spec_priv {
     char arch[NS_SPEC_MAX_AXIS][128];
     char norm[NS_SPEC_MAX_AXIS][64];
     double arch_flops[NS_SPEC_MAX_AXIS]; /* training FLOPs per sample          */
+    double arch_values[NS_SPEC_MAX_AXIS]; /* activation values per sample      */
     int arch_layers[NS_SPEC_MAX_AXIS];   /* measured (dense/conv) layers        */
     ns_numaxis grid[NS_AXIS_COUNT];      /* numeric axes of grid:               */
     int grid_line, grid_col;
@@ -144,7 +148,8 @@ enum {
     NK_NULL_OK = 2,         /* NK_SECTION: "key:" alone turns it on with defaults */
     NK_INF_OK = 4,          /* NK_POSITIVE: .inf allowed                          */
     NK_DEFAULT_IF_SET = 8,  /* default applies only when the section is given     */
-    NK_CHECKED_LATER = 16   /* required, but checked in the validation pass      */
+    NK_CHECKED_LATER = 16,  /* required, but checked in the validation pass      */
+    NK_FREE_TEXT = 32       /* NK_TEXT: control characters (newlines) allowed     */
 };
 
 typedef enum ns_key_dst {
@@ -167,6 +172,7 @@ struct ns_key {
     ns_key_kind kind;
     unsigned flags;      /* NK_REQUIRED, ...                                    */
     int64_t lo, hi;      /* NK_INT/NK_INT32 range; NK_AXIS/NK_AXIS1: lo = axis   */
+    int64_t limit;       /* NK_INT: a size limit (spec.h), 0: none               */
     size_t cap;          /* NK_TEXT: buffer size                                */
     const char *choices; /* NK_ENUM: "train|eval"; NK_MISPLACED: "grid.lr"      */
     const char *def;     /* default, as YAML text (NULL: none)                  */
@@ -238,8 +244,10 @@ void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, v
 void ns_read_quantiles(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
 void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
 
-/* validate.c: the checks across sections, once everything is read. */
+/* validate.c: the checks across sections, once everything is read; then,
+ * once the runs are expanded, the limits that depend on each run. */
 void ns_spec_validate(ns_reader *r);
+void ns_spec_check_runs(ns_reader *r);
 
 /* expand.c: fill s->runs from s->priv; errors (an override matching nothing,
  * too many runs) go to e. */
@@ -261,5 +269,15 @@ ns_status ns_ref_data_info(const char *spec, ns_ref_data *out);
 ns_status ns_ref_arch(const char *arch, ns_shape in, int nout, double *train_flops_per_sample,
                       int *measured_layers);
 ns_status ns_ref_norm(const char *norm);
+/* Sizes for the limits of docs/sweep-format.md: parameters, and values a
+ * forward pass holds per sample (every layer's output, counting the norm
+ * and ReLU outputs of hidden layers). */
+typedef struct ns_ref_size {
+    double params, values;
+} ns_ref_size;
+ns_status ns_ref_arch_size(const char *arch, ns_shape in, int nout, ns_ref_size *out);
+/* Whether a norm can normalize every hidden layer of an arch (group norms:
+ * the groups divide each hidden layer's channels/features). */
+ns_status ns_ref_norm_fits(const char *norm, const char *arch, ns_shape in, int nout);
 
 #endif

@@ -94,6 +94,9 @@ static void check_lr_source(ns_reader *r, const yaml_node_t *train, const yaml_n
     ns_errs_node(r->c.e, grid, "grid: missing key 'lr' (%s)", ns_key_find("grid", "lr")->hint);
 }
 
+#define LIMITS_DOC "see 'Limits' in docs/sweep-format.md"
+
+/* Each arch against the data set's shape, the parameter limit, and each norm. */
 static void check_archs(ns_reader *r)
 {
     ns_spec *s = r->s;
@@ -103,14 +106,53 @@ static void check_archs(ns_reader *r)
         return;
     }
     int nout = s->nclasses > 0 ? s->nclasses : s->target_dim;
-    for (int i = 0; i < pv->narch; i++)
-        if (ns_ref_arch(pv->arch[i], s->in_shape, nout, &pv->arch_flops[i], &pv->arch_layers[i]) !=
-            NS_OK) {
+    for (int i = 0; i < pv->narch; i++) {
+        ns_ref_size z;
+        ns_status st = ns_ref_arch(pv->arch[i], s->in_shape, nout, &pv->arch_flops[i],
+                                   &pv->arch_layers[i]);
+        if (st == NS_OK) st = ns_ref_arch_size(pv->arch[i], s->in_shape, nout, &z);
+        if (st == NS_OK && z.params > (double)NS_SPEC_MAX_PARAMS)
+            st = ns_error_set(NS_ERR_ARG, "'%s' has %.3g parameters, over the limit of %.3g per "
+                              "run (%s)", pv->arch[i], z.params, (double)NS_SPEC_MAX_PARAMS,
+                              LIMITS_DOC);
+        if (st != NS_OK) {
             ns_errs_node(r->c.e, r->arch_node[i], "grid.arch[%d]: %s", r->arch_item[i],
                          ns_error_msg());
             pv->arch_layers[i] = 0;
             r->names_bad++;
+            continue;
         }
+        pv->arch_values[i] = z.values;
+        for (int j = 0; j < pv->nnorm; j++)
+            if (ns_ref_norm_fits(pv->norm[j], pv->arch[i], s->in_shape, nout) != NS_OK)
+                ns_errs_node(r->c.e, r->norm_node[j], "grid.norm[%d]: %s", r->norm_item[j],
+                             ns_error_msg());
+    }
+}
+
+/* Records a run writes: logged steps, evaluations, probe steps. */
+static void check_records(ns_reader *r, const yaml_node_t *train, const yaml_node_t *probes)
+{
+    const ns_run_config *b = &r->s->base;
+    int64_t steps = b->steps;
+    if (steps <= 0) return;
+    int64_t nlog = (steps - 1) / b->log_every + 1, neval = b->eval_every ? steps / b->eval_every : 1;
+    const yaml_node_t *at = ny_get(&r->c, train, "log_every");
+    if (nlog > NS_SPEC_MAX_RECORDS)
+        ns_errs_node(r->c.e, at ? at : ny_get(&r->c, train, "steps"),
+                     "train: %lld steps logged every %lld make %lld records per run, over the "
+                     "limit of %lld (raise train.log_every; %s)", (long long)steps,
+                     (long long)b->log_every, (long long)nlog, NS_SPEC_MAX_RECORDS, LIMITS_DOC);
+    if (neval > NS_SPEC_MAX_RECORDS)
+        ns_errs_node(r->c.e, ny_get(&r->c, train, "eval_every"),
+                     "train.eval_every: %lld evaluations per run, over the limit of %lld (%s)",
+                     (long long)neval, NS_SPEC_MAX_RECORDS, LIMITS_DOC);
+    const ns_probe_config *p = &b->probe;
+    int64_t nprobe = p->sched == NS_SCHED_EVERY && p->every > 0 ? (steps - 1) / p->every + 1 : 0;
+    if (nprobe > NS_SPEC_MAX_PROBE_COUNT)
+        ns_errs_node(r->c.e, ny_get(&r->c, probes, "every"),
+                     "probes.every: %lld probe steps per run, over the limit of %d (%s)",
+                     (long long)nprobe, NS_SPEC_MAX_PROBE_COUNT, LIMITS_DOC);
 }
 
 static void check_overrides(ns_reader *r)
@@ -183,4 +225,34 @@ void ns_spec_validate(ns_reader *r)
     check_overrides(r);
     check_probe_steps(r, probes);
     check_ics_layers(r, probes);
+    check_records(r, train, probes);
+}
+
+/* Limits that depend on each run: activation values at the run's batch
+ * (reported once per arch, at its largest batch), and the size of the
+ * per-step traces of the whole sweep. */
+void ns_spec_check_runs(ns_reader *r)
+{
+    const ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    for (int i = 0; i < pv->narch; i++) {
+        int worst = 0;
+        for (int k = 0; k < s->nruns; k++)
+            if (!strcmp(s->runs[k].arch, pv->arch[i]) && s->runs[k].batch > worst)
+                worst = s->runs[k].batch;
+        double values = pv->arch_values[i] * worst;
+        if (values > (double)NS_SPEC_MAX_VALUES)
+            ns_errs_node(r->c.e, r->arch_node[i],
+                         "grid.arch[%d]: '%s' at batch %d holds about %.3g activation values per "
+                         "step, over the limit of %.3g (use a smaller batch or width; %s)",
+                         r->arch_item[i], pv->arch[i], worst, values, (double)NS_SPEC_MAX_VALUES,
+                         LIMITS_DOC);
+    }
+    int64_t nlog = (s->base.steps - 1) / s->base.log_every + 1;
+    if ((double)nlog * s->nruns > (double)NS_SPEC_MAX_TRACE)
+        ns_errs_at(r->c.e, pv->grid_line, pv->grid_col,
+                   "grid: %d runs x %lld logged steps = %.3g trace records, over the limit of %.3g "
+                   "for one results file (split the sweep or raise train.log_every; %s)",
+                   s->nruns, (long long)nlog, (double)nlog * s->nruns, (double)NS_SPEC_MAX_TRACE,
+                   LIMITS_DOC);
 }

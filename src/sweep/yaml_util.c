@@ -45,12 +45,43 @@ void ns_sbuf_printf(ns_sbuf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Length of the UTF-8 sequence at p (2..4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+          : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+void ns_sbuf_escaped(ns_sbuf *b, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        int n = *p >= 0x80 ? utf8_len(p) : 1;
+        if (*p == '\n') ns_sbuf_printf(b, "\\n");
+        else if (*p == '\t') ns_sbuf_printf(b, "\\t");
+        else if (*p == '\r') ns_sbuf_printf(b, "\\r");
+        else if (n == 0 || *p < 0x20 || *p == 0x7F) ns_sbuf_printf(b, "\\x%02x", *p);
+        else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) ns_sbuf_printf(b, "\\u%04x", p[1]); /* C1 */
+        else ns_sbuf_printf(b, "%.*s", n, (const char *)p);
+        p += n ? n : 1;
+    }
+}
+
 /* ------------------------------------------------------------ errors */
+/* Messages quote values from the file (and the file name): control
+ * characters in them are escaped, so a spec cannot drive the terminal. */
 static void errs_v(ns_errs *e, int line, int col, const char *fmt, va_list ap)
 {
-    ns_sbuf_printf(&e->b, "%s:%d:%d: ", e->file, line, col);
-    ns_sbuf_vprintf(&e->b, fmt, ap);
+    ns_sbuf msg = {0};
+    ns_sbuf_escaped(&e->b, e->file);
+    ns_sbuf_printf(&e->b, ":%d:%d: ", line, col);
+    ns_sbuf_vprintf(&msg, fmt, ap);
+    if (msg.oom) e->b.oom = 1;
+    else ns_sbuf_escaped(&e->b, msg.p ? msg.p : "");
     ns_sbuf_printf(&e->b, "\n");
+    free(msg.p);
     e->n++;
 }
 
@@ -95,7 +126,10 @@ void ns_errs_sort(ns_errs *e)
         free(sorted);
         return;
     }
-    size_t flen = strlen(e->file);
+    ns_sbuf file = {0}; /* the prefix as errs_v wrote it */
+    ns_sbuf_escaped(&file, e->file);
+    size_t flen = file.len;
+    free(file.p);
     const char *p = e->b.p;
     int k = 0;
     for (; k < e->n && *p; k++) {
@@ -138,7 +172,11 @@ const char *ny_kind(const yaml_node_t *n)
     if (n->type == YAML_MAPPING_NODE) return "a mapping";
     if (n->type == YAML_SEQUENCE_NODE) return "a list";
     if (ny_is_null(n)) return "nothing (null)";
-    snprintf(buf, sizeof buf, "'%.40s%s'", sval(n), strlen(sval(n)) > 40 ? "..." : "");
+    const char *v = sval(n);
+    int len = (int)strlen(v);
+    if (len > 40) /* cut at a character boundary, not inside a UTF-8 sequence */
+        for (len = 40; len > 0 && ((unsigned char)v[len] & 0xC0) == 0x80; len--) {}
+    snprintf(buf, sizeof buf, "'%.*s%s'", len, v, v[len] ? "..." : "");
     return buf;
 }
 
@@ -230,7 +268,13 @@ int ny_int64(const ny_ctx *c, const yaml_node_t *n, const char *where, int64_t *
             return 0;
         }
     }
-    ns_errs_node(c->e, n, "%s: expected an integer, got %s", where, ny_kind(n));
+    double d;
+    if (n && n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        number_text(sval(n), &d) && d == floor(d) && fabs(d) < 1e18) /* 1e6: a float in YAML */
+        ns_errs_node(c->e, n, "%s: expected an integer, got %s (write it out: %.0f)", where,
+                     ny_kind(n), d);
+    else
+        ns_errs_node(c->e, n, "%s: expected an integer, got %s", where, ny_kind(n));
     return 0;
 }
 

@@ -36,6 +36,11 @@ typedef struct ns_dataset_info {
 } ns_dataset_info;
 
 ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out);
+/* The published shape and split sizes of a file data set (fashion-mnist,
+ * mnist, kmnist, cifar10) from its name alone, without reading its files:
+ * what `normsweep plan` estimates costs with before the data is downloaded.
+ * canonical is the spec as given. NS_ERR_ARG for other kinds. */
+ns_status ns_dataset_info_nominal(const char *spec, ns_dataset_info *out);
 
 typedef struct ns_dataset {
     ns_dataset_info info;

@@ -26,6 +26,30 @@ static void info_init(const ns_data_spec *s, ns_dataset_info *info)
     snprintf(info->kind, sizeof info->kind, "%s", kind_name(s->kind));
 }
 
+ns_status ns_dataset_info_nominal(const char *spec, ns_dataset_info *out)
+{
+    static const struct {
+        const char *name, *kind;
+        ns_shape shape;
+        size_t n_train, n_test;
+    } published[] = {{"fashion-mnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"mnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"kmnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"cifar10", "cifar10", {3, 32, 32}, 50000, 10000}};
+    size_t nlen = strcspn(spec, ":");
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++)
+        if (strlen(published[i].name) == nlen && !strncmp(spec, published[i].name, nlen)) {
+            memset(out, 0, sizeof *out);
+            snprintf(out->canonical, sizeof out->canonical, "%s", spec);
+            snprintf(out->kind, sizeof out->kind, "%s", published[i].kind);
+            out->shape = published[i].shape;
+            out->nclasses = 10;
+            out->n_train = published[i].n_train, out->n_test = published[i].n_test;
+            return NS_OK;
+        }
+    return ns_error_set(NS_ERR_ARG, "%s: not a file data set with a published size", spec);
+}
+
 ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out)
 {
     ns_data_spec s;

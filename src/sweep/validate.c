@@ -17,26 +17,38 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The data set; for plan, one whose files cannot be read yet is a warning,
+ * and costs use its published sizes. */
 static void check_data(ns_reader *r)
 {
     ns_spec *s = r->s;
     const yaml_node_t *x = ny_get(&r->c, r->root, "data");
-    /* read as text into s->data (else its error is already reported) */
-    if (x && x->type == YAML_SCALAR_NODE && !ny_is_null(x) &&
-        !strcmp((const char *)x->data.scalar.value, s->data)) {
-        ns_ref_data d;
-        if (ns_ref_data_info(s->data, &d) != NS_OK) {
-            ns_errs_node(r->c.e, x, "data: %s", ns_error_msg());
-        } else if (d.n_train < 1) {
-            ns_errs_node(r->c.e, x, "data: '%s' has no training samples", s->data);
-        } else {
-            r->data_ok = 1;
-            s->in_shape = d.shape;
-            s->nclasses = d.nclasses, s->target_dim = d.target_dim;
-            s->n_train = d.n_train, s->n_test = d.n_test;
-        }
-    }
     snprintf(s->base.data, sizeof s->base.data, "%s", s->data);
+    /* read as text into s->data (else its error is already reported) */
+    if (!x || x->type != YAML_SCALAR_NODE || ny_is_null(x) ||
+        strcmp((const char *)x->data.scalar.value, s->data))
+        return;
+    ns_ref_data d;
+    if (ns_ref_data_info(s->data, &d) != NS_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ns_error_msg());
+        if (!r->allow_missing_data || ns_ref_data_nominal(s->data, &d) != NS_OK) {
+            ns_errs_node(r->c.e, x, "data: %s", why);
+            return;
+        }
+        s->data_missing = 1;
+        ns_errs_node(r->warnings, x, "data: the data set cannot be read (%s): costs use its "
+                     "published size (%lld train, %lld test samples); `normsweep run` needs the "
+                     "files", why, (long long)d.n_train, (long long)d.n_test);
+    }
+    if (d.n_train < 1) {
+        ns_errs_node(r->c.e, x, "data: '%s' has no training samples", s->data);
+        return;
+    }
+    r->data_ok = 1;
+    s->in_shape = d.shape;
+    s->nclasses = d.nclasses, s->target_dim = d.target_dim;
+    s->n_train = d.n_train, s->n_test = d.n_test;
 }
 
 /* "full" becomes the training-set size; every batch must fit in the set. */
@@ -72,25 +84,32 @@ static void check_batches(ns_reader *r)
     }
 }
 
-/* batch, momentum, weight_decay, init: in train or in grid, not both. */
-static void check_train_vs_grid(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid)
+/* batch, momentum, weight_decay, init: in train or in grid / search, not both. */
+static void check_train_vs_axes(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid,
+                                const yaml_node_t *search)
 {
     for (int a = NS_AXIS_BATCH; a <= NS_AXIS_INIT; a++) {
         const char *name = ns_spec_axis_name(a);
-        const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name);
+        const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name),
+                          *x = ny_get(&r->c, search, name);
         if (t && g)
-            ns_errs_node(r->c.e, g, "grid.%s: also set in train.%s (line %d); keep one", name, name,
-                         ny_line(t));
+            ns_errs_node(r->c.e, g, "grid.%s: also set in train.%s (line %ld); keep one", name,
+                         name, ny_line(t));
+        if (t && x)
+            ns_errs_node(r->c.e, x, "search.%s: also set in train.%s (line %ld); keep one", name,
+                         name, ny_line(t));
     }
 }
 
-/* Learning rates come from grid.lr or a random section; an lr written under
- * train has its own message already (misplaced key), not a second one here. */
+/* Learning rates come from grid.lr or search.lr (or random); an lr written
+ * under train has its own message already (misplaced key), not a second one. */
 static void check_lr_source(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid)
 {
     if (!grid || grid->type != YAML_MAPPING_NODE || ny_get(&r->c, grid, "lr") ||
-        ny_get(&r->c, r->root, "random") || ny_get(&r->c, train, "lr"))
+        r->s->priv->search.ax[NS_AXIS_LR].dist != NS_DIST_NONE || ny_get(&r->c, train, "lr"))
         return;
+    const yaml_node_t *x = ny_get(&r->c, r->root, "search"), *rnd = ny_get(&r->c, r->root, "random");
+    if (ny_get(&r->c, x, "lr") || rnd) return; /* given, with an error of its own */
     ns_errs_node(r->c.e, grid, "grid: missing key 'lr' (%s)", ns_key_find("grid", "lr")->hint);
 }
 
@@ -155,14 +174,60 @@ static void check_records(ns_reader *r, const yaml_node_t *train, const yaml_nod
                      (long long)nprobe, NS_SPEC_MAX_PROBE_COUNT, LIMITS_DOC);
 }
 
+/* search.width: only vgg archs take a width; each end of the range (sizes
+ * grow with the width) or each choice must make a valid net within limits. */
+static void check_search_width(ns_reader *r, const yaml_node_t *node)
+{
+    ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    const ns_search_axis *sa = &pv->search.ax[NS_SEARCH_WIDTH];
+    if (sa->dist == NS_DIST_NONE || !r->data_ok) return;
+    int nout = s->nclasses > 0 ? s->nclasses : s->target_dim, nw = 2;
+    const double *w = sa->dist == NS_DIST_CHOICE ? sa->choice.v : &sa->lo;
+    if (sa->dist == NS_DIST_CHOICE) nw = sa->choice.n;
+    for (int i = 0; i < pv->narch; i++) {
+        char arch[160];
+        for (int j = 0; j < nw && pv->arch_layers[i] > 0; j++) {
+            ns_ref_size z;
+            double f;
+            int layers;
+            if (!ns_ref_arch_width(arch, sizeof arch, pv->arch[i], w[j])) {
+                ns_errs_node(r->c.e, node, "search.width: '%s' has no width to sample (only vgg "
+                             "archs take width=)", pv->arch[i]);
+                break;
+            }
+            ns_status st = ns_ref_arch(arch, s->in_shape, nout, &f, &layers);
+            if (st == NS_OK) st = ns_ref_arch_size(arch, s->in_shape, nout, &z);
+            if (st == NS_OK && z.params > (double)NS_SPEC_MAX_PARAMS)
+                st = ns_error_set(NS_ERR_ARG, "'%s' has %.3g parameters, over the limit of %.3g "
+                                  "per run (%s)", arch, z.params, (double)NS_SPEC_MAX_PARAMS,
+                                  LIMITS_DOC);
+            if (st != NS_OK) {
+                ns_errs_node(r->c.e, node, "search.width: %s", ns_error_msg());
+                break;
+            }
+        }
+    }
+}
+
+/* One random-search section; its width against every arch. */
+static void check_search(ns_reader *r)
+{
+    const yaml_node_t *x = ny_get(&r->c, r->root, "search"), *rnd = ny_get(&r->c, r->root, "random");
+    if (x && rnd)
+        ns_errs_node(r->c.e, rnd, "random: give search or random (deprecated), not both");
+    check_search_width(r, ny_get(&r->c, x, "width"));
+}
+
 static void check_overrides(ns_reader *r)
 {
     const struct ns_spec_priv *pv = r->s->priv;
-    int have_random = ny_get(&r->c, r->root, "random") != NULL;
+    int dist = pv->search.ax[NS_AXIS_LR].dist;
     for (int k = 0; k < pv->noverrides; k++)
-        if (r->random_lr_node[k] && !have_random)
+        if (r->random_lr_node[k] && dist != NS_DIST_UNIFORM && dist != NS_DIST_LOG_UNIFORM)
             ns_errs_node(r->c.e, r->random_lr_node[k],
-                         "overrides[%d].random_lr: there is no 'random' section to override", k);
+                         "overrides[%d].random_lr: no search.lr range (uniform or log_uniform) "
+                         "to override", k);
     if (!r->names_bad) ns_spec_check_overrides(r->s, r->c.e);
 }
 
@@ -219,13 +284,39 @@ void ns_spec_validate(ns_reader *r)
         r->s->priv->grid_line = ny_line(grid), r->s->priv->grid_col = ny_col(grid);
     check_data(r);
     check_batches(r);
-    check_train_vs_grid(r, train, grid);
+    check_train_vs_axes(r, train, grid, ny_get(&r->c, r->root, "search"));
     check_lr_source(r, train, grid);
     check_archs(r);
+    check_search(r);
     check_overrides(r);
     check_probe_steps(r, probes);
     check_ics_layers(r, probes);
     check_records(r, train, probes);
+}
+
+/* Activation values of runs whose arch has a sampled width (not in the grid's
+ * list): checked run by run, the first one over the limit reported. */
+static void check_sampled_widths(ns_reader *r)
+{
+    const ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    if (pv->search.ax[NS_SEARCH_WIDTH].dist == NS_DIST_NONE) return;
+    const yaml_node_t *node = ny_get(&r->c, ny_get(&r->c, r->root, "search"), "width");
+    int nout = s->nclasses > 0 ? s->nclasses : s->target_dim;
+    for (int k = 0; k < s->nruns; k++) {
+        const ns_run_config *c = &s->runs[k];
+        ns_ref_size z;
+        if (c->random_sample < 0 ||
+            ns_ref_arch_size(c->arch, s->in_shape, nout, &z) != NS_OK) /* checked before */
+            continue;
+        if (z.values * c->batch > (double)NS_SPEC_MAX_VALUES) {
+            ns_errs_node(r->c.e, node, "search.width: '%s' at batch %d holds about %.3g "
+                         "activation values per step, over the limit of %.3g (use a smaller "
+                         "batch or width; %s)", c->arch, c->batch, z.values * c->batch,
+                         (double)NS_SPEC_MAX_VALUES, LIMITS_DOC);
+            return;
+        }
+    }
 }
 
 /* Limits that depend on each run: activation values at the run's batch
@@ -248,6 +339,7 @@ void ns_spec_check_runs(ns_reader *r)
                          r->arch_item[i], pv->arch[i], worst, values, (double)NS_SPEC_MAX_VALUES,
                          LIMITS_DOC);
     }
+    check_sampled_widths(r);
     int64_t nlog = (s->base.steps - 1) / s->base.log_every + 1;
     if ((double)nlog * s->nruns > (double)NS_SPEC_MAX_TRACE)
         ns_errs_at(r->c.e, pv->grid_line, pv->grid_col,

@@ -13,18 +13,31 @@
 #include <stdio.h>
 #include <string.h>
 
+static void ref_data_of(const ns_dataset_info *info, ns_ref_data *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->canonical, sizeof out->canonical, "%s", info->canonical);
+    out->shape = info->shape;
+    out->nclasses = info->nclasses;
+    out->target_dim = info->target_dim;
+    out->n_train = (int64_t)info->n_train;
+    out->n_test = (int64_t)info->n_test;
+}
+
 ns_status ns_ref_data_info(const char *spec, ns_ref_data *out)
 {
     ns_dataset_info info;
     memset(&info, 0, sizeof info);
     NS_TRY(ns_dataset_info_get(spec, &info));
-    memset(out, 0, sizeof *out);
-    snprintf(out->canonical, sizeof out->canonical, "%s", info.canonical);
-    out->shape = info.shape;
-    out->nclasses = info.nclasses;
-    out->target_dim = info.target_dim;
-    out->n_train = (int64_t)info.n_train;
-    out->n_test = (int64_t)info.n_test;
+    ref_data_of(&info, out);
+    return NS_OK;
+}
+
+ns_status ns_ref_data_nominal(const char *spec, ns_ref_data *out)
+{
+    ns_dataset_info info;
+    NS_TRY(ns_dataset_info_nominal(spec, &info));
+    ref_data_of(&info, out);
     return NS_OK;
 }
 
@@ -46,6 +59,13 @@ ns_status ns_ref_arch_size(const char *arch, ns_shape in, int nout, ns_ref_size 
     /* every layer's output, plus a norm and a ReLU output per hidden layer */
     out->values = z.outputs + 2 * z.hidden_outputs;
     return NS_OK;
+}
+
+int ns_ref_arch_width(char *buf, size_t cap, const char *arch, double width)
+{
+    if (strncmp(arch, "vgg", 3) != 0) return 0; /* only vgg archs take width= */
+    snprintf(buf, cap, "%.*s:width=%.4g", (int)strcspn(arch, ":"), arch, width);
+    return 1;
 }
 
 ns_status ns_ref_norm_fits(const char *norm, const char *arch, ns_shape in, int nout)

@@ -72,20 +72,35 @@ void ns_sbuf_escaped(ns_sbuf *b, const char *text)
 /* ------------------------------------------------------------ errors */
 /* Messages quote values from the file (and the file name): control
  * characters in them are escaped, so a spec cannot drive the terminal. */
-static void errs_v(ns_errs *e, int line, int col, const char *fmt, va_list ap)
+static void errs_v(ns_errs *e, long line, long col, const char *fmt, va_list ap)
 {
-    ns_sbuf msg = {0};
-    ns_sbuf_escaped(&e->b, e->file);
-    ns_sbuf_printf(&e->b, ":%d:%d: ", line, col);
+    if (e->oom) return;
+    if (e->n == e->cap) {
+        int cap = e->cap ? 2 * e->cap : 16;
+        ns_err_line *v = realloc(e->v, sizeof *v * (size_t)cap);
+        if (!v) {
+            e->oom = 1;
+            return;
+        }
+        e->v = v, e->cap = cap;
+    }
+    ns_sbuf msg = {0}, out = {0};
     ns_sbuf_vprintf(&msg, fmt, ap);
-    if (msg.oom) e->b.oom = 1;
-    else ns_sbuf_escaped(&e->b, msg.p ? msg.p : "");
-    ns_sbuf_printf(&e->b, "\n");
+    if (line > NS_OVERRIDE_LINE) ns_sbuf_printf(&out, "<override %ld>:1:%ld: ", line - NS_OVERRIDE_LINE, col);
+    else ns_sbuf_escaped(&out, e->file), ns_sbuf_printf(&out, ":%ld:%ld: ", line, col);
+    ns_sbuf_printf(&out, "%s", e->prefix ? e->prefix : "");
+    ns_sbuf_escaped(&out, msg.p ? msg.p : "");
     free(msg.p);
+    if (msg.oom || out.oom || !out.p) {
+        free(out.p);
+        e->oom = 1;
+        return;
+    }
+    e->v[e->n] = (ns_err_line){line, col, e->n, out.p};
     e->n++;
 }
 
-void ns_errs_at(ns_errs *e, int line, int col, const char *fmt, ...)
+void ns_errs_at(ns_errs *e, long line, long col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -101,54 +116,30 @@ void ns_errs_node(ns_errs *e, const yaml_node_t *n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Messages are collected section by section; show them in file order. */
-typedef struct msg_ref {
-    const char *text;
-    size_t len;
-    long line, col;
-    int seq;
-} msg_ref;
-
-static int msg_cmp(const void *a, const void *b)
+static int line_cmp(const void *a, const void *b)
 {
-    const msg_ref *x = a, *y = b;
+    const ns_err_line *x = a, *y = b;
     if (x->line != y->line) return x->line < y->line ? -1 : 1;
     if (x->col != y->col) return x->col < y->col ? -1 : 1;
     return x->seq - y->seq;
 }
 
-void ns_errs_sort(ns_errs *e)
+char *ns_errs_take(ns_errs *e)
 {
-    msg_ref *m = calloc((size_t)e->n, sizeof *m);
-    char *sorted = malloc(e->b.len + 1);
-    if (!m || !sorted) { /* keep them unsorted */
-        free(m);
-        free(sorted);
-        return;
+    ns_sbuf all = {0};
+    if (e->n > 0) qsort(e->v, (size_t)e->n, sizeof *e->v, line_cmp);
+    for (int i = 0; i < e->n; i++) {
+        ns_sbuf_printf(&all, "%s\n", e->v[i].text);
+        free(e->v[i].text);
     }
-    ns_sbuf file = {0}; /* the prefix as errs_v wrote it */
-    ns_sbuf_escaped(&file, e->file);
-    size_t flen = file.len;
-    free(file.p);
-    const char *p = e->b.p;
-    int k = 0;
-    for (; k < e->n && *p; k++) {
-        const char *nl = strchr(p, '\n');
-        char *end;
-        m[k].text = p;
-        m[k].len = (size_t)(nl - p) + 1;
-        m[k].line = strtol(p + flen + 1, &end, 10);
-        m[k].col = strtol(end + 1, NULL, 10);
-        m[k].seq = k;
-        p = nl + 1;
+    free(e->v);
+    e->v = NULL, e->n = e->cap = 0;
+    if (all.oom) e->oom = 1;
+    if (e->oom) {
+        free(all.p);
+        return NULL;
     }
-    qsort(m, (size_t)k, sizeof *m, msg_cmp);
-    size_t at = 0;
-    for (int i = 0; i < k; i++) memcpy(sorted + at, m[i].text, m[i].len), at += m[i].len;
-    sorted[at] = '\0';
-    free(e->b.p);
-    free(m);
-    e->b.p = sorted;
+    return all.p;
 }
 
 /* ------------------------------------------------------------ tree */

@@ -1,41 +1,31 @@
 /* test_spec_limits.c - sizes a run cannot survive, and hostile bytes, are
  * refused at validation with file:line:col (issue 17, row 12 and the spec
  * messages). Each case was accepted, or badly reported, before. */
-#include "ns_test.h"
+#include "spec_expect.h"
 #include "normsweep/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void expect_errors(const char *text, const char *want)
-{
-    ns_spec *s = (ns_spec *)1;
-    char *errors = NULL;
-    ck_assert_int_eq(ns_spec_parse(text, "t.yaml", &s, &errors), NS_ERR_ARG);
-    ck_assert_ptr_null(s);
-    ck_assert_ptr_nonnull(errors);
-    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
-    free(errors);
-}
 
 #define LIMITS "see 'Limits' in docs/sweep-format.md"
 
 START_TEST(step_and_record_limits)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 1000000000000}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n"
                   "checkpoint: {every: 9223372036854775807}\n",
                   "t.yaml:2:16: train.steps: 1000000000000 is over the limit of 1000000000 (" LIMITS ")\n"
                   "t.yaml:4:21: checkpoint.every: 9223372036854775807 is over the limit of "
                   "1000000000 (" LIMITS ")\n");
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 1e12}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n",
                   "t.yaml:2:16: train.steps: expected an integer, got '1e12' (write it out: "
                   "1000000000000)\n");
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 100000000}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n"
                   "probes: {every: 10}\n",
@@ -44,13 +34,13 @@ START_TEST(step_and_record_limits)
                   "t.yaml:4:17: probes.every: 10000000 probe steps per run, over the limit of "
                   "100000 (" LIMITS ")\n");
     /* a schedule key with a bad value is reported, not divided by */
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 100}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n"
                   "probes: {every: {}}\n",
                   "t.yaml:4:17: probes.every: expected an integer, got a mapping\n");
     /* 200 x 200 runs of 100000 logged steps: too big for one results file */
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 100000}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: {log_range: [1.0e-3, 1], count: 200},\n"
                   "       seed: {count: 200}}\n",
@@ -62,7 +52,7 @@ END_TEST
 
 START_TEST(size_limits)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: [\"vgg11:width=1000\", \"vgg11:width=0.125\"], norm: [\"group:groups=3\", batch],\n"
                   "       lr: 0.1}\n",
@@ -70,13 +60,13 @@ START_TEST(size_limits)
                   "the limit of 2.68e+08 per run (" LIMITS ")\n"
                   "t.yaml:3:64: grid.norm[0]: 'group:groups=3' does not fit 'vgg11:width=0.125': "
                   "groups=3 does not divide the 8 channels of layer 1\n");
-    expect_errors("data: synthetic-cls:n=64,test=16,c=16,h=1,w=1,classes=3\n"
+    EXPECT_ERRORS("data: synthetic-cls:n=64,test=16,c=16,h=1,w=1,classes=3\n"
                   "train: {steps: 10, batch: 64}\n"
                   "grid: {arch: \"mlp:16-65536-65536-3\", norm: none, lr: 0.1}\n",
                   "t.yaml:3:14: grid.arch[0]: 'mlp:16-65536-65536-3' has 4.3e+09 parameters, "
                   "over the limit of 2.68e+08 per run (" LIMITS ")\n");
     /* activations depend on each run's batch: checked per run, once per arch */
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: [\"vgg11:width=2\", \"mlp:784-10\"], norm: batch, lr: 0.1, batch: [64, full]}\n",
                   "t.yaml:3:15: grid.arch[0]: 'vgg11:width=2' at batch 60000 holds about "
@@ -88,17 +78,15 @@ END_TEST
 /* start + count - 1 would overflow int64 (undefined behaviour before). */
 START_TEST(seed_overflow)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1,\n"
                   "       seed: {count: 2, start: 9223372036854775807}}\n",
                   "t.yaml:4:32: grid.seed.start: 9223372036854775807 + 2 seeds go past the "
                   "largest seed 9223372036854775807\n");
-    ns_spec *s = NULL;
-    ck_assert_int_eq(ns_spec_parse("data: fashion-mnist\ntrain: {steps: 10}\n"
-                                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1,\n"
-                                   "       seed: {count: 2, start: 9223372036854775806}}\n",
-                                   "t.yaml", &s, NULL), NS_OK);
+    ns_spec *s = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n"
+                         "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1,\n"
+                         "       seed: {count: 2, start: 9223372036854775806}}\n", NULL);
     ck_assert_uint_eq(s->runs[1].seed, 9223372036854775807ull);
     ns_spec_free(s);
 }
@@ -107,16 +95,14 @@ END_TEST
 /* docs: "duplicate axis values are errors" - a log_range can make them too */
 START_TEST(log_range_duplicates)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: {log_range: [0.1, 0.1], count: 3}}\n",
                   "t.yaml:3:44: grid.lr: log_range [0.1, 0.1] with count 3 repeats the value 0.1 "
                   "(duplicate runs; widen the range or lower the count)\n");
-    ns_spec *s = NULL;
-    ck_assert_int_eq(ns_spec_parse("data: fashion-mnist\ntrain: {steps: 10}\n"
-                                   "grid: {arch: \"mlp:784-10\", norm: none,\n"
-                                   "       lr: {log_range: [0.1, 0.1], count: 1}}\n",
-                                   "t.yaml", &s, NULL), NS_OK);
+    ns_spec *s = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n"
+                         "grid: {arch: \"mlp:784-10\", norm: none,\n"
+                         "       lr: {log_range: [0.1, 0.1], count: 1}}\n", NULL);
     ck_assert_int_eq(s->nruns, 1);
     ns_spec_free(s);
 }
@@ -125,13 +111,13 @@ END_TEST
 /* A byte that is not UTF-8 is reported where it is, not at 1:1. */
 START_TEST(non_utf8_position)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: \"mlp:784-10\xff\", norm: none, lr: 0.1}\n",
                   "t.yaml:3:25: YAML syntax error: invalid leading UTF-8 octet (byte 0xFF at byte "
                   "offset 63; a sweep file must be UTF-8 text)\n");
     /* columns count characters: the two-byte e-acute is one column */
-    expect_errors("name: caf\xc3\xa9\ndata: \xc3\xa9\xc3\xa9\x80x\n",
+    EXPECT_ERRORS("name: caf\xc3\xa9\ndata: \xc3\xa9\xc3\xa9\x80x\n",
                   "t.yaml:2:9: YAML syntax error: invalid leading UTF-8 octet (byte 0x80 at byte "
                   "offset 22; a sweep file must be UTF-8 text)\n");
 }
@@ -141,7 +127,7 @@ END_TEST
  * refused in names. */
 START_TEST(control_characters)
 {
-    expect_errors("name: \"a\\e[2Jb\"\n"
+    EXPECT_ERRORS("name: \"a\\e[2Jb\"\n"
                   "description: \"two\\nlines are fine\"\n"
                   "data: \"fashion-mnist\\t\"\n"
                   "train: {steps: 10}\n"

@@ -1,7 +1,7 @@
 /* test_spec_overrides.c - Hydra-style command-line overrides: the same spec
  * as editing the file, recorded in the spec text (which parses back to the
  * same spec), and every kind of mistake reported as <override K>:1:COL. */
-#include "ns_test.h"
+#include "spec_expect.h"
 #include "normsweep/spec.h"
 
 #include <stdio.h>
@@ -17,14 +17,22 @@ static const char *BASE = "# a comment\n"
                           "  lr: [0.1]\n"
                           "probes: {every: 10, hessian: {iters: 5}}\n";
 
+/* The options for overrides ov[0..n). */
+static ns_spec_options ovs(const char *const *ov, int n)
+{
+    return (ns_spec_options){.overrides = ov, .noverrides = n};
+}
+
 static ns_spec *with(const char *text, const char *const *ov, int n)
 {
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ns_spec_options opt = {.overrides = ov, .noverrides = n};
-    ns_status st = ns_spec_parse_opts(text, "t.yaml", &opt, &s, &errors);
-    ck_assert_msg(st == NS_OK, "unexpected errors:\n%s", errors ? errors : ns_error_msg());
-    return s;
+    ns_spec_options o = ovs(ov, n);
+    return spec_ok(text, &o);
+}
+
+static void expect_errors(const char *text, const char *const *ov, int n, const char *want)
+{
+    ns_spec_options o = ovs(ov, n);
+    spec_errors(text, &o, want);
 }
 
 static char *canonical_of(const char *text)
@@ -90,16 +98,6 @@ START_TEST(no_overrides_no_change)
 }
 END_TEST
 
-static void expect_errors(const char *text, const char *const *ov, int n, const char *want)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ns_spec_options opt = {.overrides = ov, .noverrides = n};
-    ck_assert_int_eq(ns_spec_parse_opts(text, "t.yaml", &opt, &s, &errors), NS_ERR_ARG);
-    ck_assert_ptr_nonnull(errors);
-    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
-    free(errors);
-}
 
 START_TEST(override_mistakes)
 {

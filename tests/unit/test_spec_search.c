@@ -1,7 +1,7 @@
 /* test_spec_search.c - random search (the `search` section): W&B-style
  * count as the total, per_grid_point as the old random.count, draws from
  * their rng streams, and the deprecated `random` section. */
-#include "ns_test.h"
+#include "spec_expect.h"
 #include "normsweep/rng.h"
 #include "normsweep/spec.h"
 #include "sweep/sweep_internal.h"
@@ -11,24 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ns_spec *parse_ok(const char *text)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ns_status st = ns_spec_parse(text, "t.yaml", &s, &errors);
-    ck_assert_msg(st == NS_OK, "unexpected errors:\n%s", errors ? errors : ns_error_msg());
-    return s;
-}
 
-static void expect_errors(const char *text, const char *want)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ck_assert_int_eq(ns_spec_parse(text, "t.yaml", &s, &errors), NS_ERR_ARG);
-    ck_assert_ptr_nonnull(errors);
-    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
-    free(errors);
-}
 
 /* The k-th uniform of stream (NS_STREAM_SWEEP, sub) with seed. */
 static double draw(uint64_t seed, uint32_t sub, int k)
@@ -46,12 +29,12 @@ static double draw(uint64_t seed, uint32_t sub, int k)
  * every draw follows the documented stream and formula. */
 START_TEST(count_is_the_total)
 {
-    ns_spec *s = parse_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
+    ns_spec *s = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
                           "search:\n  count: 7\n  seed: 11\n"
                           "  lr: {log_uniform: [1.0e-4, 1.0]}\n"
                           "  momentum: {uniform: [0.5, 0.9]}\n"
                           "  batch: {log_uniform: [16, 256]}\n"
-                          "  weight_decay: {choice: [0, 1.0e-4, 1.0e-3]}\n");
+                          "  weight_decay: {choice: [0, 1.0e-4, 1.0e-3]}\n", NULL);
     ck_assert_int_eq(s->nruns, 9 + 7);
     static const char *norms[3] = {"none", "batch", "l2"};
     static const double wd[3] = {0, 1e-4, 1e-3};
@@ -69,12 +52,12 @@ START_TEST(count_is_the_total)
         ck_assert_uint_eq(r->seed, (uint64_t)(draw(11, 16 + NS_AXIS_SEED, k) * 3));
     }
     /* a draw depends on (seed, axis, k) only: count 3 gives the first 3 of count 7 */
-    ns_spec *t = parse_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
+    ns_spec *t = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
                           "search:\n  count: 3\n  seed: 11\n"
                           "  lr: {log_uniform: [1.0e-4, 1.0]}\n"
                           "  momentum: {uniform: [0.5, 0.9]}\n"
                           "  batch: {log_uniform: [16, 256]}\n"
-                          "  weight_decay: {choice: [0, 1.0e-4, 1.0e-3]}\n");
+                          "  weight_decay: {choice: [0, 1.0e-4, 1.0e-3]}\n", NULL);
     ck_assert_int_eq(t->nruns, 9 + 3);
     ck_assert_int_eq(memcmp(t->runs, s->runs, sizeof *s->runs * 12), 0);
     ns_spec_free(t);
@@ -93,12 +76,10 @@ START_TEST(per_grid_point_is_old_random)
     snprintf(a, sizeof a, "%srandom: {count: 3, seed: 7, lr: {log_uniform: [1.0e-3, 1.0]}}\n", head);
     snprintf(b, sizeof b, "%ssearch: {per_grid_point: 3, seed: 7, lr: {log_uniform: [1.0e-3, 1.0]}}\n",
              head);
-    ns_spec *old = parse_ok(a), *neu = parse_ok(b);
+    ns_spec *old = spec_ok(a, NULL), *neu = spec_ok(b, NULL);
     ck_assert_int_eq(old->nruns, 2 + 2 * 3);
-    ck_assert_int_eq(neu->nruns, old->nruns);
-    ck_assert_int_eq(memcmp(old->runs, neu->runs, sizeof *old->runs * (size_t)old->nruns), 0);
-    char *ca = ns_spec_canonical(old), *cb = ns_spec_canonical(neu);
-    ck_assert_str_eq(ca, cb);
+    spec_assert_same(old, neu);
+    char *ca = ns_spec_canonical(old);
     ck_assert_ptr_nonnull(strstr(ca, "\"random\":{\"count\":3,\"seed\":7,\"lr\":{\"log_uniform\""));
     ck_assert_ptr_null(strstr(ca, "\"search\""));
     ck_assert_ptr_null(neu->warnings);
@@ -108,7 +89,6 @@ START_TEST(per_grid_point_is_old_random)
                      "{log_uniform: [0.001, 1]}}; search.count is the total number of runs, as in "
                      "W&B\n");
     free(ca);
-    free(cb);
     ns_spec_free(old);
     ns_spec_free(neu);
 }
@@ -119,11 +99,11 @@ END_TEST
  * arch string, whose cost is the run's own. */
 START_TEST(per_grid_point_crosses)
 {
-    ns_spec *s = parse_ok("data: fashion-mnist\ntrain: {steps: 10}\n"
+    ns_spec *s = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n"
                           "grid: {arch: vgg11, norm: [none, batch], seed: [0, 1]}\n"
                           "search:\n  per_grid_point: 2\n"
                           "  lr: {choice: [0.1, 0.2, 0.3]}\n"
-                          "  width: {uniform: [0.0625, 0.125]}\n");
+                          "  width: {uniform: [0.0625, 0.125]}\n", NULL);
     ck_assert_int_eq(s->nruns, 2 * 2 * 2); /* pairs x samples x seeds, no grid lr */
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *r = &s->runs[i];
@@ -155,7 +135,7 @@ END_TEST
 
 START_TEST(search_errors)
 {
-    expect_errors("data: fashion-mnist\ntrain: {steps: 10, momentum: 0.5}\n"
+    EXPECT_ERRORS("data: fashion-mnist\ntrain: {steps: 10, momentum: 0.5}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none}\n"
                   "search:\n"
                   "  count: 3\n"
@@ -179,7 +159,7 @@ START_TEST(search_errors)
                   "log_uniform: [lo, hi] or choice: [values] (got 0)\n"
                   "t.yaml:11:18: search.weight_decay: unknown key 'normal' (expected one of: "
                   "uniform, log_uniform, choice)\n");
-    expect_errors("data: fashion-mnist\ntrain: {steps: 10}\n"
+    EXPECT_ERRORS("data: fashion-mnist\ntrain: {steps: 10}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none}\n"
                   "search: {per_grid_point: 2}\n"
                   "random: {count: 2, lr: {log_uniform: [0.1, 1]}}\n",
@@ -187,7 +167,7 @@ START_TEST(search_errors)
                   "weight_decay or width)\n"
                   "t.yaml:5:9: random: give search or random (deprecated), not both\n");
     /* a width range is checked at both ends against the data set and the limits */
-    expect_errors("data: fashion-mnist\ntrain: {steps: 10}\n"
+    EXPECT_ERRORS("data: fashion-mnist\ntrain: {steps: 10}\n"
                   "grid: {arch: vgg11, norm: none, lr: 0.1}\n"
                   "search: {count: 2, width: {uniform: [0.001, 200]}}\n",
                   "t.yaml:4:27: search.width: arch 'vgg11:width=0.001': width=0.001 rounds a "
@@ -198,8 +178,8 @@ END_TEST
 /* count with no sampled axis: random points of the grid (W&B over values). */
 START_TEST(count_over_grid_values)
 {
-    ns_spec *s = parse_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
-                          "search: {count: 5, seed: 3}\n");
+    ns_spec *s = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
+                          "search: {count: 5, seed: 3}\n", NULL);
     ck_assert_int_eq(s->nruns, 9 + 5);
     for (int k = 0; k < 5; k++) ck_assert_double_eq(s->runs[9 + k].lr, 0.1);
     ns_spec_free(s);

@@ -329,7 +329,7 @@ typedef struct ns_ref_data {
 } ns_ref_data;
 /* Each returns NS_OK or NS_ERR_ARG with ns_error_msg() saying why. */
 ns_status ns_ref_data_info(const char *spec, ns_ref_data *out);
-ns_status ns_ref_data_nominal(const char *spec, ns_ref_data *out); /* published sizes */
+ns_status ns_ref_data_published(const char *spec, ns_ref_data *out); /* published sizes */
 ns_status ns_ref_arch(const char *arch, ns_shape in, int nout, double *train_flops_per_sample,
                       int *measured_layers);
 ns_status ns_ref_norm(const char *norm);

@@ -32,7 +32,7 @@ static void check_data(ns_reader *r)
     if (ns_ref_data_info(s->data, &d) != NS_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", ns_error_msg());
-        if (!r->allow_missing_data || ns_ref_data_nominal(s->data, &d) != NS_OK) {
+        if (!r->allow_missing_data || ns_ref_data_published(s->data, &d) != NS_OK) {
             ns_errs_node(r->c.e, x, "data: %s", why);
             return;
         }

@@ -33,10 +33,10 @@ ns_status ns_ref_data_info(const char *spec, ns_ref_data *out)
     return NS_OK;
 }
 
-ns_status ns_ref_data_nominal(const char *spec, ns_ref_data *out)
+ns_status ns_ref_data_published(const char *spec, ns_ref_data *out)
 {
     ns_dataset_info info;
-    NS_TRY(ns_dataset_info_nominal(spec, &info));
+    NS_TRY(ns_dataset_info_published(spec, &info));
     ref_data_of(&info, out);
     return NS_OK;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 
 
@@ -210,6 +211,23 @@ START_TEST(missing_data)
     ck_assert_ptr_nonnull(strstr(s->warnings, "): costs use its published size (50000 train, "
                                               "10000 test samples); `normsweep run` needs the files\n"));
     ns_spec_free(s);
+    /* files that are there but cannot be read stay an error: a FIFO (it would
+     * hang a reader); an empty directory is data not downloaded yet */
+    const char *dir = ns_test_tmpdir("specdata");
+    char t2[1024], fifo[700];
+    snprintf(t2, sizeof t2, "data: \"mnist:%s\"\ntrain: {steps: 1}\n"
+             "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n", dir);
+    ck_assert_int_eq(ns_spec_parse_opts(t2, "t.yaml", &opt, &s, NULL), NS_OK);
+    ck_assert_int_eq(s->data_missing, 1);
+    ns_spec_free(s);
+    snprintf(fifo, sizeof fifo, "%s/train-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ns_test_write_file(fifo, "", 0), 0);
+    snprintf(fifo, sizeof fifo, "%s/train-images-idx3-ubyte", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(ns_spec_parse_opts(t2, "t.yaml", &opt, &s, &errors), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(errors, "not a regular file"));
+    free(errors);
+    ns_test_rmtree(dir);
     /* a name that is not a data set is still an error */
     ck_assert_int_eq(ns_spec_parse_opts("data: imagenet\ntrain: {steps: 1}\n"
                                         "grid: {arch: vgg11, norm: none, lr: 0.1}\n",

@@ -23,7 +23,7 @@ def lr_key(lr):
 
 
 def _spec_axes(sw):
-    """Axis names the sweep file itself declares (grid: and random: keys), when the
+    """Axis names the sweep file itself declares (grid:, search: and random: keys), when the
     spec text is in the file and PyYAML is installed; [] otherwise."""
     text = sw.attrs.get("spec_text")
     if not isinstance(text, str) or not text.strip():
@@ -35,7 +35,7 @@ def _spec_axes(sw):
         return []
     out = []
     if isinstance(doc, dict):
-        for sec in ("grid", "random"):
+        for sec in ("grid", "search", "random"):
             if isinstance(doc.get(sec), dict):
                 out += [k for k in doc[sec] if isinstance(k, str)]
     return out
@@ -43,7 +43,7 @@ def _spec_axes(sw):
 
 def config_axes(sw):
     """The configuration columns of this file's run table (known ones, then any other
-    column the spec's grid/random sections name)."""
+    column the spec's grid/search/random sections name)."""
     cols = [c for c in CONFIG_AXES if c in sw.runs]
     cols += [c for c in _spec_axes(sw) if c in sw.runs and c not in cols and c not in PANEL_AXES]
     return cols

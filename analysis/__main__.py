@@ -128,6 +128,9 @@ def _guarded(args, prog):
             sys.stdout.flush()
         except BrokenPipeError:
             code = 0
+        except BaseException:  # a bug: show it as Python would, then leave
+            import traceback
+            traceback.print_exc()
         finally:
             try:
                 sys.stderr.flush()

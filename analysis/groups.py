@@ -69,6 +69,8 @@ def facet_axes(sw, idx=None):
 
 
 def _label(axis, value):
+    if axis == "arch":  # 'vgg11:width=0.125' names itself
+        return str(value)
     if isinstance(value, float):
         return "%s %g" % (axis, value)
     return "%s %s" % (axis, value)

@@ -71,14 +71,20 @@ def _run(args):
     return 0
 
 
-def _from_h5py(e):
-    """Whether exception e was raised inside h5py (reading the file), not by our code."""
+_LOADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "load.py")
+
+
+def _from_reader(e):
+    """Whether exception e was raised while reading the file: inside h5py, or in the
+    loader (analysis/load.py) itself looking at what h5py returned - not by a figure
+    or table (a bug there must show as one)."""
+    frames = []
     tb = e.__traceback__
     while tb is not None:
-        if "%sh5py%s" % (os.sep, os.sep) in tb.tb_frame.f_code.co_filename:
-            return True
+        frames.append(os.path.abspath(tb.tb_frame.f_code.co_filename))
         tb = tb.tb_next
-    return False
+    h5 = "%sh5py%s" % (os.sep, os.sep)
+    return any(h5 in f for f in frames) or (bool(frames) and frames[-1] == _LOADER)
 
 
 def _in_process(args, prog):
@@ -98,10 +104,11 @@ def _in_process(args, prog):
         return 2
     except Exception as e:  # noqa: BLE001 - classified below, never a traceback
         path = getattr(args, "file", "")
-        if _from_h5py(e) and not isinstance(e, PermissionError):
+        if _from_reader(e) and not isinstance(e, PermissionError):
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            print("%s: error: %s: cannot read the results file (HDF5 says: %s); expected an "
-                  "intact normsweep results file" % (prog, path, first), file=sys.stderr)
+            print("%s: error: %s: cannot read the results file (%s: %s); expected an intact "
+                  "normsweep results file" % (prog, path, type(e).__name__, first),
+                  file=sys.stderr)
             return 2
         if isinstance(e, OSError):
             print("%s: error: %s" % (prog, e), file=sys.stderr)

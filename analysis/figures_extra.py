@@ -70,11 +70,13 @@ def fig_lr_tolerance(sw, facet, norms=None):
 
 
 # -- the landscape along eta (the spread over eta, on its own) ---------------------------
-def _late_probe(sw):
-    """The probe step whose landscape is drawn against eta: the middle one of t > 0."""
+def _late_probe(sw, idx):
+    """The probe step whose landscape is drawn against eta: the middle one of the steps
+    t > 0 where some run of idx has landscape data (a running sweep: those reached)."""
     probe = np.asarray(sw.coords.get("probe", []))
-    late = np.flatnonzero(probe > 0)
-    if not late.size:
+    ll = _finite(sw.var("landscape_loss")[np.asarray(idx, dtype=int)])
+    late = [k for k in np.flatnonzero(probe > 0) if np.isfinite(ll[:, k]).any()]
+    if not late:
         return None
     return int(late[len(late) // 2])
 
@@ -86,8 +88,10 @@ def fig_landscape_eta(sw, facet, norms=None, probe_index=None):
     name = "landscape_eta_" + f.slug
     title = _title("Landscape along the gradient as a function of eta", f)
     norms = f.norms(norms)
-    p = _late_probe(sw) if probe_index is None else probe_index
-    if p is None or not sw.has("landscape_loss"):
+    if not sw.has("landscape_loss"):
+        return [_skip(name, title, "no landscape data for %s" % f.label)]
+    p = _late_probe(sw, f.idx) if probe_index is None else probe_index
+    if p is None:
         return [_skip(name, title, "no landscape data after step 0 for %s" % f.label)]
     cells = f.cells(norms, "landscape_loss")
     cells = {lr: [(n, i) for n, i in row if np.isfinite(_finite(sw.var("landscape_loss")[i][:, p])).any()]

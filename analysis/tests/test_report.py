@@ -74,7 +74,7 @@ def test_full_report_run_table_values(report_full):
     notes = re.findall(r'<li class="note"><b>(.*?)</b>', text.split("Figures not drawn", 1)[1])
     assert [n.split(" - ")[0] for n in notes] == ["Gradient direction vs a random direction"] * 2
     # the claims table opens the page: right after the title, before the file and figures
-    assert text.index("The paper&#x27;s claims") < text.index("<h2>File</h2>") < text.index(
+    assert text.index("<h2>The paper's claims</h2>") < text.index("<h2>File</h2>") < text.index(
         "<h2>Figures</h2>")
     assert 'class="claims"' in text and "v-fails" in text and "v-holds" in text
 

@@ -1,4 +1,5 @@
-"""python3 -m analysis {report,status,claims} - the command line.
+"""python3 -m normsweep {report,status,claims} - the command line (python3 -m analysis
+from the repository root: the same code under its in-tree name).
 
 Exit codes (as normsweep's, docs/cli.md): 0 success; 1 runtime failure (I/O), or with
 `claims --check` a claim that does not hold; 2 bad command line or a file that is not a
@@ -11,7 +12,7 @@ import sys
 
 from .load import ResultsFileError
 
-PROG = "python3 -m analysis"
+PROG = "python3 -m %s" % (__package__ or "analysis")
 
 
 def _ints(text):

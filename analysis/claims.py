@@ -49,6 +49,12 @@ class Claim:
     checks: list
 
     @property
+    def seeds(self):
+        """The most seeds behind any of the claim's numbers."""
+        n = [v.n for c in self.checks for v in c.values.values() if isinstance(v, Spread)]
+        return max(n) if n else 0
+
+    @property
     def verdict(self):
         v = [c.verdict for c in self.checks]
         if not v or all(x == NO_DATA for x in v):
@@ -365,7 +371,8 @@ def rows(claims):
     """The claims table as rows of strings: claim, check, verdict, numbers (header first)."""
     out = [["claim", "check", "verdict", "numbers (median over seeds [min-max])"]]
     for cl in claims:
-        name = "%d. %s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "")
+        name = "%d. %s%s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "",
+                               " [%d seeds]" % cl.seeds if cl.seeds > 1 else "")
         for i, ch in enumerate(cl.checks):
             out.append([name if i == 0 else "", ch.text, ch.verdict, ch.numbers])
     return out
@@ -378,9 +385,9 @@ def text(claims, path=""):
         lines.append("%s: the paper's claims (definitions: docs/experiments.md)" % path)
     for cl in claims:
         lines.append("")
-        lines.append("Claim %d: %s%s -> %s" % (cl.number, cl.title,
-                                               " [%s]" % cl.setting if cl.setting else "",
-                                               cl.verdict.upper()))
+        lines.append("Claim %d: %s%s -> %s%s" % (
+            cl.number, cl.title, " [%s]" % cl.setting if cl.setting else "",
+            cl.verdict.upper(), " (%d seeds)" % cl.seeds if cl.seeds > 1 else ""))
         for ch in cl.checks:
             lines.append("  %-7s %s" % (ch.verdict, ch.text))
             lines.append("          %s" % ch.numbers)

@@ -242,9 +242,12 @@ def torch_module(path, run):
     last_w = [v for k, v in sd.items() if k.endswith(".weight") and v.ndim == 2][-1]
     nout = last_w.shape[0]
     if arch.partition(":")[0] in VGG_CFG:
-        shape = _vgg_input_shape(first.shape[1], last_w.shape[1], arch, data, sw)
-    else:
+        shape = _input_shape(first.shape[1], data, sw)
+    elif data.startswith("synthetic-dln"):
         shape = (first.shape[1], 1, 1)
+    else:  # an MLP on images: the flattened size is the first layer's width
+        c, h, w = _input_shape(1, data, sw)
+        shape = (first.shape[1] // (h * w), h, w)
     m = build(arch, norm, shape, nout)
     # strict: every tensor of the layout must be in the file and vice versa (BN's
     # num_batches_tracked, which normsweep does not keep, torch fills in itself)
@@ -256,8 +259,8 @@ def torch_module(path, run):
     return m
 
 
-def _vgg_input_shape(c, classifier_in, arch, data, sw):
-    """(c, h, w) of a VGG run: from the data set's known raw sizes and the pad."""
+def _input_shape(c, data, sw):
+    """(c, h, w) of an image run: the data set's known raw sizes and the pad."""
     name = data.partition(":")[0]
     raw = {"fashion-mnist": 28, "mnist": 28, "kmnist": 28, "cifar10": 32}.get(name)
     if raw is None and name == "synthetic-cls":

@@ -86,4 +86,4 @@ def test_standardize_is_the_files(made):
     want = ((u / 255.0 - sd.mean[0]) / sd.std[0]).astype(np.float32)
     np.testing.assert_array_equal(x[:, 0, 2:30, 2:30], want)
     m2 = analysis.torch_module(made[1], 0)
-    assert m2.standardize.pad == 0 and m2.input_shape == (784, 1, 1)
+    assert m2.standardize.pad == 0 and m2.input_shape == (1, 28, 28)  # the MLP flattens it

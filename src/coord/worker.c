@@ -11,7 +11,9 @@
 
 static void post_recv(ns_coord *c)
 {
-    MPI_Irecv(&c->down, (int)sizeof c->down, MPI_BYTE, 0, NS_TAG_DOWN, c->comm, &c->down_req);
+    ns_coord_mpi_ok(c, MPI_Irecv(&c->down, (int)sizeof c->down, MPI_BYTE, 0, NS_TAG_DOWN, c->comm,
+                                 &c->down_req),
+                    "worker: MPI_Irecv");
 }
 
 static void send_up(ns_coord *c, const ns_up_msg *m)
@@ -51,10 +53,12 @@ static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
 static int service(ns_coord *c, ns_coord_result *fin)
 {
     int handled = 0;
-    while (!c->finished) {
+    while (!c->finished && !c->err) {
         int flag = 0;
-        MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE);
-        if (!flag) break;
+        if (!ns_coord_mpi_ok(c, MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE),
+                             "worker: MPI_Test (receive)") ||
+            !flag)
+            break;
         ns_down_msg d = c->down;
         handle_down(c, &d, fin);
         handled++;
@@ -67,10 +71,11 @@ static int service(ns_coord *c, ns_coord_result *fin)
     if (c->stop && !c->stop_sent && !c->finished) {
         ns_up_msg m = {.flags = NS_UP_STOP, .report_run = -1, .started_run = -1,
                        .stop_signal = c->stop_signal};
+        if (c->stop_signal) ns_signals_sender(m.stop_from, sizeof m.stop_from);
         send_up(c, &m);
         c->stop_sent = 1;
     }
-    ns_outbox_progress(&c->out);
+    ns_outbox_progress(c);
     return handled;
 }
 
@@ -81,7 +86,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
     ns_backoff b;
     ns_backoff_reset(&b);
     post_recv(c);
-    for (;;) {
+    while (!c->err) {
         if (service(c, res) > 0) ns_backoff_reset(&b);
         if (c->finished) break;
         if (c->held >= 0 && c->stop) {
@@ -118,6 +123,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
         }
         ns_backoff_sleep(&b);
     }
+    if (c->err) return; /* the caller aborts the job */
     ns_up_msg bye = {.flags = NS_UP_BYE, .report_run = -1, .started_run = -1};
     send_up(c, &bye);
 }

@@ -51,8 +51,10 @@ typedef struct ns_idx_header {
 
 #define NS_IDX_HEADER_BYTES(ndim) (4u + 4u * (unsigned)(ndim))
 /* Refuse headers announcing more than this many payload bytes (a corrupt
- * header must not make us allocate terabytes). 8 GiB. */
-#define NS_IDX_MAX_BYTES ((size_t)1 << 33)
+ * header must not make us allocate gigabytes - x4 again as float - per rank).
+ * 1 GiB: twice the largest MNIST-family file (EMNIST ByClass, 0.55 GB).
+ * Stated in docs/data.md. */
+#define NS_IDX_MAX_BYTES ((size_t)1 << 30)
 
 /* Header only (gzip inflated just past it). want_ndim: 1 labels, 3 images. */
 ns_status ns_idx_read_header(const char *path, int want_ndim, ns_idx_header *h);

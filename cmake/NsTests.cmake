@@ -5,6 +5,7 @@
 #                                                                label: mpi
 #   tests/cli/test_*.sh   shell test driving the built binary    label: cli
 #   tests/slurm/test_*.sh shell test against a local Slurm       label: slurm
+#   tests/multihost/test_*.sh  shell test across network namespaces label: multihost
 # A source file may carry these lines (anywhere, usually in its header comment):
 #   ctest-labels: slow        extra labels
 #   ctest-timeout: 600        seconds (default 300)
@@ -99,8 +100,8 @@ foreach(src IN LISTS NS_MPI_TESTS)
   endforeach()
 endforeach()
 
-# ---- shell tests (cli, slurm)
-foreach(kind cli slurm)
+# ---- shell tests (cli, slurm, multihost)
+foreach(kind cli slurm multihost)
   file(GLOB _tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/test_*.sh)
   foreach(src IN LISTS _tests)
     get_filename_component(name ${src} NAME_WE)

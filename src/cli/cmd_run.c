@@ -158,7 +158,8 @@ typedef struct sweep_job {
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
     unsigned char *skip; /* per run: finished earlier or in another shard */
-    double *cost;        /* per run: estimated GFLOP, longest first        */
+    double *cost;        /* per run: estimated GFLOP (the coordinator hands out
+                            the most costly first)                        */
     int nskip;
     ns_coord_result cr;
 } sweep_job;
@@ -218,8 +219,9 @@ static int plan_runs(sweep_job *j)
 {
     const ns_spec *s = j->spec;
     ns_status st = NS_OK;
-    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc((size_t)s->nruns, 1);
-    j->cost = calloc((size_t)s->nruns, sizeof *j->cost);
+    size_t n = s->nruns > 0 ? (size_t)s->nruns : 1; /* calloc(0) may be NULL */
+    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc(n, 1);
+    j->cost = calloc(n, sizeof *j->cost);
     if (!j->skip || !j->cost)
         st = ns_error_set(NS_ERR_NOMEM, "cannot allocate the run list (%d runs)", s->nruns);
     for (int i = 0; st == NS_OK && i < s->nruns; i++) {

@@ -43,9 +43,9 @@ int ns_bench_data(int argc, char **argv)
     int reps = 3;
     uint64_t seed = 0;
     const ns_opt opts[] = {
-        {"--data", NS_OPT_STR, &spec, 0},
-        {"--reps", NS_OPT_INT, &reps, 1},
-        {"--seed", NS_OPT_U64, &seed, 0},
+        {"--data", NS_OPT_STR, &spec},
+        {"--reps", NS_OPT_COUNT, &reps},
+        {"--seed", NS_OPT_U64, &seed},
     };
     int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL,
                                "normsweep bench", usage);

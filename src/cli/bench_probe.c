@@ -271,11 +271,11 @@ int ns_bench_probe(int argc, char **argv)
     probe_opts o = {.arch = NULL, .norm = "none", .batch = 128, .reps = 7, .warmup = 2,
                     .threads = 1, .etas = 8, .hessian = 0, .seed = 0, .lr = 0.01};
     const ns_opt opts[] = {
-        {"--arch", NS_OPT_STR, &o.arch, 0},       {"--norm", NS_OPT_STR, &o.norm, 0},
-        {"--batch", NS_OPT_INT, &o.batch, 1},     {"--reps", NS_OPT_INT, &o.reps, 1},
-        {"--warmup", NS_OPT_INT, &o.warmup, 0},   {"--threads", NS_OPT_INT, &o.threads, 1},
-        {"--etas", NS_OPT_INT, &o.etas, 1},       {"--hessian", NS_OPT_INT, &o.hessian, 0},
-        {"--seed", NS_OPT_U64, &o.seed, 0},       {"--lr", NS_OPT_DOUBLE, &o.lr, 0},
+        {"--arch", NS_OPT_STR, &o.arch},       {"--norm", NS_OPT_STR, &o.norm},
+        {"--batch", NS_OPT_COUNT, &o.batch},     {"--reps", NS_OPT_COUNT, &o.reps},
+        {"--warmup", NS_OPT_INT, &o.warmup},   {"--threads", NS_OPT_COUNT, &o.threads},
+        {"--etas", NS_OPT_COUNT, &o.etas},       {"--hessian", NS_OPT_INT, &o.hessian},
+        {"--seed", NS_OPT_U64, &o.seed},       {"--lr", NS_OPT_DOUBLE, &o.lr},
     };
     static const char *const flags[] = {"--probe", NULL};
     int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), flags,

@@ -190,12 +190,12 @@ int ns_bench_train(int argc, char **argv)
                     .warmup = 3, .threads = 1, .seed = 0, .lr = 0.01};
     const char *shape = NULL;
     const ns_opt opts[] = {
-        {"--arch", NS_OPT_STR, &o.arch, 0},         {"--norm", NS_OPT_STR, &o.norm, 0},
-        {"--init", NS_OPT_STR, &o.init, 0},         {"--crosscheck", NS_OPT_STR, &o.crosscheck, 0},
-        {"--batch", NS_OPT_INT, &o.batch, 1},       {"--steps", NS_OPT_INT, &o.steps, 1},
-        {"--warmup", NS_OPT_INT, &o.warmup, 0},     {"--threads", NS_OPT_INT, &o.threads, 1},
-        {"--classes", NS_OPT_INT, &o.classes, 0},   {"--seed", NS_OPT_U64, &o.seed, 0},
-        {"--lr", NS_OPT_DOUBLE, &o.lr, 0},          {"--shape", NS_OPT_STR, &shape, 0},
+        {"--arch", NS_OPT_STR, &o.arch},         {"--norm", NS_OPT_STR, &o.norm},
+        {"--init", NS_OPT_STR, &o.init},         {"--crosscheck", NS_OPT_STR, &o.crosscheck},
+        {"--batch", NS_OPT_COUNT, &o.batch},       {"--steps", NS_OPT_COUNT, &o.steps},
+        {"--warmup", NS_OPT_INT, &o.warmup},     {"--threads", NS_OPT_COUNT, &o.threads},
+        {"--classes", NS_OPT_INT, &o.classes},   {"--seed", NS_OPT_U64, &o.seed},
+        {"--lr", NS_OPT_DOUBLE, &o.lr},          {"--shape", NS_OPT_STR, &shape},
     };
     int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL,
                                "normsweep bench", usage);

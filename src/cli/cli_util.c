@@ -39,6 +39,7 @@ int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
         switch (o->type) {
         case NS_OPT_STR: *(const char **)o->dst = v; break;
         case NS_OPT_INT:
+        case NS_OPT_COUNT:
             if (!ns_cli_long(v, -2147483647L, 2147483647L, &x)) end = (char *)v;
             *(int *)o->dst = (int)x;
             break;
@@ -53,8 +54,8 @@ int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
                     o->type == NS_OPT_DOUBLE ? "number" : "whole number");
             return NS_EXIT_USAGE;
         }
-        if (o->type == NS_OPT_INT && x < o->min) {
-            fprintf(stderr, "%s: %s '%s' must be at least %d\n", who, a, v, o->min);
+        if (o->type == NS_OPT_COUNT && x < 1) {
+            fprintf(stderr, "%s: %s '%s' must be at least 1\n", who, a, v);
             return NS_EXIT_USAGE;
         }
     }

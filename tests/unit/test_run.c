@@ -487,7 +487,8 @@ START_TEST(probe_state_is_one_block_bound_to_its_net)
     span sp[64];
     int k = 0;
 #define SPAN(type, name, len) sp[k++] = (span){#name, (uintptr_t)p.name, (uintptr_t)(p.name + (len))};
-    struct { size_t L, M, U, Q, E, n, max_units, max_sample; } z = {L, M, U, Q, E, n, 12, 16};
+    struct { size_t L, M, U, Q, E, n, max_units, max_sample, lanczos, cn, K, V, SM, CL; } z = {
+        L, M, U, Q, E, n, 12, 16, 0, 0, 0, 0, 0, 0}; /* the curvature is off */
     NS_RUN_PROBE_ARRAYS(SPAN)
 #undef SPAN
     uintptr_t prev = (uintptr_t)p.block;

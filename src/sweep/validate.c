@@ -295,12 +295,12 @@ static void check_curvature(ns_reader *r, const yaml_node_t *probes)
     for (int j = 0; j < pv->nnorm && p->curv_mode != NS_CURV_MODE_TRAIN; j++)
         if (ns_ref_norm_has_eval(pv->norm[j]) == 0)
             ns_errs_node(r->c.e, mode ? mode : cv,
-                         "probes.curvature.mode: '%s' includes eval mode, which holds running "
-                         "statistics fixed; grid.norm[%d] '%s' keeps none (it normalizes each "
-                         "sample by its own statistics in both modes, so its eval-mode Hessian "
-                         "is its train-mode one): use mode: train", 
-                         p->curv_mode == NS_CURV_MODE_BOTH ? "both" : "eval", r->norm_item[j],
-                         pv->norm[j]);
+                         "probes.curvature.mode: %s eval mode, which holds running statistics "
+                         "fixed, but grid.norm[%d] '%s' keeps none (it normalizes each sample by "
+                         "its own statistics in both modes, so its eval-mode Hessian is its "
+                         "train-mode one): use mode: train",
+                         p->curv_mode == NS_CURV_MODE_BOTH ? "'both' includes" : "'eval' is",
+                         r->norm_item[j], pv->norm[j]);
     if (!r->data_ok) return;
     const ns_spec *s = r->s;
     int nout = s->nclasses > 0 ? s->nclasses : s->target_dim, m = ns_curv_max_steps(p);
@@ -310,9 +310,9 @@ static void check_curvature(ns_reader *r, const yaml_node_t *probes)
             continue; /* reported by check_archs */
         if ((double)m * z.params > (double)NS_SPEC_MAX_VALUES)
             ns_errs_node(r->c.e, cv,
-                         "probes.curvature: a Lanczos basis of %d vectors of '%s''s %.3g "
-                         "parameters is %.3g floats, over the limit of %.3g (fewer steps; %s)",
-                         m, pv->arch[i], z.params, (double)m * z.params,
+                         "probes.curvature: a Lanczos basis of %d vectors x %.3g parameters "
+                         "('%s') is %.3g floats, over the limit of %.3g (fewer iterations; %s)",
+                         m, z.params, pv->arch[i], (double)m * z.params,
                          (double)NS_SPEC_MAX_VALUES, LIMITS_DOC);
     }
 }

@@ -164,7 +164,8 @@ typedef struct sweep_job {
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
     unsigned char *skip; /* per run: finished earlier or in another shard */
-    double *cost;        /* per run: estimated GFLOP, longest first        */
+    double *cost;        /* per run: estimated GFLOP (the coordinator hands out
+                            the most costly first)                        */
     int nskip;
     ns_coord_result cr;
 } sweep_job;
@@ -226,8 +227,9 @@ static int plan_runs(sweep_job *j)
 {
     const ns_spec *s = j->spec;
     ns_status st = NS_OK;
-    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc((size_t)s->nruns, 1);
-    j->cost = calloc((size_t)s->nruns, sizeof *j->cost);
+    size_t n = s->nruns > 0 ? (size_t)s->nruns : 1; /* calloc(0) may be NULL */
+    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc(n, 1);
+    j->cost = calloc(n, sizeof *j->cost);
     if (!j->skip || !j->cost)
         st = ns_error_set(NS_ERR_NOMEM, "cannot allocate the run list (%d runs)", s->nruns);
     for (int i = 0; st == NS_OK && i < s->nruns; i++) {
@@ -268,7 +270,12 @@ static ns_status stat_as(const char *path, int want, const char *role, int *exis
     }
     *exists = 1;
     int ok = want == NS_DIRECTORY ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) exists and is not a %s", path, role,
+    const char *is = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISREG(st.st_mode)  ? "a regular file"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "a device";
+    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) is %s, not a %s", path, role, is,
              want == NS_DIRECTORY ? "directory" : "regular file");
     return NS_OK;
 }
@@ -283,9 +290,13 @@ static ns_status check_hdf5_signature(const char *path)
     if (!f) return ns_error_set(NS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
+    /* the store's own wording for these (h5file.c), one message per problem */
+    NS_CHECK(got > 0, NS_ERR_FORMAT,
+             "%s: empty file (0 bytes): not an HDF5 file (--resume continues a results file of "
+             "`normsweep run`)", path);
     NS_CHECK(got == sizeof head && memcmp(head, sig, sizeof sig) == 0, NS_ERR_FORMAT,
-             "%s is not an HDF5 file (%s): --resume continues a results file of `normsweep run`",
-             path, got == 0 ? "it is empty" : "no HDF5 signature at byte offset 0");
+             "%s: not an HDF5 file (no HDF5 signature at byte offset 0; --resume continues a "
+             "results file of `normsweep run`)", path);
     return NS_OK;
 }
 

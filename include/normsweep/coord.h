@@ -50,7 +50,11 @@ typedef struct ns_coord_opts {
     double progress_every_s;     /* rank 0 prints a progress line this often (0: never) */
     const char *progress_json;   /* sidecar JSON rank 0 keeps updated atomically (NULL: none) */
     FILE *log;                   /* where progress lines go (NULL: stderr) */
+    double rank_timeout_s;       /* a rank silent this long (dead, hung, cut off) stops the
+                                    sweep, and after a stop ranks silent this long are given
+                                    up (res->n_lost); 0: NS_COORD_RANK_TIMEOUT_S */
 } ns_coord_opts;
+#define NS_COORD_RANK_TIMEOUT_S 300.0
 /* Only rank 0 reads cost, skip, progress_* and log; nruns must agree on all ranks. */
 
 typedef struct ns_coord_result {
@@ -59,6 +63,10 @@ typedef struct ns_coord_result {
     int stop_requested; /* a stop (signal or ns_coord_request_stop) reached the sweep */
     int stop_signal;    /* first signal number that caused the stop (0: none / programmatic) */
     int nruns, n_done, n_diverged, n_failed, n_stopped, n_pending, n_skipped;
+    int n_lost;         /* ranks given up after a stop (src/coord/lost.c): the communicator
+                           has dead or hung members, so no collective call on it may follow
+                           (a file close, MPI_Finalize): end the job with MPI_Abort. Their
+                           runs are pending (a resumed job reruns them). */
     double wall_s;      /* wall time of ns_coord_execute on this rank */
     /* Rank 0 only (NULL elsewhere): runs[i] is run i's outcome; free with
      * ns_coord_result_free. */
@@ -71,7 +79,8 @@ typedef struct ns_coord_result {
  * stopped, see res->complete (main exits NS_EXIT_INCOMPLETE = 3 when it is 0);
  * NS_ERR_ARG/NS_ERR_IO/NS_ERR_NOMEM (on every rank, before any run) for bad
  * options, an unwritable progress_json or no memory. MPI errors are fatal (the
- * communicator's MPI_ERRORS_ARE_FATAL). A failing callback does not end the
+ * communicator's MPI_ERRORS_ARE_FATAL). A rank that dies is noticed after a stop
+ * (the launcher TERMs the survivors): see res->n_lost. A failing callback does not end the
  * sweep: its run is recorded as NS_RUN_FAILED. */
 ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
                            ns_coord_result *res);

@@ -24,18 +24,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* sweep()'s answer when ranks were lost: not an exit code, ns_cmd_run aborts the job */
+enum { NS_EXIT_LOST = -100 };
+
 typedef struct run_opts {
     const char *spec, *out;
     int resume, force, quiet;
     int shard, nshards;
-    double progress_every;
+    double progress_every, rank_timeout;
 } run_opts;
 
 static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: normsweep run SPEC -o OUT [--resume | --force] [--shard I/N]\n"
-            "                     [--progress-every SECONDS] [--quiet]\n"
+            "                     [--progress-every SECONDS] [--rank-timeout SECONDS] [--quiet]\n"
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
@@ -44,6 +47,9 @@ static void run_usage(FILE *f)
             "  --shard I/N       run only runs with index %% N == I (Slurm arrays; then\n"
             "                    `normsweep merge`)\n"
             "  --progress-every SECONDS  progress line interval on rank 0 (default 30)\n"
+            "  --rank-timeout SECONDS  a rank silent this long (dead, hung, cut off) stops\n"
+            "                    the sweep; after a stop, ranks silent this long are given\n"
+            "                    up and the job ends (default 300; docs/coordinator.md)\n"
             "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
             "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
             "      3 stopped by a signal (resume with --resume)\n");
@@ -72,6 +78,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             o->progress_every = strtod(argv[++i], &end);
             if (*end || o->progress_every < 0) {
                 fprintf(stderr, "normsweep run: --progress-every needs seconds >= 0, got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--rank-timeout") == 0 && i + 1 < argc) {
+            char *end;
+            o->rank_timeout = strtod(argv[++i], &end);
+            if (*end || !(o->rank_timeout > 0)) {
+                fprintf(stderr, "normsweep run: --rank-timeout needs seconds > 0, got '%s'\n", argv[i]);
                 return 2;
             }
         } else if (strcmp(a, "--shard") == 0 && i + 1 < argc) {
@@ -239,7 +252,7 @@ static int sweep(const run_opts *o, int rank, int size)
     /* --quiet silences the progress lines, not the progress sidecar */
     FILE *devnull = o->quiet ? fopen("/dev/null", "w") : NULL;
     ns_coord_opts co = {spec->nruns, cost, skip, o->progress_every, progress,
-                        devnull ? devnull : stderr};
+                        devnull ? devnull : stderr, o->rank_timeout};
     sweep_ctx sc;
     memset(&sc, 0, sizeof sc);
     sc.spec = spec;
@@ -250,6 +263,20 @@ static int sweep(const run_opts *o, int rank, int size)
     ns_coord_result cr;
     memset(&cr, 0, sizeof cr);
     st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, &sc, &cr);
+    if (st == NS_OK && cr.n_lost > 0) {
+        /* Ranks were given up: a collective close would wait for them forever.
+         * Every row already written is in the file (independent writes); the
+         * caller ends the job (ns_cmd_run: MPI_Abort). */
+        fprintf(stderr, "normsweep: rank %d: %d rank%s lost; the file holds every finished run; "
+                        "ending the job: resume it with --resume\n",
+                rank, cr.n_lost, cr.n_lost == 1 ? "" : "s");
+        if (devnull) fclose(devnull);
+        ns_coord_result_free(&cr);
+        free(skip);
+        free(cost);
+        ns_spec_free(spec);
+        return NS_EXIT_LOST;
+    }
     ns_status cs = ns_results_close(res);
     if (devnull) fclose(devnull);
 
@@ -297,6 +324,8 @@ int ns_cmd_run(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int code = sweep(&o, rank, size);
     ns_dataset_cache_clear();
+    if (code == NS_EXIT_LOST) /* MPI_Finalize would wait for the lost ranks */
+        MPI_Abort(MPI_COMM_WORLD, NS_EXIT_INCOMPLETE);
     MPI_Finalize();
     return code;
 }

@@ -147,6 +147,7 @@ static void begin_stop(ns_coord *c, int sig, int origin)
     c->stop = 1;
     c->stop_signal = sig;
     c->json_dirty = 1;
+    ns_lost_stop_seen(c);
     ns_down_msg m = {.kind = NS_DOWN_STOP, .run = -1, .stop_signal = sig};
     for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &m, sizeof m);
     fprintf(c->log,
@@ -235,10 +236,13 @@ static int service(ns_coord *c)
         /* The message is already there: this Recv does not wait. */
         MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP, c->comm,
                  MPI_STATUS_IGNORE);
+        if (ns_lost_ignored(c, st.MPI_SOURCE)) continue; /* given up: its runs are pending */
         handle_up(c, st.MPI_SOURCE, &m);
+        ns_lost_heard(c, st.MPI_SOURCE); /* after handle_up: a STOP from it sets t_stop */
         handled++;
     }
     ns_outbox_progress(&c->out);
+    ns_lost_watch(c);
     progress_tick(c);
     return handled;
 }
@@ -259,6 +263,7 @@ ns_status ns_leader_start(ns_coord *c)
     c->parked = calloc((size_t)c->size, 1);
     NS_CHECK(c->order && c->state && c->seq && c->t_run && c->runs && c->parked, NS_ERR_NOMEM,
              "coordinator: cannot allocate the state of %d runs", n);
+    NS_TRY(ns_lost_alloc(c));
     for (int r = 0; r < n; r++) {
         c->seq[r] = -1;
         c->runs[r].rank = -1;
@@ -305,8 +310,8 @@ void ns_leader_loop(ns_coord *c)
             continue;
         }
         /* Nothing for rank 0 to run: done once every worker is parked, which
-         * means each has reported everything it was given. */
-        if (c->nparked == c->size - 1) break;
+         * means each has reported everything it was given (or was given up). */
+        if (c->nparked + c->nlost == c->size - 1) break;
         ns_backoff_sleep(&b);
     }
     for (int r = 0; r < c->nruns; r++)
@@ -319,11 +324,12 @@ void ns_leader_loop(ns_coord *c)
     ns_down_msg fin = {.kind = NS_DOWN_FINISH, .run = -1, .stop_signal = c->stop_signal};
     ns_summary_pack(&sum, fin.summary);
     c->finishing = 1;
-    for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
+    for (int w = 1; w < c->size; w++)
+        if (!c->lost[w]) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
     /* Wait for every BYE: then no message of this sweep is left unreceived
      * when the communicator is freed. */
     ns_backoff_reset(&b);
-    while (c->nbye < c->size - 1)
+    while (c->nbye < c->size - 1 - c->nlost)
         if (service(c) == 0) ns_backoff_sleep(&b);
     if (c->opts->progress_every_s > 0) {
         char line[512];
@@ -346,7 +352,8 @@ void ns_leader_result(ns_coord *c, ns_coord_result *res)
     res->n_pending = c->nq - (res->n_done + res->n_diverged + res->n_failed + res->n_stopped);
     res->stop_requested = c->stop;
     res->stop_signal = c->stop_signal;
-    res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0;
+    res->n_lost = c->nlost;
+    res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0 && c->nlost == 0;
 }
 
 void ns_leader_free(ns_coord *c)
@@ -357,6 +364,7 @@ void ns_leader_free(ns_coord *c)
     free(c->t_run);
     free(c->runs);
     free(c->parked);
+    ns_lost_free(c);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -400,6 +408,7 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
     c->opts = o;
     c->nruns = o->nruns;
     c->held = -1;
+    c->rank_timeout_s = o->rank_timeout_s > 0 ? o->rank_timeout_s : NS_COORD_RANK_TIMEOUT_S;
     /* A private communicator: our tags cannot meet the caller's messages. */
     MPI_Comm_dup(comm, &c->comm);
     MPI_Comm_rank(c->comm, &c->rank);
@@ -420,6 +429,7 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
         st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns differs between ranks (%d..%d)",
                           -all[2], all[1]);
     if (st == NS_OK) {
+        ns_lost_gather_hosts(c);
         if (c->rank == 0) {
             ns_leader_loop(c);
             ns_leader_result(c, res);
@@ -428,11 +438,13 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
         } else {
             ns_worker_loop(c, res);
         }
-        ns_outbox_drain(&c->out);
+        /* Sends to a lost rank may never complete: their slots stay allocated
+         * (the caller ends the job with MPI_Abort). */
+        if (c->nlost == 0) ns_outbox_drain(&c->out);
     }
     res->wall_s = ns_now_s() - c->t_start;
     if (c->rank == 0) ns_leader_free(c);
-    ns_outbox_free(&c->out);
+    if (c->nlost == 0) ns_outbox_free(&c->out);
     MPI_Comm_free(&c->comm);
     return st;
 }

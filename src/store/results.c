@@ -343,13 +343,20 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
         free(r);
         return ns_error_set(NS_ERR_NOMEM, "out of memory");
     }
-    ns_status st = build_layout(spec, r, b);
+    /* Rank 0's clock, on every rank (collective, before anything can fail):
+     * the attributes are part of the layout all ranks must pass identically,
+     * and ranks' clocks differ (another second under load, another node's
+     * skew; found by tests/multihost). */
+    long long now_ll = (long long)time(NULL);
+    int bcast_ok = MPI_Bcast(&now_ll, 1, MPI_LONG_LONG, 0, comm) == MPI_SUCCESS;
+    ns_status st = bcast_ok ? build_layout(spec, r, b)
+                            : ns_error_set(NS_ERR_MPI, "%s: MPI_Bcast of the creation time failed", path);
     char *canon = st == NS_OK ? ns_spec_canonical(spec) : NULL;
     char *mean = NULL, *std = NULL, created[32], threads[16];
     if (st == NS_OK) {
         mean = fmt_floats(meta ? meta->data_mean : NULL, spec->in_shape.c);
         std = fmt_floats(meta ? meta->data_std : NULL, spec->in_shape.c);
-        time_t now = time(NULL);
+        time_t now = (time_t)now_ll;
         struct tm tm;
         gmtime_r(&now, &tm);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016  # single-quoted \$ is meant: the agent's own code
 # mh_harness.sh - N "hosts" on one machine, for multi-node MPI tests (sourced).
 #
 #   mh_up N [SLOTS]    create N network namespaces ${MH_PREFIX}h0.. on a private
@@ -9,6 +10,10 @@
 #   mh_on I CMD...     run CMD on host I (its network, its hostname)
 #   mh_pids I          pids of every process on host I
 #   mh_kill_host I [SIG]  kill every process on host I (default SIGKILL)
+#   mh_cut_host I      take host I off the network, its processes alive
+#   mh_uncut_host I    put it back
+#   mh_launcher_pid    pid of mpirun (on host 0)
+#   mh_rank_pid R      pid of MPI rank R
 #   mh_down            kill what runs on the hosts, delete the namespaces
 #
 # Nothing outside the namespaces is touched: the root namespace gets no
@@ -143,6 +148,33 @@ mh_mpirun() {
 }
 
 mh_pids() { ip netns pids "$(mh_ns "$1")" 2>/dev/null; }
+
+# mh_launcher_pid: pid of the mpirun that mh_mpirun started on host 0 (signals
+# for the job go to it, not to the shell function running it)
+mh_launcher_pid() {
+  local p
+  for p in $(mh_pids 0); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mpirun ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# mh_cut_host I: take host I off the network (its link down), its processes
+# alive: a hung or unplugged node, which sends no TCP reset to anyone
+mh_cut_host() { ip -n "$(mh_ns "$1")" link set eth0 down; }
+mh_uncut_host() { ip -n "$(mh_ns "$1")" link set eth0 up; }
+
+# mh_rank_pid R: pid of MPI rank R (of the running job), on whichever host
+mh_rank_pid() {
+  local i p
+  for ((i = 0; i < MH_NHOSTS; i++)); do
+    for p in $(mh_pids "$i"); do
+      tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
+        { echo "$p"; return 0; }
+    done
+  done
+  return 1
+}
 
 mh_kill_host() {
   local pids

@@ -20,45 +20,20 @@ import h5py
 SCHEMA = "normsweep"
 SCHEMA_VERSION = 1
 
-# Run-table columns in the order the schema lists them (extra 1-D run columns a newer
-# writer adds are kept, after these).
-RUN_COLUMNS = (
-    "lr", "arch", "norm", "init", "seed", "batch", "momentum", "weight_decay", "steps",
-    "random_sample", "status", "rank", "steps_done", "diverged_step", "message",
-    "n_layers", "n_act_layers", "n_params", "final_train_loss", "final_train_acc",
-    "final_test_loss", "final_test_acc", "wall_s", "train_s", "probe_s_total", "eval_s",
-)
+# Nothing here lists the schema's variables or dimensions: names, dims, types and
+# attributes come from the file itself (its HDF5 dimension scales), whose layout is made
+# from the one schema table in src/store/schema.c (docs/hdf5-schema.md). What the
+# loader relies on beyond that is stated where it is used:
+# - the run-table columns analysis needs (a file without them is refused);
 REQUIRED_COLUMNS = ("lr", "arch", "norm", "seed", "status")
-DIM_NAMES = ("run", "step", "eval", "probe", "eta", "layer", "act_layer", "unit", "quantile",
-             "weight", "tensor", "axis")
-# The final weights: large (a VGG run is ~10^7 floats), so load() leaves them out unless
-# asked by name; state_dict() reads one run's row.
+# - every variable's first dim is `run` (the format's rule; used only for a dataset
+#   whose dimension scales were lost, e.g. rewritten by a tool);
+ROW_DIM = "run"
+# - the final weights (a VGG run is ~10^7 floats) are the variables over the `weight`
+#   and `tensor` dims: load() leaves them out unless asked by name, state_dict() reads
+#   one run's row of these four.
+WEIGHT_DIMS = ("weight", "tensor")
 WEIGHT_VARS = ("weights", "tensor_name", "tensor_offset", "tensor_shape")
-
-# Dimensions of every trace the schema defines; used only when a dataset has no
-# dimension scales attached (the file's own scales win otherwise).
-TRACE_DIMS = {
-    "train_loss": ("run", "step"), "train_acc": ("run", "step"), "grad_norm": ("run", "step"),
-    "test_loss": ("run", "eval"), "test_acc": ("run", "eval"),
-    "layer_name": ("run", "layer"), "act_layer_name": ("run", "act_layer"),
-    "layer_grad_norm": ("run", "probe", "layer"),
-    "landscape_loss": ("run", "probe", "eta"), "landscape_grad_change": ("run", "probe", "eta"),
-    "rand_landscape_loss": ("run", "probe", "eta"),
-    "rand_landscape_grad_change": ("run", "probe", "eta"),
-    "beta_eff": ("run", "probe"), "rand_beta_eff": ("run", "probe"),
-    "probe_loss": ("run", "probe"), "probe_grad_norm": ("run", "probe"),
-    "ics_l2": ("run", "probe", "layer"), "ics_cos": ("run", "probe", "layer"),
-    "act_quantiles": ("run", "probe", "act_layer", "unit", "quantile"),
-    "act_mean": ("run", "probe", "act_layer", "unit"),
-    "act_std": ("run", "probe", "act_layer", "unit"),
-    "act_unit_index": ("run", "act_layer", "unit"),
-    "hess_top_eig": ("run", "probe"), "hess_residual": ("run", "probe"),
-    "hess_iters": ("run", "probe"), "hess_trace": ("run", "probe"),
-    "thm41_lhs": ("run", "probe", "act_layer"), "thm41_rhs": ("run", "probe", "act_layer"),
-    "probe_s": ("run", "probe"),
-    "weights": ("run", "weight"), "tensor_name": ("run", "tensor"),
-    "tensor_offset": ("run", "tensor"), "tensor_shape": ("run", "tensor", "axis"),
-}
 
 # netCDF-4 marks a dimension that has no coordinate values with this NAME.
 _NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable"
@@ -135,8 +110,8 @@ def _is_scale(ds):
 
 
 def _dims_of(ds, name):
-    """Dimension names of a dataset: the names of its attached dimension scales, else
-    the schema's table, else '<name>_dim<i>'."""
+    """Dimension names of a dataset: the names of its attached dimension scales; an
+    axis without one is `run` if it is the first, else '<name>_dim<i>'."""
     if _is_scale(ds):
         return (name,)
     names = []
@@ -148,13 +123,19 @@ def _dims_of(ds, name):
                 n = d[0].name.rsplit("/", 1)[-1]
         except (KeyError, RuntimeError, ValueError):
             n = None
-        names.append(n or d.label or None)
-    if None in names:
-        fb = TRACE_DIMS.get(name) or (("run",) if name in RUN_COLUMNS else None)
-        for i, n in enumerate(names):
-            if n is None:
-                names[i] = fb[i] if fb and len(fb) == ds.ndim else "%s_dim%d" % (name, i)
+        names.append(n or d.label or (ROW_DIM if i == 0 else "%s_dim%d" % (name, i)))
     return tuple(names)
+
+
+def _creation_order(f):
+    """Names of the datasets attached to the `run` dim, in the order the writer
+    attached them (the schema table's order), from the scale's REFERENCE_LIST; [] if
+    the file has none."""
+    try:
+        names = [f[r[0]].name for r in f[ROW_DIM].attrs["REFERENCE_LIST"]]
+    except (KeyError, ValueError, TypeError, RuntimeError, OSError):
+        return []
+    return [n.rsplit("/", 1)[-1] for n in names if n]  # a deleted dataset has no name
 
 
 class Sweep:
@@ -187,7 +168,7 @@ class Sweep:
                     run_cols[name] = obj
                 else:
                     self.dims[name] = dims
-            self._read_runs(run_cols)
+            self._read_runs(run_cols, _creation_order(f))
             self.nrun = len(self.runs["status"])
             for name, dims in self.dims.items():
                 for d in dims:
@@ -234,13 +215,14 @@ class Sweep:
             self._fail("schema_version %s; this reader understands schema_version %d only "
                        "(expected schema_version = %d)" % (got, SCHEMA_VERSION, SCHEMA_VERSION))
 
-    def _read_runs(self, cols):
+    def _read_runs(self, cols, order):
         for c in REQUIRED_COLUMNS:
             if c not in cols:
                 self._fail("run-table column %r is missing (expected a 1-D dataset over dim "
                            "'run', schema %d)" % (c, SCHEMA_VERSION))
-        order = [c for c in RUN_COLUMNS if c in cols] + sorted(c for c in cols
-                                                                if c not in RUN_COLUMNS)
+        # the writer's order (settings first, as the schema table lists them), then any
+        # column a tool added
+        order = [c for c in order if c in cols] + sorted(c for c in cols if c not in order)
         n = cols["status"].shape[0]
         for c in order:
             if cols[c].shape[0] != n:
@@ -376,16 +358,16 @@ def load(path, variables=None, plain=False):
     Unwritten cells are NaN (-1 for integers, '' for strings). Raises ResultsFileError
     for a file that is not a normsweep schema-1 results file."""
     sw = Sweep(path)
-    names = ([n for n in sw.dims if n not in WEIGHT_VARS] if variables is None
-             else list(variables))
+    names = ([n for n in sw.dims if not set(sw.dims[n]) & set(WEIGHT_DIMS)]
+             if variables is None else list(variables))
     for n in names:
         if n not in sw.dims:
             raise KeyError("%s: no trace %r in this file (has: %s)"
                            % (sw.path, n, ", ".join(sorted(sw.dims))))
     arrays = {n: sw.var(n) for n in names}
-    needed = {"run"} | {d for n in names for d in sw.dims[n]}
-    used = [d for d in DIM_NAMES if d in needed] + sorted(d for d in needed
-                                                         if d not in DIM_NAMES)
+    used = ["run"]  # dims in the order the traces use them
+    for n in names:
+        used += [d for d in sw.dims[n] if d not in used]
 
     if not plain and _have("pandas"):
         import pandas as pd

@@ -62,6 +62,7 @@ typedef struct ns_coord_result {
     int complete;       /* 1: no stop, and every non-skipped run ended done/diverged/failed */
     int stop_requested; /* a stop (signal or ns_coord_request_stop) reached the sweep */
     int stop_signal;    /* first signal number that caused the stop (0: none / programmatic) */
+    char stop_from[128]; /* rank 0 only: "SIGTERM on rank 1, from mpirun (pid 42, ...)" */
     int nruns, n_done, n_diverged, n_failed, n_stopped, n_pending, n_skipped;
     int n_lost;         /* ranks given up after a stop (src/coord/lost.c): the communicator
                            has dead or hung members, so no collective call on it may follow
@@ -78,10 +79,15 @@ typedef struct ns_coord_result {
  * requested before it starts. Returns NS_OK when the sweep ended - completed or
  * stopped, see res->complete (main exits NS_EXIT_INCOMPLETE = 3 when it is 0);
  * NS_ERR_ARG/NS_ERR_IO/NS_ERR_NOMEM (on every rank, before any run) for bad
- * options, an unwritable progress_json or no memory. MPI errors are fatal (the
- * communicator's MPI_ERRORS_ARE_FATAL). A rank that dies is noticed after a stop
- * (the launcher TERMs the survivors): see res->n_lost. A failing callback does not end the
- * sweep: its run is recorded as NS_RUN_FAILED. */
+ * options, an unwritable progress_json or no memory. Every MPI return code is
+ * checked (mpi_check.h): with the default MPI_ERRORS_ARE_FATAL handler a
+ * failure aborts the job; under MPI_ERRORS_RETURN the first failure stops
+ * this rank's coordinator (its running run stops as if signalled) and
+ * NS_ERR_MPI is returned on this rank only - the caller must then abort the
+ * job (MPI_Abort), since the other ranks may wait for this one. A failing
+ * callback does not end the sweep: its run is recorded as NS_RUN_FAILED. A rank
+ * that dies, hangs or is cut off is given up after --rank-timeout: see
+ * res->n_lost. */
 ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
                            ns_coord_result *res);
 void ns_coord_result_free(ns_coord_result *res);
@@ -105,5 +111,11 @@ void ns_signals_install(void);
 /* Number of the first stop signal caught since install/clear, 0 if none. */
 int ns_signals_caught(void);
 void ns_signals_clear(void);
+/* "SIGTERM", "SIGUSR1", "SIGINT"; "a request" for 0. */
+const char *ns_signal_name(int sig);
+/* Who sent the caught signal, for messages: "from mpirun (pid 42, this
+ * process's launcher)", "from the terminal or the kernel" (Ctrl-C), "no signal
+ * caught". Not for signal handlers (it reads /proc). */
+void ns_signals_sender(char *buf, size_t n);
 
 #endif

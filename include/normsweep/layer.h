@@ -74,6 +74,30 @@ typedef struct ns_layer_ops {
     void (*init)(ns_layer *l, ns_rng *rng, ns_init_kind kind);
     /* Free priv. May be NULL. */
     void (*destroy)(ns_layer *l);
+
+    /* ---- R-operator pair (Pearlmutter 1994) for exact Hessian-vector products
+     * (hvp.h). Directional derivatives, along the direction (rin, v), of this
+     * layer's forward and of its backward at the point of the most recent
+     * forward (in/out) and backward (dout); they follow that forward's mode.
+     * rin = R(in) [batch][in_shape], NULL = 0 (the input does not depend on
+     * the parameters); v = the direction's slice for this layer's parameters
+     * (nparams floats), NULL = 0. scratch: ns_rop_scratch_size(l, batch)
+     * floats (nn/rop.h) the op may overwrite. Nothing allocates.
+     *   r_forward:  rout[batch][out_shape] = d out/d in . rin + d out/d w . v
+     *   r_backward: given rdout = R(dout) [batch][out_shape] (rdout = d/de of
+     *               the dout a backward would get at in + e rin, w + e v), write
+     *               rdin = R(din) [batch][in_shape] (skip if NULL) and
+     *               OVERWRITE rdw = R(dw) (nparams floats; NULL: not needed).
+     *               rin and v must be those of the last r_forward.
+     * NULL for a weight layer (is_weight) that is bilinear in (in, w), like
+     * dense and conv: the net then composes the R-ops from its own forward and
+     * backward (nn/rop.h, ns_bilinear_r_forward). Every other layer must set
+     * both. */
+    void (*r_forward)(ns_layer *l, float *rout, const float *rin, const float *v,
+                      const float *in, const float *out, int batch, float *scratch);
+    void (*r_backward)(ns_layer *l, float *rdin, float *rdw, const float *rdout,
+                       const float *dout, const float *rin, const float *v, const float *in,
+                       const float *out, int batch, float *scratch);
 } ns_layer_ops;
 
 struct ns_layer {

@@ -28,4 +28,13 @@ double ns_loss_softmax_ce(const float *z, const int32_t *y, int batch, int k, fl
 /* f[batch][k] outputs, t[batch][k] targets; df (may be NULL) receives dL/df. */
 double ns_loss_squared_sum(const float *f, const float *t, int batch, int k, float *df);
 
+/* R-operators (exact Hessian-vector products, hvp.h): the directional
+ * derivative of dL/dz along rz = R(z), i.e. the loss Hessian times rz.
+ *   cross-entropy:  rdz_b = (p_b .* rz_b - p_b <p_b, rz_b>) / B,  p_b = softmax(z_b)
+ *   squared error:  rdf = 2 rf
+ * z: the logits of the forward (the labels do not enter: the Hessian of
+ * logsumexp is label-free). Sums in double. */
+void ns_loss_softmax_ce_r(const float *z, const float *rz, int batch, int k, float *rdz);
+void ns_loss_squared_sum_r(const float *rf, int batch, int k, float *rdf);
+
 #endif

@@ -75,6 +75,7 @@ typedef struct ns_net {
     float *dloss;       /* dL/d(output) from the last forward                  */
     const float *x_in;  /* input of the last forward (caller's memory)         */
     int last_batch;
+    long nforward;      /* forwards run so far (hvp.h detects a stale base pass) */
     ns_backward_hook hook;
     void *hook_ctx;
 } ns_net;
@@ -125,6 +126,33 @@ ns_layer *ns_net_layer(ns_net *n, int i);
 const float *ns_net_output_of(const ns_net *n, int i);
 /* Output size per sample (== nout). */
 int ns_net_nout(const ns_net *n);
+
+/* Sizes of the net ns_net_build would make for (arch, norm, in, nout), without
+ * building it: each layer is created at batch 1 (the layers own their size
+ * rules) and destroyed again; no flat buffers, activations or net workspaces.
+ * ntensors counts the named tensors ns_net_tensor lists. */
+typedef struct ns_net_size {
+    size_t nparams, nstate;
+    int ntensors;
+} ns_net_size;
+ns_status ns_net_size_of(const char *arch, const ns_norm_config *norm, ns_shape in, int nout,
+                         ns_net_size *out);
+
+/* A named tensor of a net in PyTorch's terms, located in the export row: the
+ * parameters (nparams floats) followed by the state (nstate floats), the
+ * layout of the results file's `weights` row and of ns_net_export's .bin. */
+typedef struct ns_tensor_ref {
+    char name[64];  /* state_dict key, "features.0.weight" */
+    int is_state;   /* running statistics (in n->state)    */
+    size_t offset;  /* into params || state                */
+    size_t count;   /* floats                              */
+    int ndim;
+    int dims[4];
+} ns_tensor_ref;
+/* Tensor iterator: k in [0, ns_net_ntensors(n)) in network order (layer by
+ * layer, each layer's views in order). NS_ERR_ARG for k out of range. */
+int ns_net_ntensors(const ns_net *n);
+ns_status ns_net_tensor(const ns_net *n, int k, ns_tensor_ref *t);
 
 /* Export parameters and state as raw little-endian float32 plus a JSON
  * manifest (format: docs/architectures.md, "Weight export"):

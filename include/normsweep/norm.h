@@ -68,4 +68,10 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
 ns_status ns_norm_thm41(const ns_layer *l, const float *dout, const float *din, int batch,
                         double *lhs, double *rhs);
 
+/* The noise of a noisy_batch layer's last draw (norm/noisy.c): per element
+ * out = s .* z + m over [batch][C][h][w]; *batch is the batch size it was
+ * drawn for (0: no draw yet, s and m NULL). NS_ERR_ARG for other kinds. The
+ * pointers stay valid until the next draw. */
+ns_status ns_norm_noise(const ns_layer *l, const float **s, const float **m, int *batch);
+
 #endif

@@ -79,17 +79,26 @@ typedef struct ns_objective {
 ns_status ns_objective_check(const ns_objective *obj);
 
 /* Scratch for all probes: four float vectors of n entries (16 n bytes),
- * allocated once per run. */
+ * made once per run, either allocated (ns_probe_ws_alloc) or a view of
+ * buffers the caller owns (ns_probe_ws_over). */
 typedef struct ns_probe_ws {
     size_t n;
     float *wx; /* displaced parameters                        */
     float *gx; /* gradient at the displaced parameters        */
     float *gy; /* second gradient / random direction           */
     float *v;  /* power-iteration / Hutchinson vector          */
+    int owned; /* 1: made by ns_probe_ws_alloc, freed by ns_probe_ws_free */
 } ns_probe_ws;
 
 ns_status ns_probe_ws_alloc(ns_probe_ws *ws, size_t n);
-void ns_probe_ws_free(ns_probe_ws *ws); /* safe on a zeroed or freed ws */
+/* A workspace over the caller's buffers (n floats each, distinct): nothing is
+ * allocated and ns_probe_ws_free releases nothing of it. wx may be the
+ * objective's own parameter buffer and gx its own gradient buffer when its
+ * glue evaluates in place (contract rule 1), as long as the probe that uses
+ * the view holds one gradient at a time (landscape, ICS; the Hessian needs a
+ * gx of its own). */
+ns_probe_ws ns_probe_ws_over(size_t n, float *wx, float *gx, float *gy, float *v);
+void ns_probe_ws_free(ns_probe_ws *ws); /* safe on a zeroed, freed or view ws */
 
 /* Probe randomness: stream NS_STREAM(NS_STREAM_PROBE, purpose << 28 | step)
  * with the run's seed, so a probe's draws depend only on (seed, purpose,
@@ -98,7 +107,10 @@ void ns_probe_ws_free(ns_probe_ws *ws); /* safe on a zeroed or freed ws */
 enum {
     NS_PROBE_RNG_DIRECTION = 1,  /* landscape random direction  */
     NS_PROBE_RNG_HESSIAN = 2,    /* power-iteration start vector */
-    NS_PROBE_RNG_HUTCHINSON = 3  /* Rademacher vectors           */
+    NS_PROBE_RNG_HUTCHINSON = 3, /* Rademacher vectors           */
+    NS_PROBE_RNG_LANCZOS = 4,    /* spectrum start vector (curvature.h) */
+    NS_PROBE_RNG_SLQ = 5,        /* quadrature probes (curvature.h)     */
+    NS_PROBE_RNG_BLOCK = 6       /* per-layer block start vectors        */
 };
 uint64_t ns_probe_stream(int purpose, long step);
 

@@ -16,6 +16,7 @@
 
 #include "normsweep/error.h"
 #include "normsweep/layer.h"
+#include "normsweep/optim.h"
 
 #include <stdint.h>
 
@@ -24,6 +25,7 @@
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
 #define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
+#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probes.log_count                         */
 
 /* When probes run (see docs/sweep-format.md, section probes). */
 typedef enum ns_sched_kind {
@@ -82,7 +84,11 @@ typedef struct ns_run_config {
     int batch;                 /* samples per step (n_train for batch: full)        */
     int64_t steps;             /* optimizer steps                                   */
     double momentum;           /* SGD momentum (PyTorch convention), default 0      */
-    double weight_decay;       /* L2 added to the gradient, default 0               */
+    double weight_decay;       /* L2 added to the gradient (adamw: decoupled), 0    */
+    int optimizer;             /* ns_optim_kind (optim.h): sgd (default), adam, adamw */
+    double beta1, beta2, eps;  /* adam/adamw (optim.h), defaults 0.9, 0.999, 1e-8   */
+    ns_lr_schedule schedule;   /* lr schedule (optim.h), default constant; the run
+                                  sets schedule.total = steps                       */
     int init;                  /* ns_init_kind                                      */
     int64_t log_every;         /* record train loss every k steps, default 1        */
     int64_t eval_every;        /* test-set eval every k steps; 0 = after last step  */

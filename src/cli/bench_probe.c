@@ -111,6 +111,7 @@ static ns_run_config probe_config(const probe_opts *o, const char *kind)
 typedef struct bench {
     ns_net *net;
     ns_sgd_config sgd;
+    ns_optim opt; /* the same plain SGD, as a run's probe step applies it */
     float *x, *t, *w0;
     int32_t *y;
     ns_run_config cfg[3];
@@ -122,6 +123,7 @@ typedef struct bench {
 static void bench_free(bench *b)
 {
     for (int k = 0; k < 3; k++) ns_run_probe_free(&b->probe[k]);
+    ns_optim_free(&b->opt);
     for (int k = 0; k < T_COUNT; k++) free(b->times[k]);
     ns_net_free(b->net);
     free(b->x);
@@ -162,6 +164,9 @@ static ns_status bench_build(bench *b, const probe_opts *o)
     memcpy(b->w0, n->params, n->nparams * sizeof *b->w0);
 
     b->sgd = (ns_sgd_config){o->lr, 0.0, 0.0};
+    ns_optim_config oc = ns_optim_defaults();
+    oc.lr = o->lr;
+    NS_TRY(ns_optim_create(&b->opt, &oc, n->nparams));
     const char *kinds[3] = {"landscape", "ics", "hessian"};
     for (int k = 0; k < 3; k++) {
         b->cfg[k] = probe_config(o, kinds[k]);
@@ -191,7 +196,7 @@ static ns_status timed_probe(bench *b, int k, int batch, double *seconds, long *
     double loss = fresh_gradient(b, batch, NULL);
     long e0 = p->glue.evals;
     double t0 = ns_cpu_s();
-    NS_TRY(ns_run_probe_step(p, b->net, &b->sgd, b->x, b->y, b->t, batch, 0, 0, loss, 0.0, NULL));
+    NS_TRY(ns_run_probe_step(p, b->net, &b->opt, b->x, b->y, b->t, batch, 0, 0, loss, 0.0, NULL));
     *seconds = ns_cpu_s() - t0;
     *evals = p->glue.evals - e0;
     return NS_OK;

@@ -3,6 +3,8 @@
 
 #include "normsweep/error.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,50 @@ int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
         }
     }
     return 0;
+}
+
+int ns_cli_value(int argc, char **argv, int *i, const char *name, const char **value,
+                 const char *who)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s: %s needs a value\n", who, name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int ns_cli_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < min || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+ns_status ns_cli_path(char *buf, size_t cap, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (len >= 0 && (size_t)len < cap) return NS_OK;
+    ns_status st = ns_error_set(NS_ERR_ARG,
+                                "%s would be %d characters, more than the %zu a path may have: "
+                                "%.60s...",
+                                what, len, cap - 1, buf);
+    buf[0] = '\0';
+    return st;
 }
 
 static int cmp_double(const void *a, const void *b)

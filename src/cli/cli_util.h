@@ -3,6 +3,9 @@
 #ifndef NS_CLI_UTIL_H
 #define NS_CLI_UTIL_H
 
+#include "normsweep/error.h"
+
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +24,24 @@ typedef struct ns_opt {
  * word ("<who>: --batch 'x' is not a number"). */
 int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
                       const char *const *flags, const char *who, void (*usage)(FILE *));
+
+/* Option `name` ("--output") at argv[*i], as "--output VALUE" or
+ * "--output=VALUE": sets *value, leaves *i on the last word it used and
+ * returns 1. Returns 0 when argv[*i] is another word; -1 after printing
+ * "<who>: --output needs a value" when the value is missing. */
+int ns_cli_value(int argc, char **argv, int *i, const char *name, const char **value,
+                 const char *who);
+
+/* A whole decimal number in [min, max], nothing before or after it: "1.5",
+ * "2junk", "", "-5" with min 1 are refused (returns 0), else *out is set and 1
+ * is returned. */
+int ns_cli_long(const char *s, long min, long max, long *out);
+
+/* snprintf into a path buffer of cap bytes, refusing to cut: NS_ERR_ARG
+ * "<what> would be N characters, more than the M a path may have: <start>..."
+ * when the result does not fit (the buffer then holds "" ). */
+ns_status ns_cli_path(char *buf, size_t cap, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Median of v[0..n) (sorts v in place); n >= 1. */
 double ns_median(double *v, int n);

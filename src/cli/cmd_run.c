@@ -11,21 +11,24 @@
 #include "normsweep/cli.h"
 #include "normsweep/coord.h"
 #include "normsweep/data.h"
+#include "normsweep/fault.h"
+#include "normsweep/mpi_check.h"
 #include "normsweep/results.h"
 #include "normsweep/run.h"
 #include "normsweep/spec.h"
 #include "normsweep/version.h"
+#include "cli_util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* sweep()'s answer when ranks were lost: not an exit code, ns_cmd_run aborts the job */
-enum { NS_EXIT_LOST = -100 };
 
 typedef struct run_opts {
     const char *spec, *out;
@@ -42,11 +45,13 @@ static void run_usage(FILE *f)
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
+            "  -o OUT, --output OUT, --output=OUT   the results file (once)\n"
             "  --resume          continue an interrupted sweep in OUT (same spec only)\n"
             "  --force           overwrite an existing OUT\n"
             "  --shard I/N       run only runs with index %% N == I (Slurm arrays; then\n"
             "                    `normsweep merge`)\n"
-            "  --progress-every SECONDS  progress line interval on rank 0 (default 30)\n"
+            "  --progress-every SECONDS  progress line interval on rank 0 (default 30;\n"
+            "                    0: none)\n"
             "  --rank-timeout SECONDS  a rank silent this long (dead, hung, cut off) stops\n"
             "                    the sweep; after a stop, ranks silent this long are given\n"
             "                    up and the job ends (default 300; docs/coordinator.md)\n"
@@ -55,55 +60,92 @@ static void run_usage(FILE *f)
             "      3 stopped by a signal (resume with --resume)\n");
 }
 
+/* "I/N" with 0 <= I < N, both whole numbers and nothing else. */
+static int parse_shard(const char *v, run_opts *o)
+{
+    char i_part[32];
+    const char *slash = strchr(v, '/');
+    long i, n;
+    if (!slash || (size_t)(slash - v) >= sizeof i_part) return 0;
+    memcpy(i_part, v, (size_t)(slash - v));
+    i_part[slash - v] = '\0';
+    if (!ns_cli_long(slash + 1, 1, INT_MAX, &n) || !ns_cli_long(i_part, 0, n - 1, &i)) return 0;
+    o->shard = (int)i;
+    o->nshards = (int)n;
+    return 1;
+}
+
+/* One option or argument at argv[*i]: 0 consumed, -1 --help, 2 refused. */
+static int parse_one(int argc, char **argv, int *i, run_opts *o)
+{
+    static const char *const who = "normsweep run";
+    static const char *const out_names[] = {"-o", "--out", "--output"};
+    const char *a = argv[*i], *v = NULL;
+    int r = 0;
+    for (int k = 0; k < 3 && r == 0; k++) r = ns_cli_value(argc, argv, i, out_names[k], &v, who);
+    if (r == 1) {
+        if (o->out || !*v) {
+            fprintf(stderr, o->out ? "%s: -o given twice ('%s' and '%s'): one output per run\n"
+                                   : "%s: -o needs a file name%s%s\n",
+                    who, o->out ? o->out : "", v);
+            return 2;
+        }
+        o->out = v;
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--progress-every", &v, who)) == 1) {
+        char *end;
+        o->progress_every = strtod(v, &end);
+        if (end == v || *end || !isfinite(o->progress_every) || o->progress_every < 0) {
+            fprintf(stderr, "%s: --progress-every needs seconds >= 0, got '%s'\n", who, v);
+            return 2;
+        }
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--rank-timeout", &v, who)) == 1) {
+        char *end;
+        o->rank_timeout = strtod(v, &end);
+        if (end == v || *end || !isfinite(o->rank_timeout) || !(o->rank_timeout > 0)) {
+            fprintf(stderr, "%s: --rank-timeout needs seconds > 0, got '%s'\n", who, v);
+            return 2;
+        }
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--shard", &v, who)) == 1) {
+        if (!parse_shard(v, o)) {
+            fprintf(stderr, "%s: --shard needs I/N, whole numbers with 0 <= I < N, got '%s'\n",
+                    who, v);
+            return 2;
+        }
+    } else if (r < 0) {
+        return 2;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        run_usage(stdout);
+        return -1;
+    } else if (strcmp(a, "--resume") == 0) {
+        o->resume = 1;
+    } else if (strcmp(a, "--force") == 0) {
+        o->force = 1;
+    } else if (strcmp(a, "--quiet") == 0) {
+        o->quiet = 1;
+    } else if (a[0] == '-' && a[1] != '\0') {
+        fprintf(stderr, "%s: unknown option '%s' (see --help)\n", who, a);
+        return 2;
+    } else if (!o->spec) {
+        o->spec = a;
+    } else {
+        fprintf(stderr, "%s: unexpected argument '%s' (one SPEC per run)\n", who, a);
+        return 2;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, run_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->nshards = 1;
     o->progress_every = 30.0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            run_usage(stdout);
-            return -1;
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) && i + 1 < argc) {
-            o->out = argv[++i];
-        } else if (strcmp(a, "--resume") == 0) {
-            o->resume = 1;
-        } else if (strcmp(a, "--force") == 0) {
-            o->force = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-        } else if (strcmp(a, "--progress-every") == 0 && i + 1 < argc) {
-            char *end;
-            o->progress_every = strtod(argv[++i], &end);
-            if (*end || o->progress_every < 0) {
-                fprintf(stderr, "normsweep run: --progress-every needs seconds >= 0, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--rank-timeout") == 0 && i + 1 < argc) {
-            char *end;
-            o->rank_timeout = strtod(argv[++i], &end);
-            if (*end || !(o->rank_timeout > 0)) {
-                fprintf(stderr, "normsweep run: --rank-timeout needs seconds > 0, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--shard") == 0 && i + 1 < argc) {
-            if (sscanf(argv[++i], "%d/%d", &o->shard, &o->nshards) != 2 || o->nshards < 1 ||
-                o->shard < 0 || o->shard >= o->nshards) {
-                fprintf(stderr, "normsweep run: --shard needs I/N with 0 <= I < N, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "normsweep run: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else if (!o->spec) {
-            o->spec = a;
-        } else {
-            fprintf(stderr, "normsweep run: unexpected argument '%s'\n", a);
-            return 2;
-        }
+        int r = parse_one(argc, argv, &i, o);
+        if (r != 0) return r;
     }
     if (!o->spec || !o->out) {
+        fprintf(stderr, "normsweep run: missing %s (see --help)\n",
+                !o->spec ? "the sweep file SPEC" : "-o OUT, the results file to write");
         run_usage(stderr);
         return 2;
     }
@@ -114,31 +156,256 @@ static int parse_args(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-/* ------------------------------------------------------------ one run */
+/* ------------------------------------------------------------ the job */
 
-typedef struct sweep_ctx {
-    const ns_spec *spec;
+/* Everything one `run` holds; sweep_free() is the one cleanup path. */
+typedef struct sweep_job {
+    const run_opts *o;
+    int rank, size;
+    ns_spec *spec;
     const ns_dataset *data;
+    int resuming; /* --resume and OUT exists: rank 0 decided, every rank knows */
+    char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
-    char ckpt_dir[4096];
-    int rank;
-} sweep_ctx;
+    unsigned char *skip; /* per run: finished earlier or in another shard */
+    double *cost;        /* per run: estimated GFLOP, longest first        */
+    int nskip;
+    ns_coord_result cr;
+} sweep_job;
+
+/* Print every line of a multi-line message from rank 0 only. */
+static void say0(int rank, const char *msg)
+{
+    if (rank == 0 && msg && *msg) fprintf(stderr, "%s%s", msg, msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+}
+
+/* Every rank gets the largest code any rank has (MPI_Allreduce): all go on, or
+ * all stop with the same exit code. */
+static int agree(int code)
+{
+    int all = NS_EXIT_FAIL;
+    if (ns_mpi_check(MPI_Allreduce(&code, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD),
+                     "normsweep run: MPI_Allreduce") != NS_OK) {
+        fprintf(stderr, "%s\n", ns_error_msg());
+        return NS_EXIT_FAIL;
+    }
+    return all;
+}
+
+/* Rank 0 decided `v[0..n)`; every rank gets its values (MPI_Bcast). */
+static int from_rank0(int *v, int n)
+{
+    if (ns_mpi_check(MPI_Bcast(v, n, MPI_INT, 0, MPI_COMM_WORLD), "normsweep run: MPI_Bcast") ==
+        NS_OK)
+        return NS_EXIT_OK;
+    fprintf(stderr, "%s\n", ns_error_msg());
+    return NS_EXIT_FAIL;
+}
+
+/* 1. The spec: every rank parses the same file (deterministic). */
+static int load_spec(sweep_job *j)
+{
+    char *errors = NULL;
+    ns_status st = ns_spec_load(j->o->spec, &j->spec, &errors);
+    int code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
+    if (code != NS_EXIT_OK) say0(j->rank, errors ? errors : st != NS_OK ? ns_error_msg() : "");
+    free(errors);
+    return code;
+}
+
+/* 2. The data set, loaded once per rank and shared by its runs. */
+static int load_data(sweep_job *j)
+{
+    ns_status st = ns_dataset_cache_get(j->spec->data, j->spec->runs[0].data_seed, &j->data);
+    if (st != NS_OK) fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
+    return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
+}
+
+/* 3. The run list: cost of each run, and the runs of other shards skipped.
+ * Before anything is written: without it the sweep cannot honour --shard or
+ * --resume, so a failed allocation ends the command. */
+static int plan_runs(sweep_job *j)
+{
+    const ns_spec *s = j->spec;
+    ns_status st = NS_OK;
+    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc((size_t)s->nruns, 1);
+    j->cost = calloc((size_t)s->nruns, sizeof *j->cost);
+    if (!j->skip || !j->cost)
+        st = ns_error_set(NS_ERR_NOMEM, "cannot allocate the run list (%d runs)", s->nruns);
+    for (int i = 0; st == NS_OK && i < s->nruns; i++) {
+        j->cost[i] = ns_plan_run_cost(s, i).total_gflop;
+        j->skip[i] = i % j->o->nshards != j->o->shard;
+    }
+    if (st != NS_OK) fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
+    return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
+}
+
+/* The names next to OUT; every one a run writes must fit a path (the longest
+ * is the last run's checkpoint while it is written: ".tmp"). */
+static ns_status derived_paths(sweep_job *j)
+{
+    const char *out = j->o->out;
+    char longest[PATH_MAX];
+    NS_TRY(ns_cli_path(j->ckpt_dir, sizeof j->ckpt_dir, "the checkpoint directory", "%s.ckpt", out));
+    NS_TRY(ns_cli_path(j->progress, sizeof j->progress, "the progress file", "%s.progress.json",
+                       out));
+    NS_TRY(ns_cli_path(longest, sizeof longest, "the progress file's temporary name", "%s.tmp",
+                       j->progress));
+    return ns_cli_path(longest, sizeof longest, "a checkpoint's temporary name",
+                       "%s/run_%05d.ckpt.tmp", j->ckpt_dir, j->spec->nruns - 1);
+}
+
+enum { NS_REGULAR_FILE, NS_DIRECTORY };
+
+/* `path` must be absent or of the kind `want` (NS_REGULAR_FILE, NS_DIRECTORY):
+ * stat follows links, so a FIFO, a socket or a symlink loop is refused, named
+ * by `role`. *exists: 1 when present. */
+static ns_status stat_as(const char *path, int want, const char *role, int *exists)
+{
+    struct stat st;
+    *exists = 0;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return NS_OK;
+        return ns_error_set(NS_ERR_ARG, "%s (%s): %s", path, role, strerror(errno));
+    }
+    *exists = 1;
+    int ok = want == NS_DIRECTORY ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) exists and is not a %s", path, role,
+             want == NS_DIRECTORY ? "directory" : "regular file");
+    return NS_OK;
+}
+
+/* A file --resume may open: an HDF5 file (its signature at byte 0, where
+ * normsweep writes it). Read-only: a wrong file is never touched. */
+static ns_status check_hdf5_signature(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return ns_error_set(NS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    NS_CHECK(got == sizeof head && memcmp(head, sig, sizeof sig) == 0, NS_ERR_FORMAT,
+             "%s is not an HDF5 file (%s): --resume continues a results file of `normsweep run`",
+             path, got == 0 ? "it is empty" : "no HDF5 signature at byte offset 0");
+    return NS_OK;
+}
+
+/* OUT, OUT.ckpt/ and OUT.progress.json as `run` needs them, before anything
+ * is written; *exists: OUT is there (and may be opened or overwritten). */
+static ns_status check_output_files(const sweep_job *j, int *exists)
+{
+    const run_opts *o = j->o;
+    char dir[PATH_MAX];
+    int dummy;
+    NS_TRY(stat_as(o->out, NS_REGULAR_FILE, "the output", exists));
+    if (*exists && !o->resume && !o->force)
+        return ns_error_set(NS_ERR_ARG, "output exists; use --resume to continue it or --force "
+                                        "to overwrite it (%s)", o->out);
+    if (*exists && o->resume) NS_TRY(check_hdf5_signature(o->out));
+    if (!*exists) { /* its directory must be there: nothing creates it */
+        snprintf(dir, sizeof dir, "%s", o->out); /* fits: o->out fit in ckpt_dir */
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            slash[slash == dir] = '\0'; /* "/x" -> "/" */
+            NS_TRY(stat_as(dir, NS_DIRECTORY, "the output's directory", &dummy));
+            NS_CHECK(dummy, NS_ERR_ARG, "%s: the output's directory %s does not exist", o->out,
+                     dir);
+        }
+    }
+    NS_TRY(stat_as(j->ckpt_dir, NS_DIRECTORY, "the checkpoint directory", &dummy));
+    return stat_as(j->progress, NS_REGULAR_FILE, "the progress file", &dummy);
+}
+
+/* 4. Rank 0 checks OUT and the names next to it before anything is written,
+ * and every rank follows its verdict (and its view of whether OUT exists). */
+static int check_paths(sweep_job *j)
+{
+    int v[2] = {NS_EXIT_OK, 0}; /* exit code, OUT exists */
+    if (j->rank == 0) {
+        ns_status st = derived_paths(j);
+        if (st == NS_OK) st = check_output_files(j, &v[1]);
+        if (st != NS_OK) {
+            fprintf(stderr, "normsweep run: %s\n", ns_error_msg());
+            v[0] = st == NS_ERR_ARG || st == NS_ERR_FORMAT ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+        }
+    }
+    int code = from_rank0(v, 2);
+    if (code != NS_EXIT_OK) return code;
+    if (v[0] == NS_EXIT_OK && j->rank != 0 && derived_paths(j) != NS_OK) v[0] = NS_EXIT_FAIL;
+    j->resuming = j->o->resume && v[1];
+    return agree(v[0]);
+}
+
+/* 5. The checkpoint directory and the results file (created, or reopened). */
+static int open_output(sweep_job *j)
+{
+    int code = NS_EXIT_OK;
+    if (j->rank == 0 && mkdir(j->ckpt_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "normsweep run: cannot create checkpoint directory %s: %s\n", j->ckpt_dir,
+                strerror(errno));
+        code = NS_EXIT_FAIL;
+    }
+    code = agree(code);
+    if (code != NS_EXIT_OK) return code;
+    if (ns_fault("kill-before-layout", j->rank)) raise(SIGKILL); /* tests: a rank dies here */
+    ns_status st;
+    if (j->resuming) {
+        st = ns_results_open(j->o->out, MPI_COMM_WORLD, j->spec, &j->res);
+    } else {
+        char h5[64], mpi[256];
+        ns_hdf5_version(h5, sizeof h5);
+        ns_mpi_version(mpi, sizeof mpi);
+        ns_results_meta meta = {NS_VERSION, ns_git_commit(), h5, mpi, ns_blas_kernel(),
+                                ns_blas_threads(), j->data->mean, j->data->std};
+        st = ns_results_create(j->o->out, MPI_COMM_WORLD, j->spec, &meta, &j->res);
+    }
+    if (st == NS_OK) return NS_EXIT_OK;
+    say0(j->rank, ns_error_msg());
+    return st == NS_ERR_ARG || st == NS_ERR_FORMAT ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+}
+
+/* 6. With --resume, rank 0 also skips the runs the file has finished (done or
+ * diverged); only rank 0's skip list reaches the coordinator. */
+static int skip_finished(sweep_job *j)
+{
+    ns_status st = NS_OK;
+    for (int i = 0; j->resuming && j->rank == 0 && st == NS_OK && i < j->spec->nruns; i++) {
+        ns_run_status rs = NS_RUN_PENDING;
+        if (!j->skip[i]) st = ns_results_run_status(j->res, i, &rs);
+        j->skip[i] |= rs == NS_RUN_DONE || rs == NS_RUN_DIVERGED;
+    }
+    for (int i = 0; i < j->spec->nruns; i++) j->nskip += j->skip[i];
+    if (st != NS_OK) fprintf(stderr, "normsweep run: %s\n", ns_error_msg());
+    return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
+}
+
+static void print_banner(const sweep_job *j)
+{
+    if (j->rank != 0 || j->o->quiet) return;
+    fprintf(stderr, "normsweep: %s: %d runs (%d to run) on %d rank%s, output %s\n", j->spec->name,
+            j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->o->out);
+    fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n", ns_blas_kernel(),
+            ns_blas_kernel_origin(), ns_blas_threads(), ns_blas_threads() == 1 ? "" : "s");
+}
+
+/* ------------------------------------------------------------ one run */
 
 /* The run's control hooks are the coordinator's (ctx = the ns_coord). */
 static void ctl_poll(void *coord) { ns_coord_poll(coord); }
 static int ctl_stop(void *coord) { return ns_coord_stop_requested(coord); }
 
-static ns_status execute_run(void *vctx, ns_coord *c, int index, ns_run_outcome *out)
+static ns_status execute_run(void *vjob, ns_coord *c, int index, ns_run_outcome *out)
 {
-    sweep_ctx *s = vctx;
-    const ns_run_config *cfg = &s->spec->runs[index];
-    char ckpt[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/run_%05d.ckpt", s->ckpt_dir, index);
+    sweep_job *j = vjob;
+    const ns_run_config *cfg = &j->spec->runs[index];
+    char ckpt[PATH_MAX];
+    NS_TRY(ns_cli_path(ckpt, sizeof ckpt, "the checkpoint", "%s/run_%05d.ckpt", j->ckpt_dir, index));
     ns_run_sink sink;
-    NS_TRY(ns_results_sink_new(s->res, index, s->rank, &sink));
+    NS_TRY(ns_results_sink_new(j->res, index, j->rank, &sink));
     ns_run_control ctl = {c, ctl_poll, ctl_stop, ckpt};
     ns_run_result r;
-    ns_status st = ns_run_execute(cfg, s->data, &sink, &ctl, &r);
+    ns_status st = ns_run_execute(cfg, j->data, &sink, &ctl, &r);
     ns_results_sink_free(&sink);
     out->status = st == NS_OK ? r.status : NS_RUN_FAILED;
     out->steps = (long)r.steps_done;
@@ -148,164 +415,91 @@ static ns_status execute_run(void *vctx, ns_coord *c, int index, ns_run_outcome 
     return st;
 }
 
-/* ------------------------------------------------------------ the sweep */
+/* ------------------------------------------------------------ 7. the sweep */
 
-/* Print every line of a multi-line message from rank 0 only. */
-static void say0(int rank, const char *msg)
+static void print_summary(const sweep_job *j, int code)
 {
-    if (rank == 0 && msg && *msg) fprintf(stderr, "%s%s", msg, msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+    const ns_coord_result *cr = &j->cr;
+    if (j->rank != 0 || (j->o->quiet && code == NS_EXIT_OK)) return;
+    fprintf(stderr,
+            "normsweep: %s: %d done, %d diverged, %d failed, %d stopped, %d pending, "
+            "%d skipped in %.1f s\n",
+            j->spec->name, cr->n_done, cr->n_diverged, cr->n_failed, cr->n_stopped, cr->n_pending,
+            cr->n_skipped, cr->wall_s);
+    if (code == NS_EXIT_INCOMPLETE)
+        fprintf(stderr, "normsweep: stopped by %s - incomplete: resume with --resume\n",
+                cr->stop_from[0] ? cr->stop_from : ns_signal_name(cr->stop_signal));
+    for (int i = 0; cr->runs && i < j->spec->nruns; i++)
+        if (cr->runs[i].status == NS_RUN_FAILED)
+            fprintf(stderr, "normsweep: run %d failed: %s\n", i, cr->runs[i].msg);
 }
 
-/* 1 on every rank if any rank has bad != 0. */
-static int any(int bad)
+static int run_sweep(sweep_job *j)
 {
-    int all = 0;
-    MPI_Allreduce(&bad, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return all;
-}
-
-static int sweep(const run_opts *o, int rank, int size)
-{
-    /* 1. the spec: every rank parses the same file (deterministic) */
-    ns_spec *spec = NULL;
-    char *errors = NULL;
-    ns_status st = ns_spec_load(o->spec, &spec, &errors);
-    if (any(st != NS_OK)) {
-        say0(rank, errors ? errors : ns_error_msg());
-        free(errors);
-        ns_spec_free(spec);
-        return NS_EXIT_USAGE;
-    }
-
-    /* 2. the data set, loaded once per rank and shared by its runs */
-    const ns_dataset *data = NULL;
-    st = ns_dataset_cache_get(spec->data, spec->runs[0].data_seed, &data);
-    if (any(st != NS_OK)) {
-        if (st != NS_OK) fprintf(stderr, "normsweep run: rank %d: %s\n", rank, ns_error_msg());
-        ns_spec_free(spec);
-        return NS_EXIT_USAGE;
-    }
-
-    /* 3. the output file */
-    int exists = access(o->out, F_OK) == 0;
-    if (exists && !o->resume && !o->force) {
-        say0(rank, "normsweep run: output exists; use --resume to continue it or --force to overwrite it");
-        if (rank == 0) fprintf(stderr, "  (%s)\n", o->out);
-        ns_spec_free(spec);
-        return NS_EXIT_USAGE;
-    }
-    char ckpt_dir[4096];
-    snprintf(ckpt_dir, sizeof ckpt_dir, "%s.ckpt", o->out);
-    if (rank == 0 && mkdir(ckpt_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "normsweep run: cannot create checkpoint directory %s: %s\n", ckpt_dir,
-                strerror(errno));
-        st = NS_ERR_IO;
-    }
-    if (any(st != NS_OK)) {
-        ns_spec_free(spec);
-        return NS_EXIT_FAIL;
-    }
-
-    ns_results *res = NULL;
-    if (o->resume && exists) {
-        st = ns_results_open(o->out, MPI_COMM_WORLD, spec, &res);
-    } else {
-        char h5[64], mpi[256];
-        ns_hdf5_version(h5, sizeof h5);
-        ns_mpi_version(mpi, sizeof mpi);
-        ns_results_meta meta = {NS_VERSION, ns_git_commit(), h5, mpi, ns_blas_kernel(),
-                                ns_blas_threads(), data->mean, data->std};
-        st = ns_results_create(o->out, MPI_COMM_WORLD, spec, &meta, &res);
-    }
-    if (st != NS_OK) {
-        say0(rank, ns_error_msg());
-        ns_spec_free(spec);
-        return st == NS_ERR_ARG || st == NS_ERR_FORMAT ? NS_EXIT_USAGE : NS_EXIT_FAIL;
-    }
-
-    /* 4. what to run: not finished before, in this shard */
-    unsigned char *skip = calloc((size_t)spec->nruns, 1);
-    double *cost = calloc((size_t)spec->nruns, sizeof *cost);
-    int nskip = 0;
-    for (int i = 0; skip && cost && i < spec->nruns; i++) {
-        ns_run_cost rc = ns_plan_run_cost(spec, i);
-        cost[i] = rc.total_gflop;
-        if (i % o->nshards != o->shard) skip[i] = 1;
-        if (o->resume && exists && rank == 0 && !skip[i]) {
-            ns_run_status rs = NS_RUN_PENDING;
-            if (ns_results_run_status(res, i, &rs) == NS_OK &&
-                (rs == NS_RUN_DONE || rs == NS_RUN_DIVERGED))
-                skip[i] = 1;
-        }
-        nskip += skip[i];
-    }
-    if (rank == 0 && !o->quiet) {
-        fprintf(stderr, "normsweep: %s: %d runs (%d to run) on %d rank%s, output %s\n",
-                spec->name, spec->nruns, spec->nruns - nskip, size, size == 1 ? "" : "s", o->out);
-        fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n",
-                ns_blas_kernel(), ns_blas_kernel_origin(), ns_blas_threads(),
-                ns_blas_threads() == 1 ? "" : "s");
-    }
-
-    char progress[4200];
-    snprintf(progress, sizeof progress, "%s.progress.json", o->out);
     /* --quiet silences the progress lines, not the progress sidecar */
-    FILE *devnull = o->quiet ? fopen("/dev/null", "w") : NULL;
-    ns_coord_opts co = {spec->nruns, cost, skip, o->progress_every, progress,
-                        devnull ? devnull : stderr, o->rank_timeout};
-    sweep_ctx sc;
-    memset(&sc, 0, sizeof sc);
-    sc.spec = spec;
-    sc.data = data;
-    sc.res = res;
-    sc.rank = rank;
-    snprintf(sc.ckpt_dir, sizeof sc.ckpt_dir, "%s", ckpt_dir);
-    ns_coord_result cr;
-    memset(&cr, 0, sizeof cr);
-    st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, &sc, &cr);
-    if (st == NS_OK && cr.n_lost > 0) {
-        /* Ranks were given up: a collective close would wait for them forever.
-         * Every row already written is in the file (independent writes); the
-         * caller ends the job (ns_cmd_run: MPI_Abort). */
+    FILE *devnull = j->o->quiet ? fopen("/dev/null", "w") : NULL;
+    ns_coord_opts co = {j->spec->nruns, j->cost, j->skip, j->o->progress_every, j->progress,
+                        devnull ? devnull : stderr, j->o->rank_timeout};
+    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, j, &j->cr);
+    if (devnull) fclose(devnull);
+    if (st == NS_ERR_MPI) {
+        /* This rank's coordinator gave up; the others may be waiting for it. */
+        fprintf(stderr, "normsweep run: rank %d: %s: aborting the job\n", j->rank, ns_error_msg());
+        MPI_Abort(MPI_COMM_WORLD, NS_EXIT_FAIL);
+    }
+    if (st == NS_OK && j->cr.n_lost > 0) {
+        /* Ranks were given up (dead, hung, cut off): the collective close and
+         * MPI_Finalize would wait for them forever. Every row written is in
+         * the file already (independent writes); the runs are checkpointed. */
         fprintf(stderr, "normsweep: rank %d: %d rank%s lost; the file holds every finished run; "
                         "ending the job: resume it with --resume\n",
-                rank, cr.n_lost, cr.n_lost == 1 ? "" : "s");
-        if (devnull) fclose(devnull);
-        ns_coord_result_free(&cr);
-        free(skip);
-        free(cost);
-        ns_spec_free(spec);
-        return NS_EXIT_LOST;
+                j->rank, j->cr.n_lost, j->cr.n_lost == 1 ? "" : "s");
+        MPI_Abort(MPI_COMM_WORLD, NS_EXIT_INCOMPLETE);
     }
-    ns_status cs = ns_results_close(res);
-    if (devnull) fclose(devnull);
+    if (st != NS_OK) say0(j->rank, ns_error_msg());
+    ns_status cs = ns_results_close(j->res);
+    j->res = NULL;
+    if (cs != NS_OK) say0(j->rank, ns_error_msg());
+    int code = st != NS_OK || cs != NS_OK ? NS_EXIT_FAIL
+             : !j->cr.complete            ? NS_EXIT_INCOMPLETE
+             : j->cr.n_failed > 0         ? NS_EXIT_FAIL
+                                          : NS_EXIT_OK;
+    print_summary(j, code);
+    /* the checkpoint directory is empty when the whole sweep is done */
+    if (j->rank == 0 && code == NS_EXIT_OK && j->o->nshards == 1) rmdir(j->ckpt_dir);
+    return code;
+}
 
-    int code = NS_EXIT_OK;
-    if (st != NS_OK || cs != NS_OK) {
-        say0(rank, ns_error_msg());
-        code = NS_EXIT_FAIL;
-    } else if (!cr.complete) {
-        code = NS_EXIT_INCOMPLETE;
-    } else if (cr.n_failed > 0) {
-        code = NS_EXIT_FAIL;
+static void sweep_free(sweep_job *j)
+{
+    if (j->res) ns_results_close(j->res); /* a step failed after the file was opened */
+    ns_coord_result_free(&j->cr);
+    free(j->skip);
+    free(j->cost);
+    ns_spec_free(j->spec);
+}
+
+/* spec -> data -> run list -> paths -> output -> finished runs -> sweep; the
+ * first step that fails decides the exit code (the same on every rank).
+ * Nothing is written before the output step. */
+static int sweep(const run_opts *o, int rank, int size)
+{
+    sweep_job j;
+    memset(&j, 0, sizeof j);
+    j.o = o;
+    j.rank = rank;
+    j.size = size;
+    int code = load_spec(&j);
+    if (code == NS_EXIT_OK) code = load_data(&j);
+    if (code == NS_EXIT_OK) code = plan_runs(&j);
+    if (code == NS_EXIT_OK) code = check_paths(&j);
+    if (code == NS_EXIT_OK) code = open_output(&j);
+    if (code == NS_EXIT_OK) code = skip_finished(&j);
+    if (code == NS_EXIT_OK) {
+        print_banner(&j);
+        code = run_sweep(&j);
     }
-    if (rank == 0) {
-        if (!o->quiet || code != NS_EXIT_OK)
-            fprintf(stderr,
-                    "normsweep: %s: %d done, %d diverged, %d failed, %d stopped, %d pending, "
-                    "%d skipped in %.1f s%s\n",
-                    spec->name, cr.n_done, cr.n_diverged, cr.n_failed, cr.n_stopped, cr.n_pending,
-                    cr.n_skipped, cr.wall_s,
-                    code == NS_EXIT_INCOMPLETE ? " - incomplete: resume with --resume" : "");
-        for (int i = 0; cr.runs && i < spec->nruns; i++)
-            if (cr.runs[i].status == NS_RUN_FAILED)
-                fprintf(stderr, "normsweep: run %d failed: %s\n", i, cr.runs[i].msg);
-    }
-    if (rank == 0 && code == NS_EXIT_OK && o->nshards == 1) rmdir(ckpt_dir); /* empty when done */
-    ns_coord_result_free(&cr);
-    free(skip);
-    free(cost);
-    ns_spec_free(spec);
+    sweep_free(&j);
     return code;
 }
 
@@ -324,8 +518,6 @@ int ns_cmd_run(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int code = sweep(&o, rank, size);
     ns_dataset_cache_clear();
-    if (code == NS_EXIT_LOST) /* MPI_Finalize would wait for the lost ranks */
-        MPI_Abort(MPI_COMM_WORLD, NS_EXIT_INCOMPLETE);
     MPI_Finalize();
     return code;
 }

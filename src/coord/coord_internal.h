@@ -4,6 +4,7 @@
 #define NS_COORD_INTERNAL_H
 
 #include "normsweep/coord.h"
+#include "progress.h"
 
 #include <time.h>
 
@@ -28,6 +29,7 @@ enum {
 typedef struct ns_up_msg {
     int flags;
     int report_run, started_run, stop_signal;
+    char stop_from[64]; /* STOP: who sent the signal (ns_signals_describe) */
     ns_run_outcome out;
 } ns_up_msg;
 
@@ -73,9 +75,15 @@ struct ns_coord {
     void *ctx;
     int stop;        /* a stop is known on this rank */
     int stop_signal; /* signal that caused it (0: programmatic / unknown) */
+    char stop_from[128]; /* rank 0: where the stop came from, for messages */
     int stop_sent;   /* worker: its STOP went up (its own stop, or the answer to rank 0's) */
     double t_start;
     ns_outbox out;
+    /* The first failed MPI call on this rank (mpi_check.h's policy): from then
+     * on the coordinator makes no MPI call, the running run stops as if
+     * signalled, and ns_coord_execute returns it. */
+    ns_status err;
+    char err_msg[256];
 
     /* ---- rank 0 */
     const ns_coord_opts *opts;
@@ -83,6 +91,7 @@ struct ns_coord {
     unsigned char *state;  /* NS_ST_* per run */
     int *seq;              /* dispatch sequence number per run (-1: never) */
     double *t_run;         /* rank 0's clock when a run was seen to start */
+    double *eta_cost, *eta_elapsed; /* ETA scratch: one slot per running run */
     ns_run_outcome *runs;
     unsigned char *parked; /* per rank: idle request waiting for FINISH */
     int nparked, next_seq;
@@ -116,10 +125,14 @@ enum { NS_HOST_LEN = 64 };
 void ns_backoff_reset(ns_backoff *b);
 void ns_backoff_sleep(ns_backoff *b);
 
+/* 1 when rc is MPI_SUCCESS; else records the failure in c->err (the first one
+ * only) and returns 0. Every MPI call of the coordinator goes through it. */
+int ns_coord_mpi_ok(ns_coord *c, int rc, const char *what);
+
 ns_status ns_outbox_init(ns_outbox *o, int cap); /* cap preallocated slots */
 void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes);
-void ns_outbox_progress(ns_outbox *o);
-void ns_outbox_drain(ns_outbox *o); /* wait (sleeping) until every send completed */
+void ns_outbox_progress(ns_coord *c);
+void ns_outbox_drain(ns_coord *c); /* wait (sleeping) until every send completed */
 void ns_outbox_free(ns_outbox *o);
 
 /* Execute run `run` on this rank: call the callback, time it, turn an error
@@ -145,6 +158,8 @@ ns_status ns_leader_start(ns_coord *c);
 void ns_leader_loop(ns_coord *c);
 void ns_leader_service(ns_coord *c);
 void ns_leader_result(ns_coord *c, ns_coord_result *res);
+/* Rank 0's view of the sweep now (finished: the final one). */
+void ns_leader_snapshot(ns_coord *c, ns_progress *p, int finished);
 void ns_leader_free(ns_coord *c);
 void ns_worker_loop(ns_coord *c, ns_coord_result *res);
 void ns_worker_service(ns_coord *c);

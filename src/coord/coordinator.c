@@ -9,24 +9,14 @@
  * worker never idles; rank 0 grants a prefetch only while at least `size` runs
  * are pending, so the tail of the sweep is still balanced run by run. */
 #include "coord_internal.h"
-#include "progress.h"
 #include "normsweep/clock.h"
+#include "normsweep/mpi_check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGTERM: return "SIGTERM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGINT: return "SIGINT";
-    case 0: return "request";
-    }
-    return "signal";
-}
+#include <stdio.h>
 
 /* ---------------------------------------------------------------- the queue */
 
@@ -60,7 +50,7 @@ static double run_cost(const ns_coord *c, int run)
 
 /* ---------------------------------------------------------------- progress */
 
-static void snapshot(ns_coord *c, ns_progress *p, int finished)
+void ns_leader_snapshot(ns_coord *c, ns_progress *p, int finished)
 {
     memset(p, 0, sizeof *p);
     p->nruns = c->nruns;
@@ -70,8 +60,7 @@ static void snapshot(ns_coord *c, ns_progress *p, int finished)
     p->failed = c->n_final[NS_RUN_FAILED];
     p->stopped = c->n_final[NS_RUN_STOPPED];
     double now = ns_now_s(), done_wall = 0, done_cost = 0, pending_cost = 0;
-    double rcost[64], relapsed[64]; /* the 64 runs started first bound the ETA well enough */
-    int nr = 0;
+    int nr = 0; /* every running run counts: one scratch slot per run */
     for (int r = 0; r < c->nruns; r++) {
         switch (c->state[r]) {
         case NS_ST_SKIPPED: p->skipped++; break;
@@ -79,10 +68,8 @@ static void snapshot(ns_coord *c, ns_progress *p, int finished)
         case NS_ST_QUEUED: p->queued++; pending_cost += run_cost(c, r); break;
         case NS_ST_RUNNING:
             p->running++;
-            if (nr < 64) {
-                rcost[nr] = run_cost(c, r);
-                relapsed[nr++] = now - c->t_run[r];
-            }
+            c->eta_cost[nr] = run_cost(c, r);
+            c->eta_elapsed[nr++] = now - c->t_run[r];
             break;
         case NS_ST_FINAL:
             if (c->runs[r].status == NS_RUN_DONE) {
@@ -96,8 +83,8 @@ static void snapshot(ns_coord *c, ns_progress *p, int finished)
     p->runs_per_hour =
         p->elapsed_s > 0 ? 3600.0 * (p->done + p->diverged + p->failed) / p->elapsed_s : 0;
     p->eta_s = c->stop ? -1
-                       : ns_progress_eta(done_wall, done_cost, pending_cost, rcost, relapsed, nr,
-                                         c->size);
+                       : ns_progress_eta(done_wall, done_cost, pending_cost, c->eta_cost,
+                                         c->eta_elapsed, nr, c->size);
     if (finished && !c->stop) p->eta_s = 0;
     p->stop_requested = c->stop;
     p->finished = finished;
@@ -127,7 +114,7 @@ static void progress_tick(ns_coord *c)
     int json = o->progress_json && ((c->json_dirty && now - c->last_json >= 1.0) || print);
     if (!print && !json) return;
     ns_progress p;
-    snapshot(c, &p, 0);
+    ns_leader_snapshot(c, &p, 0);
     if (print) {
         char line[512];
         ns_progress_line(&p, line, sizeof line);
@@ -140,7 +127,7 @@ static void progress_tick(ns_coord *c)
 
 /* ---------------------------------------------------------------- dispatch */
 
-static void begin_stop(ns_coord *c, int sig, int origin)
+static void begin_stop(ns_coord *c, int sig, int origin, const char *from)
 {
     /* After FINISH the sweep is over (and no STOP may follow a FINISH). */
     if (c->stop || c->finishing) return;
@@ -148,12 +135,19 @@ static void begin_stop(ns_coord *c, int sig, int origin)
     c->stop_signal = sig;
     c->json_dirty = 1;
     ns_lost_stop_seen(c);
+    if (sig == 0)
+        snprintf(c->stop_from, sizeof c->stop_from, "a request on rank %d", origin);
+    else
+        snprintf(c->stop_from, sizeof c->stop_from, "%s on rank %d, %.*s", ns_signal_name(sig),
+                 origin, 80, from && *from ? from : "sender unknown");
     ns_down_msg m = {.kind = NS_DOWN_STOP, .run = -1, .stop_signal = sig};
     for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &m, sizeof m);
     fprintf(c->log,
-            "sweep: stop requested (%s on rank %d): no new runs; running runs checkpoint and "
-            "return\n",
-            signal_name(sig), origin);
+            "sweep: stop requested (%s): no new runs; running runs checkpoint and return\n",
+            c->stop_from);
+    if (sig == SIGTERM && from && strstr(from, "launcher"))
+        fprintf(c->log, "sweep: (a launcher sends SIGTERM when the job is cancelled, when it got "
+                        "SIGINT/SIGTERM itself, or when another rank died: see its own message)\n");
     fflush(c->log);
 }
 
@@ -192,7 +186,7 @@ static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
         c->nbye++;
         return;
     }
-    if (m->flags & NS_UP_STOP) begin_stop(c, m->stop_signal, src);
+    if (m->flags & NS_UP_STOP) begin_stop(c, m->stop_signal, src, m->stop_from);
     if (m->flags & NS_UP_REPORT) {
         NS_ASSERT(m->report_run >= 0 && m->report_run < c->nruns);
         NS_ASSERT(c->runs[m->report_run].rank == src);
@@ -222,26 +216,40 @@ static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
     }
 }
 
+/* The text begin_stop prints for this rank's own caught signal. */
+static void local_stop(ns_coord *c)
+{
+    char from[128];
+    ns_signals_sender(from, sizeof from);
+    begin_stop(c, ns_signals_caught(), 0, from);
+}
+
 /* Handle everything that has arrived; returns how many messages that was. */
 static int service(ns_coord *c)
 {
-    if (!c->stop && ns_signals_caught()) begin_stop(c, ns_signals_caught(), 0);
+    if (c->err) return 0;
+    if (!c->stop && ns_signals_caught()) local_stop(c);
     int handled = 0;
     for (;;) {
         int flag = 0;
         MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, NS_TAG_UP, c->comm, &flag, &st);
+        if (!ns_coord_mpi_ok(c, MPI_Iprobe(MPI_ANY_SOURCE, NS_TAG_UP, c->comm, &flag, &st),
+                             "coordinator: MPI_Iprobe"))
+            return handled;
         if (!flag) break;
         ns_up_msg m;
         /* The message is already there: this Recv does not wait. */
-        MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP, c->comm,
-                 MPI_STATUS_IGNORE);
+        if (!ns_coord_mpi_ok(c, MPI_Recv(&m, (int)sizeof m, MPI_BYTE, st.MPI_SOURCE, NS_TAG_UP,
+                                         c->comm, MPI_STATUS_IGNORE),
+                             "coordinator: MPI_Recv"))
+            return handled;
+        m.stop_from[sizeof m.stop_from - 1] = '\0';
         if (ns_lost_ignored(c, st.MPI_SOURCE)) continue; /* given up: its runs are pending */
         handle_up(c, st.MPI_SOURCE, &m);
         ns_lost_heard(c, st.MPI_SOURCE); /* after handle_up: a STOP from it sets t_stop */
         handled++;
     }
-    ns_outbox_progress(&c->out);
+    ns_outbox_progress(c);
     ns_lost_watch(c);
     progress_tick(c);
     return handled;
@@ -261,8 +269,11 @@ ns_status ns_leader_start(ns_coord *c)
     c->t_run = calloc((size_t)nn, sizeof(double));
     c->runs = calloc((size_t)nn, sizeof(ns_run_outcome));
     c->parked = calloc((size_t)c->size, 1);
-    NS_CHECK(c->order && c->state && c->seq && c->t_run && c->runs && c->parked, NS_ERR_NOMEM,
-             "coordinator: cannot allocate the state of %d runs", n);
+    c->eta_cost = malloc(sizeof(double) * (size_t)nn);
+    c->eta_elapsed = malloc(sizeof(double) * (size_t)nn);
+    NS_CHECK(c->order && c->state && c->seq && c->t_run && c->runs && c->parked && c->eta_cost &&
+                 c->eta_elapsed,
+             NS_ERR_NOMEM, "coordinator: cannot allocate the state of %d runs", n);
     NS_TRY(ns_lost_alloc(c));
     for (int r = 0; r < n; r++) {
         c->seq[r] = -1;
@@ -286,18 +297,20 @@ ns_status ns_leader_start(ns_coord *c)
     if (o->progress_json) {
         /* Fail before any work if the sidecar cannot be written at all. */
         ns_progress p;
-        snapshot(c, &p, 0);
+        ns_leader_snapshot(c, &p, 0);
         NS_TRY(ns_progress_write_json(o->progress_json, &p));
         c->last_json = ns_now_s();
     }
     return NS_OK;
 }
 
-void ns_leader_loop(ns_coord *c)
+/* Hand out and run everything; returns when every worker is parked (each has
+ * reported all it was given) or at an MPI failure (c->err). */
+static void leader_dispatch(ns_coord *c)
 {
     ns_backoff b;
     ns_backoff_reset(&b);
-    for (;;) {
+    while (!c->err) {
         if (service(c) > 0) ns_backoff_reset(&b); /* busy again: answer fast */
         if (!c->stop && c->qhead < c->nq) {
             int run = pop_run(c, 0);
@@ -311,14 +324,20 @@ void ns_leader_loop(ns_coord *c)
         }
         /* Nothing for rank 0 to run: done once every worker is parked, which
          * means each has reported everything it was given (or was given up). */
-        if (c->nparked + c->nlost == c->size - 1) break;
+        if (c->nparked + c->nlost == c->size - 1) return;
         ns_backoff_sleep(&b);
     }
+}
+
+void ns_leader_loop(ns_coord *c)
+{
+    leader_dispatch(c);
+    if (c->err) return; /* the caller aborts the job: no FINISH, no final progress */
     for (int r = 0; r < c->nruns; r++)
         NS_ASSERT(c->state[r] != NS_ST_QUEUED && c->state[r] != NS_ST_RUNNING);
 
     ns_progress p;
-    snapshot(c, &p, 1);
+    ns_leader_snapshot(c, &p, 1);
     ns_coord_result sum = {0};
     ns_leader_result(c, &sum);
     ns_down_msg fin = {.kind = NS_DOWN_FINISH, .run = -1, .stop_signal = c->stop_signal};
@@ -328,8 +347,9 @@ void ns_leader_loop(ns_coord *c)
         if (!c->lost[w]) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
     /* Wait for every BYE: then no message of this sweep is left unreceived
      * when the communicator is freed. */
+    ns_backoff b;
     ns_backoff_reset(&b);
-    while (c->nbye < c->size - 1 - c->nlost)
+    while (c->nbye < c->size - 1 - c->nlost && !c->err)
         if (service(c) == 0) ns_backoff_sleep(&b);
     if (c->opts->progress_every_s > 0) {
         char line[512];
@@ -353,6 +373,7 @@ void ns_leader_result(ns_coord *c, ns_coord_result *res)
     res->stop_requested = c->stop;
     res->stop_signal = c->stop_signal;
     res->n_lost = c->nlost;
+    snprintf(res->stop_from, sizeof res->stop_from, "%s", c->stop_from);
     res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0 && c->nlost == 0;
 }
 
@@ -364,6 +385,8 @@ void ns_leader_free(ns_coord *c)
     free(c->t_run);
     free(c->runs);
     free(c->parked);
+    free(c->eta_cost);
+    free(c->eta_elapsed);
     ns_lost_free(c);
 }
 
@@ -377,12 +400,25 @@ void ns_coord_poll(ns_coord *c)
         ns_worker_service(c);
 }
 
-int ns_coord_stop_requested(const ns_coord *c) { return c->stop || ns_signals_caught() != 0; }
+int ns_coord_stop_requested(const ns_coord *c)
+{
+    return c->stop || c->err != NS_OK || ns_signals_caught() != 0;
+}
+
+int ns_coord_mpi_ok(ns_coord *c, int rc, const char *what)
+{
+    if (rc == MPI_SUCCESS) return 1;
+    if (c->err == NS_OK) {
+        c->err = ns_mpi_check(rc, what);
+        snprintf(c->err_msg, sizeof c->err_msg, "%s", ns_error_msg());
+    }
+    return 0;
+}
 
 void ns_coord_request_stop(ns_coord *c)
 {
     if (c->rank == 0)
-        begin_stop(c, 0, 0);
+        begin_stop(c, 0, 0, NULL);
     else
         c->stop = 1; /* the next poll tells rank 0 */
 }
@@ -394,6 +430,31 @@ void ns_coord_result_free(ns_coord_result *res)
     if (!res) return;
     free(res->runs);
     res->runs = NULL;
+}
+
+/* Rank, size, send slots, rank 0's queue; then every rank agrees in one
+ * Allreduce on the setup status and on nruns: all fail alike, or none does. */
+static ns_status coord_setup(ns_coord *c, const ns_coord_opts *o)
+{
+    if (!ns_coord_mpi_ok(c, MPI_Comm_rank(c->comm, &c->rank), "ns_coord_execute: MPI_Comm_rank") ||
+        !ns_coord_mpi_ok(c, MPI_Comm_size(c->comm, &c->size), "ns_coord_execute: MPI_Comm_size"))
+        return c->err;
+    ns_status st = NS_OK;
+    if (o->nruns < 0)
+        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns = %d, expected >= 0", o->nruns);
+    if (st == NS_OK) st = ns_outbox_init(&c->out, 4 * c->size + 8);
+    if (st == NS_OK && c->rank == 0) st = ns_leader_start(c);
+    int mine[3] = {(int)st, o->nruns, -o->nruns}, all[3];
+    if (!ns_coord_mpi_ok(c, MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, c->comm),
+                         "ns_coord_execute: MPI_Allreduce (setup)"))
+        return c->err;
+    if (st == NS_OK && all[0] != NS_OK)
+        st = ns_error_set((ns_status)all[0], "ns_coord_execute: setup failed on another rank "
+                                             "(rank 0 prints the reason)");
+    if (st == NS_OK && all[1] != -all[2])
+        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns differs between ranks (%d..%d)",
+                          -all[2], all[1]);
+    return st;
 }
 
 ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
@@ -410,24 +471,9 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
     c->held = -1;
     c->rank_timeout_s = o->rank_timeout_s > 0 ? o->rank_timeout_s : NS_COORD_RANK_TIMEOUT_S;
     /* A private communicator: our tags cannot meet the caller's messages. */
-    MPI_Comm_dup(comm, &c->comm);
-    MPI_Comm_rank(c->comm, &c->rank);
-    MPI_Comm_size(c->comm, &c->size);
-
-    ns_status st = NS_OK;
-    if (o->nruns < 0)
-        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns = %d, expected >= 0", o->nruns);
-    if (st == NS_OK) st = ns_outbox_init(&c->out, 4 * c->size + 8);
-    if (st == NS_OK && c->rank == 0) st = ns_leader_start(c);
-    /* Agree before any work: every rank fails alike, or none does. */
-    int mine[3] = {(int)st, o->nruns, -o->nruns}, all[3];
-    MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, c->comm);
-    if (st == NS_OK && all[0] != NS_OK)
-        st = ns_error_set((ns_status)all[0], "ns_coord_execute: setup failed on another rank "
-                                             "(rank 0 prints the reason)");
-    if (st == NS_OK && all[1] != -all[2])
-        st = ns_error_set(NS_ERR_ARG, "ns_coord_execute: nruns differs between ranks (%d..%d)",
-                          -all[2], all[1]);
+    if (!ns_coord_mpi_ok(c, MPI_Comm_dup(comm, &c->comm), "ns_coord_execute: MPI_Comm_dup"))
+        return ns_error_set(c->err, "%s", c->err_msg);
+    ns_status st = coord_setup(c, o);
     if (st == NS_OK) {
         ns_lost_gather_hosts(c);
         if (c->rank == 0) {
@@ -440,11 +486,15 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
         }
         /* Sends to a lost rank may never complete: their slots stay allocated
          * (the caller ends the job with MPI_Abort). */
-        if (c->nlost == 0) ns_outbox_drain(&c->out);
+        if (!c->err && c->nlost == 0) ns_outbox_drain(c);
     }
     res->wall_s = ns_now_s() - c->t_start;
     if (c->rank == 0) ns_leader_free(c);
     if (c->nlost == 0) ns_outbox_free(&c->out);
-    MPI_Comm_free(&c->comm);
+    /* After an MPI failure or a lost rank the others may never arrive: the
+     * collective free is skipped (the caller aborts the job). */
+    if (!c->err && c->nlost == 0)
+        ns_coord_mpi_ok(c, MPI_Comm_free(&c->comm), "ns_coord_execute: MPI_Comm_free");
+    if (c->err) return ns_error_set(c->err, "%s", c->err_msg);
     return st;
 }

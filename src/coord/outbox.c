@@ -42,12 +42,14 @@ ns_status ns_outbox_init(ns_outbox *o, int cap)
     return NS_OK;
 }
 
-void ns_outbox_progress(ns_outbox *o)
+void ns_outbox_progress(ns_coord *c)
 {
-    for (int i = 0; i < o->n; i++) {
+    ns_outbox *o = &c->out;
+    for (int i = 0; i < o->n && !c->err; i++) {
         if (o->slot[i]->req == MPI_REQUEST_NULL) continue;
-        int done = 0;
-        MPI_Test(&o->slot[i]->req, &done, MPI_STATUS_IGNORE); /* sets NULL when done */
+        int done = 0; /* MPI_Test sets the request to NULL when done */
+        ns_coord_mpi_ok(c, MPI_Test(&o->slot[i]->req, &done, MPI_STATUS_IGNORE),
+                        "coordinator: MPI_Test (send)");
     }
 }
 
@@ -58,6 +60,7 @@ static int outbox_free_slot(ns_outbox *o)
     return -1;
 }
 
+/* After an MPI failure (c->err) sends are dropped: the job is being aborted. */
 void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes)
 {
     ns_outbox *o = &c->out;
@@ -65,21 +68,25 @@ void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes)
     int i = outbox_free_slot(o);
     ns_backoff b;
     ns_backoff_reset(&b);
-    while (i < 0) { /* cannot happen with the protocol's bound; never spin anyway */
-        ns_outbox_progress(o);
+    while (i < 0 && !c->err) { /* cannot happen with the protocol's bound; never spin anyway */
+        ns_outbox_progress(c);
         i = outbox_free_slot(o);
         if (i < 0) ns_backoff_sleep(&b);
     }
+    if (c->err) return;
     memcpy(&o->slot[i]->m, msg, (size_t)bytes);
-    MPI_Isend(&o->slot[i]->m, bytes, MPI_BYTE, dest, tag, c->comm, &o->slot[i]->req);
+    ns_coord_mpi_ok(c, MPI_Isend(&o->slot[i]->m, bytes, MPI_BYTE, dest, tag, c->comm,
+                                 &o->slot[i]->req),
+                    "coordinator: MPI_Isend");
 }
 
-void ns_outbox_drain(ns_outbox *o)
+void ns_outbox_drain(ns_coord *c)
 {
+    ns_outbox *o = &c->out;
     ns_backoff b;
     ns_backoff_reset(&b);
-    for (;;) {
-        ns_outbox_progress(o);
+    while (!c->err) {
+        ns_outbox_progress(c);
         int busy = 0;
         for (int i = 0; i < o->n; i++) busy |= o->slot[i]->req != MPI_REQUEST_NULL;
         if (!busy) return;

@@ -12,7 +12,9 @@
 
 static void post_recv(ns_coord *c)
 {
-    MPI_Irecv(&c->down, (int)sizeof c->down, MPI_BYTE, 0, NS_TAG_DOWN, c->comm, &c->down_req);
+    ns_coord_mpi_ok(c, MPI_Irecv(&c->down, (int)sizeof c->down, MPI_BYTE, 0, NS_TAG_DOWN, c->comm,
+                                 &c->down_req),
+                    "worker: MPI_Irecv");
 }
 
 static void send_up(ns_coord *c, const ns_up_msg *m)
@@ -25,7 +27,7 @@ static void send_up(ns_coord *c, const ns_up_msg *m)
  * (given a poll per step), so a silent one is dead, hung or cut off. */
 void ns_lost_heartbeat(ns_coord *c)
 {
-    if (c->finished || ns_now_s() - c->t_last_up < NS_HEARTBEAT_S) return;
+    if (c->finished || c->err || ns_now_s() - c->t_last_up < NS_HEARTBEAT_S) return;
     ns_up_msg m = {.flags = NS_UP_ALIVE, .report_run = -1, .started_run = -1};
     send_up(c, &m);
 }
@@ -63,10 +65,12 @@ static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
 static int service(ns_coord *c, ns_coord_result *fin)
 {
     int handled = 0;
-    while (!c->finished) {
+    while (!c->finished && !c->err) {
         int flag = 0;
-        MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE);
-        if (!flag) break;
+        if (!ns_coord_mpi_ok(c, MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE),
+                             "worker: MPI_Test (receive)") ||
+            !flag)
+            break;
         ns_down_msg d = c->down;
         handle_down(c, &d, fin);
         handled++;
@@ -80,11 +84,12 @@ static int service(ns_coord *c, ns_coord_result *fin)
     if (c->stop && !c->stop_sent && !c->finished) {
         ns_up_msg m = {.flags = NS_UP_STOP, .report_run = -1, .started_run = -1,
                        .stop_signal = c->stop_signal};
+        if (c->stop_signal) ns_signals_sender(m.stop_from, sizeof m.stop_from);
         send_up(c, &m);
         c->stop_sent = 1;
     }
     ns_lost_heartbeat(c);
-    ns_outbox_progress(&c->out);
+    ns_outbox_progress(c);
     return handled;
 }
 
@@ -95,7 +100,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
     ns_backoff b;
     ns_backoff_reset(&b);
     post_recv(c);
-    for (;;) {
+    while (!c->err) {
         if (service(c, res) > 0) ns_backoff_reset(&b);
         if (c->finished) break;
         if (c->held >= 0 && c->stop) {
@@ -132,7 +137,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
         }
         if (ns_lost_worker_gives_up(c)) {
             /* No FINISH will come: leave without BYE; the caller aborts the job. */
-            MPI_Cancel(&c->down_req);
+            ns_coord_mpi_ok(c, MPI_Cancel(&c->down_req), "worker: MPI_Cancel");
             res->nruns = c->nruns;
             res->stop_requested = 1;
             res->stop_signal = c->stop_signal;
@@ -141,6 +146,7 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
         }
         ns_backoff_sleep(&b);
     }
+    if (c->err) return; /* the caller aborts the job */
     ns_up_msg bye = {.flags = NS_UP_BYE, .report_run = -1, .started_run = -1};
     send_up(c, &bye);
 }

@@ -73,6 +73,21 @@ static int wanted_threads(void)
     return n > 0 ? n : 1;
 }
 
+/* Execute this program again with the same argv. By its real path, not
+ * /proc/self/exe: the kernel names a process after the file it executes, and
+ * "exe" would break `pkill -x normsweep`, ps and top (the path is only a
+ * fallback, e.g. when /proc is missing). Returns only on failure. */
+static void reexec(char **argv)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0 && (size_t)n < sizeof self - 1) {
+        self[n] = '\0';
+        execv(self, argv);
+    }
+    execv("/proc/self/exe", argv);
+}
+
 void ns_blas_bootstrap(int argc, char **argv)
 {
     (void)argc;
@@ -97,7 +112,7 @@ void ns_blas_bootstrap(int argc, char **argv)
                 snprintf(buf, sizeof buf, "%d", wanted_threads());
                 setenv("OPENBLAS_NUM_THREADS", buf, 1);
             }
-            execv("/proc/self/exe", argv);
+            reexec(argv);
             fprintf(stderr, "normsweep: warning: could not re-execute to select the BLAS "
                             "kernel; set OPENBLAS_CORETYPE yourself\n");
             setenv(ORIGIN_VAR, "default", 1);

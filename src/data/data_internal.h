@@ -26,8 +26,13 @@ typedef struct ns_data_spec {
     int d;                       /* synthetic-dln: dimension                 */
     int c, h, w, classes;        /* synthetic-cls                            */
     double noise;                /* synthetic-cls: noise std around prototypes */
+    int pad;                     /* image sets: zero pixels added per side after
+                                    standardization (0: none)                  */
     char canonical[256];
 } ns_data_spec;
+
+/* Largest `pad` (per side) a spec may ask for. */
+#define NS_DATA_PAD_MAX 256
 
 /* Parse a spec string; directories must exist (resolved with realpath). */
 ns_status ns_data_spec_parse(const char *spec, ns_data_spec *out);
@@ -46,8 +51,10 @@ typedef struct ns_idx_header {
 
 #define NS_IDX_HEADER_BYTES(ndim) (4u + 4u * (unsigned)(ndim))
 /* Refuse headers announcing more than this many payload bytes (a corrupt
- * header must not make us allocate terabytes). 8 GiB. */
-#define NS_IDX_MAX_BYTES ((size_t)1 << 33)
+ * header must not make us allocate gigabytes - x4 again as float - per rank).
+ * 1 GiB: twice the largest MNIST-family file (EMNIST ByClass, 0.55 GB).
+ * Stated in docs/data.md. */
+#define NS_IDX_MAX_BYTES ((size_t)1 << 30)
 
 /* Header only (gzip inflated just past it). want_ndim: 1 labels, 3 images. */
 ns_status ns_idx_read_header(const char *path, int want_ndim, ns_idx_header *h);
@@ -86,9 +93,15 @@ ns_status ns_cifar_info(const ns_data_spec *s, ns_dataset_info *info);
 /* Per-channel mean and population std of u/255 over n samples of shape s
  * (exact: from a 256-bin histogram per channel, summed in double). */
 void ns_u8_channel_stats(const uint8_t *px, size_t n, ns_shape s, double *mean, double *std);
-/* out = (u/255 - mean_c) / std_c, one pass; out[n][c*h*w]. */
+/* out = (u/255 - mean_c) / std_c, one pass. px is [n][c][h][w]; out is
+ * [n][c][h+2*pad][w+2*pad] with the image in the middle and 0 (the channel mean
+ * after standardization) in the pad-pixel border. */
 void ns_u8_standardize(const uint8_t *px, size_t n, ns_shape s, const float *mean,
-                       const float *std, float *out);
+                       const float *std, int pad, float *out);
+/* The shape of a sample after `pad` pixels are added on each side. */
+ns_shape ns_padded_shape(ns_shape s, int pad);
+/* Copy x[n][c][h][w] into out[n][c][h+2*pad][w+2*pad], zeros in the border. */
+void ns_pad_images(const float *x, size_t n, ns_shape s, int pad, float *out);
 /* Per-channel mean/population std of float data, then x = (x - mean)/std in place
  * on every array given (train stats applied to train and test). */
 void ns_float_channel_stats(const float *x, size_t n, ns_shape s, double *mean, double *std);

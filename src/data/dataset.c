@@ -32,12 +32,14 @@ ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out)
     NS_TRY(ns_data_spec_parse(spec, &s));
     info_init(&s, out);
     switch (s.kind) {
-    case NS_DATA_IDX: return ns_idx_info(&s, out);
-    case NS_DATA_CIFAR10: return ns_cifar_info(&s, out);
+    case NS_DATA_IDX: NS_TRY(ns_idx_info(&s, out)); break;
+    case NS_DATA_CIFAR10: NS_TRY(ns_cifar_info(&s, out)); break;
     case NS_DATA_SYNTH_DLN:
-    case NS_DATA_SYNTH_CLS: ns_synth_info(&s, out); return NS_OK;
+    case NS_DATA_SYNTH_CLS: ns_synth_info(&s, out); break;
+    default: return ns_error_set(NS_ERR_INTERNAL, "%s: unhandled data kind", spec);
     }
-    return ns_error_set(NS_ERR_INTERNAL, "%s: unhandled data kind", spec);
+    out->shape = ns_padded_shape(out->shape, s.pad); /* the shape the net sees */
+    return NS_OK;
 }
 
 void ns_dataset_free(ns_dataset *d)
@@ -79,11 +81,12 @@ static void stats_to_float(ns_dataset *d, const double *mean, const double *std)
     d->standardized = 1;
 }
 
-/* u8 splits -> standardized float arrays; labels change owner. */
-static ns_status from_u8(ns_dataset *d, ns_u8_split *tr, ns_u8_split *te)
+/* u8 splits -> standardized (and padded) float arrays; labels change owner.
+ * d->info.shape is the files' shape on entry and the padded shape on return. */
+static ns_status from_u8(ns_dataset *d, ns_u8_split *tr, ns_u8_split *te, int pad)
 {
     ns_shape sh = d->info.shape;
-    size_t per = ns_shape_size(sh);
+    size_t per = ns_shape_size(sh), pper = ns_shape_size(ns_padded_shape(sh, pad));
     d->info.n_train = tr->n;
     d->info.n_test = te->n;
     d->raw_bytes = (tr->n + te->n) * (per + 1);
@@ -92,8 +95,8 @@ static ns_status from_u8(ns_dataset *d, ns_u8_split *tr, ns_u8_split *te)
     tr->labels = te->labels = NULL;
     NS_TRY(alloc_stats(d));
     double *mean = malloc((size_t)sh.c * sizeof *mean), *std = malloc((size_t)sh.c * sizeof *std);
-    d->x_train = malloc((tr->n ? tr->n : 1) * per * sizeof(float));
-    d->x_test = malloc((te->n ? te->n : 1) * per * sizeof(float));
+    d->x_train = malloc((tr->n ? tr->n : 1) * pper * sizeof(float));
+    d->x_test = malloc((te->n ? te->n : 1) * pper * sizeof(float));
     ns_status st = NS_OK;
     if (!mean || !std || !d->x_train || !d->x_test) {
         st = ns_error_set(NS_ERR_NOMEM, "%s: out of memory for %zu samples", d->info.canonical,
@@ -101,8 +104,9 @@ static ns_status from_u8(ns_dataset *d, ns_u8_split *tr, ns_u8_split *te)
     } else {
         ns_u8_channel_stats(tr->px, tr->n, sh, mean, std);
         stats_to_float(d, mean, std);
-        ns_u8_standardize(tr->px, tr->n, sh, d->mean, d->std, d->x_train);
-        ns_u8_standardize(te->px, te->n, sh, d->mean, d->std, d->x_test);
+        ns_u8_standardize(tr->px, tr->n, sh, d->mean, d->std, pad, d->x_train);
+        ns_u8_standardize(te->px, te->n, sh, d->mean, d->std, pad, d->x_test);
+        d->info.shape = ns_padded_shape(sh, pad);
     }
     free(mean);
     free(std);
@@ -119,10 +123,22 @@ static ns_status load_files(const ns_data_spec *s, ns_dataset *d)
     else
         NS_TRY(ns_cifar_load_splits(s, &tr, &te, &d->info.shape, &d->file_bytes));
     d->info.nclasses = 10;
-    ns_status st = from_u8(d, &tr, &te);
+    ns_status st = from_u8(d, &tr, &te, s->pad);
     free(tr.px); free(tr.labels);
     free(te.px); free(te.labels);
     return st;
+}
+
+/* Replace *x ([n] samples of shape s) by its padded copy. */
+static ns_status pad_split(float **x, size_t n, ns_shape s, int pad, const char *what)
+{
+    size_t pper = ns_shape_size(ns_padded_shape(s, pad));
+    float *p = malloc((n ? n : 1) * pper * sizeof *p);
+    NS_CHECK(p, NS_ERR_NOMEM, "%s: out of memory padding %zu samples", what, n);
+    ns_pad_images(*x, n, s, pad, p);
+    free(*x);
+    *x = p;
+    return NS_OK;
 }
 
 static ns_status load_synth(const ns_data_spec *s, uint64_t seed, ns_dataset *d)
@@ -144,6 +160,11 @@ static ns_status load_synth(const ns_data_spec *s, uint64_t seed, ns_dataset *d)
     ns_float_standardize(d->x_test, s->test, sh, d->mean, d->std);
     free(mean);
     free(std);
+    if (s->pad > 0) {
+        NS_TRY(pad_split(&d->x_train, s->n, sh, s->pad, s->canonical));
+        NS_TRY(pad_split(&d->x_test, s->test, sh, s->pad, s->canonical));
+        d->info.shape = ns_padded_shape(sh, s->pad);
+    }
     return NS_OK;
 }
 

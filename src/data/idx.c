@@ -19,6 +19,11 @@
 
 #define IDX_GZ_BUFFER (1u << 18) /* zlib input buffer: fewer read() calls */
 #define IDX_CHUNK (1u << 30)     /* gzread takes an unsigned int length   */
+/* deflate's largest expansion: one 258-byte match per ~2 bits of input gives
+ * at most 1032 decoded bytes per compressed byte. A gzip file of M bytes
+ * therefore decodes to at most 1032*M; a header announcing more is a lie the
+ * stream cannot back, and is refused before anything is allocated. */
+#define IDX_GZ_MAX_RATIO 1032u
 
 typedef struct idx_file {
     const char *path;
@@ -32,10 +37,14 @@ static ns_status idx_open(idx_file *f, const char *path)
     f->path = path;
     f->pos = 0;
     f->gz = NULL;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer -
+     * forever; it is refused as "not a regular file" instead. Cleared below:
+     * regular files ignore it, zlib should not see it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return ns_error_set(NS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
         close(fd);
         return ns_error_set(NS_ERR_IO, "%s: not a regular file", path);
     }
@@ -118,11 +127,17 @@ static ns_status idx_header(idx_file *f, int want_ndim, ns_idx_header *h)
             count > NS_IDX_MAX_BYTES)
             return ns_error_set(NS_ERR_FORMAT,
                                 "%s: dimension sizes at byte offset 4 announce more than "
-                                "%zu bytes of data: corrupt header",
+                                "%zu bytes of data (the cap on one IDX file, docs/data.md): "
+                                "corrupt header",
                                 f->path, NS_IDX_MAX_BYTES);
     }
     for (int i = want_ndim; i < 3; i++) h->dims[i] = 1;
     h->count = count;
+    if (!gzdirect(f->gz) && f->pos + count > f->disk_bytes * IDX_GZ_MAX_RATIO)
+        return ns_error_set(NS_ERR_FORMAT,
+                            "%s: the header (byte offset 4) announces %zu bytes of data, but a "
+                            "gzip file of %zu bytes decodes to at most %zu: corrupt header",
+                            f->path, count, f->disk_bytes, f->disk_bytes * IDX_GZ_MAX_RATIO);
     return NS_OK;
 }
 

@@ -5,6 +5,7 @@
  * MNIST, Fashion-MNIST and KMNIST all ship this layout with 10 classes. */
 #include "data/data_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,23 @@
 
 #define MNIST_CLASSES 10
 
+/* 1: path exists; 0: it does not (ENOENT); else an error naming path and the
+ * reason (a symlink loop, a permission) - never reported as "missing". */
+static int exists(const char *path, ns_status *st)
+{
+    if (access(path, F_OK) == 0) return 1;
+    if (errno != ENOENT) *st = ns_error_set(NS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+}
+
 /* Path of DIR/BASE or DIR/BASE.gz, whichever exists. */
 static ns_status find_idx(const ns_data_spec *s, const char *base, char *path, size_t cap)
 {
+    ns_status st = NS_OK;
     snprintf(path, cap, "%s/%s", s->dir, base);
-    if (access(path, F_OK) == 0) return NS_OK;
+    if (exists(path, &st) || st != NS_OK) return st;
     snprintf(path, cap, "%s/%s.gz", s->dir, base);
-    if (access(path, F_OK) == 0) return NS_OK;
+    if (exists(path, &st) || st != NS_OK) return st;
     return ns_error_set(NS_ERR_IO, "%s: neither %s/%s nor %s.gz exists", s->name, s->dir, base,
                         base);
 }

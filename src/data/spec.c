@@ -1,5 +1,6 @@
 /* spec.c - data set spec strings -> ns_data_spec with one canonical spelling.
- *   NAME[:ARG]   file kinds: ARG is a directory (everything after the first ':')
+ *   NAME[:ARG]   file kinds: ARG is DIR, DIR,OPTIONS or OPTIONS (default DIR),
+ *                  OPTIONS = key=value[,key=value...] with keys from FILE_KEYS
  *                synthetic kinds: ARG is key=value[,key=value...]
  * The canonical string uses the resolved absolute directory, or every key of a
  * synthetic kind with its value in a fixed order, so that two spellings of the
@@ -57,7 +58,9 @@ static const key_def DLN_KEYS[] = {
 static const key_def CLS_KEYS[] = {
     {"n", 0, 1, 1e8, 512},    {"test", 0, 0, 1e8, 128}, {"c", 0, 1, 4096, 3},
     {"h", 0, 1, 4096, 8},     {"w", 0, 1, 4096, 8},     {"classes", 0, 2, 65536, 4},
-    {"noise", 1, 0, 1e6, 1.0}};
+    {"noise", 1, 0, 1e6, 1.0}, {"pad", 0, 0, NS_DATA_PAD_MAX, 0}};
+/* Options of the file kinds (idx, cifar10), after the directory. */
+static const key_def FILE_KEYS[] = {{"pad", 0, 0, NS_DATA_PAD_MAX, 0}};
 #define MAX_KEYS 8
 
 static ns_status parse_keys(const char *name, const char *arg, const key_def *keys, int nkeys,
@@ -108,6 +111,15 @@ static ns_status check_floats(const char *name, size_t n, size_t per)
     return NS_OK;
 }
 
+/* Options are spelled in the canonical string only when set, so that the
+ * spelling of an unpadded set (and the files made before `pad` existed) stays
+ * the same. */
+static void append_pad(ns_data_spec *o)
+{
+    size_t n = strlen(o->canonical);
+    if (o->pad > 0) snprintf(o->canonical + n, sizeof o->canonical - n, ",pad=%d", o->pad);
+}
+
 static ns_status parse_synth(ns_data_spec *o, const char *arg)
 {
     double v[MAX_KEYS];
@@ -120,7 +132,7 @@ static ns_status parse_synth(ns_data_spec *o, const char *arg)
         snprintf(o->canonical, sizeof o->canonical, "%s:n=%zu,d=%d,test=%zu", o->name, o->n,
                  o->d, o->test);
     } else {
-        NS_TRY(parse_keys(o->name, arg, CLS_KEYS, 7, v));
+        NS_TRY(parse_keys(o->name, arg, CLS_KEYS, 8, v));
         o->n = (size_t)v[0];
         o->test = (size_t)v[1];
         o->c = (int)v[2];
@@ -128,14 +140,51 @@ static ns_status parse_synth(ns_data_spec *o, const char *arg)
         o->w = (int)v[4];
         o->classes = (int)v[5];
         o->noise = v[6];
+        o->pad = (int)v[7];
         size_t per = (size_t)o->c * o->h * o->w;
         NS_CHECK(per <= ((size_t)1 << 24), NS_ERR_ARG, "%s: c*h*w = %zu is too large", o->name,
                  per);
-        NS_TRY(check_floats(o->name, o->n > o->test ? o->n : o->test, per));
+        NS_TRY(check_floats(o->name, o->n > o->test ? o->n : o->test,
+                            (size_t)o->c * (o->h + 2 * o->pad) * (o->w + 2 * o->pad)));
         snprintf(o->canonical, sizeof o->canonical,
                  "%s:n=%zu,test=%zu,c=%d,h=%d,w=%d,classes=%d,noise=%.9g", o->name, o->n,
                  o->test, o->c, o->h, o->w, o->classes, o->noise);
+        append_pad(o);
     }
+    return NS_OK;
+}
+
+/* Whether tok looks like an option "word=..." (a lower-case word, then '='):
+ * a directory component spelled so cannot be named after a comma. */
+static int looks_like_option(const char *tok)
+{
+    const char *p = tok;
+    while ((*p >= 'a' && *p <= 'z') || *p == '_') p++;
+    return p > tok && *p == '=';
+}
+
+/* Split a file kind's ARG into the directory (dir, "" when ARG is options only)
+ * and the trailing comma-separated options, parsed into o->pad. */
+static ns_status split_file_arg(ns_data_spec *o, const char *arg, char *dir, size_t dirsz)
+{
+    NS_CHECK(strlen(arg) < dirsz, NS_ERR_ARG, "%s: argument '%.40s...' is too long", o->name,
+             arg);
+    strcpy(dir, arg);
+    const char *opts = NULL;
+    for (;;) { /* peel option tokens off the end */
+        char *comma = strrchr(dir, ',');
+        char *tok = comma ? comma + 1 : dir;
+        if (!looks_like_option(tok)) break;
+        opts = arg + (tok - dir);
+        if (!comma) {
+            dir[0] = '\0';
+            break;
+        }
+        *comma = '\0';
+    }
+    double v[1];
+    NS_TRY(parse_keys(o->name, opts, FILE_KEYS, 1, v));
+    o->pad = (int)v[0];
     return NS_OK;
 }
 
@@ -164,6 +213,11 @@ ns_status ns_data_spec_parse(const char *spec, ns_data_spec *o)
     o->kind = names[k].kind;
     if (o->kind == NS_DATA_SYNTH_DLN || o->kind == NS_DATA_SYNTH_CLS) return parse_synth(o, arg);
 
+    char dirarg[512] = "";
+    if (arg) {
+        NS_TRY(split_file_arg(o, arg, dirarg, sizeof dirarg));
+        arg = dirarg;
+    }
     if (!arg || !*arg) {
         NS_CHECK(strcmp(o->name, "fashion-mnist") == 0, NS_ERR_ARG,
                  "%s needs a directory: %s:DIR (docs/data.md says where to get the files)",
@@ -171,7 +225,7 @@ ns_status ns_data_spec_parse(const char *spec, ns_data_spec *o)
         arg = NS_FASHION_MNIST_DEFAULT_DIR;
     }
     ns_status st = resolve_dir(o->name, arg, o->dir);
-    if (st != NS_OK && !colon) {
+    if (st != NS_OK && !dirarg[0]) {
         char why[512];
         snprintf(why, sizeof why, "%s", ns_error_msg());
         return ns_error_set(st, "%s (install Debian's dataset-fashion-mnist package, or give "
@@ -180,5 +234,6 @@ ns_status ns_data_spec_parse(const char *spec, ns_data_spec *o)
     NS_TRY(st);
     if (o->kind == NS_DATA_CIFAR10) cifar_descend(o->dir);
     snprintf(o->canonical, sizeof o->canonical, "%s:%s", o->name, o->dir);
+    append_pad(o);
     return NS_OK;
 }

@@ -1,4 +1,5 @@
-/* loss.c - softmax cross-entropy (mean) and squared error (sum); see loss.h. */
+/* loss.c - softmax cross-entropy (mean) and squared error (sum), and their
+ * R-operators; see loss.h. */
 #include "normsweep/loss.h"
 #include "normsweep/error.h"
 
@@ -49,4 +50,31 @@ double ns_loss_squared_sum(const float *f, const float *t, int batch, int k, flo
         if (df) df[i] = (float)(2.0 * d);
     }
     return total;
+}
+
+void ns_loss_softmax_ce_r(const float *z, const float *rz, int batch, int k, float *rdz)
+{
+    const double inv_b = 1.0 / batch;
+    for (int b = 0; b < batch; b++) {
+        const float *zb = z + (size_t)b * k, *rb = rz + (size_t)b * k;
+        float m = zb[0];
+        for (int j = 1; j < k; j++)
+            if (zb[j] > m) m = zb[j];
+        double se = 0.0, prz = 0.0;
+        for (int j = 0; j < k; j++) {
+            double e = exp((double)zb[j] - m);
+            se += e;
+            prz += e * rb[j];
+        }
+        prz /= se; /* <p, rz> */
+        float *out = rdz + (size_t)b * k;
+        for (int j = 0; j < k; j++)
+            out[j] = (float)(exp((double)zb[j] - m) / se * (rb[j] - prz) * inv_b);
+    }
+}
+
+void ns_loss_squared_sum_r(const float *rf, int batch, int k, float *rdf)
+{
+    const size_t n = (size_t)batch * k;
+    for (size_t i = 0; i < n; i++) rdf[i] = 2.0f * rf[i];
 }

@@ -201,6 +201,7 @@ double ns_net_forward(ns_net *n, const float *x, const int32_t *y, const float *
     }
     n->x_in = x;
     n->last_batch = batch;
+    n->nforward++;
     double loss;
     if (n->loss == NS_LOSS_SOFTMAX_CE) {
         NS_ASSERT(y != NULL);
@@ -259,3 +260,66 @@ const float *ns_net_output_of(const ns_net *n, int i)
 }
 
 int ns_net_nout(const ns_net *n) { return n->nout; }
+
+/* ------------------------------------------------------------ sizes and tensors */
+
+ns_status ns_net_size_of(const char *arch, const ns_norm_config *norm, ns_shape in, int nout,
+                         ns_net_size *out)
+{
+    memset(out, 0, sizeof *out);
+    ns_net *n = calloc(1, sizeof *n);
+    if (!n) return ns_error_set(NS_ERR_NOMEM, "net: out of memory");
+    n->norm = norm ? *norm : (ns_norm_config){.kind = NS_NORM_NONE};
+    n->in_shape = in;
+    n->nout = nout;
+    n->max_batch = 1; /* layer workspaces for one sample: only the sizes are wanted */
+    ns_status st = ns_arch_resolve(arch, in, nout, &n->arch);
+    if (st == NS_OK) {
+        n->layers = calloc(3 * (size_t)n->arch.nitems, sizeof *n->layers);
+        st = n->layers ? create_layers(n) : ns_error_set(NS_ERR_NOMEM, "net: out of memory");
+    }
+    for (int i = 0; st == NS_OK && i < n->nlayers; i++) {
+        out->nparams += n->layers[i].nparams;
+        out->nstate += n->layers[i].nstate;
+        out->ntensors += n->layers[i].nviews;
+    }
+    ns_net_free(n); /* no buffers were allocated: frees the layers only */
+    return st;
+}
+
+int ns_net_ntensors(const ns_net *n)
+{
+    int k = 0;
+    for (int i = 0; i < n->nlayers; i++) k += n->layers[i].nviews;
+    return k;
+}
+
+ns_status ns_net_tensor(const ns_net *n, int k, ns_tensor_ref *t)
+{
+    memset(t, 0, sizeof *t);
+    NS_CHECK(k >= 0, NS_ERR_ARG, "net: tensor %d out of range", k);
+    /* parameter and state slices are in layer order (allocate()): sum the
+     * slices of the layers before to find where this layer's begin */
+    size_t po = 0, so = 0;
+    for (int i = 0; i < n->nlayers; i++) {
+        const ns_layer *l = &n->layers[i];
+        if (k < l->nviews) {
+            const ns_param_view *v = &l->views[k];
+            snprintf(t->name, sizeof t->name, "%s.%s", l->name, v->suffix);
+            t->is_state = v->is_state;
+            t->offset = (v->is_state ? n->nparams + so : po) + v->offset;
+            t->count = 1;
+            t->ndim = v->ndim;
+            for (int a = 0; a < v->ndim; a++) {
+                t->dims[a] = v->dims[a];
+                t->count *= (size_t)v->dims[a];
+            }
+            return NS_OK;
+        }
+        k -= l->nviews;
+        po += l->nparams;
+        so += l->nstate;
+    }
+    return ns_error_set(NS_ERR_ARG, "net: tensor index past the last of %d tensors",
+                        ns_net_ntensors(n));
+}

@@ -33,6 +33,7 @@ ns_status ns_probe_ws_alloc(ns_probe_ws *ws, size_t n)
     NS_CHECK(ws && n > 0, NS_ERR_ARG, "probe: workspace needs n > 0 (got %zu)", n);
     *ws = (ns_probe_ws){0};
     ws->n = n;
+    ws->owned = 1;
     float **bufs[] = {&ws->wx, &ws->gx, &ws->gy, &ws->v};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         *bufs[i] = malloc(n * sizeof(float));
@@ -45,9 +46,18 @@ ns_status ns_probe_ws_alloc(ns_probe_ws *ws, size_t n)
     return NS_OK;
 }
 
+ns_probe_ws ns_probe_ws_over(size_t n, float *wx, float *gx, float *gy, float *v)
+{
+    return (ns_probe_ws){.n = n, .wx = wx, .gx = gx, .gy = gy, .v = v, .owned = 0};
+}
+
 void ns_probe_ws_free(ns_probe_ws *ws)
 {
     if (!ws) return;
+    if (!ws->owned) {
+        *ws = (ns_probe_ws){0};
+        return;
+    }
     free(ws->wx);
     free(ws->gx);
     free(ws->gy);

@@ -21,7 +21,7 @@ typedef struct run {
     ns_run_dims dims;
     ns_net *net;
     ns_batcher *batcher;
-    ns_sgd_config sgd;
+    ns_optim opt;
     int nout;
 
     /* one batch */
@@ -36,12 +36,22 @@ typedef struct run {
 static void run_free(run *r)
 {
     ns_run_probe_free(&r->probe);
+    ns_optim_free(&r->opt);
     ns_schedule_free(&r->sched);
     ns_batcher_free(r->batcher);
     ns_net_free(r->net);
     free(r->x);
     free(r->t);
     free(r->y);
+}
+
+/* The optimizer of a run: its settings, the schedule over its steps. */
+static ns_optim_config optim_config(const ns_run_config *cfg)
+{
+    ns_optim_config oc = {(ns_optim_kind)cfg->optimizer, cfg->lr, cfg->momentum,
+                          cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->schedule};
+    oc.schedule.total = cfg->steps;
+    return oc;
 }
 
 static ns_status run_build(run *r, const ns_run_config *cfg, const ns_dataset *data)
@@ -76,9 +86,8 @@ static ns_status run_build(run *r, const ns_run_config *cfg, const ns_dataset *d
     NS_CHECK(r->x && (r->t || r->y), NS_ERR_NOMEM, "run %d: out of memory for a batch",
              cfg->index);
 
-    r->sgd.lr = cfg->lr;
-    r->sgd.momentum = cfg->momentum;
-    r->sgd.weight_decay = cfg->weight_decay;
+    ns_optim_config oc = optim_config(cfg);
+    NS_TRY(ns_optim_create(&r->opt, &oc, r->net->nparams));
 
     NS_TRY(ns_run_schedule(cfg, &r->sched));
     NS_TRY(ns_run_probe_init(&r->probe, cfg, &r->dims, r->net));
@@ -136,7 +145,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
     int64_t t0 = 0;
     const char *ckpt = ctl ? ctl->checkpoint_path : NULL;
     if (ckpt) {
-        st = ns_run_checkpoint_load(ckpt, cfg, r.net, &t0, res);
+        st = ns_run_checkpoint_load(ckpt, cfg, r.net, &r.opt, &t0, res);
         if (st != NS_OK) goto fail;
     }
 
@@ -182,14 +191,14 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
 
         if (pidx >= 0) {
             double tp = ns_now_s();
-            st = ns_run_probe_step(&r.probe, r.net, &r.sgd, r.x, r.y, r.t, cfg->batch, t, pidx,
+            st = ns_run_probe_step(&r.probe, r.net, &r.opt, r.x, r.y, r.t, cfg->batch, t, pidx,
                                    loss, gnorm, sink);
             if (st != NS_OK) goto fail;
             res->probe_s += ns_now_s() - tp;
             /* ns_run_probe_step applied this step's update itself (ICS needs it). */
         } else {
             double tu = ns_now_s();
-            ns_sgd_step(&r.sgd, r.net->params, r.net->grads, r.net->momentum, r.net->nparams);
+            ns_optim_step(&r.opt, t, r.net->params, r.net->grads);
             res->train_s += ns_now_s() - tu;
         }
         res->steps_done = t + 1;
@@ -210,7 +219,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
             if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
             res->wall_s += ns_now_s() - t_start;
             t_start = ns_now_s();
-            if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, t + 1, res)) != NS_OK) goto fail;
+            if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, &r.opt, t + 1, res)) != NS_OK) goto fail;
         }
     }
     if (res->status == NS_RUN_RUNNING) res->status = NS_RUN_DONE;
@@ -218,7 +227,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
 
     if (res->status == NS_RUN_STOPPED && ckpt) {
         if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
-        if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, t, res)) != NS_OK) goto fail;
+        if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, &r.opt, t, res)) != NS_OK) goto fail;
     }
     if (res->status != NS_RUN_STOPPED && sink && sink->weights &&
         (st = sink->weights(sink->ctx, r.net)) != NS_OK)

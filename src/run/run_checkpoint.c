@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CKPT_META_VERSION 1u
+/* 2: the optimizer's state replaced the "momentum" part (SGD with momentum
+ * still writes "momentum"; Adam "adam_m" and "adam_v"), optimizer settings in
+ * the config hash */
+#define CKPT_META_VERSION 2u
 
 typedef struct ckpt_meta {
     uint32_t version;
@@ -29,10 +32,15 @@ typedef struct ckpt_meta {
 static uint64_t config_hash(const ns_run_config *c)
 {
     char buf[1024];
-    int n = snprintf(buf, sizeof buf, "%d|%.17g|%s|%s|%llu|%s|%llu|%d|%lld|%.17g|%.17g|%d", c->index,
-                     c->lr, c->arch, c->norm, (unsigned long long)c->seed, c->data,
+    const ns_lr_schedule *s = &c->schedule;
+    int n = snprintf(buf, sizeof buf,
+                     "%d|%.17g|%s|%s|%llu|%s|%llu|%d|%lld|%.17g|%.17g|%d|%d|%.17g|%.17g|%.17g|"
+                     "%d|%lld|%.17g|%lld|%.17g|%.17g",
+                     c->index, c->lr, c->arch, c->norm, (unsigned long long)c->seed, c->data,
                      (unsigned long long)c->data_seed, c->batch, (long long)c->steps,
-                     c->momentum, c->weight_decay, c->init);
+                     c->momentum, c->weight_decay, c->init, c->optimizer, c->beta1, c->beta2,
+                     c->eps, (int)s->kind, (long long)s->warmup, s->warmup_start,
+                     (long long)s->step_size, s->gamma, s->min_factor);
     uint64_t h = 1469598103934665603ull;
     for (int i = 0; i < n && i < (int)sizeof buf; i++) {
         h ^= (unsigned char)buf[i];
@@ -42,7 +50,8 @@ static uint64_t config_hash(const ns_run_config *c)
 }
 
 ns_status ns_run_checkpoint_save(const char *path, const ns_run_config *cfg, const ns_net *net,
-                                 int64_t next_step, const ns_run_result *res)
+                                 const ns_optim *opt, int64_t next_step,
+                                 const ns_run_result *res)
 {
     ns_rng_pos pos = ns_rng_tell(&net->noise);
     ckpt_meta m;
@@ -63,17 +72,19 @@ ns_status ns_run_checkpoint_save(const char *path, const ns_run_config *cfg, con
     m.final_train_acc = res->final_train_acc;
     m.final_test_loss = res->final_test_loss;
     m.final_test_acc = res->final_test_acc;
-    ns_ckpt_part parts[] = {
+    ns_ckpt_part parts[3 + NS_OPTIM_MAX_STATE] = {
         {"meta", &m, sizeof m},
         {"params", net->params, net->nparams * sizeof(float)},
-        {"momentum", net->momentum, net->nparams * sizeof(float)},
         {"state", net->state, net->nstate * sizeof(float)},
     };
-    return ns_ckpt_write(path, parts, (int)(sizeof parts / sizeof parts[0]));
+    int nparts = 3;
+    for (int k = 0; k < opt->nstate; k++)
+        parts[nparts++] = (ns_ckpt_part){opt->state_name[k], opt->state[k], opt->n * sizeof(float)};
+    return ns_ckpt_write(path, parts, nparts);
 }
 
 ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_net *net,
-                                 int64_t *t0, ns_run_result *res)
+                                 ns_optim *opt, int64_t *t0, ns_run_result *res)
 {
     *t0 = 0;
     if (access(path, F_OK) != 0) return NS_OK; /* no checkpoint: start at step 0 */
@@ -85,8 +96,9 @@ ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_
         st = ns_error_set(NS_ERR_FORMAT, "%s: checkpoint holds %llu parameters, run %d has %zu",
                           path, (unsigned long long)m.nparams, cfg->index, net->nparams);
     if (st == NS_OK) st = ns_ckpt_get_into(c, "params", net->params, net->nparams * sizeof(float));
-    if (st == NS_OK) st = ns_ckpt_get_into(c, "momentum", net->momentum, net->nparams * sizeof(float));
     if (st == NS_OK) st = ns_ckpt_get_into(c, "state", net->state, net->nstate * sizeof(float));
+    for (int k = 0; st == NS_OK && k < opt->nstate; k++)
+        st = ns_ckpt_get_into(c, opt->state_name[k], opt->state[k], opt->n * sizeof(float));
     ns_ckpt_free(c);
     NS_TRY(st);
     NS_CHECK(m.version == CKPT_META_VERSION && m.run_index == cfg->index &&

@@ -24,26 +24,78 @@ typedef struct ns_run_glue {
     long evals; /* loss+grad evaluations made (probe cost) */
 } ns_run_glue;
 
+/* The probe state's arrays: ONE table of (type, name, length). run_probe.c
+ * lays them out, in this order, in a single allocation (ns_run_probe.block)
+ * and frees them with one free(); adding an array is adding a row. Lengths
+ * are in terms of ns_run_probe_sizes `z` (run_probe.c). */
+#define NS_RUN_PROBE_ARRAYS(X)                                                                     \
+    X(size_t, layer_off, z.L)          /* measured layer i: offset of its weight slice      */     \
+    X(size_t, layer_len, z.L)          /*   its length                                      */     \
+    X(size_t, prefix_end, z.L)         /*   end of all parameters before it                 */     \
+    X(const char *, layer_names, z.L)  /*   its name (points into the net)                  */     \
+    X(const char *, act_names, z.M)    /* tracked activation j: its layer's name (the net)  */     \
+    X(int, act_layer, z.M)             /*   net layer index                                 */     \
+    X(int, act_units, z.M * z.U)       /*   tracked units                                   */     \
+    X(int, ics_sel, z.L)               /* 0-based measured layers ICS looks at (nics used)  */     \
+    X(float, wsave, z.n)               /* w_t                                               */     \
+    X(float, gsave, z.n)               /* g = grad L(w_t), the step's gradient              */     \
+    X(float, wnext, z.n)               /* w_{t+1}                                           */     \
+    X(float, hess_gx, z.n)             /* the Hessian's own gradient (it holds two at once) */     \
+    X(float, ws_gy, z.n)               /* probe workspace: second gradient / direction      */     \
+    X(float, ws_v, z.n)                /* probe workspace: power-iteration vector           */     \
+    X(float, scratch, z.max_sample)    /* activation quantile selection                     */     \
+    X(double, quantiles, z.Q)                                                                      \
+    /* one probe record's arrays */                                                                \
+    X(double, layer_gnorm, z.L)                                                                    \
+    X(double, eta, z.E)                                                                            \
+    X(double, land_loss, z.E)                                                                      \
+    X(double, land_dg, z.E)                                                                        \
+    X(double, rand_loss, z.E)                                                                      \
+    X(double, rand_dg, z.E)                                                                        \
+    X(double, ics_l2, z.L)                                                                         \
+    X(double, ics_cos, z.L)                                                                        \
+    X(double, ics_tmp_l2, z.L)                                                                     \
+    X(double, ics_tmp_cos, z.L)                                                                    \
+    X(double, act_quant, z.M * z.U * z.Q)                                                          \
+    X(double, act_mean, z.M * z.U)                                                                 \
+    X(double, act_std, z.M * z.U)                                                                  \
+    X(double, thm_lhs, z.M)                                                                        \
+    X(double, thm_rhs, z.M)                                                                        \
+    X(double, unit_lhs, z.max_units)   /* Theorem 4.1 per unit of one layer                 */     \
+    X(double, unit_rhs, z.max_units)
+
+/* A run's probe state.
+ *
+ * Ownership, in one place:
+ *  - `block` is the only memory the state owns: every array of the table
+ *    above points into it (ns_run_probe_init allocates it, ns_run_probe_free
+ *    frees it).
+ *  - The state is bound to ONE net by ns_run_probe_init (ns_run_probe_bind in
+ *    run_probe.c). It borrows, never frees, the net's params and grads (the
+ *    workspace views below) and its layer names (layer_names, act_names); the
+ *    net must outlive the state.
+ *  - The two workspaces are views (ns_probe_ws_over), not allocations:
+ *      ws_in_place: wx = net->params, gx = net->grads, gy = ws_gy, v = ws_v.
+ *        For the landscape and ICS, which hold one gradient at a time: probe
+ *        points are written straight into the net's parameters and each
+ *        evaluation's gradient is read where backward left it (no copies).
+ *      ws_hessian:  wx = net->params, gx = hess_gx, gy = ws_gy, v = ws_v.
+ *        The Hessian-vector product keeps two gradients at once.
+ *    Both leave net->params at a probe point and net->grads overwritten; w_t
+ *    is in wsave and g in gsave, and ns_run_probe_restore puts parameters
+ *    back once per probe. */
 typedef struct ns_run_probe {
     const ns_run_config *cfg;
     const ns_run_dims *dims;
     ns_net *net;
     ns_run_glue glue;
     ns_objective obj;
-    ns_probe_ws ws;
-    size_t *layer_off, *layer_len, *prefix_end; /* [nlayers]               */
-    const char **layer_names;                   /* [nlayers], names in the net */
-    const char **act_names;                     /* [nnorm], names in the net   */
-    int *act_layer;                             /* [nnorm] net layer index */
-    int *act_units;                             /* [nnorm * nunits]        */
-    int *ics_sel, nics;                         /* 0-based measured layers */
-    float *wsave, *gsave, *wnext;               /* [nparams] each: w_t, g, w_{t+1} */
-    float *scratch;                             /* activation sorting      */
-    double *quantiles;                          /* [nquant]                */
-    /* one record's arrays */
-    double *layer_gnorm, *eta, *land_loss, *land_dg, *rand_loss, *rand_dg;
-    double *ics_l2, *ics_cos, *ics_tmp_l2, *ics_tmp_cos, *act_quant, *act_mean, *act_std;
-    double *thm_lhs, *thm_rhs, *unit_lhs, *unit_rhs;
+    ns_probe_ws ws_in_place, ws_hessian;
+    void *block;
+    int nics; /* entries of ics_sel in use */
+#define NS_RUN_PROBE_FIELD(type, name, len) type *name;
+    NS_RUN_PROBE_ARRAYS(NS_RUN_PROBE_FIELD)
+#undef NS_RUN_PROBE_FIELD
 } ns_run_probe;
 
 ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_run_dims *dims,
@@ -53,10 +105,12 @@ void ns_run_probe_free(ns_run_probe *p);
  * during the training step's own backward pass. */
 void ns_run_probe_attach(ns_run_probe *p);
 void ns_run_probe_detach(ns_run_probe *p);
-/* All probes of step t, then the step's optimizer update (ICS needs w_{t+1}):
- * on return net->params/momentum are exactly what a step without probes
- * would have produced. Hands one record to the sink. */
-ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
+/* All probes of step t, then the step's optimizer update t (ICS needs
+ * w_{t+1}): on return net->params and the optimizer's state are exactly what
+ * a step without probes would have produced. The landscape's step sizes are
+ * relative to the optimizer's learning rate of step t. Hands one record to
+ * the sink. */
+ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink);
@@ -74,14 +128,16 @@ ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, doubl
                                  double *rand_beta_eff);
 void ns_run_probe_restore(ns_run_probe *p, const float *w);
 
-/* Checkpoints (run_checkpoint.c): parameters, momentum, state (running
- * statistics), the noise stream position, the next step and the result
- * accumulators. load leaves *t0 = 0 when there is no checkpoint; a
- * checkpoint of a different run or config is NS_ERR_FORMAT. */
+/* Checkpoints (run_checkpoint.c): parameters, the optimizer's state (SGD's
+ * momentum, Adam's moments), the net's state (running statistics), the noise
+ * stream position, the next step and the result accumulators. load leaves
+ * *t0 = 0 when there is no checkpoint; a checkpoint of a different run or
+ * config is NS_ERR_FORMAT. */
 ns_status ns_run_checkpoint_save(const char *path, const ns_run_config *cfg, const ns_net *net,
-                                 int64_t next_step, const ns_run_result *res);
+                                 const ns_optim *opt, int64_t next_step,
+                                 const ns_run_result *res);
 ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_net *net,
-                                 int64_t *t0, ns_run_result *res);
+                                 ns_optim *opt, int64_t *t0, ns_run_result *res);
 void ns_run_checkpoint_remove(const char *path);
 
 #endif

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One evaluation. The probe workspace's wx IS net->params (see
- * ns_run_probe_init), so a probe point is written in place and needs no copy;
- * while a probe runs that may also hold for grad == net->grads. The net's own
+/* One evaluation. The probe workspaces' wx IS net->params (see
+ * ns_run_probe_bind), so a probe point is written in place and needs no copy;
+ * for ws_in_place grad == net->grads as well. The net's own
  * parameters are put back once per probe (ns_run_probe_restore), not after
  * every evaluation: nothing reads net->params between evaluations. */
 static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *grad)
@@ -32,6 +32,15 @@ static ns_status glue_loss_grad(void *ctx, const float *w, double *loss, float *
 static void fill_nan(double *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) a[i] = NAN;
+}
+
+/* Tracked activation j: measured layer j's pre-activation, i.e. the output of
+ * its normalization when it has one, else its own output. */
+static int tracked_layer(const ns_net *net, int j)
+{
+    int li = net->weights[j].layer;
+    if (li + 1 < net->nlayers && net->layers[li + 1].is_norm) li++;
+    return li;
 }
 
 /* Theorem 4.1 per BN layer, summed over units, during the training backward. */
@@ -64,13 +73,63 @@ void ns_run_probe_attach(ns_run_probe *p)
 
 void ns_run_probe_detach(ns_run_probe *p) { ns_net_set_backward_hook(p->net, NULL, NULL); }
 
-#define ALLOC(ptr, count)                                                                    \
-    do {                                                                                     \
-        size_t n_ = (size_t)(count) > 0 ? (size_t)(count) : 1;                              \
-        (ptr) = calloc(n_, sizeof *(ptr));                                                   \
-        if (!(ptr)) return ns_error_set(NS_ERR_NOMEM, "run %d: out of memory for probes",    \
-                                        cfg->index);                                         \
-    } while (0)
+/* The lengths the table of run_internal.h (NS_RUN_PROBE_ARRAYS) is written in. */
+typedef struct ns_run_probe_sizes {
+    size_t L, M, U, Q, E; /* measured layers, tracked activations, units, quantiles, etas */
+    size_t n;             /* parameters                                                 */
+    size_t max_units;     /* most channels of a tracked activation                      */
+    size_t max_sample;    /* most values of one unit in a batch (batch * h * w)          */
+} ns_run_probe_sizes;
+
+/* Every array starts on a cache line (and so suits any element type). */
+#define PROBE_ALIGN 64
+
+/* Lay the table out from offset 0: with base == NULL only measure (returns the
+ * total bytes, or 0 on size_t overflow), else point every array into base. */
+static size_t probe_layout(ns_run_probe *p, ns_run_probe_sizes z, char *base)
+{
+    size_t off = 0;
+    int overflow = 0;
+#define PROBE_PLACE(type, name, len)                                                             \
+    if (!overflow) {                                                                             \
+        size_t len_ = (len), pad_ = (PROBE_ALIGN - off % PROBE_ALIGN) % PROBE_ALIGN;             \
+        overflow = pad_ > SIZE_MAX - off || len_ > (SIZE_MAX - off - pad_) / sizeof(type);       \
+        off += pad_;                                                                             \
+        if (base) p->name = (type *)(void *)(base + off);                                        \
+        if (!overflow) off += len_ * sizeof(type);                                               \
+    }
+    NS_RUN_PROBE_ARRAYS(PROBE_PLACE)
+#undef PROBE_PLACE
+    return overflow ? 0 : off;
+}
+
+/* Bind the state to its net: the glue evaluates the net, the workspaces see
+ * its parameter (and, for one-gradient probes, gradient) buffers. The only
+ * place the state takes anything of the net's; see run_internal.h. */
+static void ns_run_probe_bind(ns_run_probe *p, ns_net *net)
+{
+    size_t n = net->nparams;
+    p->net = net;
+    p->glue.net = net;
+    p->ws_in_place = ns_probe_ws_over(n, net->params, net->grads, p->ws_gy, p->ws_v);
+    p->ws_hessian = ns_probe_ws_over(n, net->params, p->hess_gx, p->ws_gy, p->ws_v);
+}
+
+/* Sizes of the table for this run and net. */
+static ns_run_probe_sizes probe_sizes(const ns_run_config *cfg, const ns_run_dims *d,
+                                      const ns_net *net)
+{
+    ns_run_probe_sizes z = {(size_t)d->nlayers, (size_t)d->nnorm,
+                            (size_t)(d->nunits > 0 ? d->nunits : 0), (size_t)d->nquant,
+                            (size_t)d->neta, net->nparams, 1, 1};
+    for (int j = 0; j < d->nnorm; j++) {
+        ns_shape s = net->layers[tracked_layer(net, j)].out_shape;
+        if ((size_t)s.c > z.max_units) z.max_units = (size_t)s.c;
+        size_t sample = (size_t)cfg->batch * s.h * s.w;
+        if (sample > z.max_sample) z.max_sample = sample;
+    }
+    return z;
+}
 
 ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_run_dims *dims,
                             ns_net *net)
@@ -78,24 +137,33 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
     p->dims = dims;
-    p->net = net;
     int L = dims->nlayers, M = dims->nnorm, U = dims->nunits, Q = dims->nquant;
-    size_t n = net->nparams;
+    NS_CHECK(L <= net->nweights && M <= net->nweights, NS_ERR_INTERNAL,
+             "run %d: probe dims (%d layers, %d norms) exceed the net's %d measured layers",
+             cfg->index, L, M, net->nweights);
+
+    ns_run_probe_sizes z = probe_sizes(cfg, dims, net);
+    size_t bytes = probe_layout(p, z, NULL);
+    /* aligned_alloc takes whole multiples of the alignment */
+    bytes = bytes && bytes <= SIZE_MAX - PROBE_ALIGN
+                ? (bytes + PROBE_ALIGN - 1) / PROBE_ALIGN * PROBE_ALIGN
+                : 0;
+    p->block = bytes ? aligned_alloc(PROBE_ALIGN, bytes) : NULL;
+    NS_CHECK(p->block, NS_ERR_NOMEM, "run %d: out of memory for the probe state (%zu bytes)",
+             cfg->index, bytes);
+    memset(p->block, 0, bytes);
+    probe_layout(p, z, p->block);
+    ns_run_probe_bind(p, net);
 
     /* Measured layers and the prefix before each (the flat buffer is in layer order). */
-    ALLOC(p->layer_off, L);
-    ALLOC(p->layer_len, L);
-    ALLOC(p->prefix_end, L);
-    ALLOC(p->layer_names, L);
     for (int i = 0; i < L; i++) {
         const ns_weight_slice *ws = &net->weights[i];
         p->layer_off[i] = ws->off;
         p->layer_len[i] = ws->wlen;
         p->prefix_end[i] = ws->off;
-        p->layer_names[i] = ws->name; /* the net outlives the probe state */
+        p->layer_names[i] = ws->name;
     }
-    p->glue.net = net;
-    p->obj.n = n;
+    p->obj.n = net->nparams;
     p->obj.loss_grad = glue_loss_grad;
     p->obj.ctx = &p->glue;
     p->obj.nlayers = L;
@@ -103,33 +171,17 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     p->obj.layer_len = p->layer_len;
     p->obj.prefix_end = p->prefix_end;
 
-    /* Tracked activations: each hidden weight layer's pre-activation, i.e. the
-     * output of its normalization when it has one, else its own output. */
-    ALLOC(p->act_layer, M);
-    ALLOC(p->act_names, M);
-    int max_units = 1;
-    size_t max_sample = 1;
     for (int j = 0; j < M; j++) {
-        int li = net->weights[j].layer;
-        if (li + 1 < net->nlayers && net->layers[li + 1].is_norm) li++;
-        p->act_layer[j] = li;
-        p->act_names[j] = net->layers[li].name;
-        ns_shape s = net->layers[li].out_shape;
-        if (s.c > max_units) max_units = s.c;
-        size_t sample = (size_t)cfg->batch * s.h * s.w;
-        if (sample > max_sample) max_sample = sample;
+        p->act_layer[j] = tracked_layer(net, j);
+        p->act_names[j] = net->layers[p->act_layer[j]].name;
     }
-    ALLOC(p->act_units, (size_t)M * (U > 0 ? U : 1));
     for (int j = 0; j < M && U > 0; j++) {
         ns_shape s = net->layers[p->act_layer[j]].out_shape;
         NS_TRY(ns_units_choose(cfg->seed, j, s.c, U, p->act_units + (size_t)j * U, NULL));
     }
-    ALLOC(p->scratch, max_sample);
-    ALLOC(p->quantiles, Q);
     for (int q = 0; q < Q; q++) p->quantiles[q] = cfg->probe.act_quantiles[q];
 
     /* ICS layer selection (the spec numbers layers from 1). */
-    ALLOC(p->ics_sel, L);
     if (cfg->probe.ics) {
         if (cfg->probe.ics_all) {
             for (int i = 0; i < L; i++) p->ics_sel[p->nics++] = i;
@@ -140,53 +192,15 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
             }
         }
     }
-
-    ALLOC(p->wsave, n);
-    ALLOC(p->gsave, n);
-    ALLOC(p->wnext, n);
-    NS_TRY(ns_probe_ws_alloc(&p->ws, n));
-    /* Probe points are written straight into the net's parameter buffer: the
-     * glue then copies nothing in. w_t itself is kept in wsave. */
-    free(p->ws.wx);
-    p->ws.wx = net->params;
-
-    int E = dims->neta;
-    ALLOC(p->layer_gnorm, L);
-    ALLOC(p->eta, E);
-    ALLOC(p->land_loss, E);
-    ALLOC(p->land_dg, E);
-    ALLOC(p->rand_loss, E);
-    ALLOC(p->rand_dg, E);
-    ALLOC(p->ics_l2, L);
-    ALLOC(p->ics_cos, L);
-    ALLOC(p->ics_tmp_l2, L);
-    ALLOC(p->ics_tmp_cos, L);
-    ALLOC(p->act_quant, (size_t)M * U * Q);
-    ALLOC(p->act_mean, (size_t)M * U);
-    ALLOC(p->act_std, (size_t)M * U);
-    ALLOC(p->thm_lhs, M);
-    ALLOC(p->thm_rhs, M);
     /* NaN until measured; without thm41 they stay NaN (attach refills them) */
     fill_nan(p->thm_lhs, (size_t)M);
     fill_nan(p->thm_rhs, (size_t)M);
-    ALLOC(p->unit_lhs, max_units);
-    ALLOC(p->unit_rhs, max_units);
     return NS_OK;
 }
 
 void ns_run_probe_free(ns_run_probe *p)
 {
-    if (!p->dims) return;
-    void *bufs[] = {p->layer_off, p->layer_len, p->prefix_end, (void *)p->layer_names,
-                    (void *)p->act_names,
-                    p->act_layer, p->act_units, p->ics_sel, p->wsave, p->gsave, p->wnext,
-                    p->scratch, p->quantiles, p->layer_gnorm, p->eta, p->land_loss,
-                    p->land_dg, p->rand_loss, p->rand_dg, p->ics_l2, p->ics_cos, p->ics_tmp_l2,
-                    p->ics_tmp_cos, p->act_quant, p->act_mean, p->act_std, p->thm_lhs,
-                    p->thm_rhs, p->unit_lhs, p->unit_rhs};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
-    p->ws.wx = NULL; /* the net's own buffer */
-    ns_probe_ws_free(&p->ws);
+    free(p->block);
     memset(p, 0, sizeof *p);
 }
 
@@ -209,6 +223,7 @@ static ns_status probe_activations(ns_run_probe *p, int batch)
 void ns_run_probe_begin(ns_run_probe *p, ns_net *net, const float *x, const int32_t *y,
                         const float *t, int batch)
 {
+    NS_ASSERT(net == p->net); /* the net the state was bound to */
     size_t bytes = net->nparams * sizeof(float);
     memcpy(p->wsave, net->params, bytes);
     memcpy(p->gsave, net->grads, bytes);
@@ -240,28 +255,62 @@ ns_status ns_run_probe_landscape(ns_run_probe *p, double lr, int64_t step, doubl
     ns_landscape_out lo = {p->eta, p->land_loss, p->land_dg, NAN,
                            pc->random_direction ? p->rand_loss : NULL,
                            pc->random_direction ? p->rand_dg : NULL, NAN};
-    /* Each evaluation's gradient lands in net->grads and is read there: the
-     * landscape keeps no gradient across evaluations (the Hessian does: its
-     * ws.gx stays separate). */
-    float *gx = p->ws.gx;
-    p->ws.gx = p->net->grads;
-    ns_status st = ns_probe_landscape(&p->obj, &p->ws, &lc, lr, p->wsave, p->gsave,
-                                      p->cfg->seed, (long)step, &lo);
-    p->ws.gx = gx;
-    NS_TRY(st);
+    NS_TRY(ns_probe_landscape(&p->obj, &p->ws_in_place, &lc, lr, p->wsave, p->gsave,
+                              p->cfg->seed, (long)step, &lo));
     *beta_eff = lo.beta_eff;
     *rand_beta_eff = lo.rand_beta_eff;
     return NS_OK;
 }
 
-ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *sgd,
+/* The Hessian at w_t (rec's hess_* fields; NaN / -1 when off). */
+static ns_status probe_hessian(ns_run_probe *p, int64_t step, ns_probe_rec *rec)
+{
+    const ns_probe_config *pc = &p->cfg->probe;
+    rec->hess_lambda = rec->hess_residual = rec->hess_trace = NAN;
+    rec->hess_iters = -1;
+    if (!pc->hessian) return NS_OK;
+    ns_hessian_config hc = ns_hessian_defaults();
+    hc.max_iters = pc->hess_iters;
+    hc.tol = pc->hess_tol;
+    hc.hutchinson = pc->hess_trace_samples;
+    p->glue.pass.mode = (ns_mode)pc->hess_mode;
+    ns_hessian_out ho;
+    ns_status st = ns_probe_hessian(&p->obj, &p->ws_hessian, &hc, p->wsave, p->cfg->seed,
+                                    (long)step, &ho);
+    p->glue.pass.mode = NS_MODE_TRAIN;
+    NS_TRY(st);
+    rec->hess_lambda = ho.lambda;
+    rec->hess_residual = ho.residual;
+    rec->hess_iters = ho.iters;
+    rec->hess_trace = ho.trace; /* NaN without Hutchinson samples */
+    return NS_OK;
+}
+
+/* ICS (Definition 2.1) with net->params = w_{t+1}, the update just made;
+ * leaves w_{t+1} there. */
+static ns_status probe_ics(ns_run_probe *p)
+{
+    fill_nan(p->ics_l2, (size_t)p->dims->nlayers);
+    fill_nan(p->ics_cos, (size_t)p->dims->nlayers);
+    if (p->nics == 0) return NS_OK;
+    memcpy(p->wnext, p->net->params, p->net->nparams * sizeof(float));
+    ns_status st = ns_probe_ics(&p->obj, &p->ws_in_place, p->wsave, p->gsave, p->wnext,
+                                p->ics_sel, p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
+    ns_run_probe_restore(p, p->wnext);
+    NS_TRY(st);
+    for (int k = 0; k < p->nics; k++) {
+        p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
+        p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
+    }
+    return NS_OK;
+}
+
+ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
                             const float *x, const int32_t *y, const float *t, int batch,
                             int64_t step, int pidx, double loss, double gnorm,
                             const ns_run_sink *sink)
 {
     const ns_probe_config *pc = &p->cfg->probe;
-    const ns_run_dims *d = p->dims;
-    size_t n = net->nparams, bytes = n * sizeof(float);
     double t0 = ns_now_s();
 
     ns_run_probe_begin(p, net, x, y, t, batch);
@@ -279,48 +328,14 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, const ns_sgd_config *s
 
     /* Probes at w_t on batch t; they overwrite net->params (the workspace),
      * w_t is back before the update. */
-    NS_TRY(ns_run_probe_landscape(p, sgd->lr, step, &rec.beta_eff, &rec.rand_beta_eff));
-
-    rec.hess_lambda = rec.hess_residual = rec.hess_trace = NAN;
-    rec.hess_iters = -1;
-    if (pc->hessian) {
-        ns_hessian_config hc = ns_hessian_defaults();
-        hc.max_iters = pc->hess_iters;
-        hc.tol = pc->hess_tol;
-        hc.hutchinson = pc->hess_trace_samples;
-        p->glue.pass.mode = (ns_mode)pc->hess_mode;
-        ns_hessian_out ho;
-        ns_status st = ns_probe_hessian(&p->obj, &p->ws, &hc, p->wsave, p->cfg->seed,
-                                        (long)step, &ho);
-        p->glue.pass.mode = NS_MODE_TRAIN;
-        NS_TRY(st);
-        rec.hess_lambda = ho.lambda;
-        rec.hess_residual = ho.residual;
-        rec.hess_iters = ho.iters;
-        rec.hess_trace = ho.trace; /* NaN without Hutchinson samples */
-    }
+    NS_TRY(ns_run_probe_landscape(p, ns_optim_lr(opt, step), step, &rec.beta_eff,
+                                  &rec.rand_beta_eff));
+    NS_TRY(probe_hessian(p, step, &rec));
 
     /* The step's real update, exactly as a step without probes makes it. */
     ns_run_probe_restore(p, p->wsave);
-    ns_sgd_step(sgd, net->params, p->gsave, net->momentum, n);
-
-    /* ICS (Definition 2.1) needs w_{t+1} for the layers before each one. */
-    fill_nan(p->ics_l2, (size_t)d->nlayers);
-    fill_nan(p->ics_cos, (size_t)d->nlayers);
-    if (p->nics > 0) {
-        memcpy(p->wnext, net->params, bytes);
-        float *gx = p->ws.gx; /* as in the landscape: one gradient at a time */
-        p->ws.gx = net->grads;
-        ns_status st = ns_probe_ics(&p->obj, &p->ws, p->wsave, p->gsave, p->wnext, p->ics_sel,
-                                    p->nics, p->ics_tmp_l2, p->ics_tmp_cos, NULL);
-        p->ws.gx = gx;
-        ns_run_probe_restore(p, p->wnext);
-        NS_TRY(st);
-        for (int k = 0; k < p->nics; k++) {
-            p->ics_l2[p->ics_sel[k]] = p->ics_tmp_l2[k];
-            p->ics_cos[p->ics_sel[k]] = p->ics_tmp_cos[k];
-        }
-    }
+    ns_optim_step(opt, step, net->params, p->gsave);
+    NS_TRY(probe_ics(p));
 
     rec.layer_grad_norm = p->layer_gnorm;
     rec.eta = p->eta;

@@ -2,7 +2,10 @@
  *
  *   yaml_util.c     error collection ("file:line:col: msg") and typed getters
  *                   over libyaml's document tree (line/column marks kept)
- *   spec.c          YAML tree -> ns_spec fields + validation
+ *   spec.c          entry points: text -> YAML document -> read -> validate
+ *   keys.c          THE key table and the generic section reader it drives
+ *   read_values.c   values a row kind alone cannot read (axes, lists, pairs)
+ *   validate.c      checks across sections, after everything is read
  *   expand.c        axes/overrides/random -> runs[] in canonical order
  *   canonical.c     ns_spec_canonical
  *   plan.c          cost model
@@ -42,6 +45,8 @@ void ns_errs_at(ns_errs *e, int line, int col, const char *fmt, ...)
 /* At the start of node n. */
 void ns_errs_node(ns_errs *e, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Put the collected lines in file order (line, column, then the order found). */
+void ns_errs_sort(ns_errs *e);
 
 /* ------------------------------------------------------------ tree access */
 typedef struct ny_ctx {
@@ -52,10 +57,6 @@ typedef struct ny_ctx {
 yaml_node_t *ny_node(const ny_ctx *c, int id);
 /* The value of key in mapping m, or NULL (also NULL if m is not a mapping). */
 yaml_node_t *ny_get(const ny_ctx *c, const yaml_node_t *m, const char *key);
-/* Report keys of mapping m that are not in allowed[] (NULL-terminated), and
- * duplicate keys. `where` names the mapping in messages ("train"). */
-void ny_check_keys(const ny_ctx *c, const yaml_node_t *m, const char *where,
-                   const char *const allowed[]);
 /* Type checks that report "where: expected ..., got ..." and return 0 on error. */
 int ny_expect_map(const ny_ctx *c, const yaml_node_t *n, const char *where);
 int ny_is_null(const yaml_node_t *n);
@@ -76,6 +77,9 @@ int ny_items(const ny_ctx *c, const yaml_node_t *n, const char *where, yaml_node
 static inline int ny_line(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
 static inline int ny_col(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
 
+/* Levenshtein distance of two short texts (99 if either is over 40 bytes). */
+int ns_edit_distance(const char *a, const char *b);
+
 /* ------------------------------------------------------------ parsed axes */
 /* One numeric axis: lr, batch, momentum, weight_decay, init, seed. n == 0:
  * not given here. Integer axes (batch, init, seed) use iv, the others v. */
@@ -86,6 +90,13 @@ typedef struct ns_numaxis {
 } ns_numaxis;
 
 #define NS_SPEC_MAX_OVERRIDES 16
+
+/* The mapping forms of an axis while they are read: lr {log_range: [lo, hi],
+ * count: n}, seed {count: n, start: s}. */
+typedef struct ns_axis_form {
+    double lo, hi; /* a pair: read together */
+    int64_t count, start;
+} ns_axis_form;
 
 typedef struct ns_override {
     int line, col;                /* of the list item, for "matches no run"     */
@@ -108,6 +119,127 @@ struct ns_spec_priv {
     ns_override ov[NS_SPEC_MAX_OVERRIDES];
     char *canonical;
 };
+
+/* ------------------------------------------------------------ the key table (keys.c) */
+/* Every key a sweep file may hold is ONE row of the table in keys.c: its
+ * section, name, kind, range, default and destination. The allowed keys of a
+ * mapping, the unknown-key and "did you mean" messages, the missing-key
+ * messages, the defaults and the generic readers all come from it. */
+typedef enum ns_key_kind {
+    NK_SECTION,   /* a mapping: its own rows have section "<section>.<key>"  */
+    NK_INT,       /* integer in [lo, hi]                   -> int64_t        */
+    NK_INT32,     /* integer in [lo, hi]                   -> int            */
+    NK_POSITIVE,  /* number > 0 (+inf with NK_INF_OK)      -> double         */
+    NK_BOOL,      /* true / false                          -> int            */
+    NK_TEXT,      /* text shorter than cap                 -> char[cap]      */
+    NK_ENUM,      /* one of choices "a|b"                  -> int (index)    */
+    NK_AXIS1,     /* one value of axis lo (ns_axis_value)  -> the axis' type */
+    NK_AXIS,      /* value list of axis lo                 -> ns_numaxis     */
+    NK_CUSTOM,    /* read by the row's read function                         */
+    NK_MISPLACED  /* not a key here: choices names where it belongs           */
+} ns_key_kind;
+
+enum {
+    NK_REQUIRED = 1,        /* missing -> error (hint says what to give)          */
+    NK_NULL_OK = 2,         /* NK_SECTION: "key:" alone turns it on with defaults */
+    NK_INF_OK = 4,          /* NK_POSITIVE: .inf allowed                          */
+    NK_DEFAULT_IF_SET = 8,  /* default applies only when the section is given     */
+    NK_CHECKED_LATER = 16   /* required, but checked in the validation pass      */
+};
+
+typedef enum ns_key_dst {
+    NK_NOWHERE = 0, /* checked, not stored                                   */
+    NK_SPEC,        /* offset into ns_spec                                   */
+    NK_PRIV,        /* offset into struct ns_spec_priv                       */
+    NK_ITEM         /* offset into the item the section reader was given     */
+} ns_key_dst;
+
+typedef struct ns_reader ns_reader;
+typedef struct ns_key ns_key;
+/* Custom reader (NK_CUSTOM) or after-section check (NK_SECTION). dst: the
+ * row's destination (NULL for NK_NOWHERE); n: the value (the mapping for
+ * NK_SECTION); where: its path in messages ("probes.eta.relative"). */
+typedef void (*ns_key_read_fn)(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+
+struct ns_key {
+    const char *section; /* "" top level, "train", "probes.eta", "overrides[]" */
+    const char *key;
+    ns_key_kind kind;
+    unsigned flags;      /* NK_REQUIRED, ...                                    */
+    int64_t lo, hi;      /* NK_INT/NK_INT32 range; NK_AXIS/NK_AXIS1: lo = axis   */
+    size_t cap;          /* NK_TEXT: buffer size                                */
+    const char *choices; /* NK_ENUM: "train|eval"; NK_MISPLACED: "grid.lr"      */
+    const char *def;     /* default, as YAML text (NULL: none)                  */
+    ns_key_dst dst;
+    size_t off;          /* offsetof in the destination                         */
+    size_t on;           /* NK_SECTION: int in ns_spec set to 1 when given      */
+    ns_key_read_fn read; /* NK_CUSTOM: the reader; NK_SECTION: a final check    */
+    const char *hint;    /* missing-key message; NK_MISPLACED: why              */
+};
+
+/* The row of (section, key), or NULL; all rows (docs test). */
+const ns_key *ns_key_find(const char *section, const char *key);
+const ns_key *ns_keys_all(int *n);
+/* Apply every default of the table (except NK_DEFAULT_IF_SET ones). */
+void ns_keys_defaults(ns_reader *r);
+/* Read mapping m with the rows of `section`: unknown / duplicate / missing
+ * keys reported, each value read by its row. `where` names m in messages
+ * ("" for the top level), item is the base of NK_ITEM rows. */
+void ns_read_section(ns_reader *r, const char *section, const yaml_node_t *m, const char *where,
+                     void *item);
+
+/* ------------------------------------------------------------ the reader */
+#define NS_BATCH_FULL (-1) /* "batch: full" until the data set is known           */
+#define NS_READER_MAX_BATCH (1 + NS_SPEC_MAX_AXIS * (1 + NS_SPEC_MAX_OVERRIDES))
+
+/* A batch value read before the data set is known: resolved ("full") and
+ * checked against the training-set size in the validation pass. */
+typedef struct ns_batch_ref {
+    const yaml_node_t *node;
+    ns_numaxis *ax; /* entry idx of an axis list, or NULL */
+    int idx;
+    int *i32;       /* train.batch, or NULL               */
+    char where[48]; /* "grid.batch[1]"                    */
+} ns_batch_ref;
+
+/* State of one parse: reading (keys.c, read_values.c) fills the spec and
+ * notes what the validation pass (validate.c) must check across sections. */
+struct ns_reader {
+    ny_ctx c;
+    ns_spec *s;
+    const yaml_node_t *root;
+    void *item;                 /* base of NK_ITEM rows in the section being read */
+    int defaults;               /* 1 while the table's defaults are applied       */
+    int data_ok;                /* data set known: batch and arch checks possible */
+    int names_bad;              /* a grid.arch/norm value was rejected            */
+    int nbatch;
+    ns_batch_ref batch[NS_READER_MAX_BATCH];
+    const yaml_node_t *arch_node[NS_SPEC_MAX_AXIS];     /* grid.arch[item]         */
+    const yaml_node_t *norm_node[NS_SPEC_MAX_AXIS];     /* grid.norm[item]         */
+    int arch_item[NS_SPEC_MAX_AXIS], norm_item[NS_SPEC_MAX_AXIS]; /* item in the file */
+    const yaml_node_t *at_node[NS_SPEC_MAX_PROBE_STEPS]; /* probes.at[i] (parsed)  */
+    const yaml_node_t *random_lr_node[NS_SPEC_MAX_OVERRIDES];
+};
+
+/* read_values.c: values that need more than a row kind. */
+int ns_axis_value(ns_reader *r, const yaml_node_t *n, const char *where, int a, double *v,
+                  int64_t *iv);
+int ns_numeric_axis(ns_reader *r, const yaml_node_t *n, const char *where, int a,
+                    ns_numaxis *ax);
+void ns_read_arch(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_norm(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_lr_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_override_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_overrides(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_check_match(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_probe_at(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_eta_relative(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_quantiles(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+
+/* validate.c: the checks across sections, once everything is read. */
+void ns_spec_validate(ns_reader *r);
 
 /* expand.c: fill s->runs from s->priv; errors (an override matching nothing,
  * too many runs) go to e. */

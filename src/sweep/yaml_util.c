@@ -70,6 +70,53 @@ void ns_errs_node(ns_errs *e, const yaml_node_t *n, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Messages are collected section by section; show them in file order. */
+typedef struct msg_ref {
+    const char *text;
+    size_t len;
+    long line, col;
+    int seq;
+} msg_ref;
+
+static int msg_cmp(const void *a, const void *b)
+{
+    const msg_ref *x = a, *y = b;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+void ns_errs_sort(ns_errs *e)
+{
+    msg_ref *m = calloc((size_t)e->n, sizeof *m);
+    char *sorted = malloc(e->b.len + 1);
+    if (!m || !sorted) { /* keep them unsorted */
+        free(m);
+        free(sorted);
+        return;
+    }
+    size_t flen = strlen(e->file);
+    const char *p = e->b.p;
+    int k = 0;
+    for (; k < e->n && *p; k++) {
+        const char *nl = strchr(p, '\n');
+        char *end;
+        m[k].text = p;
+        m[k].len = (size_t)(nl - p) + 1;
+        m[k].line = strtol(p + flen + 1, &end, 10);
+        m[k].col = strtol(end + 1, NULL, 10);
+        m[k].seq = k;
+        p = nl + 1;
+    }
+    qsort(m, (size_t)k, sizeof *m, msg_cmp);
+    size_t at = 0;
+    for (int i = 0; i < k; i++) memcpy(sorted + at, m[i].text, m[i].len), at += m[i].len;
+    sorted[at] = '\0';
+    free(e->b.p);
+    free(m);
+    e->b.p = sorted;
+}
+
 /* ------------------------------------------------------------ tree */
 yaml_node_t *ny_node(const ny_ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
 
@@ -105,8 +152,8 @@ yaml_node_t *ny_get(const ny_ctx *c, const yaml_node_t *m, const char *key)
     return NULL;
 }
 
-/* Levenshtein distance, for "did you mean" on short key names. */
-static int edit_distance(const char *a, const char *b)
+/* Levenshtein distance, for "did you mean" on short names. */
+int ns_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 40 || lb > 40) return 99;
@@ -125,44 +172,6 @@ static int edit_distance(const char *a, const char *b)
         }
     }
     return row[lb];
-}
-
-void ny_check_keys(const ny_ctx *c, const yaml_node_t *m, const char *where,
-                   const char *const allowed[])
-{
-    if (!m || m->type != YAML_MAPPING_NODE) return;
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = ny_node(c, p->key);
-        if (!k || k->type != YAML_SCALAR_NODE) {
-            ns_errs_node(c->e, k ? k : m, "%s: keys must be plain names, got %s", where,
-                         ny_kind(k));
-            continue;
-        }
-        for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-            yaml_node_t *k2 = ny_node(c, q->key);
-            if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(sval(k2), sval(k))) {
-                ns_errs_node(c->e, k, "%s: duplicate key '%s' (first at line %d)", where, sval(k),
-                             ny_line(k2));
-                break;
-            }
-        }
-        int ok = 0, best = 99;
-        const char *near = NULL;
-        for (int i = 0; allowed[i]; i++) {
-            if (!strcmp(allowed[i], sval(k))) ok = 1;
-            int d = edit_distance(allowed[i], sval(k));
-            if (d < best) best = d, near = allowed[i];
-        }
-        if (ok) continue;
-        ns_sbuf list = {0};
-        for (int i = 0; allowed[i]; i++) ns_sbuf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
-        if (near && best <= 2)
-            ns_errs_node(c->e, k, "%s: unknown key '%s' (did you mean '%s'?)", where, sval(k), near);
-        else
-            ns_errs_node(c->e, k, "%s: unknown key '%s' (expected one of: %s)", where, sval(k),
-                         list.p ? list.p : "");
-        free(list.p);
-    }
 }
 
 int ny_expect_map(const ny_ctx *c, const yaml_node_t *n, const char *where)

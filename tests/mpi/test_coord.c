@@ -444,7 +444,9 @@ START_TEST(stop_is_logged)
         char text[4096] = "", want[128], js[2048] = "";
         rewind(log);
         text[fread(text, 1, sizeof text - 1, log)] = '\0';
-        snprintf(want, sizeof want, "sweep: stop requested (SIGUSR1 on rank %d)", size - 1);
+        /* the signal, the rank, and who sent it (raise(): the rank itself) */
+        snprintf(want, sizeof want, "sweep: stop requested (SIGUSR1 on rank %d, from test_coord (pid ",
+                 size - 1);
         ck_assert_msg(strstr(text, want) != NULL, "log was: %s", text);
         FILE *f = fopen(json, "r");
         ck_assert_ptr_nonnull(f);
@@ -603,6 +605,29 @@ START_TEST(bad_options_fail_on_every_rank)
 }
 END_TEST
 
+/* The MPI return-code policy (mpi_check.h): with MPI_ERRORS_RETURN a failing
+ * call is reported as NS_ERR_MPI naming the call, on every rank, instead of
+ * being ignored (an invalid communicator once went on to MPI_Comm_rank on an
+ * undefined handle). */
+START_TEST(mpi_errors_are_returned)
+{
+    tctx t;
+    tctx_init(&t, 4, 0.001);
+    ns_coord_opts o = {.nruns = 4};
+    ns_coord_result res;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    ns_status st = ns_coord_execute(MPI_COMM_NULL, &o, test_run, &t, &res);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", ns_error_msg());
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    ck_assert_int_eq(st, NS_ERR_MPI);
+    ck_assert_msg(strstr(msg, "MPI_Comm_dup") && strstr(msg, "MPI_ERR_COMM"), "message: %s", msg);
+    ck_assert_int_eq(t.norder, 0);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- throughput */
 
 typedef struct bench_result {
@@ -726,6 +751,7 @@ static Suite *coord_suite(void)
     tcase_add_loop_test(tc, idle_ranks_sleep, 0, 2);
     tcase_add_test(tc, progress_lines_and_sidecar);
     tcase_add_test(tc, bad_options_fail_on_every_rank);
+    tcase_add_test(tc, mpi_errors_are_returned);
     tcase_add_test(tc, throughput_equal_runs);
     suite_add_tcase(s, tc);
     return s;

@@ -1,7 +1,13 @@
 /* test_coord_progress.c - the coordinator's progress line, ETA estimate and
- * JSON sidecar (src/coord/progress.c), without MPI. */
+ * JSON sidecar (src/coord/progress.c), and rank 0's snapshot of a sweep
+ * (coordinator.c), without MPI. */
 #include "ns_test.h"
+#include "coord/coord_internal.h"
 #include "coord/progress.h"
+#include "normsweep/clock.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +29,48 @@ START_TEST(eta_closed_forms)
     /* Nothing completed yet: unknown. */
     ck_assert(ns_progress_eta(0, 0, 10, rc, re, 2, 2) < 0);
     ck_assert(ns_progress_eta(5, 0, 10, NULL, NULL, 0, 2) < 0);
+}
+END_TEST
+
+/* Rank 0's snapshot sees every running run, not only the first 64 (it once
+ * kept them in a fixed array of 64): 100 ranks each run one; the longest
+ * (1000 s left) is run 80. */
+START_TEST(eta_sees_every_running_run)
+{
+    enum { N = 100 };
+    double cost[N];
+    unsigned char state[N];
+    double t_run[N], eta_cost[N], eta_elapsed[N];
+    ns_run_outcome runs[N];
+    memset(runs, 0, sizeof runs);
+    double now = ns_now_s();
+    for (int r = 0; r < N; r++) {
+        cost[r] = r == 80 ? 100.0 : 1.0;
+        state[r] = NS_ST_RUNNING;
+        t_run[r] = now;
+    }
+    /* run 0 is done: 10 s for 1 cost unit */
+    state[0] = NS_ST_FINAL;
+    runs[0].status = NS_RUN_DONE;
+    runs[0].wall_s = 10.0;
+    ns_coord_opts o = {.nruns = N, .cost = cost};
+    ns_coord c;
+    memset(&c, 0, sizeof c);
+    c.opts = &o;
+    c.nruns = N;
+    c.size = N;
+    c.t_start = now;
+    c.state = state;
+    c.t_run = t_run;
+    c.runs = runs;
+    c.eta_cost = eta_cost;
+    c.eta_elapsed = eta_elapsed;
+    c.n_final[NS_RUN_DONE] = 1;
+    ns_progress p;
+    ns_leader_snapshot(&c, &p, 0);
+    ck_assert_int_eq(p.running, N - 1);
+    /* 100 cost units at 10 s each, less the few ms since t_run */
+    ck_assert_msg(p.eta_s > 999.0 && p.eta_s <= 1000.0, "eta %g s, expected ~1000 s", p.eta_s);
 }
 END_TEST
 
@@ -142,6 +190,7 @@ static Suite *progress_suite(void)
     Suite *s = suite_create("coord_progress");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, eta_closed_forms);
+    tcase_add_test(tc, eta_sees_every_running_run);
     tcase_add_test(tc, hms);
     tcase_add_test(tc, line_format);
     tcase_add_test(tc, json_format);

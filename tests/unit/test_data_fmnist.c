@@ -34,6 +34,11 @@ START_TEST(real_fashion_mnist)
     ck_assert_str_eq(info.canonical, "fashion-mnist:" NS_FASHION_MNIST_DEFAULT_DIR);
     ck_assert_uint_eq(info.n_train, 60000);
     ck_assert_uint_eq(info.n_test, 10000);
+    /* the demo's 32x32 layout: options alone keep the default directory */
+    ck_assert_int_eq(ns_dataset_info_get("fashion-mnist:pad=2", &info), NS_OK);
+    ck_assert_str_eq(info.canonical, "fashion-mnist:" NS_FASHION_MNIST_DEFAULT_DIR ",pad=2");
+    ck_assert_int_eq(info.shape.h, 32);
+    ck_assert_int_eq(info.shape.w, 32);
 
     ns_dataset_cache_clear();
     const ns_dataset *d = NULL;

@@ -1,7 +1,8 @@
 /* test_data_idx.c - IDX reader on generated MNIST-layout directories, plain and
  * gzip: exact values after standardization, and every bad-input error path
  * (missing dir/file, wrong magic, truncation, count mismatch, label range,
- * corrupt gzip, trailing data, absurd header). */
+ * corrupt gzip, trailing data, absurd header); the pad=P option (values of
+ * the padded images, its spelling and errors). */
 #include "ns_test.h"
 #include "data/data_internal.h"
 #include "data_expect.h"
@@ -358,6 +359,86 @@ START_TEST(image_size_mismatch_between_splits)
 }
 END_TEST
 
+/* pad=P: the image in the middle, exactly the unpadded standardized values;
+ * exactly 0 in a P-pixel border; statistics from the unpadded pixels. */
+START_TEST(padded_values_exact)
+{
+    const char *dir = ns_test_tmpdir("idxpad");
+    make_set(dir, 1);
+    char spec[700];
+    snprintf(spec, sizeof spec, "mnist:%s,pad=2", dir);
+    ns_dataset *p = NULL, *u = NULL;
+    ck_assert_int_eq(ns_dataset_load(spec, 0, &p), NS_OK);
+    ck_assert_int_eq(ns_dataset_load(mnist_spec(dir), 0, &u), NS_OK);
+    const int HP = H + 4, WP = W + 4;
+    ck_assert_int_eq(p->info.shape.c, 1);
+    ck_assert_int_eq(p->info.shape.h, HP);
+    ck_assert_int_eq(p->info.shape.w, WP);
+    ck_assert_float_eq(p->mean[0], u->mean[0]);
+    ck_assert_float_eq(p->std[0], u->std[0]);
+    ck_assert_uint_eq(p->raw_bytes, u->raw_bytes);
+    ck_assert_uint_eq(ns_dataset_memory(p), (NTR + NTE) * (HP * WP * 4 + 4) + 8);
+    for (int split = 0; split < 2; split++) {
+        int n = split ? NTE : NTR;
+        const float *xp = split ? p->x_test : p->x_train, *xu = split ? u->x_test : u->x_train;
+        for (int i = 0; i < n; i++)
+            for (int y = 0; y < HP; y++)
+                for (int x = 0; x < WP; x++) {
+                    float got = xp[(i * HP + y) * WP + x];
+                    int in = y >= 2 && y < 2 + H && x >= 2 && x < 2 + W;
+                    float want = in ? (float)((pixel(split, i, (y - 2) * W + x - 2) / 255.0 -
+                                               u->mean[0]) / u->std[0])
+                                    : 0.0f;
+                    ck_assert_msg(got == want, "split %d sample %d (%d,%d): %g, want %g", split,
+                                  i, y, x, got, want);
+                    if (in) ck_assert_float_eq(got, xu[(i * H + y - 2) * W + x - 2]);
+                }
+    }
+    /* headers-only info reports the padded shape (the net's input) */
+    ns_dataset_info info;
+    ck_assert_int_eq(ns_dataset_info_get(spec, &info), NS_OK);
+    ck_assert_int_eq(info.shape.h, HP);
+    ck_assert_int_eq(info.shape.w, WP);
+    ns_dataset_free(p);
+    ns_dataset_free(u);
+    ns_test_rmtree(dir);
+}
+END_TEST
+
+static void pad_canon_is(const char *spec, const char *want)
+{
+    ns_dataset_info info;
+    ck_assert_msg(ns_dataset_info_get(spec, &info) == NS_OK, "%s: %s", spec, ns_error_msg());
+    ck_assert_str_eq(info.canonical, want);
+}
+
+START_TEST(pad_spelling_and_errors)
+{
+    const char *dir = ns_test_tmpdir("idxpad2");
+    make_set(dir, 0);
+    char spec[700], want[700];
+    snprintf(spec, sizeof spec, "mnist:%s/,pad=3", dir);
+    snprintf(want, sizeof want, "mnist:%s,pad=3", dir);
+    pad_canon_is(spec, want);
+    pad_canon_is(want, want); /* the canonical spelling parses to itself */
+    snprintf(spec, sizeof spec, "mnist:%s,pad=0", dir);
+    pad_canon_is(spec, mnist_spec(dir)); /* pad=0 is no padding: the old spelling */
+    snprintf(spec, sizeof spec, "mnist:%s,pad=-1", dir);
+    expect_fail(spec, NS_ERR_ARG, "pad=-1 is out of range [0, 256]", NULL);
+    snprintf(spec, sizeof spec, "mnist:%s,pad=257", dir);
+    expect_fail(spec, NS_ERR_ARG, "pad=257 is out of range", NULL);
+    snprintf(spec, sizeof spec, "mnist:%s,pad=2x", dir);
+    expect_fail(spec, NS_ERR_ARG, "pad=2x is not an integer", NULL);
+    snprintf(spec, sizeof spec, "mnist:%s,pad=1,pad=2", dir);
+    expect_fail(spec, NS_ERR_ARG, "key 'pad' given twice", NULL);
+    snprintf(spec, sizeof spec, "mnist:%s,crop=2", dir);
+    expect_fail(spec, NS_ERR_ARG, "unknown key 'crop' (keys: pad)", NULL);
+    expect_fail("mnist:pad=2", NS_ERR_ARG, "mnist needs a directory", NULL);
+    expect_fail("synthetic-dln:pad=2", NS_ERR_ARG, "unknown key 'pad'", NULL);
+    ns_test_rmtree(dir);
+}
+END_TEST
+
 static Suite *idx_suite(void)
 {
     Suite *s = suite_create("data_idx");
@@ -372,6 +453,8 @@ static Suite *idx_suite(void)
     tcase_add_test(tc, corrupt_gzip);
     tcase_add_test(tc, trailing_data_and_absurd_header);
     tcase_add_test(tc, image_size_mismatch_between_splits);
+    tcase_add_test(tc, padded_values_exact);
+    tcase_add_test(tc, pad_spelling_and_errors);
     suite_add_tcase(s, tc);
     return s;
 }

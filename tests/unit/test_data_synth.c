@@ -46,6 +46,11 @@ START_TEST(spec_canonical_and_errors)
     spec_fails("synthetic-cls:classes=1", "classes=1 is out of range");
     spec_fails("synthetic-cls:n=100000000,c=64,h=64,w=64", "exceed the limit");
     spec_fails("kmnist", "kmnist needs a directory");
+    /* pad is spelled only when set, after the other keys */
+    canon_is("synthetic-cls:pad=2,c=1", "synthetic-cls:n=512,test=128,c=1,h=8,w=8,classes=4,"
+                                        "noise=1,pad=2");
+    canon_is("synthetic-cls:pad=0", "synthetic-cls:n=512,test=128,c=3,h=8,w=8,classes=4,noise=1");
+    spec_fails("synthetic-cls:pad=300", "pad=300 is out of range");
 }
 END_TEST
 
@@ -164,6 +169,34 @@ START_TEST(cls_balanced_standardized_learnable)
 }
 END_TEST
 
+/* pad=1 on a 2-channel set: each channel plane is the unpadded plane inside a
+ * 1-pixel border of exact zeros, on both splits. */
+START_TEST(cls_padded_planes)
+{
+    ns_dataset *u = NULL, *p = NULL;
+    ck_assert_int_eq(ns_dataset_load("synthetic-cls:n=20,test=6,c=2,h=3,w=4", 7, &u), NS_OK);
+    ck_assert_int_eq(ns_dataset_load("synthetic-cls:n=20,test=6,c=2,h=3,w=4,pad=1", 7, &p), NS_OK);
+    ck_assert_int_eq(p->info.shape.h, 5);
+    ck_assert_int_eq(p->info.shape.w, 6);
+    for (int split = 0; split < 2; split++) {
+        int n = split ? 6 : 20;
+        const float *xp = split ? p->x_test : p->x_train, *xu = split ? u->x_test : u->x_train;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 2; c++)
+                for (int y = 0; y < 5; y++)
+                    for (int x = 0; x < 6; x++) {
+                        float got = xp[((i * 2 + c) * 5 + y) * 6 + x];
+                        int in = y >= 1 && y <= 3 && x >= 1 && x <= 4;
+                        float want = in ? xu[((i * 2 + c) * 3 + y - 1) * 4 + x - 1] : 0.0f;
+                        ck_assert_msg(got == want, "split %d i %d c %d (%d,%d): %g != %g", split,
+                                      i, c, y, x, got, want);
+                    }
+    }
+    ns_dataset_free(u);
+    ns_dataset_free(p);
+}
+END_TEST
+
 START_TEST(cache_shares_one_copy)
 {
     ns_dataset_cache_clear();
@@ -213,6 +246,7 @@ static Suite *synth_suite(void)
     tcase_add_test(tc, dln_is_Ax);
     tcase_add_test(tc, dln_moments);
     tcase_add_test(tc, cls_balanced_standardized_learnable);
+    tcase_add_test(tc, cls_padded_planes);
     tcase_add_test(tc, cache_shares_one_copy);
     tcase_add_test(tc, memory_accounting);
     suite_add_tcase(s, tc);

@@ -3,6 +3,7 @@
  * dense, conv2d (several kernel/stride/padding combos, single-image and tiled
  * GEMMs; Winograd F(2x2,3x3) against both), maxpool2, relu, identity. */
 #include "ns_test.h"
+#include "conv_ref.h"
 #include "gradcheck.h"
 #include "nn/layers/layers.h"
 
@@ -83,28 +84,6 @@ START_TEST(dense_bad_args)
 END_TEST
 
 /* ---------------------------------------------------------------- conv */
-
-/* direct 7-loop convolution */
-static void conv_ref(const float *x, const float *w, const float *bias, float *y, int B, int C,
-                     int H, int W, int CO, int k, int s, int p)
-{
-    int Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
-    for (int b = 0; b < B; b++)
-        for (int co = 0; co < CO; co++)
-            for (int oy = 0; oy < Ho; oy++)
-                for (int ox = 0; ox < Wo; ox++) {
-                    double acc = bias ? bias[co] : 0.0;
-                    for (int c = 0; c < C; c++)
-                        for (int ki = 0; ki < k; ki++)
-                            for (int kj = 0; kj < k; kj++) {
-                                int iy = oy * s - p + ki, ix = ox * s - p + kj;
-                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                                acc += (double)x[((b * C + c) * H + iy) * W + ix] *
-                                       w[((co * C + c) * k + ki) * k + kj];
-                            }
-                    y[((b * CO + co) * Ho + oy) * Wo + ox] = (float)acc;
-                }
-}
 
 static const struct { int c, h, w, co, k, s, p, batch; } conv_cases[] = {
     {3, 6, 6, 4, 3, 1, 1, 3},   /* the VGG case, tiled (P = 36 < 512) */

@@ -1,7 +1,8 @@
 /* test_run.c - one training run end to end, in memory: closed-form probe
  * values through the whole glue (a depth-1 DLN is linear least squares),
  * probes leave training bitwise untouched, kill-and-resume from a checkpoint
- * is bitwise identical, divergence is recorded, Theorem 4.1 holds on BN.
+ * is bitwise identical, divergence is recorded, Theorem 4.1 holds on BN, the
+ * probe state is one block laid out by its table and bound to its net.
  * ctest-timeout: 300 */
 #include "ns_test.h"
 
@@ -9,6 +10,7 @@
 #include "normsweep/net.h"
 #include "normsweep/run.h"
 #include "normsweep/spec.h"
+#include "run/run_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -232,9 +234,24 @@ END_TEST
     "         ics: {layers: all}, activations: {units: 4},\n"                                 \
     "         hessian: {iters: 5, tol: 1.0e-3, trace_samples: 2}, thm41: true}\n"
 
+/* Adam with a warm-up and a cosine schedule, set on the parsed config. */
+static void use_adam(ns_run_config *c)
+{
+    c->optimizer = NS_OPTIM_ADAMW;
+    c->lr = 3e-3;
+    c->weight_decay = 0.01;
+    c->beta1 = 0.9, c->beta2 = 0.99, c->eps = 1e-8;
+    c->schedule = ns_lr_schedule_default();
+    c->schedule.kind = NS_LR_COSINE;
+    c->schedule.warmup = 3;
+}
+
+static void (*edit_config)(ns_run_config *c); /* applied by run_spec when set */
+
 static void run_spec(const char *yaml, mem *m, const ns_run_control *ctl)
 {
     ns_spec *s = spec_of(yaml);
+    if (edit_config) edit_config(&s->runs[0]);
     const ns_dataset *data = data_of(s);
     ns_run_sink sink;
     mem keep = *m;
@@ -273,6 +290,33 @@ START_TEST(probes_do_not_change_training)
 }
 END_TEST
 
+/* The probe step applies the optimizer's update itself: Adam's moments and
+ * schedule must come out as in a run without probes. */
+START_TEST(probes_do_not_change_adam_training)
+{
+    mem a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    edit_config = use_adam;
+    run_spec(MLP_SPEC("", ""), &a, NULL);
+    run_spec(MLP_SPEC(ALL_PROBES, ""), &b, NULL);
+    edit_config = NULL;
+    ck_assert_int_eq(b.res.status, NS_RUN_DONE);
+    ck_assert_mem_eq(a.loss, b.loss, sizeof a.loss);
+    ck_assert_mem_eq(a.weights, b.weights, a.nweights * sizeof(float));
+    /* ICS compares with w_{t+1} of Adam's update: layer 2 moved */
+    ck_assert(b.ics_l2[1][1] > 0.0 && b.ics_cos[1][1] < 1.0);
+    /* and Adam trains differently from SGD */
+    mem c;
+    memset(&c, 0, sizeof c);
+    run_spec(MLP_SPEC("", ""), &c, NULL);
+    ck_assert(memcmp(a.weights, c.weights, a.nweights * sizeof(float)) != 0);
+    free(a.weights);
+    free(b.weights);
+    free(c.weights);
+}
+END_TEST
+
 START_TEST(same_spec_bitwise_same_run)
 {
     mem a, b;
@@ -300,8 +344,12 @@ static int stop_fn(void *ctx)
     return s->calls++ >= s->stop_at;
 }
 
+/* Stop at step 6, resume from the checkpoint: bitwise the uninterrupted run.
+ * Loop index 0: SGD with momentum; 1: AdamW with warm-up and cosine (its
+ * moments are in the checkpoint). */
 START_TEST(kill_and_resume_is_bitwise_identical)
 {
+    edit_config = _i == 1 ? use_adam : NULL;
     const char *dir = ns_test_tmpdir("run");
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", dir);
@@ -333,6 +381,7 @@ START_TEST(kill_and_resume_is_bitwise_identical)
     free(whole.weights);
     free(parts.weights);
     ns_test_rmtree(dir);
+    edit_config = NULL;
 }
 END_TEST
 
@@ -402,6 +451,72 @@ START_TEST(theorem41_identity_on_batch_norm)
 }
 END_TEST
 
+/* ------------------------------------------------------------ probe state */
+
+typedef struct span {
+    const char *name;
+    uintptr_t lo, hi;
+} span;
+
+/* Every array of the table lies in the block, on a cache line, in table order
+ * without overlap; the workspaces are views of the net's params and grads
+ * (the Hessian's gradient its own); free releases it all (ASan/LSan check). */
+START_TEST(probe_state_is_one_block_bound_to_its_net)
+{
+    ns_spec *s = spec_of(MLP_SPEC(ALL_PROBES, ""));
+    const ns_run_config *cfg = &s->runs[0];
+    const ns_dataset *data = data_of(s);
+    ns_run_dims d;
+    ck_assert_int_eq(ns_run_dims_get(cfg, &data->info, &d), NS_OK);
+    ns_norm_config norm;
+    ck_assert_int_eq(ns_norm_parse(cfg->norm, &norm), NS_OK);
+    ns_net *net = NULL;
+    ck_assert_int_eq(ns_net_build(cfg->arch, &norm, data->info.shape, data->info.nclasses,
+                                  NS_LOSS_SOFTMAX_CE, cfg->batch, &net),
+                     NS_OK);
+    ck_assert_int_eq(ns_net_init(net, cfg->seed, NS_INIT_GLOROT), NS_OK);
+    d.nparams = net->nparams;
+    ck_assert_int_gt(d.nunits, 0);
+    ck_assert_int_gt(d.neta, 0);
+
+    ns_run_probe p;
+    ck_assert_int_eq(ns_run_probe_init(&p, cfg, &d, net), NS_OK);
+    size_t n = net->nparams, L = (size_t)d.nlayers, M = (size_t)d.nnorm, U = (size_t)d.nunits;
+    size_t Q = (size_t)d.nquant, E = (size_t)d.neta;
+    (void)L, (void)M, (void)U, (void)Q, (void)E;
+    span sp[64];
+    int k = 0;
+#define SPAN(type, name, len) sp[k++] = (span){#name, (uintptr_t)p.name, (uintptr_t)(p.name + (len))};
+    struct { size_t L, M, U, Q, E, n, max_units, max_sample; } z = {L, M, U, Q, E, n, 12, 16};
+    NS_RUN_PROBE_ARRAYS(SPAN)
+#undef SPAN
+    uintptr_t prev = (uintptr_t)p.block;
+    for (int i = 0; i < k; i++) {
+        ck_assert_msg(sp[i].lo % 64 == 0, "%s not on a cache line", sp[i].name);
+        ck_assert_msg(sp[i].lo >= prev, "%s overlaps the array before it", sp[i].name);
+        prev = sp[i].hi;
+    }
+    ck_assert_ptr_eq(p.ws_in_place.wx, net->params);
+    ck_assert_ptr_eq(p.ws_in_place.gx, net->grads);
+    ck_assert_ptr_eq(p.ws_hessian.wx, net->params);
+    ck_assert_ptr_eq(p.ws_hessian.gx, p.hess_gx);
+    ck_assert_ptr_eq(p.ws_in_place.gy, p.ws_gy);
+    ck_assert_ptr_eq(p.ws_hessian.v, p.ws_v);
+    ck_assert(p.ws_in_place.n == n && !p.ws_in_place.owned && !p.ws_hessian.owned);
+    ck_assert_ptr_eq(p.layer_names[0], net->weights[0].name);
+    ck_assert(isnan(p.thm_lhs[0]) && isnan(p.thm_rhs[M - 1]));
+    ns_probe_ws view = p.ws_in_place;
+    ns_probe_ws_free(&view); /* a view frees nothing: the net's buffers stay */
+    ck_assert_ptr_null(view.wx);
+    net->params[0] = 1.0f;
+    ns_run_probe_free(&p);
+    ck_assert_ptr_null(p.block);
+    ns_run_probe_free(&p); /* twice is harmless */
+    ns_net_free(net);
+    ns_spec_free(s);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -409,11 +524,13 @@ static Suite *run_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, dln_depth1_probes_match_least_squares);
     tcase_add_test(tc, probes_do_not_change_training);
+    tcase_add_test(tc, probes_do_not_change_adam_training);
     tcase_add_test(tc, same_spec_bitwise_same_run);
-    tcase_add_test(tc, kill_and_resume_is_bitwise_identical);
+    tcase_add_loop_test(tc, kill_and_resume_is_bitwise_identical, 0, 2);
     tcase_add_test(tc, divergence_is_recorded);
     tcase_add_test(tc, nonfinite_loss_is_recorded_as_divergence);
     tcase_add_test(tc, theorem41_identity_on_batch_norm);
+    tcase_add_test(tc, probe_state_is_one_block_bound_to_its_net);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,112 +20,80 @@
  * Tiles overlap by 2 rows/columns in x, so dx is a scatter-add into a padded
  * plane, in a fixed order (deterministic).
  *
- * Memory per chunk of IB images (n = IB * tiles per image GEMM columns):
- * V[16][cin][n], M[16][cout][n]; U and dU [16][cout][cin]; all in one
- * scratch shared by the process's Winograd layers (see ns_wino_create). */
-#include "conv_winograd.h"
-#include "layers.h"
+ * Scratch (one call; conv_impl.h), per chunk of IB images (n = IB * tiles
+ * per image GEMM columns): U and dU [16][cout][cin], V[16][cin][n],
+ * M[16][cout][n] and one padded plane. Nothing is kept between calls: U is
+ * rebuilt from w by every forward and by every backward that computes dx. */
+#include "conv_impl.h"
 
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
+/* Target GEMM width (tiles) per chunk: the 16 GEMMs are [cout x cin] x
+ * [cin x n], n = images per chunk x tiles per image ~ this. Measured on 2
+ * cores (AMD EPYC, SkylakeX kernel), 2026-12-xx: see conv.c's table. */
 #ifndef NS_WINO_TILES
-#define NS_WINO_TILES 512 /* target GEMM width (tiles) per chunk */
+#define NS_WINO_TILES 512
 #endif
 
-struct ns_wino {
+/* Distance between the 16 planes of U/dU, V, M is the plane size plus this
+ * skew (floats, 5 cache lines): the transforms touch all 16 planes at once,
+ * and plane sizes of 2^k bytes put those 16 streams into one L1 set. Measured
+ * (VGG-11/4 + BN, commit 767c5c6): 105 ms per step without the skew, 50.4 ms
+ * with it (the transforms had taken 3x the GEMMs' time). */
+#define NS_WINO_SKEW 80
+
+/* One call's view of a layer: tile counts and the scratch's planes. */
+typedef struct wino {
     int cin, cout, H, W;
     int th, tw, tpi; /* tiles per column, per row, per image */
     int ib;          /* images per chunk                      */
-    /* views into the shared scratch (below), valid during one call */
     float *U, *dU;   /* [16][cout][cin]                       */
     float *V, *M;    /* [16][cin][n], [16][cout][n]           */
     float *pad;      /* one padded plane (H+2) x (W+2)        */
-    size_t need;     /* floats of scratch this layer uses     */
-    /* distance between the 16 planes of U/dU, V, M: the plane size plus a
-     * skew, because the transforms touch all 16 planes at once and plane
-     * sizes of 2^k bytes put those 16 streams into one L1 set (measured:
-     * the transforms took 3x the GEMMs' time without it) */
-    size_t us, vs, ms;
-};
+    size_t us, vs, ms; /* plane distances of U/dU, V, M       */
+} wino;
 
-#define NS_WINO_SKEW 80 /* floats: 5 cache lines */
-
-int ns_wino_fits(int k, int s, int p, int H, int W)
+int conv_winograd_fits(const conv_geom *g)
 {
-    return k == 3 && s == 1 && p == 1 && H >= 2 && W >= 2 && H % 2 == 0 && W % 2 == 0;
+    return g->k == 3 && g->s == 1 && g->p == 1 && g->H >= 2 && g->W >= 2 && g->H % 2 == 0 &&
+           g->W % 2 == 0;
 }
 
-/* Scratch shared by every Winograd layer of the process: U, dU, V, M and
- * the padded plane hold nothing from one forward/backward call to the next
- * (backward recomputes U and V), so one buffer sized for the largest layer
- * serves all of them - per-layer buffers put full VGG-11's peak RSS above
- * PyTorch's (594 vs 548 MB), U + dU alone being 32/9 x the weights. It grows
- * only in ns_wino_create and is freed with the last layer. The price: conv
- * layers of nets in one process must not run forward/backward concurrently
- * from several threads (normsweep runs one net per process). */
-static struct {
-    float *buf;
-    size_t cap;
-    int users;
-} scratch;
-
-ns_wino *ns_wino_create(int cin, int cout, int H, int W, int max_batch)
+/* The view of g; with scratch == NULL the planes stay NULL. Returns the
+ * floats of scratch it needs. */
+static size_t wino_of(const conv_geom *g, void *scratch, wino *v)
 {
-    ns_wino *g = calloc(1, sizeof *g);
-    if (!g) return NULL;
-    g->cin = cin;
-    g->cout = cout;
-    g->H = H;
-    g->W = W;
-    g->th = H / 2;
-    g->tw = W / 2;
-    g->tpi = g->th * g->tw;
-    g->ib = (NS_WINO_TILES + g->tpi - 1) / g->tpi;
-    if (g->ib > max_batch) g->ib = max_batch;
-    const size_t n = (size_t)g->ib * g->tpi;
-    g->us = (size_t)cout * cin + NS_WINO_SKEW;
-    g->vs = (size_t)cin * n + NS_WINO_SKEW;
-    g->ms = (size_t)cout * n + NS_WINO_SKEW;
-    g->need = 16 * (2 * g->us + g->vs + g->ms) + (size_t)(H + 2) * (W + 2);
-    if (g->need > scratch.cap) {
-        float *nb = realloc(scratch.buf, g->need * sizeof *nb);
-        if (!nb) {
-            free(g);
-            return NULL;
-        }
-        scratch.buf = nb;
-        scratch.cap = g->need;
+    *v = (wino){.cin = g->cin, .cout = g->cout, .H = g->H, .W = g->W};
+    v->th = g->H / 2;
+    v->tw = g->W / 2;
+    v->tpi = v->th * v->tw;
+    v->ib = (NS_WINO_TILES + v->tpi - 1) / v->tpi;
+    if (v->ib > g->max_batch) v->ib = g->max_batch;
+    const size_t n = (size_t)v->ib * v->tpi;
+    v->us = (size_t)g->cout * g->cin + NS_WINO_SKEW;
+    v->vs = (size_t)g->cin * n + NS_WINO_SKEW;
+    v->ms = (size_t)g->cout * n + NS_WINO_SKEW;
+    if (scratch) {
+        v->U = scratch;
+        v->dU = v->U + 16 * v->us;
+        v->V = v->dU + 16 * v->us;
+        v->M = v->V + 16 * v->vs;
+        v->pad = v->M + 16 * v->ms;
+        /* the input transform relies on a zero border */
+        memset(v->pad, 0, (size_t)(g->H + 2) * (g->W + 2) * sizeof *v->pad);
     }
-    scratch.users++;
-    return g;
+    return 16 * (2 * v->us + v->vs + v->ms) + (size_t)(g->H + 2) * (g->W + 2);
 }
 
-void ns_wino_destroy(ns_wino *g)
+static size_t wino_scratch(const conv_priv *c)
 {
-    if (!g) return;
-    free(g);
-    if (--scratch.users == 0) {
-        free(scratch.buf);
-        scratch.buf = NULL;
-        scratch.cap = 0;
-    }
-}
-
-/* Point the views into the scratch and zero the padded plane's border. */
-static void bind_scratch(ns_wino *g)
-{
-    g->U = scratch.buf;
-    g->dU = g->U + 16 * g->us;
-    g->V = g->dU + 16 * g->us;
-    g->M = g->V + 16 * g->vs;
-    g->pad = g->M + 16 * g->ms;
-    memset(g->pad, 0, (size_t)(g->H + 2) * (g->W + 2) * sizeof *g->pad);
+    wino v;
+    return wino_of(&c->g, NULL, &v) * sizeof(float);
 }
 
 /* U[ij][co][ci] = (G w[co][ci] G^T)[i][j] */
-static void weight_transform(ns_wino *g, const float *w)
+static void weight_transform(wino *g, const float *w)
 {
     const int CO = g->cout, CI = g->cin;
     const size_t plane = g->us;
@@ -152,7 +120,7 @@ static void weight_transform(ns_wino *g, const float *w)
 }
 
 /* dw[co][ci] = G^T dU[.][co][ci] G (3x3) */
-static void weight_grad_transform(const ns_wino *g, float *dw)
+static void weight_grad_transform(const wino *g, float *dw)
 {
     const int CO = g->cout, CI = g->cin;
     const size_t plane = g->us;
@@ -178,7 +146,7 @@ static void weight_grad_transform(const ns_wino *g, float *dw)
 }
 
 /* V[ij][ci][t] for images x[0..nb) of a chunk; n = nb * tpi columns. */
-NS_HOT static void input_transform(ns_wino *g, const float *x, int nb, int n)
+NS_HOT static void input_transform(wino *g, const float *x, int nb, int n)
 {
     const int CI = g->cin, H = g->H, W = g->W, Wp = W + 2, tw = g->tw, th = g->th;
     const size_t plane = g->vs;
@@ -212,7 +180,7 @@ NS_HOT static void input_transform(ns_wino *g, const float *x, int nb, int n)
 }
 
 /* y (images of the chunk) = A^T M A per tile, plus bias. */
-NS_HOT static void output_transform(const ns_wino *g, const float *bias, float *y, int nb, int n)
+NS_HOT static void output_transform(const wino *g, const float *bias, float *y, int nb, int n)
 {
     const int CO = g->cout, H = g->H, W = g->W, tw = g->tw, th = g->th;
     const size_t plane = g->ms;
@@ -241,7 +209,7 @@ NS_HOT static void output_transform(const ns_wino *g, const float *bias, float *
 }
 
 /* dM[ij][co][t] = (A dy_tile A^T)[i][j] */
-NS_HOT static void output_grad_transform(ns_wino *g, const float *dy, int nb, int n)
+NS_HOT static void output_grad_transform(wino *g, const float *dy, int nb, int n)
 {
     const int CO = g->cout, H = g->H, W = g->W, tw = g->tw, th = g->th;
     const size_t plane = g->ms;
@@ -274,7 +242,7 @@ NS_HOT static void output_grad_transform(ns_wino *g, const float *dy, int nb, in
 
 /* dx (images of the chunk) = sum over tiles of B dV B^T, scattered into a
  * zeroed padded plane, interior copied out. */
-NS_HOT static void input_grad_transform(ns_wino *g, float *dx, int nb, int n)
+NS_HOT static void input_grad_transform(wino *g, float *dx, int nb, int n)
 {
     const int CI = g->cin, H = g->H, W = g->W, Wp = W + 2, tw = g->tw, th = g->th;
     const size_t plane = g->vs;
@@ -312,12 +280,13 @@ NS_HOT static void input_grad_transform(ns_wino *g, float *dx, int nb, int n)
     memset(pad, 0, (size_t)(H + 2) * Wp * sizeof *pad);
 }
 
-void ns_wino_forward(ns_wino *g, const float *w, const float *bias, float *y, const float *x,
-                     int batch)
+static void wino_forward(const conv_priv *c, void *scratch, const float *w, const float *bias,
+                         float *y, const float *x, int batch)
 {
+    wino v, *g = &v;
+    wino_of(&c->g, scratch, g);
     const int CI = g->cin, CO = g->cout;
     const size_t in_sz = (size_t)CI * g->H * g->W, out_sz = (size_t)CO * g->H * g->W;
-    bind_scratch(g);
     weight_transform(g, w);
     for (int b0 = 0; b0 < batch; b0 += g->ib) {
         const int nb = batch - b0 < g->ib ? batch - b0 : g->ib, n = nb * g->tpi;
@@ -329,12 +298,20 @@ void ns_wino_forward(ns_wino *g, const float *w, const float *bias, float *y, co
     }
 }
 
-void ns_wino_backward(ns_wino *g, const float *w, float *dw, float *dx, const float *dy,
-                      const float *x, int batch)
+/* dw (the weight part, overwritten), db (+= row sums of dy) and dx (if not
+ * NULL, overwritten): exactly the gradient of the Winograd forward above
+ * (which equals the convolution up to rounding). */
+static void wino_backward(const conv_priv *c, void *scratch, const float *w, float *dw,
+                          float *db, float *dx, const float *dy, const float *x, int batch)
 {
-    const int CI = g->cin, CO = g->cout;
-    const size_t in_sz = (size_t)CI * g->H * g->W, out_sz = (size_t)CO * g->H * g->W;
-    bind_scratch(g);
+    wino v, *g = &v;
+    wino_of(&c->g, scratch, g);
+    const int CI = g->cin, CO = g->cout, P = g->H * g->W;
+    const size_t in_sz = (size_t)CI * g->H * g->W, out_sz = (size_t)CO * P;
+    if (db)
+        for (int b = 0; b < batch; b++)
+            for (int co = 0; co < CO; co++)
+                db[co] += conv_row_sum(dy + b * out_sz + (size_t)co * P, P);
     if (dx) weight_transform(g, w);
     for (int b0 = 0; b0 < batch; b0 += g->ib) {
         const int nb = batch - b0 < g->ib ? batch - b0 : g->ib, n = nb * g->tpi;
@@ -352,3 +329,5 @@ void ns_wino_backward(ns_wino *g, const float *w, float *dw, float *dx, const fl
     }
     weight_grad_transform(g, dw);
 }
+
+const conv_algo conv_algo_winograd = {"winograd", wino_scratch, wino_forward, wino_backward};

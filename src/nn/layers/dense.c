@@ -1,6 +1,7 @@
 /* dense.c - fully connected layer, torch.nn.Linear's layout (W is [out][in]).
  *   forward:  Y[B x O] = X[B x I] W^T + 1 b^T
  *   backward: dW[O x I] = dY^T X,  db = column sums of dY,  dX[B x I] = dY W
+ * and their R-ops (exact Hessian-vector products, layer.h).
  * (NI, NO in code: cblas.h pulls in complex.h, whose macro I takes the plain name.) */
 #include "layers.h"
 
@@ -27,6 +28,14 @@ static void dense_forward(ns_layer *l, float *out, const float *in, int batch, c
                 out, NO);
 }
 
+/* db[o] = sum over the batch of g[r][o] (the bias gradient) */
+static void col_sums(float *db, const float *g, int batch, int NO)
+{
+    memset(db, 0, (size_t)NO * sizeof *db);
+    for (int r = 0; r < batch; r++)
+        for (int o = 0; o < NO; o++) db[o] += g[(size_t)r * NO + o];
+}
+
 static void dense_backward(ns_layer *l, float *din, const float *dout, const float *in,
                            const float *out, int batch)
 {
@@ -35,17 +44,65 @@ static void dense_backward(ns_layer *l, float *din, const float *dout, const flo
     const int NI = d->nin, NO = d->nout;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, NI, batch, 1.0f, dout, NO, in, NI, 0.0f,
                 l->dw, NI);
-    if (d->bias) {
-        float *db = l->dw + (size_t)NO * NI;
-        memset(db, 0, (size_t)NO * sizeof *db);
-        for (int r = 0; r < batch; r++) {
-            const float *g = dout + (size_t)r * NO;
-            for (int o = 0; o < NO; o++) db[o] += g[o];
-        }
-    }
+    if (d->bias) col_sums(l->dw + (size_t)NO * NI, dout, batch, NO);
     if (din)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, NI, NO, 1.0f, dout, NO, l->w, NI,
                     0.0f, din, NI);
+}
+
+/* R-ops (layer.h). The layer is bilinear in (in, W, b), so
+ *   R(Y)  = rin W^T + X V^T + 1 Vb^T
+ *   R(dX) = R(dY) W + dY V
+ *   R(dW) = R(dY)^T X + dY^T rin,   R(db) = column sums of R(dY)
+ * each a GEMM accumulating into the result (beta 1 after the first). */
+static void dense_r_forward(ns_layer *l, float *rout, const float *rin, const float *v,
+                            const float *in, const float *out, int batch, float *scratch)
+{
+    (void)out;
+    (void)scratch;
+    const dense_priv *d = l->priv;
+    const int NI = d->nin, NO = d->nout;
+    float beta = 0.0f;
+    if (v) {
+        if (d->bias) {
+            const float *vb = v + (size_t)NO * NI;
+            for (int r = 0; r < batch; r++) memcpy(rout + (size_t)r * NO, vb, (size_t)NO * sizeof *rout);
+            beta = 1.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, NO, NI, 1.0f, in, NI, v, NI, beta,
+                    rout, NO);
+        beta = 1.0f;
+    }
+    if (rin) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, NO, NI, 1.0f, rin, NI, l->w, NI,
+                    beta, rout, NO);
+        beta = 1.0f;
+    }
+    if (beta == 0.0f) memset(rout, 0, (size_t)batch * NO * sizeof *rout);
+}
+
+static void dense_r_backward(ns_layer *l, float *rdin, float *rdw, const float *rdout,
+                             const float *dout, const float *rin, const float *v, const float *in,
+                             const float *out, int batch, float *scratch)
+{
+    (void)out;
+    (void)scratch;
+    const dense_priv *d = l->priv;
+    const int NI = d->nin, NO = d->nout;
+    if (rdw) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, NI, batch, 1.0f, rdout, NO, in, NI,
+                    0.0f, rdw, NI);
+        if (rin)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, NI, batch, 1.0f, dout, NO, rin,
+                        NI, 1.0f, rdw, NI);
+        if (d->bias) col_sums(rdw + (size_t)NO * NI, rdout, batch, NO);
+    }
+    if (!rdin) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, NI, NO, 1.0f, rdout, NO, l->w, NI,
+                0.0f, rdin, NI);
+    if (v)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, NI, NO, 1.0f, dout, NO, v, NI,
+                    1.0f, rdin, NI);
 }
 
 static void dense_init(ns_layer *l, ns_rng *rng, ns_init_kind kind)
@@ -57,8 +114,10 @@ static void dense_init(ns_layer *l, ns_rng *rng, ns_init_kind kind)
 
 static void dense_destroy(ns_layer *l) { free(l->priv); }
 
-static const ns_layer_ops dense_ops = {"dense", dense_forward, dense_backward, dense_init,
-                                       dense_destroy};
+static const ns_layer_ops dense_ops = {
+    .kind = "dense", .forward = dense_forward, .backward = dense_backward, .init = dense_init,
+    .destroy = dense_destroy, .r_forward = dense_r_forward, .r_backward = dense_r_backward,
+};
 
 ns_status ns_dense_create(ns_layer *l, ns_shape in, int nout, int bias, int max_batch)
 {

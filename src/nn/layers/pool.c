@@ -1,6 +1,7 @@
 /* pool.c - max-pool 2x2, stride 2, floor (torch.nn.MaxPool2d(2)).
  * Forward records which of the 4 inputs won (first maximum on ties, NaN
- * propagates) so backward is one scatter: din is dout at the winner, 0 elsewhere. */
+ * propagates) so backward is one scatter: din is dout at the winner, 0 elsewhere.
+ * The R-ops (layer.h) reuse the winners: a gather and that same scatter. */
 #include "layers.h"
 
 #include <stdint.h>
@@ -119,6 +120,47 @@ static void pool_backward(ns_layer *l, float *din, const float *dout, const floa
         pool_rows_bwd(din + q * H * W, dout + q * Ho * Wo, pp->arg + q * Ho * Wo, Ho, W, Wo);
 }
 
+/* R-ops: max-pool is linear given its winners (fixed at the last forward;
+ * their change is a measure-zero event), so R(out) gathers rin at the winner
+ * and R(din) is the backward's scatter of R(dout). */
+static void pool_r_forward(ns_layer *l, float *rout, const float *rin, const float *v,
+                           const float *in, const float *out, int batch, float *scratch)
+{
+    (void)v;
+    (void)in;
+    (void)out;
+    (void)scratch;
+    const pool_priv *pp = l->priv;
+    const int H = l->in_shape.h, W = l->in_shape.w, Ho = l->out_shape.h, Wo = l->out_shape.w;
+    const size_t planes = (size_t)batch * l->in_shape.c, per = (size_t)Ho * Wo;
+    if (!rin) {
+        memset(rout, 0, planes * per * sizeof *rout);
+        return;
+    }
+    for (size_t q = 0; q < planes; q++) {
+        const float *x = rin + q * H * W;
+        const uint32_t *a = pp->arg + q * per;
+        float *y = rout + q * per;
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) {
+                uint32_t k = a[oy * Wo + ox]; /* 2*dy + dx */
+                y[oy * Wo + ox] = x[(size_t)(2 * oy + (int)(k >> 1)) * W + 2 * ox + (int)(k & 1u)];
+            }
+    }
+}
+
+static void pool_r_backward(ns_layer *l, float *rdin, float *rdw, const float *rdout,
+                            const float *dout, const float *rin, const float *v, const float *in,
+                            const float *out, int batch, float *scratch)
+{
+    (void)rdw;
+    (void)dout;
+    (void)rin;
+    (void)v;
+    (void)scratch;
+    pool_backward(l, rdin, rdout, in, out, batch);
+}
+
 static void pool_destroy(ns_layer *l)
 {
     pool_priv *pp = l->priv;
@@ -126,7 +168,10 @@ static void pool_destroy(ns_layer *l)
     free(pp);
 }
 
-static const ns_layer_ops pool_ops = {"maxpool2", pool_forward, pool_backward, NULL, pool_destroy};
+static const ns_layer_ops pool_ops = {
+    .kind = "maxpool2", .forward = pool_forward, .backward = pool_backward,
+    .destroy = pool_destroy, .r_forward = pool_r_forward, .r_backward = pool_r_backward,
+};
 
 ns_status ns_maxpool2_create(ns_layer *l, ns_shape in, int max_batch)
 {

@@ -92,6 +92,8 @@ static const ns_layer_ops bn_ops = {
     .backward = bn_backward,
     .init = ns_norm_init_affine,
     .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward,
+    .r_backward = ns_norm_r_backward,
 };
 
 void ns_norm_setup_batch(ns_layer *l)

@@ -47,9 +47,12 @@ static void group_forward(ns_layer *l, float *out, const float *in, int batch, c
             float muf = (float)mu;
             double off = mu - muf;
             double var = chunked_sqdev(in + o, M, muf) / M - off * off;
-            float r = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + p->cfg.eps));
+            double d = sqrt((var > 0.0 ? var : 0.0) + p->cfg.eps);
+            float r = (float)(1.0 / d);
             p->g_mean[b * G + g] = muf;
             p->g_rstd[b * G + g] = r;
+            p->unit_mu[b * G + g] = mu; /* the R-ops' statistics, in double */
+            p->unit_d[b * G + g] = d;
             for (int k = 0; k < cpg; k++) {
                 int c = g * cpg + k;
                 size_t q = o + (size_t)k * HW;
@@ -117,10 +120,12 @@ static void group_backward(ns_layer *l, float *din, const float *dout, const flo
 static const ns_layer_ops group_ops = {
     .kind = "group", .forward = group_forward, .backward = group_backward,
     .init = ns_norm_init_affine, .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward, .r_backward = ns_norm_r_backward,
 };
 static const ns_layer_ops layer_ops = {
     .kind = "layer", .forward = group_forward, .backward = group_backward,
     .init = ns_norm_init_affine, .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward, .r_backward = ns_norm_r_backward,
 };
 
 void ns_norm_setup_group(ns_layer *l)

@@ -19,12 +19,6 @@
 
 #include <math.h>
 
-/* d from the raw norm n (batch or running). */
-static double lp_denominator(ns_norm_kind k, double n, double eps)
-{
-    return k == NS_NORM_L2 ? sqrt(n * n + eps) : n + eps;
-}
-
 static void lp_forward(ns_layer *l, float *out, const float *in, int batch, const ns_pass *pass)
 {
     ns_norm_priv *p = l->priv;
@@ -41,7 +35,7 @@ static void lp_forward(ns_layer *l, float *out, const float *in, int batch, cons
         for (int c = 0; c < C; c++) {
             /* mean x^2 = biased var + mu^2: two non-negative terms, no cancellation */
             if (kind == NS_NORM_L2) p->aux[c] = sqrt(p->var[c] + p->mean[c] * p->mean[c]);
-            double inv = 1.0 / lp_denominator(kind, p->aux[c], eps);
+            double inv = 1.0 / ns_lp_denominator(kind, p->aux[c], eps);
             ns_norm_set_coef(p, c, p->mean[c], inv, gamma[c], beta[c]);
             if (pass->update_stats) {
                 rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * p->mean[c]);
@@ -50,7 +44,7 @@ static void lp_forward(ns_layer *l, float *out, const float *in, int batch, cons
         }
     } else {
         for (int c = 0; c < C; c++) {
-            double inv = 1.0 / lp_denominator(kind, rnorm[c], eps);
+            double inv = 1.0 / ns_lp_denominator(kind, rnorm[c], eps);
             ns_norm_set_coef(p, c, rmean[c], inv, gamma[c], beta[c]);
         }
     }
@@ -111,14 +105,17 @@ static void lp_backward(ns_layer *l, float *din, const float *dout, const float 
 static const ns_layer_ops l1_ops = {
     .kind = "l1", .forward = lp_forward, .backward = lp_backward,
     .init = ns_norm_init_affine, .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward, .r_backward = ns_norm_r_backward,
 };
 static const ns_layer_ops l2_ops = {
     .kind = "l2", .forward = lp_forward, .backward = lp_backward,
     .init = ns_norm_init_affine, .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward, .r_backward = ns_norm_r_backward,
 };
 static const ns_layer_ops linf_ops = {
     .kind = "linf", .forward = lp_forward, .backward = lp_backward,
     .init = ns_norm_init_affine, .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward, .r_backward = ns_norm_r_backward,
 };
 
 void ns_norm_setup_lp(ns_layer *l)

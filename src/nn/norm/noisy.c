@@ -80,10 +80,23 @@ static const ns_layer_ops noisy_ops = {
     .backward = noisy_backward,
     .init = ns_norm_init_affine,
     .destroy = ns_norm_destroy,
+    .r_forward = ns_norm_r_forward,
+    .r_backward = ns_norm_r_backward,
 };
 
 void ns_norm_setup_noisy(ns_layer *l)
 {
     ns_norm_setup_batch(l); /* same parameters, state and views as BN */
     l->ops = &noisy_ops;
+}
+
+ns_status ns_norm_noise(const ns_layer *l, const float **s, const float **m, int *batch)
+{
+    NS_CHECK(l && l->is_norm && l->priv && l->ops == &noisy_ops, NS_ERR_ARG,
+             "ns_norm_noise: not a noisy_batch layer");
+    const ns_norm_priv *p = l->priv;
+    *batch = p->noise_batch;
+    *s = p->noise_batch ? p->noise_s : NULL;
+    *m = p->noise_batch ? p->noise_m : NULL;
+    return NS_OK;
 }

@@ -100,10 +100,16 @@ ns_status ns_norm_parse(const char *text, ns_norm_config *out)
     int kind = -1;
     for (int k = 0; k < NS_NORM_COUNT; k++)
         if (strlen(kind_names[k]) == nlen && strncmp(text, kind_names[k], nlen) == 0) kind = k;
-    NS_CHECK(kind >= 0, NS_ERR_ARG,
-             "norm \"%s\": unknown normalization '%.*s' (expected none, batch, noisy_batch, "
-             "l1, l2, linf, layer or group)",
-             text, (int)nlen, text);
+    if (kind < 0) {
+        char names[128] = "";
+        for (int k = 0; k < NS_NORM_COUNT; k++) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", k == 0 ? "" :
+                     k == NS_NORM_COUNT - 1 ? " or " : ", ", kind_names[k]);
+        }
+        return ns_error_set(NS_ERR_ARG, "norm \"%s\": unknown normalization '%.*s' (expected %s)",
+                            text, (int)nlen, text, names);
+    }
     ns_norm_config c = ns_norm_defaults((ns_norm_kind)kind);
     if (colon) {
         char allowed[96];
@@ -226,6 +232,14 @@ static void priv_free(ns_norm_priv *p)
     free(p->noise_sigma);
     free(p->g_mean);
     free(p->g_rstd);
+    free(p->unit_mu);
+    free(p->unit_d);
+    free(p->r_mu);
+    free(p->r_d);
+    free(p->r_acc);
+    free(p->r_ch);
+    free(p->r_plane);
+    free(p->r_k);
     free(p);
 }
 
@@ -275,6 +289,17 @@ ns_status ns_norm_create(ns_layer *l, const ns_norm_config *cfg, ns_shape shape,
     if (ok && (cfg->kind == NS_NORM_GROUP || cfg->kind == NS_NORM_LAYER))
         ok = (p->g_mean = calloc((size_t)max_batch * G, sizeof(float))) &&
              (p->g_rstd = calloc((size_t)max_batch * G, sizeof(float)));
+    const int grouped = cfg->kind == NS_NORM_GROUP || cfg->kind == NS_NORM_LAYER;
+    p->nunits = grouped ? max_batch * G : C;
+    p->kmax = grouped ? max_batch * C : C;
+    const size_t U = (size_t)p->nunits, planes = (size_t)max_batch * C;
+    if (ok)
+        ok = (p->unit_mu = calloc(U, sizeof(double))) && (p->unit_d = calloc(U, sizeof(double))) &&
+             (p->r_mu = calloc(U, sizeof(double))) && (p->r_d = calloc(U, sizeof(double))) &&
+             (p->r_acc = calloc(4 * U, sizeof(double))) &&
+             (p->r_ch = calloc(2 * (size_t)C, sizeof(double))) &&
+             (p->r_plane = calloc(5 * planes, sizeof(double))) &&
+             (p->r_k = calloc(7 * (size_t)p->kmax, sizeof(float)));
     if (!ok) {
         priv_free(p);
         return ns_error_set(NS_ERR_NOMEM,

@@ -11,6 +11,7 @@
 #include "normsweep/norm.h"
 #include "nn/layers/layers.h" /* ns_layer_setup, ns_layer_add_view */
 
+#include <math.h>
 #include <stddef.h>
 
 typedef struct ns_norm_priv {
@@ -43,6 +44,20 @@ typedef struct ns_norm_priv {
 
     /* group/layer: per (sample, group) mean and 1/sqrt(var+eps). */
     float *g_mean, *g_rstd;
+
+    /* R-ops (rop.c). A "unit" is what one mean and denominator are taken
+     * over: a channel (batch, noisy_batch, l1/l2/linf) or a (sample, group)
+     * run (group, layer); nunits = C or max_batch * G entries. */
+    int nunits;
+    double *unit_mu, *unit_d; /* yhat = (x - mu) / d at the last forward (group:
+                                 written by its forward; others: by r_forward) */
+    double *r_mu, *r_d;       /* R(mu), R(d) of the last r_forward           */
+    double *r_acc;            /* 4 per unit: r_backward's sums A1..A4        */
+    double *r_ch;             /* 2 per channel: R(dgamma), R(dbeta)          */
+    double *r_plane;          /* 5 x max_batch*C: per-plane sums             */
+    float *r_k;               /* 7 x kmax: per-channel (or per-plane, group)
+                                 constants of the elementwise passes         */
+    int kmax;
 } ns_norm_priv;
 
 /* ---- constructors per kind (norm.c dispatches). They fill ops, nstate and
@@ -58,6 +73,20 @@ void ns_bn_forward(ns_layer *l, float *out, const float *in, int batch, const ns
 void ns_bn_backward(ns_layer *l, float *din, const float *dout, const float *s,
                     const float *in, int batch);
 void ns_norm_destroy(ns_layer *l);
+/* R-ops of every kind (rop.c; layer.h), one formulation for all of them:
+ * yhat = (x - mu)/d with the kind's mu and d, z = gamma yhat + beta (noisy:
+ * times the step's fixed noise scale, plus its fixed shift). */
+void ns_norm_r_forward(ns_layer *l, float *rout, const float *rin, const float *v,
+                       const float *in, const float *out, int batch, float *scratch);
+void ns_norm_r_backward(ns_layer *l, float *rdin, float *rdw, const float *rdout,
+                        const float *dout, const float *rin, const float *v, const float *in,
+                        const float *out, int batch, float *scratch);
+/* l_p denominator d from the raw norm n (batch or running): l2 sqrt(n^2 + eps),
+ * l1 and linf n + eps. */
+static inline double ns_lp_denominator(ns_norm_kind k, double n, double eps)
+{
+    return k == NS_NORM_L2 ? sqrt(n * n + eps) : n + eps;
+}
 /* Unit c's forward coefficients for out = gamma (x - mean) inv + beta. */
 void ns_norm_set_coef(ns_norm_priv *p, int c, double mean, double inv, float gamma, float beta);
 void ns_norm_init_affine(ns_layer *l, ns_rng *rng, ns_init_kind kind);

@@ -1,0 +1,236 @@
+/* lanczos.c - Lanczos with full reorthogonalization on a symmetric operator
+ * (curvature.h): the workspace, the shared iteration, the top-k / smallest
+ * eigenpairs with the gradient's top-k share, and the per-layer blocks.
+ *
+ * The iteration, on unit q_0 (vectors of `len` entries):
+ *   y = A q_j;  alpha_j = <q_j, y>;  r = y - alpha_j q_j - beta_{j-1} q_{j-1}
+ *   r -= Q Q^T r, twice (classical Gram-Schmidt against every q so far: the
+ *        float basis stays orthogonal to ~1e-7, so no ghost eigenvalues)
+ *   beta_j = ||r||,  q_{j+1} = r / beta_j
+ * T_k = tridiag(beta, alpha, beta) = Q^T A Q; its eigenpairs (theta_i, s_i)
+ * give Ritz pairs (theta_i, Q s_i) with Lanczos residual |beta_{k-1} s_i[k-1]|.
+ * The residual r is kept in double, the basis in float. */
+#include "lanczos_internal.h"
+#include "probe_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+ns_spectrum_config ns_spectrum_defaults(void)
+{
+    return (ns_spectrum_config){.k = 3, .steps = 20, .tol = 1e-3, .residuals = 1};
+}
+
+ns_status ns_lanczos_ws_alloc(ns_lanczos_ws *ws, size_t n, int m)
+{
+    NS_CHECK(ws && n > 0 && m >= 1 && m <= NS_LANCZOS_MAX_STEPS, NS_ERR_ARG,
+             "lanczos: workspace needs n > 0 and 1 <= m <= %d (got n %zu, m %d)",
+             NS_LANCZOS_MAX_STEPS, n, m);
+    NS_CHECK(n <= ((size_t)1 << 40) / (size_t)m, NS_ERR_ARG,
+             "lanczos: basis of %d x %zu floats is too large", m, n);
+    *ws = (ns_lanczos_ws){.n = n, .m = m};
+    const size_t mm = (size_t)m;
+    ws->Q = malloc(mm * n * sizeof(float));
+    ws->r = malloc(n * sizeof(double));
+    ws->y = malloc(n * sizeof(float));
+    ws->ay = malloc(n * sizeof(float));
+    ws->x = malloc(n * sizeof(float));
+    ws->ax = malloc(n * sizeof(float));
+    ws->alpha = malloc(mm * sizeof(double));
+    ws->beta = malloc(mm * sizeof(double));
+    ws->theta = malloc(mm * sizeof(double));
+    ws->S = malloc(mm * mm * sizeof(double));
+    ws->work = malloc(mm * sizeof(double));
+    ws->qg = malloc(mm * sizeof(double));
+    if (!ws->Q || !ws->r || !ws->y || !ws->ay || !ws->x || !ws->ax || !ws->alpha || !ws->beta ||
+        !ws->theta || !ws->S || !ws->work || !ws->qg) {
+        ns_lanczos_ws_free(ws);
+        return ns_error_set(NS_ERR_NOMEM, "lanczos: cannot allocate a basis of %d x %zu floats",
+                            m, n);
+    }
+    return NS_OK;
+}
+
+void ns_lanczos_ws_free(ns_lanczos_ws *ws)
+{
+    if (!ws) return;
+    free(ws->Q);
+    free(ws->r);
+    free(ws->y);
+    free(ws->ay);
+    free(ws->x);
+    free(ws->ax);
+    free(ws->alpha);
+    free(ws->beta);
+    free(ws->theta);
+    free(ws->S);
+    free(ws->work);
+    free(ws->qg);
+    *ws = (ns_lanczos_ws){0};
+}
+
+/* ---------------------------------------------------------------- operator views */
+
+ns_status ns_subop_init(ns_subop *s, const ns_linop *op, ns_lanczos_ws *ws, size_t lo, size_t len)
+{
+    NS_CHECK(op && op->apply && op->n > 0, NS_ERR_ARG, "lanczos: operator or its apply is NULL");
+    NS_CHECK(ws && ws->Q && ws->n >= op->n, NS_ERR_ARG,
+             "lanczos: workspace (n = %zu) too small for the operator (n = %zu)",
+             ws ? ws->n : 0, op->n);
+    NS_CHECK(len > 0 && lo <= op->n && len <= op->n - lo, NS_ERR_ARG,
+             "lanczos: block [%zu, %zu+%zu) outside [0, %zu)", lo, lo, len, op->n);
+    *s = (ns_subop){.op = op, .ws = ws, .lo = lo, .len = len, .full = lo == 0 && len == op->n};
+    if (!s->full && !op->apply_block) memset(ws->x, 0, op->n * sizeof(float));
+    return NS_OK;
+}
+
+ns_status ns_subop_apply(const ns_subop *s, const float *x, float *y)
+{
+    if (s->full) return s->op->apply(s->op->ctx, x, y);
+    ns_lanczos_ws *ws = s->ws;
+    memcpy(ws->x + s->lo, x, s->len * sizeof(float));
+    if (s->op->apply_block)
+        NS_TRY(s->op->apply_block(s->op->ctx, ws->x, ws->ax, s->lo, s->lo + s->len));
+    else
+        NS_TRY(s->op->apply(s->op->ctx, ws->x, ws->ax));
+    memcpy(y, ws->ax + s->lo, s->len * sizeof(float));
+    return NS_OK;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+/* c[i] = <Q_i, r> for i < k (double sums) */
+NS_HOT static void basis_dots(const float *Q, int k, size_t len, const double *r, double *c)
+{
+    for (int i = 0; i < k; i++) {
+        const float *q = Q + (size_t)i * len;
+        double acc[4] = {0, 0, 0, 0};
+        size_t t = 0;
+        for (; t + 4 <= len; t += 4)
+            for (int u = 0; u < 4; u++) acc[u] += q[t + u] * r[t + u];
+        for (; t < len; t++) acc[0] += q[t] * r[t];
+        c[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+}
+
+/* r -= sum_i c[i] Q_i */
+NS_HOT static void basis_subtract(const float *Q, int k, size_t len, const double *c, double *r)
+{
+    for (int i = 0; i < k; i++) {
+        const float *q = Q + (size_t)i * len;
+        const double ci = c[i];
+        for (size_t t = 0; t < len; t++) r[t] -= ci * q[t];
+    }
+}
+
+/* r = y - a q - b p (p may be NULL); returns <q, y> in *a first when asked */
+NS_HOT static double dot_fd(const float *q, const float *y, size_t len)
+{
+    double acc[4] = {0, 0, 0, 0};
+    size_t t = 0;
+    for (; t + 4 <= len; t += 4)
+        for (int u = 0; u < 4; u++) acc[u] += (double)q[t + u] * y[t + u];
+    for (; t < len; t++) acc[0] += (double)q[t] * y[t];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+static double norm_d(const double *r, size_t len)
+{
+    double s = 0;
+    for (size_t t = 0; t < len; t++) s += r[t] * r[t];
+    return sqrt(s);
+}
+
+/* ---------------------------------------------------------------- the iteration */
+
+ns_status ns_lanczos_run(const ns_subop *op, int m, ns_lanczos_stop stop, void *sctx,
+                         ns_lanczos_state *st)
+{
+    ns_lanczos_ws *ws = op->ws;
+    const size_t len = op->len;
+    double *r = ws->r, *c = ws->work;
+    *st = (ns_lanczos_state){0};
+    if ((size_t)m > len) m = (int)len; /* a block smaller than m is exhausted after len steps */
+    double normest = 0.0;
+    for (int j = 0; j < m; j++) {
+        const float *q = ws->Q + (size_t)j * len, *qp = j ? q - len : NULL;
+        NS_TRY(ns_subop_apply(op, q, ws->y));
+        st->products++;
+        const double a = dot_fd(q, ws->y, len), bp = j ? ws->beta[j - 1] : 0.0;
+        for (size_t t = 0; t < len; t++)
+            r[t] = (double)ws->y[t] - a * q[t] - (qp ? bp * qp[t] : 0.0);
+        double acorr = 0.0;
+        for (int pass = 0; pass < 2; pass++) { /* "twice is enough" */
+            basis_dots(ws->Q, j + 1, len, r, c);
+            acorr += c[j];
+            basis_subtract(ws->Q, j + 1, len, c, r);
+        }
+        const double b = norm_d(r, len);
+        ws->alpha[j] = a + acorr;
+        ws->beta[j] = b;
+        st->steps = j + 1;
+        if (!isfinite(a) || !isfinite(b)) {
+            st->nonfinite = 1;
+            return NS_OK;
+        }
+        normest = fmax(normest, fabs(ws->alpha[j]) + b + bp);
+        if (b <= 1e-6 * normest) { /* invariant subspace: T_j is exact */
+            ws->beta[j] = 0.0;
+            st->invariant = 1;
+            return NS_OK;
+        }
+        if (j + 1 == m || (stop && stop(ws, j + 1, sctx))) return NS_OK;
+        float *qn = ws->Q + (size_t)(j + 1) * len;
+        for (size_t t = 0; t < len; t++) qn[t] = (float)(r[t] / b);
+    }
+    return NS_OK;
+}
+
+ns_status ns_lanczos_ritz(ns_lanczos_ws *ws, int k)
+{
+    return ns_tridiag_eig(k, ws->alpha, ws->beta, ws->theta, ws->S, ws->work);
+}
+
+/* Unit Ritz vector y = Q s_i (columns i of S, k steps) into ws->y; then the
+ * true residual ||A y - theta_i y||. One product. */
+ns_status ns_lanczos_residual(const ns_subop *op, int k, int i, double *res)
+{
+    ns_lanczos_ws *ws = op->ws;
+    const size_t len = op->len;
+    double *yd = ws->r;
+    memset(yd, 0, len * sizeof *yd);
+    for (int j = 0; j < k; j++) {
+        const float *q = ws->Q + (size_t)j * len;
+        const double s = ws->S[j * k + i];
+        for (size_t t = 0; t < len; t++) yd[t] += s * q[t];
+    }
+    const double yn = norm_d(yd, len);
+    for (size_t t = 0; t < len; t++) ws->y[t] = (float)(yd[t] / yn);
+    NS_TRY(ns_subop_apply(op, ws->y, ws->ay));
+    double e = 0, y2 = 0;
+    for (size_t t = 0; t < len; t++) {
+        double d = (double)ws->ay[t] - ws->theta[i] * ws->y[t];
+        e += d * d;
+        y2 += (double)ws->y[t] * ws->y[t];
+    }
+    *res = sqrt(e / y2);
+    return NS_OK;
+}
+
+/* q_0 = the Rademacher slice [off, off + len) of stream (seed, purpose, step),
+ * normalized. */
+void ns_lanczos_start(ns_lanczos_ws *ws, uint64_t seed, int purpose, long step, size_t off,
+                      size_t len)
+{
+    ns_rng r;
+    ns_rng_init(&r, seed, ns_probe_stream(purpose, step));
+    for (size_t w = 0; w < off / 32; w++) (void)ns_rng_u32(&r);
+    uint32_t bits = ns_rng_u32(&r);
+    const float inv = (float)(1.0 / sqrt((double)len));
+    for (size_t i = 0; i < len; i++) {
+        const size_t g = off + i;
+        if (g % 32 == 0 && i > 0) bits = ns_rng_u32(&r);
+        ws->Q[i] = (bits >> (g % 32)) & 1u ? inv : -inv;
+    }
+}

@@ -1,0 +1,71 @@
+/* collective.c - agreement over ranks before collective HDF5 calls (collective.h). */
+#include "collective.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The message that travels with a status: as long as ns_error's buffer. */
+enum { MSG_CAP = 1024 };
+
+ns_status ns_mpi_check_file(int rc, const char *path, const char *call)
+{
+    if (rc == MPI_SUCCESS) return NS_OK;
+    char text[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "code %d", rc);
+    return ns_error_set(NS_ERR_MPI, "%s: %s failed: %s", path ? path : "(no file)", call, text);
+}
+
+ns_status ns_coll_rank(MPI_Comm comm, const char *path, int *rank)
+{
+    *rank = 0;
+    if (comm == MPI_COMM_NULL) return NS_OK;
+    return ns_mpi_check_file(MPI_Comm_rank(comm, rank), path, "MPI_Comm_rank");
+}
+
+ns_status ns_coll_bcast_text(MPI_Comm comm, const char *path, char *buf, int cap)
+{
+    if (comm == MPI_COMM_NULL) return NS_OK;
+    NS_TRY(ns_mpi_check_file(MPI_Bcast(buf, cap, MPI_CHAR, 0, comm), path, "MPI_Bcast"));
+    buf[cap - 1] = '\0';
+    return NS_OK;
+}
+
+/* Status and message of rank `root`, on every rank. */
+static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_status st)
+{
+    int me = 0;
+    NS_TRY(ns_coll_rank(comm, path, &me));
+    struct {
+        int code;
+        char msg[MSG_CAP];
+    } m;
+    memset(&m, 0, sizeof m);
+    if (me == root) {
+        m.code = (int)st;
+        snprintf(m.msg, sizeof m.msg, "%s", ns_error_msg());
+    }
+    NS_TRY(ns_mpi_check_file(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path, "MPI_Bcast"));
+    m.msg[MSG_CAP - 1] = '\0';
+    if (m.code == NS_OK) return NS_OK;
+    return ns_error_set((ns_status)m.code, "%s", m.msg);
+}
+
+ns_status ns_coll_agree(MPI_Comm comm, const char *path, ns_status mine)
+{
+    if (comm == MPI_COMM_NULL) return mine;
+    int me = 0, first = INT_MAX;
+    NS_TRY(ns_coll_rank(comm, path, &me));
+    int key = mine != NS_OK ? me : INT_MAX;
+    NS_TRY(ns_mpi_check_file(MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, comm), path,
+                        "MPI_Allreduce"));
+    if (first == INT_MAX) return NS_OK;
+    return bcast_status(comm, path, first, mine);
+}
+
+ns_status ns_coll_from_root(MPI_Comm comm, const char *path, ns_status st)
+{
+    if (comm == MPI_COMM_NULL) return st;
+    return bcast_status(comm, path, 0, st);
+}

@@ -26,6 +26,9 @@
 #   process on every host also gets its own UTS namespace (unshare --uts) and
 #   the host's name. Without it, vader (shared memory) is chosen between
 #   "hosts" and MPI_Comm_split_type(SHARED) groups are wrong.
+# - A process enters a host with `nsenter --net`, not `ip netns exec`: the
+#   latter also remounts /sys for the namespace, which hides the cgroup
+#   mounts (slurmd refuses to start without them: tests/slurm multi-node).
 # - Open MPI starts its daemons through an rsh agent; $MH_DIR/agent maps a
 #   host name or address to its namespace and runs the command there, so no
 #   sshd is needed. Like ssh, it starts the daemon with a clean environment
@@ -50,7 +53,7 @@ mh_skip() { echo "SKIPPED: $*"; exit 77; }
 # mh_check: can this machine make hosts? Exits 77 with the reason if not.
 mh_check() {
   local b probe err
-  for b in ip unshare mpirun; do
+  for b in ip nsenter unshare mpirun; do
     command -v "$b" >/dev/null 2>&1 || mh_skip "multihost: '$b' not installed (iproute2, util-linux, openmpi-bin)"
   done
   probe=${MH_PREFIX}probe
@@ -61,7 +64,7 @@ mh_check() {
     ip netns del "$probe" 2>/dev/null
     mh_skip "multihost: cannot create a veth pair (no veth support in this kernel/container?): $err"
   fi
-  if ! err=$(ip netns exec "$probe" unshare --uts sh -c 'hostname mh-probe' 2>&1); then
+  if ! err=$(nsenter --net="/run/netns/$probe" unshare --uts sh -c 'hostname mh-probe' 2>&1); then
     ip netns del "$probe" 2>/dev/null
     mh_skip "multihost: cannot set a hostname in a new UTS namespace: $err"
   fi
@@ -119,7 +122,7 @@ mh_write_agent() {
     done
     echo '  *) echo "mh agent: unknown host $host" >&2; exit 255 ;;'
     echo 'esac'
-    echo "exec ip netns exec \"\$ns\" unshare --uts env -i HOME=\"\$HOME\" TMPDIR=\"\$tmp\"$keep \\"
+    echo "exec nsenter --net=\"/run/netns/\$ns\" unshare --uts env -i HOME=\"\$HOME\" TMPDIR=\"\$tmp\"$keep \\"
     echo '  /bin/sh -c "hostname $name && $*"'
   } > "$MH_DIR/agent"
   chmod +x "$MH_DIR/agent"
@@ -129,7 +132,7 @@ mh_write_agent() {
 mh_on() {
   local i=$1
   shift
-  ip netns exec "$(mh_ns "$i")" unshare --uts \
+  nsenter --net="/run/netns/$(mh_ns "$i")" unshare --uts \
     env TMPDIR="$MH_DIR/hosts/h$i/tmp" /bin/sh -c 'hostname "$0" && exec "$@"' "$(mh_host_name "$i")" "$@"
 }
 

@@ -15,6 +15,7 @@
 #include "normsweep/mpi_check.h"
 #include "normsweep/results.h"
 #include "normsweep/run.h"
+#include "normsweep/shared_data.h"
 #include "normsweep/spec.h"
 #include "normsweep/version.h"
 #include "cli_util.h"
@@ -164,6 +165,7 @@ typedef struct sweep_job {
     int rank, size;
     ns_spec *spec;
     const ns_dataset *data;
+    ns_shared_data_info shared; /* one copy of the data set per node (shared_data.h) */
     int resuming; /* --resume and OUT exists: rank 0 decided, every rank knows */
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
@@ -216,8 +218,14 @@ static int load_spec(sweep_job *j)
 /* 2. The data set, loaded once per rank and shared by its runs. */
 static int load_data(sweep_job *j)
 {
-    ns_status st = ns_dataset_cache_get(j->spec->data, j->spec->runs[0].data_seed, &j->data);
-    if (st != NS_OK) fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
+    /* NORMSWEEP_SHARED_DATA=0: one private copy per rank (docs/data.md) */
+    const char *env = getenv("NORMSWEEP_SHARED_DATA");
+    int want_shared = !(env && strcmp(env, "0") == 0);
+    ns_status st = ns_shared_dataset_get(MPI_COMM_WORLD, j->spec->data, j->spec->runs[0].data_seed,
+                                         want_shared, &j->data, &j->shared);
+    /* the node's first rank has the message that names the cause */
+    if (st != NS_OK && j->shared.node_rank == 0)
+        fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
     return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
 }
 
@@ -387,6 +395,13 @@ static void print_banner(const sweep_job *j)
             j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->o->out);
     fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n", ns_blas_kernel(),
             ns_blas_kernel_origin(), ns_blas_threads(), ns_blas_threads() == 1 ? "" : "s");
+    const ns_shared_data_info *sh = &j->shared;
+    if (sh->shared)
+        fprintf(stderr, "normsweep: data %.3g MB, one shared copy per node (%d node%s)\n",
+                (double)sh->bytes / 1e6, sh->nodes, sh->nodes == 1 ? "" : "s");
+    else
+        fprintf(stderr, "normsweep: data %.3g MB per rank (rank 0: %s)\n",
+                (double)ns_dataset_memory(j->data) / 1e6, sh->fallback);
 }
 
 /* ------------------------------------------------------------ one run */
@@ -518,6 +533,7 @@ int ns_cmd_run(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int code = sweep(&o, rank, size);
     ns_dataset_cache_clear();
+    ns_shared_data_release(); /* after the cache: its views point into the windows */
     MPI_Finalize();
     return code;
 }

@@ -2,7 +2,8 @@
 # test_multihost_sweep.sh - normsweep across 3 "hosts" (network namespaces on a
 # private bridge, tests/multihost/mh_harness.sh), 2 ranks each, over TCP:
 #  1. Open MPI sees 3 nodes of 2 ranks (not one node of 6)
-#  2. the 3x2 sweep writes a file bitwise equal (every trace) to a 1-rank run
+#  2. the 3x2 sweep writes a file bitwise equal (every trace) to a 1-rank run,
+#     with one shared copy of the data set per host
 #  3. every process of one host killed mid-sweep; 4. one rank killed: mpirun
 #     ends the job within a bound, the file stays readable, and --resume
 #     completes it equal to the 1-rank run
@@ -43,8 +44,11 @@ ok "3 hosts x 2 ranks, each host its own node"
 
 # 2. 3 hosts x 2 ranks = 1 rank (the reference runs outside the namespaces)
 mpirun -n 1 "$NS" run "$SPEC" -o ref.h5 --quiet
-hrun "$SPEC" -o h6.h5 --quiet 2> h6.err || { cat h6.err; fail "3x2 sweep failed"; }
+hrun "$SPEC" -o h6.h5 --progress-every 0 2> h6.err || { cat h6.err; fail "3x2 sweep failed"; }
+grep -v setpgid h6.err
 $SAME ref.h5 h6.h5 || fail "3 hosts x 2 ranks differ from 1 rank"
+# one copy of the data set per host: the 2 ranks of a host share it
+grep -q "one shared copy per node (3 nodes)" h6.err || fail "the data set was not shared per host"
 /usr/bin/python3 - h6.h5 <<'PY' || fail "runs did not spread over the hosts"
 import sys, h5py
 ranks = set(int(r) for r in h5py.File(sys.argv[1], "r")["rank"][()])
@@ -52,7 +56,7 @@ hosts = {r // 2 for r in ranks}
 print("ranks that ran:", sorted(ranks), "hosts:", sorted(hosts))
 assert len(hosts) == 3, hosts
 PY
-ok "3x2 over TCP = 1 rank, bitwise, every trace"
+ok "3x2 over TCP = 1 rank, bitwise, every trace; one data copy per host"
 
 # wait_first_done OUT PID LOG: the sweep writing OUT (job PID, output in LOG)
 # has finished a run and is still going

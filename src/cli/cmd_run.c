@@ -9,6 +9,7 @@
  */
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
+#include "normsweep/clock.h"
 #include "normsweep/coord.h"
 #include "normsweep/data.h"
 #include "normsweep/fault.h"
@@ -173,6 +174,9 @@ typedef struct sweep_job {
     double *cost;        /* per run: estimated GFLOP, longest first        */
     int nskip;
     ns_coord_result cr;
+    /* start-up and teardown seconds on rank 0; each start-up step ends in a
+     * collective agreement, so this is the slowest rank's time */
+    double t_mpi_init, t_step[8], t_close;
 } sweep_job;
 
 /* Print every line of a multi-line message from rank 0 only. */
@@ -388,9 +392,27 @@ static int skip_finished(sweep_job *j)
     return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
 }
 
+static const struct {
+    const char *name;
+    int (*fn)(sweep_job *);
+} STARTUP[] = {{"spec", load_spec},   {"data", load_data}, {"plan", plan_runs},
+               {"paths", check_paths}, {"file", open_output}, {"resume", skip_finished}};
+enum { NSTARTUP = sizeof STARTUP / sizeof STARTUP[0] };
+
+/* "start-up 1.23 s: MPI init 0.30, spec 0.01, ..." (bench/sweep_scaling.sh reads it) */
+static void print_startup(const sweep_job *j)
+{
+    double total = j->t_mpi_init;
+    for (int k = 0; k < NSTARTUP; k++) total += j->t_step[k];
+    fprintf(stderr, "normsweep: start-up %.3f s: MPI init %.3f", total, j->t_mpi_init);
+    for (int k = 0; k < NSTARTUP; k++) fprintf(stderr, ", %s %.3f", STARTUP[k].name, j->t_step[k]);
+    fprintf(stderr, "\n");
+}
+
 static void print_banner(const sweep_job *j)
 {
     if (j->rank != 0 || j->o->quiet) return;
+    print_startup(j);
     fprintf(stderr, "normsweep: %s: %d runs (%d to run) on %d rank%s, output %s\n", j->spec->name,
             j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->o->out);
     fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n", ns_blas_kernel(),
@@ -438,9 +460,9 @@ static void print_summary(const sweep_job *j, int code)
     if (j->rank != 0 || (j->o->quiet && code == NS_EXIT_OK)) return;
     fprintf(stderr,
             "normsweep: %s: %d done, %d diverged, %d failed, %d stopped, %d pending, "
-            "%d skipped in %.1f s\n",
+            "%d skipped in %.1f s (file close %.3f s)\n",
             j->spec->name, cr->n_done, cr->n_diverged, cr->n_failed, cr->n_stopped, cr->n_pending,
-            cr->n_skipped, cr->wall_s);
+            cr->n_skipped, cr->wall_s, j->t_close);
     if (code == NS_EXIT_INCOMPLETE)
         fprintf(stderr, "normsweep: stopped by %s - incomplete: resume with --resume\n",
                 cr->stop_from[0] ? cr->stop_from : ns_signal_name(cr->stop_signal));
@@ -472,7 +494,9 @@ static int run_sweep(sweep_job *j)
         MPI_Abort(MPI_COMM_WORLD, NS_EXIT_INCOMPLETE);
     }
     if (st != NS_OK) say0(j->rank, ns_error_msg());
+    double t0 = ns_now_s();
     ns_status cs = ns_results_close(j->res);
+    j->t_close = ns_now_s() - t0;
     j->res = NULL;
     if (cs != NS_OK) say0(j->rank, ns_error_msg());
     int code = st != NS_OK || cs != NS_OK ? NS_EXIT_FAIL
@@ -497,19 +521,20 @@ static void sweep_free(sweep_job *j)
 /* spec -> data -> run list -> paths -> output -> finished runs -> sweep; the
  * first step that fails decides the exit code (the same on every rank).
  * Nothing is written before the output step. */
-static int sweep(const run_opts *o, int rank, int size)
+static int sweep(const run_opts *o, int rank, int size, double t_mpi_init)
 {
     sweep_job j;
     memset(&j, 0, sizeof j);
     j.o = o;
     j.rank = rank;
     j.size = size;
-    int code = load_spec(&j);
-    if (code == NS_EXIT_OK) code = load_data(&j);
-    if (code == NS_EXIT_OK) code = plan_runs(&j);
-    if (code == NS_EXIT_OK) code = check_paths(&j);
-    if (code == NS_EXIT_OK) code = open_output(&j);
-    if (code == NS_EXIT_OK) code = skip_finished(&j);
+    j.t_mpi_init = t_mpi_init;
+    int code = NS_EXIT_OK;
+    for (int k = 0; k < NSTARTUP && code == NS_EXIT_OK; k++) {
+        double t0 = ns_now_s();
+        code = STARTUP[k].fn(&j);
+        j.t_step[k] = ns_now_s() - t0;
+    }
     if (code == NS_EXIT_OK) {
         print_banner(&j);
         code = run_sweep(&j);
@@ -527,11 +552,13 @@ int ns_cmd_run(int argc, char **argv)
      * data loads; it must be recorded (the sweep then stops at once, exit 3),
      * not kill the process with the default action. */
     ns_signals_install();
+    double t0 = ns_now_s();
     MPI_Init(&argc, &argv);
+    double t_mpi_init = ns_now_s() - t0;
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int code = sweep(&o, rank, size);
+    int code = sweep(&o, rank, size, t_mpi_init);
     ns_dataset_cache_clear();
     ns_shared_data_release(); /* after the cache: its views point into the windows */
     MPI_Finalize();

@@ -21,13 +21,14 @@ import numpy as np
 from . import groups
 
 # -- the definitions (docs/experiments.md lists the same values) ------------------------
-FINAL_WINDOW = 50        # final training accuracy/loss: mean of the last 50 logged steps
+FINAL_WINDOW = 50        # final training accuracy: mean over the logged steps of the last 50
 TRAINS_ACC = 0.5         # a net "trains" when its final training accuracy is >= this
+                         # (regression: when it removed >= half of its initial loss)
 CLEARLY_WORSE = 0.2      # "trains clearly worse": final accuracy lower by at least this
 SAME_ACC = 0.05          # "trains like BN": final accuracy within this of BN's
 PLATEAU_FRACTION = 0.95  # on the initial plateau: loss still >= 95% of the initial loss
-PLATEAU_WINDOW = 20      # ... mean over the 20 logged steps up to the probe step
-INITIAL_WINDOW = 10      # initial loss: mean of the first 10 logged steps
+PLATEAU_WINDOW = 20      # ... mean over the logged steps t-19..t (t: the probe step)
+INITIAL_WINDOW = 10      # initial loss: mean over the logged steps 0..9
 LP_NORMS = ("l1", "l2", "linf")
 
 HOLDS, FAILS, NO_DATA = "holds", "FAILS", "no data"
@@ -47,6 +48,12 @@ class Claim:
     title: str
     setting: str                  # the setting (varying axes but lr/norm/seed), "" if one
     checks: list
+
+    @property
+    def seeds(self):
+        """The most seeds behind any of the claim's numbers."""
+        n = [v.n for c in self.checks for v in c.values.values() if isinstance(v, Spread)]
+        return max(n) if n else 0
 
     @property
     def verdict(self):
@@ -69,38 +76,86 @@ def _median(a):
     return float(np.median(a)) if a.size else float("nan")
 
 
-def _logged(sw, name, r):
-    """The logged (not NaN) values of trace `name` for run r; inf (a diverged step) kept."""
+def _logged(sw, name, r, lo=None, hi=None):
+    """The logged (not NaN) values of trace `name` for run r at steps lo..hi (inclusive;
+    None: open); inf (a diverged step) is kept."""
     a = np.asarray(sw.var(name)[r], dtype=float)
-    return a[~np.isnan(a)]
+    st = np.asarray(sw.coords["step"], dtype=float)
+    keep = ~np.isnan(a)
+    if lo is not None:
+        keep &= st >= lo
+    if hi is not None:
+        keep &= st <= hi
+    return a[keep]
+
+
+def _last_step(sw, name, r):
+    a = np.asarray(sw.var(name)[r], dtype=float)
+    st = np.asarray(sw.coords["step"])
+    ok = np.flatnonzero(~np.isnan(a))
+    return int(st[ok[-1]]) if ok.size else None
 
 
 def final_train_acc(sw, r):
-    """Mean training accuracy over the last FINAL_WINDOW logged steps. A diverged run
-    scores 0: it does not train."""
+    """Mean training accuracy over the logged steps among the run's last FINAL_WINDOW
+    steps. A diverged run scores 0: it does not train."""
     if str(sw.runs["status"][r]) == "diverged":
         return 0.0
-    if not sw.has("train_acc"):
+    if not sw.has("train_acc") or "step" not in sw.coords:
         return float("nan")
-    a = _logged(sw, "train_acc", r)
-    return _mean(a[-FINAL_WINDOW:]) if a.size else float("nan")
+    last = _last_step(sw, "train_acc", r)
+    if last is None:
+        return float("nan")
+    return _mean(_logged(sw, "train_acc", r, lo=last - FINAL_WINDOW + 1))
+
+
+def final_loss_removed(sw, r):
+    """Regression (no accuracy, e.g. the DLN): 1 - final loss / initial loss, the final
+    loss the mean over the logged steps of the last FINAL_WINDOW. 1: loss gone; 0: no
+    progress. A diverged run scores 0."""
+    if str(sw.runs["status"][r]) == "diverged":
+        return 0.0
+    last = _last_step(sw, "train_loss", r) if sw.has("train_loss") else None
+    init = initial_loss(sw, r)
+    if last is None or not np.isfinite(init) or init <= 0:
+        return float("nan")
+    return 1.0 - _mean(_logged(sw, "train_loss", r, lo=last - FINAL_WINDOW + 1)) / init
+
+
+def training_score(sw, r):
+    """The claims' measure of how well run r trained: its final training accuracy, or
+    for a file without accuracies (regression) the fraction of its loss removed."""
+    if sw.has("train_acc") and np.isfinite(_finite_or_nan(sw, "train_acc", r)):
+        return final_train_acc(sw, r)
+    return final_loss_removed(sw, r)
+
+
+def _finite_or_nan(sw, name, r):
+    a = np.asarray(sw.var(name)[r], dtype=float)
+    a = a[np.isfinite(a)]
+    return a[-1] if a.size else float("nan")
 
 
 def initial_loss(sw, r):
-    a = _logged(sw, "train_loss", r) if sw.has("train_loss") else np.array([])
-    return _mean(a[:INITIAL_WINDOW]) if a.size else float("nan")
+    """Mean of the logged training losses at steps 0..INITIAL_WINDOW-1 (the first
+    logged one when logging is sparser)."""
+    if not sw.has("train_loss") or "step" not in sw.coords:
+        return float("nan")
+    a = _logged(sw, "train_loss", r, hi=INITIAL_WINDOW - 1)
+    if not a.size:
+        a = _logged(sw, "train_loss", r)[:1]
+    return _mean(a) if a.size else float("nan")
 
 
 def on_plateau(sw, r, step):
     """Whether run r is still on its initial plateau at `step`: the mean training loss
-    of the PLATEAU_WINDOW logged steps up to `step` is still >= PLATEAU_FRACTION x the
-    initial loss. False when the file has no loss there."""
+    over the logged steps step-PLATEAU_WINDOW+1..step (at least the last one logged) is
+    still >= PLATEAU_FRACTION x the initial loss. False when there is no loss there."""
     if not sw.has("train_loss") or "step" not in sw.coords:
         return False
-    st = np.asarray(sw.coords["step"])
-    tl = np.asarray(sw.var("train_loss")[r], dtype=float)
-    sel = (st <= step) & ~np.isnan(tl)
-    w = tl[sel][-PLATEAU_WINDOW:]
+    w = _logged(sw, "train_loss", r, lo=step - PLATEAU_WINDOW + 1, hi=step)
+    if not w.size:
+        w = _logged(sw, "train_loss", r, hi=step)[-1:]
     init = initial_loss(sw, r)
     if not w.size or not np.isfinite(init) or not np.all(np.isfinite(w)):
         return False
@@ -190,6 +245,9 @@ class _Cells:
             key = (groups.lr_key(sw.runs["lr"][r]), str(sw.runs["norm"][r]))
             self.runs.setdefault(key, []).append(int(r))
         self._cache = {}
+        self.metric = ("final training accuracy" if any(
+            np.isfinite(_finite_or_nan(sw, "train_acc", r)) for r in idx if sw.has("train_acc"))
+            else "fraction of the initial loss removed")
 
     def get(self, lr, norm):
         return self.runs.get((groups.lr_key(lr), norm), [])
@@ -201,7 +259,7 @@ class _Cells:
             vals = []
             for r in self.get(lr, norm):
                 if what == "acc":
-                    vals.append(final_train_acc(self.sw, r))
+                    vals.append(training_score(self.sw, r))
                 elif what == "ics":
                     vals.append(ics_cosine(self.sw, r))
                 else:
@@ -222,7 +280,7 @@ def _no_data(text, why):
 def _claim1(c):
     out = []
     for lr in c.lrs:
-        text = "lr %g: noisy BN's final training accuracy within %g of BN's" % (lr, SAME_ACC)
+        text = "lr %g: noisy BN's %s within %g of BN's" % (lr, c.metric, SAME_ACC)
         nb, bn = c.stat(lr, "noisy_batch", "acc"), c.stat(lr, "batch", "acc")
         if not nb.n or not bn.n:
             out.append(_no_data(text, "needs noisy_batch and batch runs at this lr"))
@@ -284,7 +342,7 @@ def _claim3(c):
     out = _smoother(c, "batch", "BN")
     if not any(c.plain_trains(lr) for lr in c.lrs):
         out.append(_no_data("BN smoother where the plain net trains",
-                            "the plain net trains (final acc >= %g) at no lr" % TRAINS_ACC))
+                            "the plain net trains (%s >= %g) at no lr" % (c.metric, TRAINS_ACC)))
     lr = c.lrs[-1] if c.lrs else None
     text = "largest lr %s: the plain net diverges or trains clearly worse, BN trains" % (
         "%g" % lr if lr is not None else "-")
@@ -296,7 +354,7 @@ def _claim3(c):
     worse = bn.median - pl.median >= CLEARLY_WORSE
     ok = bn.median >= TRAINS_ACC and (worse or len(div) == len(c.get(lr, "none")))
     out.append(Check(text, HOLDS if ok else FAILS,
-                     "final train acc: none %s%s, BN %s" % (
+                     "%s: none %s%s, BN %s" % (c.metric,
                          pl, " (%d diverged)" % len(div) if div else "", bn),
                      {"none": pl, "batch": bn, "diverged": len(div)}))
     return out
@@ -309,7 +367,7 @@ def _claim4(c):
         return [_no_data("l1/l2/linf like BN", "no l1, l2 or linf runs")]
     for norm in lps:
         for lr in c.lrs:
-            text = "lr %g: %s's final training accuracy within %g of BN's" % (lr, norm, SAME_ACC)
+            text = "lr %g: %s's %s within %g of BN's" % (lr, norm, c.metric, SAME_ACC)
             a, bn = c.stat(lr, norm, "acc"), c.stat(lr, "batch", "acc")
             if not a.n or not bn.n:
                 out.append(_no_data(text, "needs %s and batch runs at this lr" % norm))
@@ -344,7 +402,8 @@ def rows(claims):
     """The claims table as rows of strings: claim, check, verdict, numbers (header first)."""
     out = [["claim", "check", "verdict", "numbers (median over seeds [min-max])"]]
     for cl in claims:
-        name = "%d. %s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "")
+        name = "%d. %s%s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "",
+                               " [%d seeds]" % cl.seeds if cl.seeds > 1 else "")
         for i, ch in enumerate(cl.checks):
             out.append([name if i == 0 else "", ch.text, ch.verdict, ch.numbers])
     return out
@@ -357,9 +416,9 @@ def text(claims, path=""):
         lines.append("%s: the paper's claims (definitions: docs/experiments.md)" % path)
     for cl in claims:
         lines.append("")
-        lines.append("Claim %d: %s%s -> %s" % (cl.number, cl.title,
-                                               " [%s]" % cl.setting if cl.setting else "",
-                                               cl.verdict.upper()))
+        lines.append("Claim %d: %s%s -> %s%s" % (
+            cl.number, cl.title, " [%s]" % cl.setting if cl.setting else "",
+            cl.verdict.upper(), " (%d seeds)" % cl.seeds if cl.seeds > 1 else ""))
         for ch in cl.checks:
             lines.append("  %-7s %s" % (ch.verdict, ch.text))
             lines.append("          %s" % ch.numbers)

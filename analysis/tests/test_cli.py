@@ -19,7 +19,7 @@ def test_status_ok(files, repo_root):
 def test_bad_files_exit_2_with_one_line(files, repo_root, tmp_path):
     txt = tmp_path / "x.txt"
     txt.write_text("not hdf5")
-    for path, what in ((files["wrong_version"], "schema_version = 2"),
+    for path, what in ((files["wrong_version"], "schema_version = 3"),
                        (files["foreign"], "not a normsweep results file"),
                        (str(txt), "not an HDF5 file"),
                        (str(tmp_path / "missing.h5"), "no such file")):
@@ -44,6 +44,8 @@ def test_report_cli(files, repo_root, tmp_path):
     r = run(repo_root, "report", files["partial"], "-o", str(out), "--ics-layers", "1",
             "--dpi", "40")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "%s: 10 figures, 3 not drawn (no data)" % (out / "index.html")
+    # not drawn: activations (never written), Hessian x 2 (dataset absent), random
+    # direction x 2 (no data)
+    assert r.stdout.strip() == "%s: 18 figures, 5 not drawn (no data)" % (out / "index.html")
     assert (out / "index.html").is_file() and (out / "report.md").is_file()
     assert (out / "ics_vgg11_width_0.125.png").is_file()

@@ -34,6 +34,8 @@
 
 typedef struct run_opts {
     const char *spec, *out;
+    const char *overrides[NS_SPEC_MAX_CLI_OVERRIDES]; /* KEY=VALUE after SPEC */
+    int noverrides;
     int resume, force, quiet;
     int shard, nshards;
     double progress_every, rank_timeout;
@@ -42,11 +44,14 @@ typedef struct run_opts {
 static void run_usage(FILE *f)
 {
     fprintf(f,
-            "usage: normsweep run SPEC -o OUT [--resume | --force] [--shard I/N]\n"
-            "                     [--progress-every SECONDS] [--rank-timeout SECONDS] [--quiet]\n"
+            "usage: normsweep run SPEC [KEY=VALUE ...] -o OUT [--resume | --force]\n"
+            "                     [--shard I/N] [--progress-every SECONDS] [--rank-timeout SECONDS]\n"
+            "                     [--quiet]\n"
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
+            "  KEY=VALUE         override the sweep file: train.steps=500, grid.seed=[0,1],\n"
+            "                    ~probes (docs/sweep-format.md); recorded in OUT\n"
             "  -o OUT, --output OUT, --output=OUT   the results file (once)\n"
             "  --resume          continue an interrupted sweep in OUT (same spec only)\n"
             "  --force           overwrite an existing OUT\n"
@@ -129,6 +134,8 @@ static int parse_one(int argc, char **argv, int *i, run_opts *o)
         return 2;
     } else if (!o->spec) {
         o->spec = a;
+    } else if (ns_spec_is_override(a) && o->noverrides < NS_SPEC_MAX_CLI_OVERRIDES) {
+        o->overrides[o->noverrides++] = a;
     } else {
         fprintf(stderr, "%s: unexpected argument '%s' (one SPEC per run)\n", who, a);
         return 2;
@@ -171,7 +178,8 @@ typedef struct sweep_job {
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
     unsigned char *skip; /* per run: finished earlier or in another shard */
-    double *cost;        /* per run: estimated GFLOP, longest first        */
+    double *cost;        /* per run: estimated GFLOP (the coordinator hands out
+                            the most costly first)                        */
     int nskip;
     ns_coord_result cr;
     /* start-up and teardown seconds on rank 0; each start-up step ends in a
@@ -212,9 +220,11 @@ static int from_rank0(int *v, int n)
 static int load_spec(sweep_job *j)
 {
     char *errors = NULL;
-    ns_status st = ns_spec_load(j->o->spec, &j->spec, &errors);
+    ns_spec_options opt = {.overrides = j->o->overrides, .noverrides = j->o->noverrides};
+    ns_status st = ns_spec_load_opts(j->o->spec, &opt, &j->spec, &errors);
     int code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
     if (code != NS_EXIT_OK) say0(j->rank, errors ? errors : st != NS_OK ? ns_error_msg() : "");
+    else if (j->spec->warnings) say0(j->rank, j->spec->warnings);
     free(errors);
     return code;
 }
@@ -240,8 +250,9 @@ static int plan_runs(sweep_job *j)
 {
     const ns_spec *s = j->spec;
     ns_status st = NS_OK;
-    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc((size_t)s->nruns, 1);
-    j->cost = calloc((size_t)s->nruns, sizeof *j->cost);
+    size_t n = s->nruns > 0 ? (size_t)s->nruns : 1; /* calloc(0) may be NULL */
+    j->skip = ns_fault("skip-list-alloc", j->rank) ? NULL : calloc(n, 1);
+    j->cost = calloc(n, sizeof *j->cost);
     if (!j->skip || !j->cost)
         st = ns_error_set(NS_ERR_NOMEM, "cannot allocate the run list (%d runs)", s->nruns);
     for (int i = 0; st == NS_OK && i < s->nruns; i++) {
@@ -282,7 +293,12 @@ static ns_status stat_as(const char *path, int want, const char *role, int *exis
     }
     *exists = 1;
     int ok = want == NS_DIRECTORY ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) exists and is not a %s", path, role,
+    const char *is = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISREG(st.st_mode)  ? "a regular file"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "a device";
+    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) is %s, not a %s", path, role, is,
              want == NS_DIRECTORY ? "directory" : "regular file");
     return NS_OK;
 }
@@ -297,9 +313,13 @@ static ns_status check_hdf5_signature(const char *path)
     if (!f) return ns_error_set(NS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
+    /* the store's own wording for these (h5file.c), one message per problem */
+    NS_CHECK(got > 0, NS_ERR_FORMAT,
+             "%s: empty file (0 bytes): not an HDF5 file (--resume continues a results file of "
+             "`normsweep run`)", path);
     NS_CHECK(got == sizeof head && memcmp(head, sig, sizeof sig) == 0, NS_ERR_FORMAT,
-             "%s is not an HDF5 file (%s): --resume continues a results file of `normsweep run`",
-             path, got == 0 ? "it is empty" : "no HDF5 signature at byte offset 0");
+             "%s: not an HDF5 file (no HDF5 signature at byte offset 0; --resume continues a "
+             "results file of `normsweep run`)", path);
     return NS_OK;
 }
 

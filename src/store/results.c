@@ -15,27 +15,53 @@
 /* ------------------------------------------------------------ layout */
 
 /* The dims and vars of a layout, pointing into the schema tables and into
- * coordinate buffers owned here. */
+ * coordinate and initial-value buffers owned here. */
 typedef struct layout_buf {
     ns_h5_dim dims[NS_D_COUNT];
     int ndims;
     ns_h5_var *vars; /* [ns_schema_nvars] */
     int nvars;
     void *coords[NS_D_COUNT];
+    void **inits; /* [ns_schema_nvars]: each run-table setting column, and status */
 } layout_buf;
 
 static void layout_free(layout_buf *b)
 {
     for (int d = 0; d < NS_D_COUNT; d++) free(b->coords[d]);
+    for (int i = 0; b->inits && i < ns_schema_nvars; i++) free(b->inits[i]);
+    free(b->inits);
     free(b->vars);
 }
 
+/* The values of a run-table column known when the file is made: a setting of
+ * every run (from the spec), or every status "pending". Written at creation by
+ * rank 0 (h5store: `init`), which is also the only way parallel HDF5 lets the
+ * variable-length strings in. String cells point into the spec. */
+static ns_status initial_column(const ns_var_def *v, const ns_spec *s, void **out)
+{
+    size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
+    unsigned char *col = calloc(n, esz);
+    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the run-table column '%s'", v->name);
+    ns_status st = NS_OK;
+    for (size_t i = 0; i < n && st == NS_OK; i++) {
+        if (v->src == NS_SRC_CONFIG) st = ns_schema_encode(v, &s->runs[i], col + i * esz);
+        else memcpy(col + i * esz, "pending", 7); /* status: a fixed-length cell */
+    }
+    if (st != NS_OK) {
+        free(col);
+        return st;
+    }
+    *out = col;
+    return NS_OK;
+}
+
 /* Every dim and var the schema says exists for this sweep, in table order. */
-static ns_status layout_make(const ns_schema_sweep *sw, layout_buf *b)
+static ns_status layout_make(const ns_schema_sweep *sw, const ns_spec *spec, layout_buf *b)
 {
     memset(b, 0, sizeof *b);
     b->vars = calloc((size_t)ns_schema_nvars, sizeof *b->vars);
-    NS_CHECK(b->vars, NS_ERR_NOMEM, "out of memory laying out the results file");
+    b->inits = calloc((size_t)ns_schema_nvars, sizeof *b->inits);
+    NS_CHECK(b->vars && b->inits, NS_ERR_NOMEM, "out of memory laying out the results file");
     for (int d = 0; d < NS_D_COUNT; d++) {
         if (!ns_schema_has_dim(sw, (ns_dim_id)d)) continue;
         const ns_dim_def *D = &ns_schema_dims[d];
@@ -60,39 +86,13 @@ static ns_status layout_make(const ns_schema_sweep *sw, layout_buf *b)
         for (int k = 0; k < V->ndims; k++) V->dims[k] = ns_schema_dims[ids[k]].name;
         V->units = v->units;
         V->long_name = v->long_name;
+        V->coordinates = ns_schema_coordinates_of(sw, v);
+        if (v->src == NS_SRC_CONFIG || strcmp(v->name, "status") == 0) {
+            NS_TRY(initial_column(v, spec, &b->inits[i]));
+            V->init = b->inits[i];
+        }
     }
     return NS_OK;
-}
-
-/* ------------------------------------------------------------ settings */
-
-/* Column `v` of the run table for every run, from the runs' configs. */
-static ns_status write_setting(ns_results *r, const ns_var_def *v, const ns_spec *s)
-{
-    size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
-    unsigned char *col = calloc(n, esz);
-    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the run-table column '%s'", v->name);
-    ns_status st = NS_OK;
-    for (size_t i = 0; i < n && st == NS_OK; i++)
-        st = ns_schema_encode(v, &s->runs[i], col + i * esz);
-    if (st == NS_OK) st = ns_h5_write_rows(r->h, v->name, 0, n, col);
-    free(col);
-    return st;
-}
-
-/* The run table's settings and every status "pending": rank 0, right after creation. */
-static ns_status write_settings(ns_results *r, const ns_spec *s)
-{
-    for (int i = 0; i < ns_schema_nvars; i++)
-        if (ns_schema_vars[i].src == NS_SRC_CONFIG && ns_schema_has_var(&r->sw, &ns_schema_vars[i]))
-            NS_TRY(write_setting(r, &ns_schema_vars[i], s));
-    size_t n = (size_t)s->nruns, L = NS_RESULTS_STATUS_LEN;
-    char *col = calloc(n, L);
-    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the status column");
-    for (size_t i = 0; i < n; i++) memcpy(col + i * L, "pending", 7);
-    ns_status st = ns_h5_write_rows(r->h, "status", 0, n, col);
-    free(col);
-    return st;
 }
 
 /* ------------------------------------------------------------ create */
@@ -108,25 +108,43 @@ static char *fmt_floats(const float *v, int n)
     return out;
 }
 
-/* Root attributes (text values owned by the caller's buffers). */
+/* Root attributes. The environment ones enter the collective create (and its
+ * layout checksum) but may differ between ranks - a clock, a BLAS kernel or a
+ * thread count on another node - so every rank uses rank 0's (row 7 of issue
+ * 17: time() per rank made starts fail at random). */
+enum { ENV_VERSION, ENV_GIT, ENV_HDF5, ENV_MPI, ENV_KERNEL, ENV_THREADS, ENV_CREATED, ENV_COUNT };
 typedef struct root_attrs {
     char *canon, *mean, *std;
-    char created[32], threads[16];
+    char env[ENV_COUNT][256];
 } root_attrs;
 
-static ns_status root_attrs_make(const ns_spec *spec, const ns_results_meta *meta, time_t now,
-                                 root_attrs *a)
+/* This rank's values (no MPI). */
+static ns_status root_attrs_make(const ns_spec *spec, const ns_results_meta *meta, root_attrs *a)
 {
     memset(a, 0, sizeof *a);
     a->canon = ns_spec_canonical(spec);
     a->mean = fmt_floats(meta ? meta->data_mean : NULL, spec->in_shape.c);
     a->std = fmt_floats(meta ? meta->data_std : NULL, spec->in_shape.c);
     NS_CHECK(a->canon && a->mean && a->std, NS_ERR_NOMEM, "out of memory");
+#define M(f) (meta && meta->f ? meta->f : "unknown")
+    const char *text[ENV_KERNEL + 1] = {M(normsweep_version), M(git_commit), M(hdf5_version),
+                                        M(mpi_version), M(blas_kernel)};
+#undef M
+    for (int i = 0; i <= ENV_KERNEL; i++) snprintf(a->env[i], sizeof a->env[i], "%s", text[i]);
+    snprintf(a->env[ENV_THREADS], sizeof a->env[ENV_THREADS], "%d", meta ? meta->blas_threads : 0);
+    time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(a->created, sizeof a->created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(a->threads, sizeof a->threads, "%d", meta ? meta->blas_threads : 0);
+    strftime(a->env[ENV_CREATED], sizeof a->env[ENV_CREATED], "%Y-%m-%dT%H:%M:%SZ", &tm);
     return NS_OK;
+}
+
+/* Rank 0's environment values and data statistics on every rank. */
+static ns_status root_attrs_share(MPI_Comm comm, const char *path, root_attrs *a)
+{
+    NS_TRY(ns_coll_bcast_text(comm, path, &a->env[0][0], (int)sizeof a->env));
+    NS_TRY(ns_coll_bcast_str(comm, path, &a->mean));
+    return ns_coll_bcast_str(comm, path, &a->std);
 }
 
 static void root_attrs_free(root_attrs *a)
@@ -137,19 +155,19 @@ static void root_attrs_free(root_attrs *a)
 }
 
 static ns_status create_file(const char *path, MPI_Comm comm, const ns_spec *spec,
-                             const ns_results_meta *meta, const layout_buf *b, const root_attrs *a,
-                             ns_h5 **h)
+                             const layout_buf *b, const root_attrs *a, ns_h5 **h)
 {
-#define M(f) (meta && meta->f ? meta->f : "unknown")
-    const char *names[] = {"schema", "schema_version", "normsweep_version", "git_commit",
+    const char *names[] = {"Conventions", "title", "schema", "schema_version",
+                           "normsweep_version", "git_commit",
                            "hdf5_version", "mpi_version", "blas_kernel", "blas_threads",
                            "spec_name", "spec_text", "spec_canonical", "data",
                            "data_mean", "data_std", "created_utc"};
-    const char *values[] = {"normsweep", NS_SCHEMA_VERSION, M(normsweep_version),
-                            M(git_commit), M(hdf5_version), M(mpi_version), M(blas_kernel),
-                            a->threads, spec->name, spec->text ? spec->text : "", a->canon,
-                            spec->data, a->mean, a->std, a->created};
-#undef M
+    const char *values[] = {"CF-1.8", "normsweep results", "normsweep", NS_SCHEMA_VERSION,
+                            a->env[ENV_VERSION],
+                            a->env[ENV_GIT], a->env[ENV_HDF5], a->env[ENV_MPI],
+                            a->env[ENV_KERNEL], a->env[ENV_THREADS], spec->name,
+                            spec->text ? spec->text : "", a->canon, spec->data, a->mean, a->std,
+                            a->env[ENV_CREATED]};
     ns_h5_layout L = {b->dims, b->ndims, b->vars, b->nvars, names, values,
                       (int)(sizeof names / sizeof names[0])};
     return ns_h5_create(path, comm, &L, h);
@@ -159,13 +177,8 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
                             const ns_results_meta *meta, ns_results **out)
 {
     *out = NULL;
-    int rank = 0;
+    int rank = 0; /* a communicator MPI cannot use fails here, before anything is made */
     NS_TRY(ns_coll_rank(comm, path, &rank));
-    /* created_utc is rank 0's clock on every rank: the attributes are part of
-     * the layout all ranks must pass identically, and clocks differ (another
-     * second under load, another node's skew: found by tests/multihost). */
-    long long now = (long long)time(NULL);
-    NS_TRY(ns_mpi_check_file(MPI_Bcast(&now, 1, MPI_LONG_LONG, 0, comm), path, "MPI_Bcast"));
     ns_results *r = calloc(1, sizeof *r);
     layout_buf b;
     root_attrs a;
@@ -176,18 +189,14 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
         r->spec = spec;
         st = ns_schema_sweep_of(spec, &r->sw);
     }
-    if (st == NS_OK) st = layout_make(&r->sw, &b);
-    if (st == NS_OK) st = root_attrs_make(spec, meta, (time_t)now, &a);
+    if (st == NS_OK) st = layout_make(&r->sw, spec, &b);
+    if (st == NS_OK) st = root_attrs_make(spec, meta, &a);
     /* ns_h5_create is collective: enter it only if every rank got here */
     st = ns_coll_agree(comm, path, st);
-    if (st == NS_OK) st = create_file(path, comm, spec, meta, &b, &a, &r->h);
+    if (st == NS_OK) st = root_attrs_share(comm, path, &a);
+    if (st == NS_OK) st = create_file(path, comm, spec, &b, &a, &r->h);
     layout_free(&b);
     root_attrs_free(&a);
-    if (st == NS_OK) {
-        st = ns_coll_agree(comm, path, rank == 0 ? write_settings(r, spec) : NS_OK);
-        ns_status fs = ns_h5_flush(r->h); /* collective: every rank flushes either way */
-        if (st == NS_OK) st = fs;
-    }
     if (st != NS_OK) {
         if (r && r->h) ns_h5_close(r->h);
         free(r);
@@ -199,56 +208,25 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
 
 /* ------------------------------------------------------------ open */
 
-/* First line where two texts differ, for the "different spec" message. */
-static void first_diff(const char *a, const char *b, char *buf, size_t n)
-{
-    size_t i = 0;
-    while (a[i] && a[i] == b[i]) i++;
-    size_t from = i > 40 ? i - 40 : 0;
-    snprintf(buf, n, "file has ...%.80s... / spec gives ...%.80s...", a + from, b + from);
-}
-
-/* The file's identity: a normsweep file of this schema, written by this spec. */
-static ns_status check_identity(ns_h5 *h, const char *path, const ns_spec *spec)
-{
-    char *schema = NULL, *version = NULL, *canon_file = NULL, *canon = NULL;
-    ns_status st = NS_OK;
-    if (ns_h5_get_attr(h, "schema", &schema) != NS_OK)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: not a normsweep results file (no 'schema' attribute)", path);
-    else if (strcmp(schema, "normsweep") != 0)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: not a normsweep results file (schema '%s')", path, schema);
-    else if (ns_h5_get_attr(h, "schema_version", &version) != NS_OK ||
-             strcmp(version, NS_SCHEMA_VERSION) != 0)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: schema version %s, this normsweep writes %s", path,
-                          version ? version : "(none)", NS_SCHEMA_VERSION);
-    else if (ns_h5_get_attr(h, "spec_canonical", &canon_file) != NS_OK)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: no spec_canonical attribute", path);
-    else if (!(canon = ns_spec_canonical(spec)))
-        st = ns_error_set(NS_ERR_NOMEM, "out of memory");
-    else if (strcmp(canon, canon_file) != 0) {
-        char d[256];
-        first_diff(canon_file, canon, d, sizeof d);
-        st = ns_error_set(NS_ERR_ARG, "%s was written by a different sweep spec than %s; "
-                          "refusing to resume (%s)", path, spec->path, d);
-    }
-    free(schema);
-    free(version);
-    free(canon_file);
-    free(canon);
-    return st;
-}
-
 ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, ns_results **out)
 {
     *out = NULL;
+    int rank = 0;
+    NS_TRY(ns_coll_rank(comm, path, &rank));
+    /* Nothing collective touches the file before rank 0 has checked it, read-only
+     * and in a separate process: a damaged file is a message on every rank, never
+     * a crash, a hang in a collective open, or a file modified by the attempt. */
+    NS_TRY(ns_coll_from_root(comm, path, rank == 0 ? ns_results_check(path, spec, NS_RESULTS_SAME_SPEC) : NS_OK));
     ns_results *r = calloc(1, sizeof *r);
-    NS_CHECK(r, NS_ERR_NOMEM, "out of memory");
-    r->spec = spec;
-    ns_status st = ns_h5_open(path, comm, 1, &r->h);
-    if (st == NS_OK) st = check_identity(r->h, path, spec);
-    if (st == NS_OK) st = ns_schema_sweep_of(spec, &r->sw); /* the sizes, for the sinks */
+    ns_status st = r ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
+    if (st == NS_OK) {
+        r->spec = spec;
+        st = ns_schema_sweep_of(spec, &r->sw); /* the sizes, for the sinks */
+    }
+    st = ns_coll_agree(comm, path, st);
+    if (st == NS_OK) st = ns_coll_agree(comm, path, ns_h5_open(path, comm, 1, &r->h));
     if (st != NS_OK) {
-        if (r->h) ns_h5_close(r->h);
+        if (r && r->h) ns_h5_close(r->h);
         free(r);
         return st;
     }

@@ -23,35 +23,37 @@
 
 /* Indexed by ns_dim_id. */
 const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
-    {"run", NS_H5_I64, NS_COORD_INDEX, 0, NULL, "run index", "runs in the sweep"},
-    {"step", NS_H5_I64, NS_COORD_LOG_STEP, 0, "step", "training step",
+    {"run", NS_H5_I64, NS_COORD_INDEX, 0, "1", "run index", "runs in the sweep"},
+    {"step", NS_H5_I64, NS_COORD_LOG_STEP, 0, "1", "training step",
      "logged training steps (every `log_every` steps, and the last)"},
-    {"eval", NS_H5_I64, NS_COORD_EVAL_STEP, 0, "step", "updates before evaluation",
+    {"eval", NS_H5_I64, NS_COORD_EVAL_STEP, 0, "1", "updates before evaluation",
      "evaluation points"},
-    {"layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, NULL, "measured (dense/conv) layer, 1-based",
+    {"layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, "1", "measured (dense/conv) layer, 1-based",
      "measured layers, max over runs"},
-    {"act_layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, NULL,
+    {"act_layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, "1",
      "hidden layer whose pre-activation is tracked, 1-based",
      "tracked hidden layers, max over runs"},
-    {"unit", NS_H5_I32, NS_COORD_NONE, B(ACT_LAYER), NULL, "tracked unit slot",
+    {"unit", NS_H5_I32, NS_COORD_NONE, B(ACT_LAYER), "1", "tracked unit slot",
      "tracked units per activation layer"},
-    {"probe", NS_H5_I64, NS_COORD_PROBE_STEP, 0, "step", "training step of the probe",
+    {"probe", NS_H5_I64, NS_COORD_PROBE_STEP, 0, "1", "training step of the probe",
      "probe steps"},
-    {"eta", NS_H5_F64, NS_COORD_ETA_REL, B(PROBE), "lr", "step size relative to the learning rate",
+    {"eta", NS_H5_F64, NS_COORD_ETA_REL, B(PROBE), "1", "step size relative to the learning rate",
      "step sizes of the landscape probe"},
     {"quantile", NS_H5_F64, NS_COORD_QUANTILE, B(PROBE) | B(UNIT), "1", "quantile level",
      "activation quantiles"},
-    {"weight", NS_H5_I64, NS_COORD_NONE, 0, NULL, "flat parameter index",
+    {"weight", NS_H5_I64, NS_COORD_NONE, 0, "1", "flat parameter index",
      "parameters + state, max over runs"},
-    {"tensor", NS_H5_I32, NS_COORD_NONE, 0, NULL, "weight tensor slot",
+    {"tensor", NS_H5_I32, NS_COORD_NONE, 0, "1", "weight tensor slot",
      "named tensors, max over runs"},
-    {"axis", NS_H5_I32, NS_COORD_NONE, 0, NULL, "tensor axis", "4"},
+    {"axis", NS_H5_I32, NS_COORD_NONE, 0, "1", "tensor axis", "4"},
 };
 
 /* A variable whose values come from field f of source struct T. */
-#define FROM(src, kind, T, f) src, kind, offsetof(T, f), #T "." #f
-#define SPECIAL(src, what) src, NS_F_SPECIAL, 0, what
+#define FROM(src, kind, T, f) src, kind, offsetof(T, f), #T "." #f, NS_ROLE_DATA
+#define SPECIAL(src, what) src, NS_F_SPECIAL, 0, what, NS_ROLE_DATA
 #define CFG(kind, f) FROM(NS_SRC_CONFIG, kind, ns_run_config, f)
+/* settings that label the runs: always, or when the sweep varies them */
+#define CFG_AS(role, kind, f) NS_SRC_CONFIG, kind, offsetof(ns_run_config, f), "ns_run_config." #f, role
 #define DIMS(kind, f) FROM(NS_SRC_DIMS, kind, ns_run_dims, f)
 #define META(kind, f) FROM(NS_SRC_META, kind, ns_run_meta, f)
 #define STEP(f) FROM(NS_SRC_STEP, NS_F_F64, ns_step_rec, f)
@@ -62,6 +64,9 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
 #define I32 NS_H5_I32, 0
 #define I64 NS_H5_I64, 0
 #define STR(n) NS_H5_STR, n
+#define VSTR NS_H5_VSTR, 0
+#define COORD NS_ROLE_COORD
+#define AXIS NS_ROLE_AXIS
 
 const ns_var_def ns_schema_vars[] = {
     /* training and evaluation traces */
@@ -72,11 +77,11 @@ const ns_var_def ns_schema_vars[] = {
     {"test_acc", F64, "run,eval", "1", "test accuracy (eval mode)", 0, 0, EVAL(acc)},
 
     /* what the probes look at */
-    {"layer_name", STR(STR_NAME), "run,layer", NULL, "module name of the measured layer", 0, 0,
+    {"layer_name", STR(STR_NAME), "run,layer", "1", "module name of the measured layer", 0, 0,
      META(NS_F_STRS, layer_names)},
-    {"act_layer_name", STR(STR_NAME), "run,act_layer", NULL, "module whose output is tracked", 0,
+    {"act_layer_name", STR(STR_NAME), "run,act_layer", "1", "module whose output is tracked", 0,
      0, META(NS_F_STRS, norm_names)},
-    {"act_unit_index", I32, "run,act_layer,unit", NULL,
+    {"act_unit_index", I32, "run,act_layer,unit", "1",
      "channel/feature index of the tracked unit", 0, 0, META(NS_F_INTS, act_units)},
 
     /* probes */
@@ -113,7 +118,7 @@ const ns_var_def ns_schema_vars[] = {
      NS_NEED_HESS, PROBE(NS_F_F64, hess_lambda)},
     {"hess_residual", F64, "run,probe", "1", "||Hu - lambda u|| / |lambda|", 0, NS_NEED_HESS,
      PROBE(NS_F_F64, hess_residual)},
-    {"hess_iters", I32, "run,probe", NULL, "power iterations made", 0, NS_NEED_HESS,
+    {"hess_iters", I32, "run,probe", "1", "power iterations made", 0, NS_NEED_HESS,
      PROBE(NS_F_INT, hess_iters)},
     {"hess_trace", F64, "run,probe", "1", "Hutchinson estimate of tr(H)", 0,
      NS_NEED_HESS | NS_NEED_HTRACE, PROBE(NS_F_F64, hess_trace)},
@@ -126,42 +131,42 @@ const ns_var_def ns_schema_vars[] = {
     /* final weights: flat params then state, with a tensor table in PyTorch's terms */
     {"weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "the final net: parameters then state")},
-    {"tensor_name", STR(STR_NAME), "run,tensor", NULL, "PyTorch state_dict key", 0, 0,
+    {"tensor_name", STR(STR_NAME), "run,tensor", "1", "PyTorch state_dict key", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.name` of each tensor")},
-    {"tensor_offset", I64, "run,tensor", NULL, "offset into weights", 0, 0,
+    {"tensor_offset", I64, "run,tensor", "1", "offset into weights", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.offset`")},
-    {"tensor_shape", I32, "run,tensor,axis", NULL, "shape (-1 past ndim)", 0, 0,
+    {"tensor_shape", I32, "run,tensor,axis", "1", "shape (-1 past ndim)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.dims`")},
 
     /* the run table: settings, then outcome */
-    {"lr", F64, "run", "1", "learning rate", 0, 0, CFG(NS_F_F64, lr)},
-    {"arch", STR(STR_ARCH), "run", NULL, "architecture", 0, 0, CFG(NS_F_CHARS, arch)},
-    {"norm", STR(STR_NORM), "run", NULL, "normalization", 0, 0, CFG(NS_F_CHARS, norm)},
-    {"init", STR(STR_SHORT), "run", NULL, "weight initialisation", 0, 0, CFG(NS_F_INIT, init)},
-    {"seed", I64, "run", NULL, "run seed", 0, 0, CFG(NS_F_U64, seed)},
-    {"batch", I32, "run", NULL, "batch size", 0, 0, CFG(NS_F_INT, batch)},
-    {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG(NS_F_F64, momentum)},
-    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG(NS_F_F64, weight_decay)},
-    {"steps", I64, "run", NULL, "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
-    {"random_sample", I32, "run", NULL, "random LR sample index (-1: grid)", 0, 0,
+    {"lr", F64, "run", "1", "learning rate", 0, 0, CFG_AS(COORD, NS_F_F64, lr)},
+    {"arch", VSTR, "run", "1", "architecture", 0, 0, CFG_AS(COORD, NS_F_CHARS, arch)},
+    {"norm", VSTR, "run", "1", "normalization", 0, 0, CFG_AS(COORD, NS_F_CHARS, norm)},
+    {"init", VSTR, "run", "1", "weight initialisation", 0, 0, CFG_AS(AXIS, NS_F_INIT, init)},
+    {"seed", I64, "run", "1", "run seed", 0, 0, CFG_AS(COORD, NS_F_U64, seed)},
+    {"batch", I32, "run", "1", "batch size", 0, 0, CFG_AS(AXIS, NS_F_INT, batch)},
+    {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG_AS(AXIS, NS_F_F64, momentum)},
+    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG_AS(AXIS, NS_F_F64, weight_decay)},
+    {"steps", I64, "run", "1", "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
+    {"random_sample", I32, "run", "1", "random LR sample index (-1: grid)", 0, 0,
      CFG(NS_F_INT, random_sample)},
-    {"status", STR(STR_SHORT), "run", NULL, "pending/running/done/diverged/failed/stopped", 0, 0,
-     SPECIAL(NS_SRC_STATUS, "`pending` at creation, `running` at run start, the result's status "
-                            "at run end (written last)")},
-    {"rank", I32, "run", NULL, "MPI rank that last ran it", 0, 0,
+    {"status", STR(STR_SHORT), "run", "1", "pending/running/done/diverged/failed/stopped", 0, 0,
+     NS_SRC_STATUS, NS_F_SPECIAL, 0, "`pending` at creation, `running` at run start, the "
+     "result's status at run end (written last)", COORD},
+    {"rank", I32, "run", "1", "MPI rank that last ran it", 0, 0,
      SPECIAL(NS_SRC_STATUS, "the rank running it, at run start and end")},
     {"wall_s", F64, "run", "s", "wall time", 0, 0, END(NS_F_F64, wall_s)},
     {"train_s", F64, "run", "s", "wall time in training steps", 0, 0, END(NS_F_F64, train_s)},
     {"probe_s_total", F64, "run", "s", "wall time in probes", 0, 0, END(NS_F_F64, probe_s)},
     {"eval_s", F64, "run", "s", "wall time in evaluation", 0, 0, END(NS_F_F64, eval_s)},
-    {"steps_done", I64, "run", NULL, "optimizer steps completed", 0, 0, END(NS_F_I64, steps_done)},
-    {"diverged_step", I64, "run", NULL, "step whose loss diverged (-1: none)", 0, 0,
+    {"steps_done", I64, "run", "1", "optimizer steps completed", 0, 0, END(NS_F_I64, steps_done)},
+    {"diverged_step", I64, "run", "1", "step whose loss diverged (-1: none)", 0, 0,
      END(NS_F_I64, diverged_step)},
-    {"message", STR(STR_MSG), "run", NULL, "why a run failed or diverged", 0, 0,
+    {"message", STR(STR_MSG), "run", "1", "why a run failed or diverged", 0, 0,
      SPECIAL(NS_SRC_STATUS, "\"\" at run start, the result's message at run end")},
-    {"n_layers", I32, "run", NULL, "measured layers of this run", 0, 0, DIMS(NS_F_INT, nlayers)},
-    {"n_act_layers", I32, "run", NULL, "tracked activation layers", 0, 0, DIMS(NS_F_INT, nnorm)},
-    {"n_params", I64, "run", NULL, "parameters", 0, 0, DIMS(NS_F_SIZE, nparams)},
+    {"n_layers", I32, "run", "1", "measured layers of this run", 0, 0, DIMS(NS_F_INT, nlayers)},
+    {"n_act_layers", I32, "run", "1", "tracked activation layers", 0, 0, DIMS(NS_F_INT, nnorm)},
+    {"n_params", I64, "run", "1", "parameters", 0, 0, DIMS(NS_F_SIZE, nparams)},
     {"final_train_loss", F64, "run", "1", "loss of the last step's batch", 0, 0,
      END(NS_F_F64, final_train_loss)},
     {"final_train_acc", F64, "run", "1", "accuracy of the last step's batch", 0, 0,
@@ -227,6 +232,22 @@ int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v)
     for (int k = 0; k < NS_D_COUNT; k++)
         if ((v->need_dims & NS_DIM_BIT(k)) && !ns_schema_has_dim(sw, (ns_dim_id)k)) return 0;
     return probe_switches_hold(&sw->settings->probe, v->need_probe);
+}
+
+int ns_schema_is_coord(const ns_schema_sweep *sw, const ns_var_def *v)
+{
+    if (v->role == NS_ROLE_COORD) return 1;
+    if (v->role != NS_ROLE_AXIS) return 0;
+    for (int a = 0; a < NS_AXIS_COUNT; a++)
+        if (strcmp(ns_spec_axis_name(a), v->name) == 0) return (sw->varied >> a) & 1u;
+    return 0;
+}
+
+const char *ns_schema_coordinates_of(const ns_schema_sweep *sw, const ns_var_def *v)
+{
+    if (ns_schema_is_coord(sw, v) || strncmp(v->dims, "run", 3) != 0 || !sw->coordinates[0])
+        return NULL;
+    return sw->coordinates;
 }
 
 void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
@@ -319,11 +340,24 @@ static ns_status size_nets(const ns_spec *s, ns_schema_sweep *sw)
     return st;
 }
 
+/* The run coordinates of the sweep, in table order (space-separated). */
+static void coordinates_of(ns_schema_sweep *sw)
+{
+    size_t k = 0;
+    sw->coordinates[0] = '\0';
+    for (int i = 0; i < ns_schema_nvars; i++)
+        if (ns_schema_is_coord(sw, &ns_schema_vars[i]))
+            k += (size_t)snprintf(sw->coordinates + k, k < sizeof sw->coordinates ? sizeof sw->coordinates - k : 0,
+                                  "%s%s", k ? " " : "", ns_schema_vars[i].name);
+}
+
 ns_status ns_schema_sweep_of(const ns_spec *s, ns_schema_sweep *sw)
 {
     memset(sw, 0, sizeof *sw);
     NS_CHECK(s->nruns > 0, NS_ERR_ARG, "%s: the sweep has no runs", s->path);
     sw->settings = &s->base;
+    sw->varied = s->varied;
+    coordinates_of(sw);
     ns_dataset_info info = info_of(s);
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *c = &s->runs[i];
@@ -374,9 +408,13 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf)
 
 /* ------------------------------------------------------------ values */
 
-/* A string into a NUL-padded cell of n bytes. */
+/* A string into a NUL-padded cell of n bytes, or as a pointer (VSTR). */
 static ns_status put_str(const ns_var_def *v, const char *text, char *cell)
 {
+    if (v->type == NS_H5_VSTR) {
+        memcpy(cell, &text, sizeof text);
+        return NS_OK;
+    }
     size_t len = strlen(text), n = (size_t)v->str_len;
     NS_CHECK(len <= n, NS_ERR_ARG, "results: '%.60s...' (%zu bytes) does not fit a %zu-byte "
              "cell of '%s'", text, len, n, v->name);
@@ -408,7 +446,7 @@ ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell)
 
 /* ------------------------------------------------------------ docs */
 
-static const char *type_text(ns_h5_type t, int str_len, char *buf, size_t n)
+const char *ns_schema_type_text(ns_h5_type t, int str_len, char *buf, size_t n)
 {
     switch (t) {
     case NS_H5_F32: return "f32";
@@ -416,6 +454,7 @@ static const char *type_text(ns_h5_type t, int str_len, char *buf, size_t n)
     case NS_H5_I32: return "i32";
     case NS_H5_I64: return "i64";
     case NS_H5_STR: snprintf(buf, n, "string[%d]", str_len); return buf;
+    case NS_H5_VSTR: return "string";
     }
     return "?";
 }
@@ -509,7 +548,7 @@ void ns_schema_markdown(FILE *f)
         needs_text(v->need_dims, v->need_probe, " dim", need, sizeof need);
         snprintf(from, sizeof from, v->field == NS_F_SPECIAL ? "%s" : "`%s`", v->from);
         fprintf(f, "| `%s` |", v->name);
-        cell(f, type_text(v->type, v->str_len, t, sizeof t));
+        cell(f, ns_schema_type_text(v->type, v->str_len, t, sizeof t));
         cell(f, v->dims);
         cell(f, v->units ? v->units : "-");
         cell(f, v->long_name);

@@ -40,9 +40,11 @@ arch_of() {
   case $1 in fmnist) echo "mlp:784-32-10" ;; cifar) echo "mlp:3072-32-10" ;; tiny) echo "mlp:16-32-2" ;; esac
 }
 
-# measure SET MODE: prints "rss_mb pss_mb peak_pss_mb data_mb"
+# measure SET MODE: prints "rss_mb pss_mb peak_pss_mb data_mb shmem_mb anon_mb" (the
+# last two: the PSS split of the sample with the largest PSS during the sweep)
 measure() {
   local set=$1 mode=$2 spec=$T/$1.yaml out=$T/$1.$2.h5 mp run_rss=0 run_pss=0 peak_pss=0 pids p r s a b
+  local sh an run_sh=0 run_an=0 c d
   cat > "$spec" <<YAML
 name: memory
 data: "$(data_of "$set")"
@@ -55,15 +57,16 @@ YAML
   mp=$!
   while kill -0 "$mp" 2>/dev/null; do
     pids=$(ps --ppid "$mp" -o pid= 2>/dev/null || true)
-    r=0 s=0
+    r=0 s=0 sh=0 an=0
     for p in $pids; do
-      read -r a b < <(awk '/^Rss:/{r=$2} /^Pss:/{s=$2} END{print r+0, s+0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0")
-      r=$((r + a)) s=$((s + b))
+      read -r a b c d < <(awk '/^Rss:/{r=$2} /^Pss:/{s=$2} /^Pss_Shmem:/{h=$2} /^Pss_Anon:/{n=$2}
+                               END{print r+0, s+0, h+0, n+0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0 0 0")
+      r=$((r + a)) s=$((s + b)) sh=$((sh + c)) an=$((an + d))
     done
     [ $s -gt $peak_pss ] && peak_pss=$s
     if [ -e "$out.progress.json" ]; then
       [ $r -gt $run_rss ] && run_rss=$r
-      [ $s -gt $run_pss ] && run_pss=$s
+      if [ $s -gt $run_pss ]; then run_pss=$s run_sh=$sh run_an=$an; fi
     fi
     sleep 0.5
   done
@@ -72,20 +75,20 @@ YAML
   mb=$(sed -n 's/^normsweep: data \([0-9.e+]*\) MB.*/\1/p' "$T/log" | head -1)
   unset NORMSWEEP_SHARED_DATA
   # kB (KiB) of smaps -> MB (10^6 bytes), the unit of the banner's data size
-  awk -v a="$run_rss" -v b="$run_pss" -v c="$peak_pss" -v m="${mb:-0}" \
-    'BEGIN{printf "%.0f %.0f %.0f %s\n", a * 1.024e-3, b * 1.024e-3, c * 1.024e-3, m}'
+  awk -v a="$run_rss" -v b="$run_pss" -v c="$peak_pss" -v m="${mb:-0}" -v h="$run_sh" -v n="$run_an" \
+    'BEGIN{printf "%.0f %.0f %.0f %s %.0f %.0f\n", a * 1.024e-3, b * 1.024e-3, c * 1.024e-3, m, h * 1.024e-3, n * 1.024e-3}'
 }
 
 echo "data_memory: $ranks ranks on $(nproc) cores (oversubscribed when ranks > cores), load $(cut -d' ' -f1-3 /proc/loadavg)"
-read -r base_rss base_pss _ _ < <(measure tiny shared)
-echo "baseline (tiny data set): RSS sum $base_rss MB, PSS sum $base_pss MB"
-printf '| %-8s | %-8s | %8s | %8s | %8s | %8s | %6s |\n' "data set" "data" "data MB" "RSS sum" "PSS sum" "PSS peak" "copies"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------" "----------" "----------" "----------" "----------" "----------" "--------"
+read -r base_rss base_pss _ _ base_sh base_an < <(measure tiny shared)
+echo "baseline (tiny data set): RSS sum $base_rss MB, PSS sum $base_pss MB (shmem $base_sh, anon $base_an)"
+printf '| %-8s | %-8s | %8s | %8s | %8s | %9s | %8s | %8s | %6s |\n' "data set" "data" "data MB" "RSS sum" "PSS sum" "PSS shmem" "PSS anon" "PSS peak" "copies"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "----------" "----------" "----------" "----------" "----------" "-----------" "----------" "----------" "--------"
 for set in $sets; do
   for mode in private shared; do
-    read -r rss pss peak mb < <(measure "$set" "$mode")
+    read -r rss pss peak mb sh an < <(measure "$set" "$mode")
     copies=$(awk -v p="$pss" -v b="$base_pss" -v m="$mb" 'BEGIN{ if (m > 0) printf "%.2f", (p - b) / m; else printf "?" }')
-    printf '| %-8s | %-8s | %8s | %8s | %8s | %8s | %6s |\n' "$set" "$mode" "$mb" "$rss" "$pss" "$peak" "$copies"
+    printf '| %-8s | %-8s | %8s | %8s | %8s | %9s | %8s | %8s | %6s |\n' "$set" "$mode" "$mb" "$rss" "$pss" "$sh" "$an" "$peak" "$copies"
   done
 done
 echo "(MB = 10^6 bytes; copies = (PSS sum - baseline PSS) / data MB)"

@@ -103,6 +103,12 @@ int ns_coord_stop_requested(const ns_coord *c);
 void ns_coord_request_stop(ns_coord *c);
 int ns_coord_rank(const ns_coord *c);
 
+/* Collective: NS_OK if `value` is the same string on every rank of comm, else
+ * NS_ERR_ARG on every rank, rank 0's message naming a rank that differs and its
+ * host ("ranks differ in their BLAS kernel: rank 0 on node0 has Haswell, rank 2
+ * on node1 has SkylakeX"). Values are compared by CRC-32, shown up to 63 chars. */
+ns_status ns_coord_check_uniform(MPI_Comm comm, const char *what, const char *value);
+
 /* Install handlers for SIGTERM, SIGUSR1 and SIGINT that only record the signal
  * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A SIGINT
  * after any recorded stop signal restores the default action and re-raises

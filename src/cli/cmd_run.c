@@ -229,6 +229,23 @@ static int load_spec(sweep_job *j)
     return code;
 }
 
+/* 1b. The same numerics on every rank: a BLAS kernel or thread count that
+ * differs between nodes (a variable exported on the launch node only) would
+ * make a run's traces depend on where it lands. */
+static int check_numerics(sweep_job *j)
+{
+    char v[96];
+    snprintf(v, sizeof v, "%s, %d thread%s", ns_blas_kernel(), ns_blas_threads(),
+             ns_blas_threads() == 1 ? "" : "s");
+    ns_status st = ns_coord_check_uniform(MPI_COMM_WORLD, "BLAS kernel", v);
+    if (st != NS_OK && j->rank == 0)
+        fprintf(stderr, "normsweep run: %s: results would depend on the node a run lands on; "
+                        "set OPENBLAS_CORETYPE / NORMSWEEP_BLAS_THREADS alike on every node "
+                        "(mpirun -x OPENBLAS_CORETYPE)\n",
+                ns_error_msg());
+    return st == NS_OK ? NS_EXIT_OK : st == NS_ERR_ARG ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+}
+
 /* 2. The data set, loaded once per rank and shared by its runs. */
 static int load_data(sweep_job *j)
 {
@@ -415,7 +432,7 @@ static int skip_finished(sweep_job *j)
 static const struct {
     const char *name;
     int (*fn)(sweep_job *);
-} STARTUP[] = {{"spec", load_spec},   {"data", load_data}, {"plan", plan_runs},
+} STARTUP[] = {{"spec", load_spec},   {"blas", check_numerics}, {"data", load_data}, {"plan", plan_runs},
                {"paths", check_paths}, {"file", open_output}, {"resume", skip_finished}};
 enum { NSTARTUP = sizeof STARTUP / sizeof STARTUP[0] };
 

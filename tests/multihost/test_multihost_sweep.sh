@@ -58,6 +58,23 @@ assert len(hosts) == 3, hosts
 PY
 ok "3x2 over TCP = 1 rank, bitwise, every trace; one data copy per host"
 
+# 2b. a setting exported on the launch node only: the remote ranks pick their own
+#     BLAS kernel. Refused before anything is written (the runs' traces would
+#     depend on the node they land on), naming a rank and node that differ.
+auto=$(env -u OPENBLAS_CORETYPE "$NS" --version | sed -n 's/^kernel: *\([A-Za-z0-9]*\).*/\1/p')
+other=Haswell
+[ "$auto" = Haswell ] && other=Sandybridge
+set +e
+OPENBLAS_CORETYPE=$other mh_mpirun -n 6 "$NS" run "$SPEC" -o env.h5 --quiet 2> env.err
+rc=$?
+set -e
+grep -v setpgid env.err | head -3
+[ $rc -ne 0 ] || fail "ranks with different BLAS kernels ($other here, $auto remote) ran"
+grep -q "ranks differ in their BLAS kernel: rank 0 on node0 has $other, 1 thread, rank 2 on node1 has $auto" env.err ||
+  fail "no clear message about the kernels"
+[ ! -e env.h5 ] || fail "a file was written"
+ok "a BLAS kernel set on the launch node only: refused, naming the node"
+
 # wait_first_done OUT PID LOG: the sweep writing OUT (job PID, output in LOG)
 # has finished a run and is still going
 wait_first_done() {

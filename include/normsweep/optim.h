@@ -72,6 +72,10 @@ ns_status ns_lr_schedule_check(const ns_lr_schedule *s);
 /* factor(t) above; lr_t = lr * ns_lr_factor(s, t). Exactly 1 for a constant
  * schedule after warm-up. */
 double ns_lr_factor(const ns_lr_schedule *s, int64_t t);
+/* The schedule as text, kind then the settings it uses, %g numbers:
+ * "constant", "step:step_size=30,gamma=0.1", "cosine:min_factor=0", plus
+ * ",warmup=W,warmup_start=s" (or ":warmup=..." after constant) with a warm-up. */
+void ns_lr_schedule_text(const ns_lr_schedule *s, char *buf, size_t n);
 
 /* ------------------------------------------------------------ optimizers */
 

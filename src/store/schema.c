@@ -140,8 +140,16 @@ const ns_var_def ns_schema_vars[] = {
     {"init", STR(STR_SHORT), "run", NULL, "weight initialisation", 0, 0, CFG(NS_F_INIT, init)},
     {"seed", I64, "run", NULL, "run seed", 0, 0, CFG(NS_F_U64, seed)},
     {"batch", I32, "run", NULL, "batch size", 0, 0, CFG(NS_F_INT, batch)},
+    {"optimizer", STR(STR_SHORT), "run", NULL, "optimizer (sgd, adam, adamw)", 0, 0,
+     CFG(NS_F_OPTIM, optimizer)},
     {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG(NS_F_F64, momentum)},
-    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG(NS_F_F64, weight_decay)},
+    {"weight_decay", F64, "run", "1", "weight decay (adamw: decoupled)", 0, 0,
+     CFG(NS_F_F64, weight_decay)},
+    {"adam_beta1", F64, "run", "1", "Adam/AdamW beta1 (unused by sgd)", 0, 0, CFG(NS_F_F64, beta1)},
+    {"adam_beta2", F64, "run", "1", "Adam/AdamW beta2 (unused by sgd)", 0, 0, CFG(NS_F_F64, beta2)},
+    {"adam_eps", F64, "run", "1", "Adam/AdamW eps (unused by sgd)", 0, 0, CFG(NS_F_F64, eps)},
+    {"schedule", STR(STR_MSG), "run", NULL, "learning-rate schedule, e.g. cosine:min_factor=0,warmup=100", 0,
+     0, CFG(NS_F_LRSCHED, schedule)},
     {"steps", I64, "run", NULL, "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
     {"random_sample", I32, "run", NULL, "random LR sample index (-1: grid)", 0, 0,
      CFG(NS_F_INT, random_sample)},
@@ -399,6 +407,12 @@ ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell)
     case NS_F_CHARS: return put_str(v, p, cell);
     case NS_F_INIT:
         return put_str(v, *(const int *)(const void *)p == NS_INIT_HE ? "he" : "glorot", cell);
+    case NS_F_OPTIM: return put_str(v, ns_optim_name(*(const ns_optim_kind *)(const void *)p), cell);
+    case NS_F_LRSCHED: {
+        char text[NS_RESULTS_MSG_LEN];
+        ns_lr_schedule_text((const ns_lr_schedule *)(const void *)p, text, sizeof text);
+        return put_str(v, text, cell);
+    }
     default:
         return ns_error_set(NS_ERR_INTERNAL, "results: '%s' is not a scalar field", v->name);
     }

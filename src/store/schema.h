@@ -77,7 +77,9 @@ typedef enum ns_field {
     NS_F_SIZE,    /* size_t -> int64                                   */
     NS_F_CHARS,   /* char[] inline (NUL-terminated)                    */
     NS_F_STRS,    /* const char *const * (one string per cell)         */
-    NS_F_INIT     /* int ns_init_kind -> "glorot" / "he"               */
+    NS_F_INIT,    /* int ns_init_kind -> "glorot" / "he"               */
+    NS_F_OPTIM,   /* int ns_optim_kind -> "sgd" / "adam" / "adamw"     */
+    NS_F_LRSCHED  /* ns_lr_schedule -> its text (ns_lr_schedule_text)  */
 } ns_field;
 
 /* Probe switches a variable may need besides its dims. */

@@ -39,10 +39,40 @@ static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
     for (int i = 0; i < ax->n; i++) {
         if (i) ns_sbuf_printf(b, ",");
         if (a == NS_AXIS_INIT) jstr(b, init_name(ax->iv[i]));
+        else if (a == NS_AXIS_OPTIMIZER) jstr(b, ns_optim_name((ns_optim_kind)ax->iv[i]));
         else if (a == NS_AXIS_BATCH || a == NS_AXIS_SEED) ns_sbuf_printf(b, "%lld", (long long)ax->iv[i]);
         else jnum(b, ax->v[i]);
     }
     ns_sbuf_printf(b, "]");
+}
+
+/* Adam's settings when some run uses Adam/AdamW, the schedule when it is not
+ * the default constant one: an SGD sweep's canonical text is as before
+ * these keys existed. */
+static void joptim(ns_sbuf *b, const ns_spec *s)
+{
+    const ns_run_config *r = &s->base;
+    int adam = 0;
+    for (int i = 0; i < s->nruns; i++) adam |= s->runs[i].optimizer != NS_OPTIM_SGD;
+    if (adam) {
+        ns_sbuf_printf(b, ",\"betas\":[");
+        jnum(b, r->beta1);
+        ns_sbuf_printf(b, ",");
+        jnum(b, r->beta2);
+        ns_sbuf_printf(b, "],\"eps\":");
+        jnum(b, r->eps);
+    }
+    const ns_lr_schedule *sc = &r->schedule;
+    if (sc->kind == NS_LR_CONSTANT && sc->warmup == 0) return;
+    ns_sbuf_printf(b, ",\"schedule\":{\"kind\":\"%s\",\"warmup\":%lld,\"warmup_start\":",
+                   ns_lr_kind_name(sc->kind), (long long)sc->warmup);
+    jnum(b, sc->warmup_start);
+    if (sc->kind == NS_LR_STEP) {
+        ns_sbuf_printf(b, ",\"step_size\":%lld,\"gamma\":", (long long)sc->step_size);
+        jnum(b, sc->gamma);
+    }
+    if (sc->kind == NS_LR_COSINE) ns_sbuf_printf(b, ",\"min_factor\":"), jnum(b, sc->min_factor);
+    ns_sbuf_printf(b, "}");
 }
 
 static void jtrain(ns_sbuf *b, const ns_spec *s)
@@ -51,13 +81,15 @@ static void jtrain(ns_sbuf *b, const ns_spec *s)
     const ns_numaxis *g = s->priv->grid;
     ns_sbuf_printf(b, "\"train\":{\"steps\":%lld", (long long)r->steps);
     if (!g[NS_AXIS_BATCH].n) ns_sbuf_printf(b, ",\"batch\":%d", r->batch);
-    ns_sbuf_printf(b, ",\"optimizer\":\"sgd\"");
+    if (!g[NS_AXIS_OPTIMIZER].n)
+        ns_sbuf_printf(b, ",\"optimizer\":\"%s\"", ns_optim_name((ns_optim_kind)r->optimizer));
     if (!g[NS_AXIS_MOMENTUM].n) ns_sbuf_printf(b, ",\"momentum\":"), jnum(b, r->momentum);
     if (!g[NS_AXIS_WEIGHT_DECAY].n) ns_sbuf_printf(b, ",\"weight_decay\":"), jnum(b, r->weight_decay);
     if (!g[NS_AXIS_INIT].n) ns_sbuf_printf(b, ",\"init\":\"%s\"", init_name(r->init));
     ns_sbuf_printf(b, ",\"eval_every\":%lld,\"log_every\":%lld,\"diverge_above\":",
                    (long long)r->eval_every, (long long)r->log_every);
     jnum(b, r->diverge_above);
+    joptim(b, s);
     ns_sbuf_printf(b, "}");
 }
 

@@ -3,9 +3,9 @@
  * Canonical order (docs/sweep-format.md, "Run order"): first every grid run,
  * then every random-LR run. Within each part, nested loops with the LAST axis
  * varying fastest:
- *     arch > norm > lr > batch > momentum > weight_decay > init > seed
+ *     arch > norm > lr > optimizer > batch > momentum > weight_decay > init > seed
  * in the order values are written in the file. Overrides replace the value
- * lists of (lr, batch, momentum, weight_decay, init, seed) for the arch/norm
+ * lists of (lr, optimizer, batch, momentum, weight_decay, init, seed) for the arch/norm
  * pairs they match; when several match, later ones win per key. The random
  * part draws u_0..u_{N-1} ~ U[0,1) once (rng.h stream NS_STREAM_SWEEP, seed
  * random.seed) and gives sample k the lr lo * (hi/lo)^u_k with (lo, hi) the
@@ -44,7 +44,9 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
         ef->ax[a].n = a == NS_AXIS_LR ? 0 : 1; /* no grid lr: random part only */
         ef->ax[a].v[0] = a == NS_AXIS_MOMENTUM ? b->momentum
                        : a == NS_AXIS_WEIGHT_DECAY ? b->weight_decay : 0;
-        ef->ax[a].iv[0] = a == NS_AXIS_BATCH ? b->batch : a == NS_AXIS_INIT ? b->init : 0;
+        ef->ax[a].iv[0] = a == NS_AXIS_BATCH ? b->batch
+                        : a == NS_AXIS_INIT ? b->init
+                        : a == NS_AXIS_OPTIMIZER ? b->optimizer : 0;
     }
     ef->rlo = s->random_lr_lo, ef->rhi = s->random_lr_hi;
     for (int k = 0; k < pv->noverrides; k++) {
@@ -64,32 +66,34 @@ static int64_t emit_pair(const ns_spec *s, int ia, int in, const effective *ef,
                          int64_t at)
 {
     const struct ns_spec_priv *pv = s->priv;
-    const ns_numaxis *B = &ef->ax[NS_AXIS_BATCH], *M = &ef->ax[NS_AXIS_MOMENTUM],
-                     *W = &ef->ax[NS_AXIS_WEIGHT_DECAY], *I = &ef->ax[NS_AXIS_INIT],
-                     *S = &ef->ax[NS_AXIS_SEED];
-    if (!runs) /* counting: a product, never a loop (256^6 combinations fit in int64) */
-        return (int64_t)nlr * B->n * M->n * W->n * I->n * S->n;
+    const ns_numaxis *O = &ef->ax[NS_AXIS_OPTIMIZER], *B = &ef->ax[NS_AXIS_BATCH],
+                     *M = &ef->ax[NS_AXIS_MOMENTUM], *W = &ef->ax[NS_AXIS_WEIGHT_DECAY],
+                     *I = &ef->ax[NS_AXIS_INIT], *S = &ef->ax[NS_AXIS_SEED];
+    if (!runs) /* counting: a product, never a loop (256^7 combinations fit in int64) */
+        return (int64_t)nlr * O->n * B->n * M->n * W->n * I->n * S->n;
     int64_t n = 0;
     for (int l = 0; l < nlr; l++)
-        for (int b = 0; b < B->n; b++)
-            for (int m = 0; m < M->n; m++)
-                for (int w = 0; w < W->n; w++)
-                    for (int i = 0; i < I->n; i++)
-                        for (int sd = 0; sd < S->n; sd++, n++) {
-                            NS_ASSERT(at + n < NS_SPEC_MAX_RUNS);
-                            ns_run_config *r = &runs[at + n];
-                            *r = s->base;
-                            r->index = (int)(at + n);
-                            r->random_sample = rsample < 0 ? -1 : rsample + l;
-                            r->lr = lrs[l];
-                            memcpy(r->arch, pv->arch[ia], sizeof r->arch);
-                            memcpy(r->norm, pv->norm[in], sizeof r->norm);
-                            r->batch = (int)B->iv[b];
-                            r->momentum = M->v[m];
-                            r->weight_decay = W->v[w];
-                            r->init = (int)I->iv[i];
-                            r->seed = (uint64_t)S->iv[sd];
-                        }
+        for (int o = 0; o < O->n; o++)
+            for (int b = 0; b < B->n; b++)
+                for (int m = 0; m < M->n; m++)
+                    for (int w = 0; w < W->n; w++)
+                        for (int i = 0; i < I->n; i++)
+                            for (int sd = 0; sd < S->n; sd++, n++) {
+                                NS_ASSERT(at + n < NS_SPEC_MAX_RUNS);
+                                ns_run_config *r = &runs[at + n];
+                                *r = s->base;
+                                r->index = (int)(at + n);
+                                r->random_sample = rsample < 0 ? -1 : rsample + l;
+                                r->lr = lrs[l];
+                                r->optimizer = (int)O->iv[o];
+                                memcpy(r->arch, pv->arch[ia], sizeof r->arch);
+                                memcpy(r->norm, pv->norm[in], sizeof r->norm);
+                                r->batch = (int)B->iv[b];
+                                r->momentum = M->v[m];
+                                r->weight_decay = W->v[w];
+                                r->init = (int)I->iv[i];
+                                r->seed = (uint64_t)S->iv[sd];
+                            }
     return n;
 }
 
@@ -132,6 +136,7 @@ static unsigned varied_axes(const ns_run_config *r, int n)
         v |= (unsigned)(r[i].weight_decay != r[0].weight_decay) << NS_AXIS_WEIGHT_DECAY;
         v |= (unsigned)(r[i].init != r[0].init) << NS_AXIS_INIT;
         v |= (unsigned)(r[i].seed != r[0].seed) << NS_AXIS_SEED;
+        v |= (unsigned)(r[i].optimizer != r[0].optimizer) << NS_AXIS_OPTIMIZER;
     }
     return v;
 }

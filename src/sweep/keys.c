@@ -51,7 +51,7 @@ static const ns_key table[] = {
     {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), BASE(steps),
      .hint = "number of optimizer steps"},
     {"train", "batch", NK_AXIS1, 0, AXIS(NS_AXIS_BATCH), .def = "128", BASE(batch)},
-    {"train", "optimizer", NK_ENUM, 0, .choices = "sgd", .def = "sgd"},
+    {"train", "optimizer", NK_AXIS1, 0, AXIS(NS_AXIS_OPTIMIZER), .def = "sgd", BASE(optimizer)},
     {"train", "momentum", NK_AXIS1, 0, AXIS(NS_AXIS_MOMENTUM), .def = "0", BASE(momentum)},
     {"train", "weight_decay", NK_AXIS1, 0, AXIS(NS_AXIS_WEIGHT_DECAY), .def = "0",
      BASE(weight_decay)},
@@ -59,8 +59,23 @@ static const ns_key table[] = {
     {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(eval_every)},
     {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), .def = "1", BASE(log_every)},
     {"train", "diverge_above", NK_POSITIVE, NK_INF_OK, .def = ".inf", BASE(diverge_above)},
+    {"train", "betas", NK_CUSTOM, 0, .def = "[0.9, 0.999]", BASE(beta1), .read = ns_read_betas},
+    {"train", "eps", NK_POSITIVE, 0, .def = "1e-8", BASE(eps)},
+    {"train", "schedule", NK_SECTION, 0, .read = ns_check_lr_schedule},
     {"train", "lr", NK_MISPLACED, 0, .choices = "grid.lr", .hint = "learning rates are a grid axis"},
     {"train", "seed", NK_MISPLACED, 0, .choices = "grid.seed", .hint = "seeds are a grid axis"},
+
+    /* ---- train.schedule: the learning-rate schedule (optim.h) */
+    {"train.schedule", "kind", NK_ENUM, 0, .choices = "constant|step|cosine", .def = "constant",
+     BASE(schedule.kind)},
+    {"train.schedule", "warmup", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(schedule.warmup)},
+    {"train.schedule", "warmup_start", NK_CUSTOM, 0, .def = "0.3333333333333333",
+     BASE(schedule.warmup_start), .read = ns_read_start_factor},
+    {"train.schedule", "step_size", NK_INT, 0, RANGE(1, INT64_MAX), BASE(schedule.step_size),
+     .hint = "steps between decays"},
+    {"train.schedule", "gamma", NK_POSITIVE, 0, .def = "0.1", BASE(schedule.gamma)},
+    {"train.schedule", "min_factor", NK_CUSTOM, 0, .def = "0", BASE(schedule.min_factor),
+     .read = ns_read_fraction},
 
     /* ---- grid: the axes */
     {"grid", "arch", NK_CUSTOM, NK_REQUIRED, AXIS(NS_AXIS_ARCH), .read = ns_read_arch},
@@ -73,6 +88,7 @@ static const ns_key table[] = {
     {"grid", "weight_decay", NK_AXIS, 0, AXIS(NS_AXIS_WEIGHT_DECAY),
      PRIV(grid[NS_AXIS_WEIGHT_DECAY])},
     {"grid", "init", NK_AXIS, 0, AXIS(NS_AXIS_INIT), PRIV(grid[NS_AXIS_INIT])},
+    {"grid", "optimizer", NK_AXIS, 0, AXIS(NS_AXIS_OPTIMIZER), PRIV(grid[NS_AXIS_OPTIMIZER])},
     /* the mapping forms of two axes: {log_range: [lo, hi], count: n}, {count: n, start: s} */
     {"grid.lr", "log_range", NK_CUSTOM, NK_REQUIRED, ITEM(ns_axis_form, lo), .hint = "[lo, hi]",
      .read = ns_read_lr_range},
@@ -98,6 +114,7 @@ static const ns_key table[] = {
     AXIS_LIST("overrides[]", "momentum", NS_AXIS_MOMENTUM),
     AXIS_LIST("overrides[]", "weight_decay", NS_AXIS_WEIGHT_DECAY),
     AXIS_LIST("overrides[]", "init", NS_AXIS_INIT),
+    AXIS_LIST("overrides[]", "optimizer", NS_AXIS_OPTIMIZER),
     {"overrides[]", "random_lr", NK_CUSTOM, 0, ITEM(ns_override, random_lo),
      .read = ns_read_override_range},
     {"overrides[].match", "arch", NK_TEXT, 0, .cap = 128, ITEM(ns_override, match_arch)},
@@ -135,6 +152,10 @@ static const ns_key table[] = {
 
 /* hess_mode stores the index of its choice: keep "train|eval" in ns_mode order */
 _Static_assert(NS_MODE_TRAIN == 0 && NS_MODE_EVAL == 1, "probes.hessian.mode choices");
+/* schedule.kind likewise, in ns_lr_kind order, stored as an int */
+_Static_assert(NS_LR_CONSTANT == 0 && NS_LR_STEP == 1 && NS_LR_COSINE == 2 &&
+                   sizeof(ns_lr_kind) == sizeof(int),
+               "train.schedule.kind choices");
 
 const ns_key *ns_key_find(const char *section, const char *key)
 {
@@ -319,7 +340,7 @@ static void read_axis1(ns_reader *r, const ns_key *k, const yaml_node_t *n, cons
     int is_batch_ref = a == NS_AXIS_BATCH && !r->defaults && dst;
     if (!ns_axis_value(r, n, w, a, &v, &iv)) return;
     if (!dst) return;
-    if (a == NS_AXIS_BATCH || a == NS_AXIS_INIT) *(int *)dst = (int)iv;
+    if (a == NS_AXIS_BATCH || a == NS_AXIS_INIT || a == NS_AXIS_OPTIMIZER) *(int *)dst = (int)iv;
     else if (a == NS_AXIS_SEED) *(int64_t *)dst = iv;
     else *(double *)dst = v;
     if (is_batch_ref && r->nbatch < NS_READER_MAX_BATCH) {

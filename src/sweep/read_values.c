@@ -77,6 +77,7 @@ int ns_axis_value(ns_reader *r, const yaml_node_t *n, const char *where, int a, 
         }
         return 1;
     case NS_AXIS_BATCH: return batch_value(r, n, where, iv);
+    case NS_AXIS_OPTIMIZER: return ns_optimizer_value(r, n, where, iv);
     }
     NS_ASSERT(0);
     return 0;

@@ -237,6 +237,12 @@ void ns_read_eta_relative(ns_reader *r, const yaml_node_t *n, const char *where,
 void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
 void ns_read_quantiles(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
 void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+/* read_optim.c: the optimizer's keys */
+int ns_optimizer_value(ns_reader *r, const yaml_node_t *n, const char *where, int64_t *iv);
+void ns_read_betas(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_fraction(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_read_start_factor(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+void ns_check_lr_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
 
 /* validate.c: the checks across sections, once everything is read. */
 void ns_spec_validate(ns_reader *r);

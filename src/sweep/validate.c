@@ -72,10 +72,11 @@ static void check_batches(ns_reader *r)
     }
 }
 
-/* batch, momentum, weight_decay, init: in train or in grid, not both. */
+/* batch, momentum, weight_decay, init, optimizer: in train or in grid, not both. */
 static void check_train_vs_grid(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid)
 {
-    for (int a = NS_AXIS_BATCH; a <= NS_AXIS_INIT; a++) {
+    for (int a = NS_AXIS_BATCH; a < NS_AXIS_COUNT; a++) {
+        if (a == NS_AXIS_SEED) continue; /* a grid axis only */
         const char *name = ns_spec_axis_name(a);
         const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name);
         if (t && g)

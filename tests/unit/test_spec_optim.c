@@ -1,0 +1,159 @@
+/* test_spec_optim.c - the optimizer's sweep keys (src/sweep/keys.c rows,
+ * read_optim.c): train.optimizer / betas / eps / schedule and the optimizer
+ * axis reach the run configs; the canonical text names them only when they
+ * are used (an SGD sweep's text is as before); bad values give one line each
+ * naming the key. */
+#include "ns_test.h"
+
+#include "normsweep/optim.h"
+#include "normsweep/spec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA "data: 'synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3'\n"
+#define GRID "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1, 0.01]}\n"
+
+static ns_spec *parse_ok(const char *text)
+{
+    ns_spec *s = NULL;
+    char *errors = NULL;
+    ns_status st = ns_spec_parse(text, "t.yaml", &s, &errors);
+    ck_assert_msg(st == NS_OK, "unexpected errors:\n%s", errors ? errors : ns_error_msg());
+    return s;
+}
+
+static void expect_errors(const char *text, const char *want)
+{
+    ns_spec *s = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(ns_spec_parse(text, "t.yaml", &s, &errors), NS_ERR_ARG);
+    ck_assert_ptr_nonnull(errors);
+    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
+    free(errors);
+}
+
+START_TEST(defaults_are_sgd_constant_and_canonical_text_unchanged)
+{
+    ns_spec *s = parse_ok(DATA "train: {steps: 10}\n" GRID);
+    const ns_run_config *r = &s->runs[0];
+    ck_assert_int_eq(r->optimizer, NS_OPTIM_SGD);
+    ck_assert(r->beta1 == 0.9 && r->beta2 == 0.999 && r->eps == 1e-8);
+    ck_assert_int_eq(r->schedule.kind, NS_LR_CONSTANT);
+    ck_assert_int_eq(r->schedule.warmup, 0);
+    ck_assert(r->schedule.warmup_start == 1.0 / 3.0 && r->schedule.gamma == 0.1);
+    char *c = ns_spec_canonical(s);
+    ck_assert_ptr_nonnull(strstr(c, ",\"optimizer\":\"sgd\",\"momentum\":0,"));
+    ck_assert_ptr_null(strstr(c, "betas"));
+    ck_assert_ptr_null(strstr(c, "\"schedule\":{\"kind\""));
+    free(c);
+    ns_spec_free(s);
+}
+END_TEST
+
+START_TEST(adamw_with_a_schedule_reaches_the_runs)
+{
+    ns_spec *s = parse_ok(DATA
+                          "train:\n"
+                          "  steps: 100\n"
+                          "  optimizer: adamw\n"
+                          "  weight_decay: 0.01\n"
+                          "  betas: [0.8, 0.99]\n"
+                          "  eps: 1.0e-6\n"
+                          "  schedule: {kind: cosine, warmup: 10, warmup_start: 0.1, "
+                          "min_factor: 0.05}\n" GRID);
+    for (int i = 0; i < s->nruns; i++) {
+        const ns_run_config *r = &s->runs[i];
+        ck_assert_int_eq(r->optimizer, NS_OPTIM_ADAMW);
+        ck_assert(r->beta1 == 0.8 && r->beta2 == 0.99 && r->eps == 1e-6);
+        ck_assert(r->weight_decay == 0.01);
+        ck_assert_int_eq(r->schedule.kind, NS_LR_COSINE);
+        ck_assert_int_eq(r->schedule.warmup, 10);
+        ck_assert(r->schedule.warmup_start == 0.1 && r->schedule.min_factor == 0.05);
+    }
+    char *c = ns_spec_canonical(s);
+    ck_assert_ptr_nonnull(strstr(c, "\"optimizer\":\"adamw\""));
+    ck_assert_ptr_nonnull(strstr(c, "\"betas\":[0.80000000000000004,0.98999999999999999]"));
+    ck_assert_ptr_nonnull(strstr(c, "\"schedule\":{\"kind\":\"cosine\",\"warmup\":10,"));
+    free(c);
+    char text[128];
+    ns_lr_schedule_text(&s->runs[0].schedule, text, sizeof text);
+    ck_assert_str_eq(text, "cosine:min_factor=0.05,warmup=10,warmup_start=0.1");
+    ns_spec_free(s);
+    s = parse_ok(DATA "train: {steps: 100, schedule: {kind: step, step_size: 30, gamma: 0.5}}\n"
+                      GRID);
+    ck_assert_int_eq(s->runs[1].schedule.kind, NS_LR_STEP);
+    ck_assert_int_eq(s->runs[1].schedule.step_size, 30);
+    ck_assert(s->runs[1].schedule.gamma == 0.5);
+    c = ns_spec_canonical(s);
+    ck_assert_ptr_null(strstr(c, "betas")); /* all SGD */
+    ck_assert_ptr_nonnull(strstr(c, "\"step_size\":30,\"gamma\":0.5}"));
+    free(c);
+    ns_spec_free(s);
+}
+END_TEST
+
+/* grid.optimizer is an axis: lr > optimizer > seed in the run order,
+ * overridable per arch/norm, and named in the plan's varied settings. */
+START_TEST(optimizer_is_an_axis)
+{
+    ns_spec *s = parse_ok(DATA "train: {steps: 10}\n"
+                               "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], lr: [0.1, 0.01],\n"
+                               "       optimizer: [sgd, adam], seed: [0, 1]}\n"
+                               "overrides:\n"
+                               "  - match: {norm: batch}\n"
+                               "    optimizer: [adamw]\n");
+    ck_assert_int_eq(s->nruns, 2 * 2 * 2 + 2 * 1 * 2);
+    const int want[] = {NS_OPTIM_SGD, NS_OPTIM_SGD, NS_OPTIM_ADAM, NS_OPTIM_ADAM};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(s->runs[i].optimizer, want[i % 4]);
+        ck_assert(s->runs[i].lr == (i < 4 ? 0.1 : 0.01));
+        ck_assert_int_eq((int)s->runs[i].seed, i % 2);
+    }
+    for (int i = 8; i < 12; i++) ck_assert_int_eq(s->runs[i].optimizer, NS_OPTIM_ADAMW);
+    char buf[128];
+    ns_plan_varied_text(s, 2, buf, sizeof buf);
+    ck_assert_str_eq(buf, "optimizer=adam");
+    char *c = ns_spec_canonical(s);
+    ck_assert_ptr_nonnull(strstr(c, "\"optimizer\":[\"sgd\",\"adam\"]"));
+    ck_assert_ptr_nonnull(strstr(c, "\"optimizer\":[\"adamw\"]"));
+    ck_assert_ptr_nonnull(strstr(c, "\"betas\":[0.90000000000000002,0.999]"));
+    free(c);
+    ns_spec_free(s);
+}
+END_TEST
+
+START_TEST(bad_values_name_the_key)
+{
+    expect_errors(DATA "train: {steps: 10, optimizer: rmsprop, betas: [0.9, 1.0], eps: 0}\n" GRID,
+                  "t.yaml:2:31: train.optimizer: expected sgd, adam or adamw, got 'rmsprop'\n"
+                  "t.yaml:2:53: train.betas[1]: must be in [0, 1), got '1.0'\n"
+                  "t.yaml:2:64: train.eps: must be a finite number > 0, got '0'\n");
+    expect_errors(DATA "train: {steps: 10, schedule: {kind: step, warmup: 10, min_factor: 2}}\n" GRID,
+                  "t.yaml:2:30: train.schedule: kind step needs step_size (steps between decays)\n"
+                  "t.yaml:2:30: train.schedule: warmup of 10 steps does not end within the run's 10 "
+                  "steps\n"
+                  "t.yaml:2:67: train.schedule.min_factor: must be in [0, 1], got '2'\n");
+    expect_errors(DATA "train: {steps: 10, schedule: {kind: linear, warmpu: 3}}\n" GRID,
+                  "t.yaml:2:37: train.schedule.kind: expected constant, step or cosine, got "
+                  "'linear'\n"
+                  "t.yaml:2:45: train.schedule: unknown key 'warmpu' (did you mean 'warmup'?)\n");
+    expect_errors(DATA "train: {steps: 10, optimizer: adam}\n"
+                       "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1], optimizer: [sgd]}\n",
+                  "t.yaml:3:66: grid.optimizer: also set in train.optimizer (line 2); keep one\n");
+}
+END_TEST
+
+static Suite *spec_optim_suite(void)
+{
+    Suite *s = suite_create("spec_optim");
+    TCase *tc = tcase_create("keys");
+    tcase_add_test(tc, defaults_are_sgd_constant_and_canonical_text_unchanged);
+    tcase_add_test(tc, adamw_with_a_schedule_reaches_the_runs);
+    tcase_add_test(tc, optimizer_is_an_axis);
+    tcase_add_test(tc, bad_values_name_the_key);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv) { return ns_test_main(spec_optim_suite(), argc, argv); }

@@ -2,6 +2,7 @@
  * documented, defaults come from it, the order of sections does not matter,
  * and unknown keys get a "did you mean" from it. */
 #include "ns_test.h"
+#include "spec_parse.h"
 #include "normsweep/spec.h"
 #include "sweep/sweep_internal.h"
 
@@ -49,14 +50,6 @@ START_TEST(every_key_is_documented)
 }
 END_TEST
 
-static ns_spec *parse_ok(const char *text)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ns_status st = ns_spec_parse(text, "t.yaml", &s, &errors);
-    ck_assert_msg(st == NS_OK, "unexpected errors:\n%s", errors ? errors : ns_error_msg());
-    return s;
-}
 
 /* The same sections in opposite orders give the same spec, byte for byte. */
 START_TEST(section_order_does_not_matter)
@@ -86,15 +79,6 @@ START_TEST(section_order_does_not_matter)
 }
 END_TEST
 
-static void expect_errors(const char *text, const char *want)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ck_assert_int_eq(ns_spec_parse(text, "t.yaml", &s, &errors), NS_ERR_ARG);
-    ck_assert_ptr_nonnull(errors);
-    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
-    free(errors);
-}
 
 /* A key of another section is named there; an lr under train is ONE error,
  * not also "grid: missing key 'lr'". */

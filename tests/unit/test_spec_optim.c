@@ -4,6 +4,7 @@
  * are used (an SGD sweep's text is as before); bad values give one line each
  * naming the key. */
 #include "ns_test.h"
+#include "spec_parse.h"
 
 #include "normsweep/optim.h"
 #include "normsweep/spec.h"
@@ -14,24 +15,7 @@
 #define DATA "data: 'synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3'\n"
 #define GRID "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1, 0.01]}\n"
 
-static ns_spec *parse_ok(const char *text)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ns_status st = ns_spec_parse(text, "t.yaml", &s, &errors);
-    ck_assert_msg(st == NS_OK, "unexpected errors:\n%s", errors ? errors : ns_error_msg());
-    return s;
-}
 
-static void expect_errors(const char *text, const char *want)
-{
-    ns_spec *s = NULL;
-    char *errors = NULL;
-    ck_assert_int_eq(ns_spec_parse(text, "t.yaml", &s, &errors), NS_ERR_ARG);
-    ck_assert_ptr_nonnull(errors);
-    ck_assert_msg(strcmp(errors, want) == 0, "errors:\n%s\nwanted:\n%s", errors, want);
-    free(errors);
-}
 
 START_TEST(defaults_are_sgd_constant_and_canonical_text_unchanged)
 {

@@ -1,18 +1,28 @@
-"""normsweep analysis: read a results file, draw the paper's figures, write a report.
+"""normsweep analysis: read a results file, draw the paper's figures, check its claims,
+write a report, load a run into PyTorch.
 
-    import analysis
-    runs, traces = analysis.load("results.h5")        # pandas DataFrame, xarray Dataset
-    idx = analysis.select(runs, lr=0.1, norm=["batch", "none"])
-    runs_b, traces_b = analysis.subset(runs, traces, idx)
-    sd = analysis.state_dict("results.h5", run=3)    # {"features.0.weight": array, ...}
+Importable as `analysis` from the repository root, or as `normsweep` once installed
+(pip install --no-build-isolation --no-index ./analysis; docs/analysis.md):
 
-    /usr/bin/python3 -m analysis report results.h5 -o report/
-    /usr/bin/python3 -m analysis status results.h5
+    import normsweep                                   # or: import analysis
+    runs, traces = normsweep.load("results.h5")       # pandas DataFrame, xarray Dataset
+    idx = normsweep.select(runs, lr=0.1, norm=["batch", "none"])
+    runs_b, traces_b = normsweep.subset(runs, traces, idx)
+    sd = normsweep.state_dict("results.h5", run=3)    # {"features.0.weight": array, ...}
+    m = normsweep.torch_module("results.h5", run=3)   # torch nn.Module, eval mode, with
+    logits = m(m.standardize(uint8_images))           # the file's input preprocessing
+    table = normsweep.claims.evaluate(normsweep.read_sweep("results.h5"))
+
+    python3 -m normsweep report results.h5 -o report/   (python3 -m analysis in the repo)
+    python3 -m normsweep claims results.h5
+    python3 -m normsweep status results.h5
 
 File format: docs/hdf5-schema.md; this package: docs/analysis.md.
 """
+from . import claims, groups
 from .load import (ResultsFileError, Sweep, Traces, load, read_sweep, select, state_dict,
                    subset, SCHEMA_VERSION)
+from .torch_model import torch_module
 
 __all__ = ["ResultsFileError", "Sweep", "Traces", "load", "read_sweep", "select", "state_dict",
-           "subset", "SCHEMA_VERSION"]
+           "subset", "SCHEMA_VERSION", "torch_module", "claims", "groups"]

@@ -1,4 +1,5 @@
-"""python3 -m analysis {report,status,claims} - the command line.
+"""python3 -m normsweep {report,status,claims} - the command line (python3 -m analysis
+from the repository root: the same code under its in-tree name).
 
 Exit codes (as normsweep's, docs/cli.md): 0 success; 1 runtime failure (I/O), or with
 `claims --check` a claim that does not hold; 2 bad command line or a file that is not a
@@ -11,7 +12,7 @@ import sys
 
 from .load import ResultsFileError
 
-PROG = "python3 -m analysis"
+PROG = "python3 -m %s" % (__package__ or "analysis")
 
 
 def _ints(text):
@@ -71,14 +72,20 @@ def _run(args):
     return 0
 
 
-def _from_h5py(e):
-    """Whether exception e was raised inside h5py (reading the file), not by our code."""
+_LOADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "load.py")
+
+
+def _from_reader(e):
+    """Whether exception e was raised while reading the file: inside h5py, or in the
+    loader (analysis/load.py) itself looking at what h5py returned - not by a figure
+    or table (a bug there must show as one)."""
+    frames = []
     tb = e.__traceback__
     while tb is not None:
-        if "%sh5py%s" % (os.sep, os.sep) in tb.tb_frame.f_code.co_filename:
-            return True
+        frames.append(os.path.abspath(tb.tb_frame.f_code.co_filename))
         tb = tb.tb_next
-    return False
+    h5 = "%sh5py%s" % (os.sep, os.sep)
+    return any(h5 in f for f in frames) or (bool(frames) and frames[-1] == _LOADER)
 
 
 def _in_process(args, prog):
@@ -98,10 +105,11 @@ def _in_process(args, prog):
         return 2
     except Exception as e:  # noqa: BLE001 - classified below, never a traceback
         path = getattr(args, "file", "")
-        if _from_h5py(e) and not isinstance(e, PermissionError):
+        if _from_reader(e) and not isinstance(e, PermissionError):
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            print("%s: error: %s: cannot read the results file (HDF5 says: %s); expected an "
-                  "intact normsweep results file" % (prog, path, first), file=sys.stderr)
+            print("%s: error: %s: cannot read the results file (%s: %s); expected an intact "
+                  "normsweep results file" % (prog, path, type(e).__name__, first),
+                  file=sys.stderr)
             return 2
         if isinstance(e, OSError):
             print("%s: error: %s" % (prog, e), file=sys.stderr)
@@ -128,6 +136,9 @@ def _guarded(args, prog):
             sys.stdout.flush()
         except BrokenPipeError:
             code = 0
+        except BaseException:  # a bug: show it as Python would, then leave
+            import traceback
+            traceback.print_exc()
         finally:
             try:
                 sys.stderr.flush()

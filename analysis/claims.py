@@ -21,13 +21,13 @@ import numpy as np
 from . import groups
 
 # -- the definitions (docs/experiments.md lists the same values) ------------------------
-FINAL_WINDOW = 50        # final training accuracy/loss: mean of the last 50 logged steps
+FINAL_WINDOW = 50        # final training accuracy: mean over the logged steps of the last 50
 TRAINS_ACC = 0.5         # a net "trains" when its final training accuracy is >= this
 CLEARLY_WORSE = 0.2      # "trains clearly worse": final accuracy lower by at least this
 SAME_ACC = 0.05          # "trains like BN": final accuracy within this of BN's
 PLATEAU_FRACTION = 0.95  # on the initial plateau: loss still >= 95% of the initial loss
-PLATEAU_WINDOW = 20      # ... mean over the 20 logged steps up to the probe step
-INITIAL_WINDOW = 10      # initial loss: mean of the first 10 logged steps
+PLATEAU_WINDOW = 20      # ... mean over the logged steps t-19..t (t: the probe step)
+INITIAL_WINDOW = 10      # initial loss: mean over the logged steps 0..9
 LP_NORMS = ("l1", "l2", "linf")
 
 HOLDS, FAILS, NO_DATA = "holds", "FAILS", "no data"
@@ -47,6 +47,12 @@ class Claim:
     title: str
     setting: str                  # the setting (varying axes but lr/norm/seed), "" if one
     checks: list
+
+    @property
+    def seeds(self):
+        """The most seeds behind any of the claim's numbers."""
+        n = [v.n for c in self.checks for v in c.values.values() if isinstance(v, Spread)]
+        return max(n) if n else 0
 
     @property
     def verdict(self):
@@ -69,38 +75,59 @@ def _median(a):
     return float(np.median(a)) if a.size else float("nan")
 
 
-def _logged(sw, name, r):
-    """The logged (not NaN) values of trace `name` for run r; inf (a diverged step) kept."""
+def _logged(sw, name, r, lo=None, hi=None):
+    """The logged (not NaN) values of trace `name` for run r at steps lo..hi (inclusive;
+    None: open); inf (a diverged step) is kept."""
     a = np.asarray(sw.var(name)[r], dtype=float)
-    return a[~np.isnan(a)]
+    st = np.asarray(sw.coords["step"], dtype=float)
+    keep = ~np.isnan(a)
+    if lo is not None:
+        keep &= st >= lo
+    if hi is not None:
+        keep &= st <= hi
+    return a[keep]
+
+
+def _last_step(sw, name, r):
+    a = np.asarray(sw.var(name)[r], dtype=float)
+    st = np.asarray(sw.coords["step"])
+    ok = np.flatnonzero(~np.isnan(a))
+    return int(st[ok[-1]]) if ok.size else None
 
 
 def final_train_acc(sw, r):
-    """Mean training accuracy over the last FINAL_WINDOW logged steps. A diverged run
-    scores 0: it does not train."""
+    """Mean training accuracy over the logged steps among the run's last FINAL_WINDOW
+    steps. A diverged run scores 0: it does not train."""
     if str(sw.runs["status"][r]) == "diverged":
         return 0.0
-    if not sw.has("train_acc"):
+    if not sw.has("train_acc") or "step" not in sw.coords:
         return float("nan")
-    a = _logged(sw, "train_acc", r)
-    return _mean(a[-FINAL_WINDOW:]) if a.size else float("nan")
+    last = _last_step(sw, "train_acc", r)
+    if last is None:
+        return float("nan")
+    return _mean(_logged(sw, "train_acc", r, lo=last - FINAL_WINDOW + 1))
 
 
 def initial_loss(sw, r):
-    a = _logged(sw, "train_loss", r) if sw.has("train_loss") else np.array([])
-    return _mean(a[:INITIAL_WINDOW]) if a.size else float("nan")
+    """Mean of the logged training losses at steps 0..INITIAL_WINDOW-1 (the first
+    logged one when logging is sparser)."""
+    if not sw.has("train_loss") or "step" not in sw.coords:
+        return float("nan")
+    a = _logged(sw, "train_loss", r, hi=INITIAL_WINDOW - 1)
+    if not a.size:
+        a = _logged(sw, "train_loss", r)[:1]
+    return _mean(a) if a.size else float("nan")
 
 
 def on_plateau(sw, r, step):
     """Whether run r is still on its initial plateau at `step`: the mean training loss
-    of the PLATEAU_WINDOW logged steps up to `step` is still >= PLATEAU_FRACTION x the
-    initial loss. False when the file has no loss there."""
+    over the logged steps step-PLATEAU_WINDOW+1..step (at least the last one logged) is
+    still >= PLATEAU_FRACTION x the initial loss. False when there is no loss there."""
     if not sw.has("train_loss") or "step" not in sw.coords:
         return False
-    st = np.asarray(sw.coords["step"])
-    tl = np.asarray(sw.var("train_loss")[r], dtype=float)
-    sel = (st <= step) & ~np.isnan(tl)
-    w = tl[sel][-PLATEAU_WINDOW:]
+    w = _logged(sw, "train_loss", r, lo=step - PLATEAU_WINDOW + 1, hi=step)
+    if not w.size:
+        w = _logged(sw, "train_loss", r, hi=step)[-1:]
     init = initial_loss(sw, r)
     if not w.size or not np.isfinite(init) or not np.all(np.isfinite(w)):
         return False
@@ -344,7 +371,8 @@ def rows(claims):
     """The claims table as rows of strings: claim, check, verdict, numbers (header first)."""
     out = [["claim", "check", "verdict", "numbers (median over seeds [min-max])"]]
     for cl in claims:
-        name = "%d. %s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "")
+        name = "%d. %s%s%s" % (cl.number, cl.title, " (%s)" % cl.setting if cl.setting else "",
+                               " [%d seeds]" % cl.seeds if cl.seeds > 1 else "")
         for i, ch in enumerate(cl.checks):
             out.append([name if i == 0 else "", ch.text, ch.verdict, ch.numbers])
     return out
@@ -357,9 +385,9 @@ def text(claims, path=""):
         lines.append("%s: the paper's claims (definitions: docs/experiments.md)" % path)
     for cl in claims:
         lines.append("")
-        lines.append("Claim %d: %s%s -> %s" % (cl.number, cl.title,
-                                               " [%s]" % cl.setting if cl.setting else "",
-                                               cl.verdict.upper()))
+        lines.append("Claim %d: %s%s -> %s%s" % (
+            cl.number, cl.title, " [%s]" % cl.setting if cl.setting else "",
+            cl.verdict.upper(), " (%d seeds)" % cl.seeds if cl.seeds > 1 else ""))
         for ch in cl.checks:
             lines.append("  %-7s %s" % (ch.verdict, ch.text))
             lines.append("          %s" % ch.numbers)

@@ -23,7 +23,7 @@ def lr_key(lr):
 
 
 def _spec_axes(sw):
-    """Axis names the sweep file itself declares (grid: and random: keys), when the
+    """Axis names the sweep file itself declares (grid:, search: and random: keys), when the
     spec text is in the file and PyYAML is installed; [] otherwise."""
     text = sw.attrs.get("spec_text")
     if not isinstance(text, str) or not text.strip():
@@ -35,7 +35,7 @@ def _spec_axes(sw):
         return []
     out = []
     if isinstance(doc, dict):
-        for sec in ("grid", "random"):
+        for sec in ("grid", "search", "random"):
             if isinstance(doc.get(sec), dict):
                 out += [k for k in doc[sec] if isinstance(k, str)]
     return out
@@ -43,7 +43,7 @@ def _spec_axes(sw):
 
 def config_axes(sw):
     """The configuration columns of this file's run table (known ones, then any other
-    column the spec's grid/random sections name)."""
+    column the spec's grid/search/random sections name)."""
     cols = [c for c in CONFIG_AXES if c in sw.runs]
     cols += [c for c in _spec_axes(sw) if c in sw.runs and c not in cols and c not in PANEL_AXES]
     return cols
@@ -69,6 +69,8 @@ def facet_axes(sw, idx=None):
 
 
 def _label(axis, value):
+    if axis == "arch":  # 'vgg11:width=0.125' names itself
+        return str(value)
     if isinstance(value, float):
         return "%s %g" % (axis, value)
     return "%s %s" % (axis, value)
@@ -77,17 +79,26 @@ def _label(axis, value):
 def facets(sw, idx=None, always=("arch",)):
     """Split runs idx into facets: [(label, {axis: value}, run indices)], one per
     combination of the varying configuration axes, in first-appearance order. Axes in
-    `always` (default arch) are named in the label even when they do not vary."""
+    `always` (default arch) are named in the label even when they do not vary; a varying
+    axis that the other named axes already determine (the fixture's batch, which goes
+    with the arch) is left out of the label, not out of the split."""
     idx = np.arange(sw.nrun) if idx is None else np.asarray(idx, dtype=int)
     vary = facet_axes(sw, idx)
-    named = [a for a in config_axes(sw) if a in vary or a in always]
+    split = [a for a in config_axes(sw) if a in vary or a in always]
     out = {}
     for r in idx.tolist():
-        key = tuple(_norm_value(sw.runs[a][r]) for a in named)
+        key = tuple(_norm_value(sw.runs[a][r]) for a in split)
         out.setdefault(key, []).append(r)
+    named = list(split)
+    for a in reversed(split):  # drop axes the others determine, last ones first
+        if a in always:
+            continue
+        rest = [i for i, b in enumerate(split) if b in named and b != a]
+        if len({tuple(k[i] for i in rest) for k in out}) == len(out):
+            named.remove(a)
     res = []
     for key, runs in out.items():
-        vals = dict(zip(named, key))
+        vals = {a: v for a, v in zip(split, key) if a in named}
         label = ", ".join(_label(a, v) for a, v in vals.items())
         res.append((label, vals, np.asarray(runs, dtype=int)))
     return res

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from . import claims as claims_mod
 from . import figures
 from .load import read_sweep, SCHEMA_VERSION
 from .status import counts, progress
@@ -28,6 +29,8 @@ figcaption { font-size: 0.9em; color: #444; max-width: 60em; }
 .note { color: #8a5a00; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 .s-done { color: #1a7f37; } .s-running { color: #0b5cad; } .s-pending { color: #777; }
 .s-diverged, .s-failed { color: #b31d28; font-weight: bold; } .s-stopped { color: #8a5a00; }
+table.claims td { vertical-align: top; } .v-holds { color: #1a7f37; font-weight: bold; }
+.v-fails { color: #b31d28; font-weight: bold; } .v-nodata { color: #777; }
 """
 
 RUN_TABLE = (  # (header, column or callable, format)
@@ -77,11 +80,16 @@ def _provenance(sw):
     return [(k, str(a[k])) for k in keys if k in a]
 
 
-def _html(sw, plots, title, rows):
+def _html(sw, plots, title, rows, claims):
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>%s</title>" % e(title), "<style>%s</style></head><body>" % CSS,
            "<h1>%s</h1>" % e(title)]
+    out.append("<h2>The paper's claims</h2>")
+    out.append("<p>Verdicts on this file's runs; definitions (steps, medians, thresholds) "
+               "in docs/experiments.md. Numbers: median over seeds [min-max].</p>")
+    out.append(claims_mod.html_table(claims, e))
+    out.append("<h2>File</h2>")
     out.append("<p>File <code>%s</code> (schema version %d). Runs: %s.</p>" % (
         e(os.path.abspath(sw.path)), SCHEMA_VERSION,
         e(", ".join("%s %d" % kv for kv in counts(sw).items()))))
@@ -118,8 +126,12 @@ def _html(sw, plots, title, rows):
     return "\n".join(out) + "\n"
 
 
-def _md(sw, plots, title, rows):
-    out = ["# " + title, "", "File `%s` (schema version %d). Runs: %s." % (
+def _md(sw, plots, title, rows, claims):
+    out = ["# " + title, "", "## The paper's claims", "",
+           "Verdicts on this file's runs; definitions (steps, medians, thresholds) in "
+           "docs/experiments.md. Numbers: median over seeds [min-max].", ""]
+    out += claims_mod.markdown(claims) + [""]
+    out += ["File `%s` (schema version %d). Runs: %s." % (
         os.path.abspath(sw.path), SCHEMA_VERSION,
         ", ".join("%s %d" % kv for kv in counts(sw).items())), ""]
     out += ["- %s: %s" % kv for kv in _provenance(sw)] + ["", "## Figures", ""]
@@ -151,8 +163,9 @@ def write_report(path, outdir, act_layers=None, ics_layers=None, unit=0, dpi=90)
             p.fig.savefig(os.path.join(outdir, p.name + ".png"), dpi=dpi)
     title = "normsweep report: %s" % sw.attrs.get("spec_name", os.path.basename(sw.path))
     rows = run_rows(sw)
-    for fname, text in (("index.html", _html(sw, plots, title, rows)),
-                        ("report.md", _md(sw, plots, title, rows))):
+    cl = claims_mod.evaluate(sw)
+    for fname, text in (("index.html", _html(sw, plots, title, rows, cl)),
+                        ("report.md", _md(sw, plots, title, rows, cl))):
         tmp = os.path.join(outdir, fname + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)

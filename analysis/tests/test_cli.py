@@ -44,6 +44,8 @@ def test_report_cli(files, repo_root, tmp_path):
     r = run(repo_root, "report", files["partial"], "-o", str(out), "--ics-layers", "1",
             "--dpi", "40")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "%s: 10 figures, 3 not drawn (no data)" % (out / "index.html")
+    # not drawn: activations (never written), Hessian x 2 (dataset absent), random
+    # direction x 2 (no data)
+    assert r.stdout.strip() == "%s: 18 figures, 5 not drawn (no data)" % (out / "index.html")
     assert (out / "index.html").is_file() and (out / "report.md").is_file()
     assert (out / "ics_vgg11_width_0.125.png").is_file()

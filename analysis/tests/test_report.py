@@ -70,7 +70,13 @@ def test_full_report_run_table_values(report_full):
     assert cells[8] == "%.4f" % fx.train_acc(19, 99)
     assert cells[9] == "%.4f" % fx.test_acc(19, 99)
     assert cells[10] == "-"  # not diverged
-    assert "Figures not drawn" not in text
+    # only the random-direction figures are not drawn (the fixture has no such data)
+    notes = re.findall(r'<li class="note"><b>(.*?)</b>', text.split("Figures not drawn", 1)[1])
+    assert [n.split(" - ")[0] for n in notes] == ["Gradient direction vs a random direction"] * 2
+    # the claims table opens the page: right after the title, before the file and figures
+    assert text.index("<h2>The paper's claims</h2>") < text.index("<h2>File</h2>") < text.index(
+        "<h2>Figures</h2>")
+    assert 'class="claims"' in text and "v-fails" in text and "v-holds" in text
 
 
 def test_partial_report_notes_and_statuses(report_partial):
@@ -96,7 +102,10 @@ def test_report_md(report_partial):
     imgs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert sorted(imgs) == sorted(n + ".png" for n, p in plots.items() if p.fig is not None)
     assert all(os.path.isfile(os.path.join(out, i)) for i in imgs)
-    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert md.index("## The paper's claims") < md.index("## Figures") < md.index("## Runs")
+    claims_rows = [ln for ln in md.split("## Runs", 1)[0].splitlines() if ln.startswith("| ")]
+    assert claims_rows[0].startswith("| claim | check | verdict |") and len(claims_rows) > 10
+    table = [ln for ln in md.split("## Runs", 1)[1].splitlines() if ln.startswith("| ")]
     assert len(table) == fx.NRUN + 1
     assert table[13].split(" | ")[5] == "diverged"
     assert "## Figures not drawn" in md and "```yaml" in md

@@ -58,6 +58,18 @@ ns_status ns_arch_parse(const char *text, ns_arch *out);
  * every width final, drops pools on maps smaller than the 2x2 window. */
 ns_status ns_arch_resolve(const char *text, ns_shape in, int nout, ns_arch *out);
 
+/* Sizes of an arch on an input shape, without building it (sweep limits and
+ * cost estimates). Counts per sample; doubles, so that absurd sizes are
+ * reported, not wrapped. */
+typedef struct ns_arch_size_info {
+    double train_flops;    /* 3x the forward multiply-add FLOPs (2 per MAC)      */
+    double params;         /* weights and biases of the dense/conv layers       */
+    double outputs;        /* output values of the dense/conv/pool layers       */
+    double hidden_outputs; /* of those, outputs followed by [norm] (and ReLU)   */
+    int measured_layers;   /* dense/conv layers                                 */
+} ns_arch_size_info;
+ns_status ns_arch_size(const char *arch, ns_shape in, int nout, ns_arch_size_info *out);
+
 /* Check without building (sweep validation, cost estimates). On success
  * *train_flops_per_sample (may be NULL) is 3x the forward multiply-add FLOPs
  * (2 per MAC) of dense/conv layers, the usual forward+backward estimate. */

@@ -22,5 +22,6 @@ int ns_cmd_merge(int argc, char **argv);  /* src/cli/cmd_merge.c */
 int ns_bench_data(int argc, char **argv);  /* src/cli/bench_data.c  */
 int ns_bench_train(int argc, char **argv); /* src/cli/bench_train.c */
 int ns_bench_probe(int argc, char **argv); /* src/cli/bench_probe.c */
+int ns_bench_hvp(int argc, char **argv);   /* src/cli/bench_hvp.c   */
 
 #endif

@@ -36,6 +36,14 @@ typedef struct ns_dataset_info {
 } ns_dataset_info;
 
 ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out);
+/* Before a file data set (fashion-mnist, mnist, kmnist, cifar10) is
+ * downloaded: its published shape and split sizes, from its name alone, when
+ * its files are not there (its directory, or the first file of its training
+ * split, does not exist) - what `normsweep plan` estimates costs with.
+ * canonical is the spec as given. NS_ERR_IO if the files are there (a FIFO
+ * or a damaged file is there: read it, and refuse it, with
+ * ns_dataset_info_get); NS_ERR_ARG for kinds without a published size. */
+ns_status ns_dataset_info_published(const char *spec, ns_dataset_info *out);
 
 typedef struct ns_dataset {
     ns_dataset_info info;

@@ -17,7 +17,9 @@
  *     when the text fills the cell);
  *   - variables carry `units`, `long_name`, `description` string attributes.
  *
- * Only src/store/ includes hdf5.h; callers see an opaque handle.
+ * Only src/store/ includes hdf5.h; callers see an opaque handle. The MPI-IO
+ * driver needs Open MPI's sharedfp/lockedfile component off for long paths:
+ * the store sets OMPI_MCA_sharedfp=^lockedfile unless the user set it.
  */
 #ifndef NORMSWEEP_H5STORE_H
 #define NORMSWEEP_H5STORE_H
@@ -84,15 +86,24 @@ typedef struct ns_h5 ns_h5;
  * lengths >= 1. NS_ERR_ARG names the offending dim/var. */
 ns_status ns_h5_layout_check(const ns_h5_layout *L);
 
-/* Collective over comm: create (truncate) path with the whole layout, write the
+/* Collective over comm: create path with the whole layout, write the
  * coordinates and attributes, flush. All ranks must pass identical arguments;
  * this is verified (a checksum of the layout is compared over comm) and a
- * mismatch is NS_ERR_ARG on every rank rather than a hang. */
+ * mismatch is NS_ERR_ARG on every rank rather than a hang. The file is built
+ * as path.creating in HDF5's 1.8 format (checksummed metadata), its bytes
+ * reserved first (no space: NS_ERR_IO naming ENOSPC, nothing created), and
+ * renamed to path when complete: a failure never leaves a half-made file at
+ * path. Every failure is the same status and message on every rank; a rank
+ * stuck in a collective HDF5 call past a deadline aborts the job
+ * (docs/hdf5-store.md, "Collective versus independent calls"). */
 ns_status ns_h5_create(const char *path, MPI_Comm comm, const ns_h5_layout *L, ns_h5 **out);
 
 /* Collective over comm. comm == MPI_COMM_NULL opens with the serial (sec2)
  * driver and needs no MPI at all (tools: status, merge); MPI_COMM_SELF opens
- * with MPI-IO on one rank. Missing file -> NS_ERR_IO. */
+ * with MPI-IO on one rank. Missing file, directory, FIFO, unreadable (or, if
+ * writable, unwritable) file -> NS_ERR_IO on every rank if on any; empty
+ * file -> NS_ERR_FORMAT. A file that did not come from this process should be
+ * checked first (ns_results_check): HDF5 can crash on damaged metadata. */
 ns_status ns_h5_open(const char *path, MPI_Comm comm, int writable, ns_h5 **out);
 
 /* Collective. Flushes, closes every dataset and the file, frees h (h may be NULL). */

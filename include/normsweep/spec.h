@@ -25,7 +25,16 @@
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
 #define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
-#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probes.log_count                         */
+#define NS_SPEC_MAX_PROBE_COUNT 100000 /* probe steps per run (probes.log_count)   */
+
+/* Limits on sizes (docs/sweep-format.md, "Limits"): validation refuses a
+ * spec beyond them, so a run never fails late on an absurd size and integer
+ * arithmetic on steps, seeds and counts cannot overflow. */
+#define NS_SPEC_MAX_STEPS 1000000000LL    /* train.steps and every *_every         */
+#define NS_SPEC_MAX_RECORDS 10000000LL    /* logged steps or evaluations per run    */
+#define NS_SPEC_MAX_PARAMS (1LL << 28)    /* parameters per run (1 GiB as float32)  */
+#define NS_SPEC_MAX_VALUES (1LL << 31)    /* activation values per step (8 GiB)     */
+#define NS_SPEC_MAX_TRACE (1LL << 31)     /* runs x logged steps in a results file  */
 
 /* When probes run (see docs/sweep-format.md, section probes). */
 typedef enum ns_sched_kind {
@@ -74,7 +83,7 @@ typedef struct ns_probe_config {
 /* Everything ONE training run needs. */
 typedef struct ns_run_config {
     int index;                 /* position in the expanded sweep (0-based)         */
-    int random_sample;         /* -1: grid run; k >= 0: from random LR sample k    */
+    int random_sample;         /* -1: grid run; k >= 0: random-search sample k      */
     double lr;
     char arch[128];
     char norm[64];
@@ -110,16 +119,19 @@ const char *ns_spec_axis_name(int axis);
 typedef struct ns_spec {
     char name[128];
     char *path;                /* source file ("<string>" name for ns_spec_parse)   */
-    char *text;                /* raw YAML text as read                             */
+    char *text;                /* the YAML text of the spec: as read, or, with
+                                  command-line overrides, the spec after them (a
+                                  comment header lists the overrides): parsing it
+                                  again gives this same spec                        */
+    char *overrides;           /* the command-line overrides, one per line, or NULL */
+    char *warnings;            /* "file:line:col: warning: ..." lines, or NULL      */
     /* the data set (from ns_dataset_info_get) */
     char data[256];
+    int data_missing;          /* not readable (plan only): published sizes used    */
     ns_shape in_shape;
     int nclasses, target_dim;
     int64_t n_train, n_test;
     ns_run_config base;        /* fixed settings; index -1, axis fields unset       */
-    int random_count;          /* random LR samples (0: none)                       */
-    uint64_t random_seed;
-    double random_lr_lo, random_lr_hi;
     unsigned varied;           /* bit a set: axis a takes more than one value       */
     int nruns;
     ns_run_config *runs;       /* [nruns], runs[i].index == i                        */
@@ -135,6 +147,22 @@ typedef struct ns_spec {
 ns_status ns_spec_load(const char *path, ns_spec **out, char **errors);
 ns_status ns_spec_parse(const char *text, const char *name_for_messages, ns_spec **out,
                         char **errors);
+
+/* Options of a load (docs/sweep-format.md, "Command-line overrides"). */
+#define NS_SPEC_MAX_CLI_OVERRIDES 64
+typedef struct ns_spec_options {
+    const char *const *overrides; /* Hydra-style "train.steps=500", "grid.seed=[0,1]",
+                                     "+key=value" (add), "~key" (remove); in order     */
+    int noverrides;
+    int allow_missing_data;       /* plan: a data set whose files cannot be read gives
+                                     a warning and its published sizes, not an error */
+} ns_spec_options;
+ns_status ns_spec_load_opts(const char *path, const ns_spec_options *opt, ns_spec **out,
+                            char **errors);
+ns_status ns_spec_parse_opts(const char *text, const char *name_for_messages,
+                             const ns_spec_options *opt, ns_spec **out, char **errors);
+/* Whether a command-line argument after SPEC is an override ("a.b=v", "~a.b"). */
+int ns_spec_is_override(const char *arg);
 void ns_spec_free(ns_spec *s);
 
 /* A canonical one-line JSON form of the spec's meaning: data set, fixed

@@ -3,6 +3,7 @@
  *   normsweep bench --data NAME ...        data set loading (bench_data.c)
  *   normsweep bench --arch A --norm N ...  training throughput (bench_train.c)
  *   normsweep bench --probe --arch A ...   probe cost in training steps (bench_probe.c)
+ *   normsweep bench --hvp --arch A ...     exact HVP / Lanczos cost, torch cross-check (bench_hvp.c)
  */
 #include "normsweep/clock.h"
 #include "normsweep/blas.h"
@@ -51,13 +52,16 @@ static void bench_usage(FILE *f)
     fprintf(f, "usage: normsweep bench --sgemm N [--reps R]\n"
                "       normsweep bench --data NAME [options]\n"
                "       normsweep bench --arch A --norm N [--batch 128] [--steps S] [--threads T]\n"
-               "       normsweep bench --probe --arch A --norm N [--batch 128] [--reps R]\n");
+               "       normsweep bench --probe --arch A --norm N [--batch 128] [--reps R]\n"
+               "       normsweep bench --hvp --arch A --norm N [--mode train|eval] [--lanczos M]\n");
 }
 
 int ns_cmd_bench(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--probe") == 0) return ns_bench_probe(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--hvp") == 0) return ns_bench_hvp(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0) return ns_bench_data(argc, argv);
         if (strcmp(argv[i], "--arch") == 0) return ns_bench_train(argc, argv);

@@ -1,8 +1,10 @@
 /* cmd_plan.c - `normsweep plan SPEC`: validate a sweep file and print the
  * expanded run table with estimated costs, without running anything.
- *   normsweep plan SPEC [--gflops G] [--ranks R]
- * Exit 0 on a valid spec, 2 (NS_EXIT_USAGE) with every "file:line:col:
- * message" on stderr otherwise. Never creates a file. */
+ *   normsweep plan SPEC [KEY=VALUE ...] [--gflops G] [--ranks R]
+ * KEY=VALUE: command-line overrides, as for `run`. A data set whose files
+ * are not there yet is a warning: the costs use its published size. Exit 0
+ * on a valid spec, 2 (NS_EXIT_USAGE) with every "file:line:col: message" on
+ * stderr otherwise. Never creates a file. */
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
 #include "normsweep/spec.h"
@@ -18,9 +20,11 @@
 
 static void plan_usage(FILE *f)
 {
-    fprintf(f, "usage: normsweep plan SPEC.yaml [--gflops G] [--ranks R]\n"
+    fprintf(f, "usage: normsweep plan SPEC.yaml [KEY=VALUE ...] [--gflops G] [--ranks R]\n"
                "  Validate the sweep file and print every run it expands to (index, lr, arch,\n"
                "  norm, seed, varied settings) with its estimated cost, then the total.\n"
+               "  KEY=VALUE   override the file (train.steps=500, grid.seed=[0,1], ~probes;\n"
+               "              docs/sweep-format.md); a missing data set is a warning here\n"
                "  --gflops G  sustained GFLOP/s of one rank for the time estimate (default %.0f)\n"
                "  --ranks R   also estimate the wall time on R ranks (default 1)\n",
                NS_PLAN_DEFAULT_GFLOPS);
@@ -77,7 +81,8 @@ static void print_table(const ns_spec *s, double gflops, double ranks)
 
 int ns_cmd_plan(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *ov[NS_SPEC_MAX_CLI_OVERRIDES];
+    ns_spec_options opt = {.overrides = ov, .allow_missing_data = 1};
     double gflops = NS_PLAN_DEFAULT_GFLOPS, ranks = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -87,6 +92,9 @@ int ns_cmd_plan(int argc, char **argv)
             if (!parse_pos("--gflops", argv[++i], &gflops)) return NS_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--ranks") && i + 1 < argc) {
             if (!parse_pos("--ranks", argv[++i], &ranks)) return NS_EXIT_USAGE;
+        } else if (path && ns_spec_is_override(argv[i]) &&
+                   opt.noverrides < NS_SPEC_MAX_CLI_OVERRIDES) {
+            ov[opt.noverrides++] = argv[i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -101,13 +109,14 @@ int ns_cmd_plan(int argc, char **argv)
     }
     ns_spec *s = NULL;
     char *errors = NULL;
-    ns_status st = ns_spec_load(path, &s, &errors);
+    ns_status st = ns_spec_load_opts(path, &opt, &s, &errors);
     if (st != NS_OK) {
         if (errors) fputs(errors, stderr);
         else fprintf(stderr, "%s\n", ns_error_msg());
         free(errors);
         return st == NS_ERR_ARG || st == NS_ERR_IO ? NS_EXIT_USAGE : NS_EXIT_FAIL;
     }
+    if (s->warnings) fputs(s->warnings, stderr);
     print_table(s, gflops, ranks);
     ns_spec_free(s);
     return NS_EXIT_OK;

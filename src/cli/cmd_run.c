@@ -32,6 +32,8 @@
 
 typedef struct run_opts {
     const char *spec, *out;
+    const char *overrides[NS_SPEC_MAX_CLI_OVERRIDES]; /* KEY=VALUE after SPEC */
+    int noverrides;
     int resume, force, quiet;
     int shard, nshards;
     double progress_every;
@@ -40,11 +42,13 @@ typedef struct run_opts {
 static void run_usage(FILE *f)
 {
     fprintf(f,
-            "usage: normsweep run SPEC -o OUT [--resume | --force] [--shard I/N]\n"
-            "                     [--progress-every SECONDS] [--quiet]\n"
+            "usage: normsweep run SPEC [KEY=VALUE ...] -o OUT [--resume | --force]\n"
+            "                     [--shard I/N] [--progress-every SECONDS] [--quiet]\n"
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
+            "  KEY=VALUE         override the sweep file: train.steps=500, grid.seed=[0,1],\n"
+            "                    ~probes (docs/sweep-format.md); recorded in OUT\n"
             "  -o OUT, --output OUT, --output=OUT   the results file (once)\n"
             "  --resume          continue an interrupted sweep in OUT (same spec only)\n"
             "  --force           overwrite an existing OUT\n"
@@ -117,6 +121,8 @@ static int parse_one(int argc, char **argv, int *i, run_opts *o)
         return 2;
     } else if (!o->spec) {
         o->spec = a;
+    } else if (ns_spec_is_override(a) && o->noverrides < NS_SPEC_MAX_CLI_OVERRIDES) {
+        o->overrides[o->noverrides++] = a;
     } else {
         fprintf(stderr, "%s: unexpected argument '%s' (one SPEC per run)\n", who, a);
         return 2;
@@ -196,9 +202,11 @@ static int from_rank0(int *v, int n)
 static int load_spec(sweep_job *j)
 {
     char *errors = NULL;
-    ns_status st = ns_spec_load(j->o->spec, &j->spec, &errors);
+    ns_spec_options opt = {.overrides = j->o->overrides, .noverrides = j->o->noverrides};
+    ns_status st = ns_spec_load_opts(j->o->spec, &opt, &j->spec, &errors);
     int code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
     if (code != NS_EXIT_OK) say0(j->rank, errors ? errors : st != NS_OK ? ns_error_msg() : "");
+    else if (j->spec->warnings) say0(j->rank, j->spec->warnings);
     free(errors);
     return code;
 }

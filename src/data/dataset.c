@@ -3,10 +3,13 @@
  * set once. */
 #include "data/data_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *kind_name(ns_data_kind k)
 {
@@ -24,6 +27,55 @@ static void info_init(const ns_data_spec *s, ns_dataset_info *info)
     memset(info, 0, sizeof *info);
     snprintf(info->canonical, sizeof info->canonical, "%s", s->canonical);
     snprintf(info->kind, sizeof info->kind, "%s", kind_name(s->kind));
+}
+
+/* 1 if path does not exist (ENOENT): a FIFO, a symlink loop or an unreadable
+ * file exists, and is read (and refused) as such. */
+static int absent(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* The files of a file data set are not there: its directory, or the first
+ * file of its training split (also in CIFAR's cifar-10-batches-bin/). */
+static int files_absent(const char *name, const char *dir)
+{
+    char p[PATH_MAX + 64];
+    if (absent(dir)) return 1;
+    int cifar = !strcmp(name, "cifar10");
+    const char *first = cifar ? "data_batch_1.bin" : "train-images-idx3-ubyte";
+    snprintf(p, sizeof p, "%s/%s", dir, first);
+    if (!absent(p)) return 0;
+    snprintf(p, sizeof p, cifar ? "%s/cifar-10-batches-bin/%s" : "%s/%s.gz", dir, first);
+    return absent(p);
+}
+
+ns_status ns_dataset_info_published(const char *spec, ns_dataset_info *out)
+{
+    static const struct {
+        const char *name, *kind;
+        ns_shape shape;
+        size_t n_train, n_test;
+    } published[] = {{"fashion-mnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"mnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"kmnist", "idx", {1, 28, 28}, 60000, 10000},
+                     {"cifar10", "cifar10", {3, 32, 32}, 50000, 10000}};
+    size_t nlen = strcspn(spec, ":");
+    const char *dir = spec[nlen] ? spec + nlen + 1 : NS_FASHION_MNIST_DEFAULT_DIR;
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++) {
+        if (strlen(published[i].name) != nlen || strncmp(spec, published[i].name, nlen)) continue;
+        NS_CHECK(files_absent(published[i].name, dir), NS_ERR_IO,
+                 "%s: the data set's files are there: read them", spec);
+        memset(out, 0, sizeof *out);
+        snprintf(out->canonical, sizeof out->canonical, "%s", spec);
+        snprintf(out->kind, sizeof out->kind, "%s", published[i].kind);
+        out->shape = published[i].shape;
+        out->nclasses = 10;
+        out->n_train = published[i].n_train, out->n_test = published[i].n_test;
+        return NS_OK;
+    }
+    return ns_error_set(NS_ERR_ARG, "%s: not a file data set with a published size", spec);
 }
 
 ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out)

@@ -237,26 +237,44 @@ ns_status ns_arch_resolve(const char *text, ns_shape in, int nout, ns_arch *a)
     return NS_OK;
 }
 
-ns_status ns_arch_check(const char *arch, ns_shape in, int nout, double *train_flops_per_sample)
+ns_status ns_arch_size(const char *arch, ns_shape in, int nout, ns_arch_size_info *out)
 {
     ns_arch a;
     NS_TRY(ns_arch_resolve(arch, in, nout, &a));
+    memset(out, 0, sizeof *out);
     double macs = 0.0;
     long c = in.c, h = in.h, w = in.w;
     for (int i = 0; i < a.nitems; i++) {
         const ns_arch_item *it = &a.items[i];
+        double fan_in = 0.0;
         if (it->op == NS_AOP_CONV3) {
+            fan_in = (double)c * 9;
             macs += (double)it->width * c * 9 * h * w;
             c = it->width;
         } else if (it->op == NS_AOP_POOL) {
             h /= 2;
             w /= 2;
         } else {
-            macs += (double)c * h * w * it->width;
+            fan_in = (double)c * h * w;
+            macs += fan_in * it->width;
             c = it->width;
             h = w = 1;
         }
+        double outs = (double)c * h * w;
+        out->outputs += outs;
+        if (it->hidden) out->hidden_outputs += outs;
+        if (it->op == NS_AOP_POOL) continue;
+        out->params += (fan_in + (it->bias ? 1 : 0)) * it->width;
+        out->measured_layers++;
     }
-    if (train_flops_per_sample) *train_flops_per_sample = 3.0 * 2.0 * macs;
+    out->train_flops = 3.0 * 2.0 * macs;
+    return NS_OK;
+}
+
+ns_status ns_arch_check(const char *arch, ns_shape in, int nout, double *train_flops_per_sample)
+{
+    ns_arch_size_info z;
+    NS_TRY(ns_arch_size(arch, in, nout, &z));
+    if (train_flops_per_sample) *train_flops_per_sample = z.train_flops;
     return NS_OK;
 }

@@ -9,6 +9,7 @@
  * only error left is the gradients' own rounding and the O(h^2) third-order
  * term (zero for a quadratic). */
 #include "probe_internal.h"
+#include "normsweep/curvature.h"
 #include "normsweep/rng.h"
 
 #include <math.h>
@@ -111,11 +112,7 @@ static ns_status hutchinson(const ns_objective *obj, ns_probe_ws *ws,
     double sum = 0, sum2 = 0; /* Welford would be overkill for m <= 1000 */
     int m = cfg->hutchinson;
     for (int s = 0; s < m; s++) {
-        uint32_t bits = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (i % 32 == 0) bits = ns_rng_u32(&r);
-            ws->v[i] = (bits >> (i % 32)) & 1u ? 1.0f : -1.0f;
-        }
+        ns_rademacher(&r, ws->v, n);
         double uhu;
         NS_TRY(ns_probe_hvp(obj, ws, w, ws->v, out->h, ws->gx, &uhu, NULL));
         out->evals += 2;
@@ -127,10 +124,7 @@ static ns_status hutchinson(const ns_objective *obj, ns_probe_ws *ws,
         sum2 += uhu * uhu;
     }
     out->trace = sum / m;
-    if (m >= 2) {
-        double var = (sum2 - sum * sum / m) / (m - 1);
-        out->trace_se = sqrt(var > 0 ? var : 0) / sqrt((double)m);
-    }
+    out->trace_se = ns_mean_se(sum, sum2, m);
     return NS_OK;
 }
 

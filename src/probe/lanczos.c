@@ -4,8 +4,9 @@
  *
  * The iteration, on unit q_0 (vectors of `len` entries):
  *   y = A q_j;  alpha_j = <q_j, y>;  r = y - alpha_j q_j - beta_{j-1} q_{j-1}
- *   r -= Q Q^T r, twice (classical Gram-Schmidt against every q so far: the
- *        float basis stays orthogonal to ~1e-7, so no ghost eigenvalues)
+ *   r -= Q Q^T r (classical Gram-Schmidt against every q so far, repeated
+ *        once when it cancelled much of r: the float basis stays orthogonal
+ *        to ~1e-7, so no ghost eigenvalues)
  *   beta_j = ||r||,  q_{j+1} = r / beta_j
  * T_k = tridiag(beta, alpha, beta) = Q^T A Q; its eigenpairs (theta_i, s_i)
  * give Ritz pairs (theta_i, Q s_i) with Lanczos residual |beta_{k-1} s_i[k-1]|.
@@ -100,31 +101,43 @@ ns_status ns_subop_apply(const ns_subop *s, const float *x, float *y)
 
 /* ---------------------------------------------------------------- kernels */
 
+/* Both basis kernels walk the vectors in chunks of CHUNK entries, so a chunk
+ * of r (double) stays in cache while all k basis vectors pass by: the basis
+ * is read once per call, not r k times. */
+#define CHUNK 2048
+
 /* c[i] = <Q_i, r> for i < k (double sums) */
 NS_HOT static void basis_dots(const float *Q, int k, size_t len, const double *r, double *c)
 {
-    for (int i = 0; i < k; i++) {
-        const float *q = Q + (size_t)i * len;
-        double acc[4] = {0, 0, 0, 0};
-        size_t t = 0;
-        for (; t + 4 <= len; t += 4)
-            for (int u = 0; u < 4; u++) acc[u] += q[t + u] * r[t + u];
-        for (; t < len; t++) acc[0] += q[t] * r[t];
-        c[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (int i = 0; i < k; i++) c[i] = 0.0;
+    for (size_t t0 = 0; t0 < len; t0 += CHUNK) {
+        const size_t t1 = len - t0 < CHUNK ? len : t0 + CHUNK;
+        for (int i = 0; i < k; i++) {
+            const float *q = Q + (size_t)i * len;
+            double acc[4] = {0, 0, 0, 0};
+            size_t t = t0;
+            for (; t + 4 <= t1; t += 4)
+                for (int u = 0; u < 4; u++) acc[u] += q[t + u] * r[t + u];
+            for (; t < t1; t++) acc[0] += q[t] * r[t];
+            c[i] += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        }
     }
 }
 
 /* r -= sum_i c[i] Q_i */
 NS_HOT static void basis_subtract(const float *Q, int k, size_t len, const double *c, double *r)
 {
-    for (int i = 0; i < k; i++) {
-        const float *q = Q + (size_t)i * len;
-        const double ci = c[i];
-        for (size_t t = 0; t < len; t++) r[t] -= ci * q[t];
+    for (size_t t0 = 0; t0 < len; t0 += CHUNK) {
+        const size_t t1 = len - t0 < CHUNK ? len : t0 + CHUNK;
+        for (int i = 0; i < k; i++) {
+            const float *q = Q + (size_t)i * len;
+            const double ci = c[i];
+            for (size_t t = t0; t < t1; t++) r[t] -= ci * q[t];
+        }
     }
 }
 
-/* r = y - a q - b p (p may be NULL); returns <q, y> in *a first when asked */
+/* <q, y> in double */
 NS_HOT static double dot_fd(const float *q, const float *y, size_t len)
 {
     double acc[4] = {0, 0, 0, 0};
@@ -135,11 +148,31 @@ NS_HOT static double dot_fd(const float *q, const float *y, size_t len)
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-static double norm_d(const double *r, size_t len)
+NS_HOT static double norm_d(const double *r, size_t len)
 {
-    double s = 0;
-    for (size_t t = 0; t < len; t++) s += r[t] * r[t];
-    return sqrt(s);
+    double acc[4] = {0, 0, 0, 0};
+    size_t t = 0;
+    for (; t + 4 <= len; t += 4)
+        for (int u = 0; u < 4; u++) acc[u] += r[t + u] * r[t + u];
+    for (; t < len; t++) acc[0] += r[t] * r[t];
+    return sqrt((acc[0] + acc[1]) + (acc[2] + acc[3]));
+}
+
+/* r = y - a q - b p (p NULL: no third term) */
+NS_HOT static void recurrence(double *restrict r, const float *restrict y,
+                              const float *restrict q, const float *restrict p, double a,
+                              double b, size_t len)
+{
+    if (p)
+        for (size_t t = 0; t < len; t++) r[t] = (double)y[t] - a * q[t] - b * p[t];
+    else
+        for (size_t t = 0; t < len; t++) r[t] = (double)y[t] - a * q[t];
+}
+
+/* q = fl(r * s) */
+NS_HOT static void scale_to_float(float *restrict q, const double *restrict r, double s, size_t len)
+{
+    for (size_t t = 0; t < len; t++) q[t] = (float)(r[t] * s);
 }
 
 /* ---------------------------------------------------------------- the iteration */
@@ -158,15 +191,19 @@ ns_status ns_lanczos_run(const ns_subop *op, int m, ns_lanczos_stop stop, void *
         NS_TRY(ns_subop_apply(op, q, ws->y));
         st->products++;
         const double a = dot_fd(q, ws->y, len), bp = j ? ws->beta[j - 1] : 0.0;
-        for (size_t t = 0; t < len; t++)
-            r[t] = (double)ws->y[t] - a * q[t] - (qp ? bp * qp[t] : 0.0);
-        double acorr = 0.0;
-        for (int pass = 0; pass < 2; pass++) { /* "twice is enough" */
+        recurrence(r, ws->y, q, qp, a, bp, len);
+        /* Gram-Schmidt against the whole basis; a second pass only when the
+         * first removed much of r (Daniel, Gragg, Kaufman & Stewart 1976:
+         * ||r|| fell below 0.7 of itself), when "twice is enough" applies */
+        double acorr = 0.0, b = norm_d(r, len);
+        for (int pass = 0; pass < 2; pass++) {
             basis_dots(ws->Q, j + 1, len, r, c);
             acorr += c[j];
             basis_subtract(ws->Q, j + 1, len, c, r);
+            const double before = b;
+            b = norm_d(r, len);
+            if (!(b < 0.7 * before)) break;
         }
-        const double b = norm_d(r, len);
         ws->alpha[j] = a + acorr;
         ws->beta[j] = b;
         st->steps = j + 1;
@@ -181,8 +218,7 @@ ns_status ns_lanczos_run(const ns_subop *op, int m, ns_lanczos_stop stop, void *
             return NS_OK;
         }
         if (j + 1 == m || (stop && stop(ws, j + 1, sctx))) return NS_OK;
-        float *qn = ws->Q + (size_t)(j + 1) * len;
-        for (size_t t = 0; t < len; t++) qn[t] = (float)(r[t] / b);
+        scale_to_float(ws->Q + (size_t)(j + 1) * len, r, 1.0 / b, len);
     }
     return NS_OK;
 }
@@ -198,15 +234,11 @@ ns_status ns_lanczos_residual(const ns_subop *op, int k, int i, double *res)
 {
     ns_lanczos_ws *ws = op->ws;
     const size_t len = op->len;
-    double *yd = ws->r;
+    double *yd = ws->r, *c = ws->work;
     memset(yd, 0, len * sizeof *yd);
-    for (int j = 0; j < k; j++) {
-        const float *q = ws->Q + (size_t)j * len;
-        const double s = ws->S[j * k + i];
-        for (size_t t = 0; t < len; t++) yd[t] += s * q[t];
-    }
-    const double yn = norm_d(yd, len);
-    for (size_t t = 0; t < len; t++) ws->y[t] = (float)(yd[t] / yn);
+    for (int j = 0; j < k; j++) c[j] = -ws->S[j * k + i];
+    basis_subtract(ws->Q, k, len, c, yd); /* y = Q s */
+    scale_to_float(ws->y, yd, 1.0 / norm_d(yd, len), len);
     NS_TRY(ns_subop_apply(op, ws->y, ws->ay));
     double e = 0, y2 = 0;
     for (size_t t = 0; t < len; t++) {

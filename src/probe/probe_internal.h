@@ -25,6 +25,10 @@ static inline ns_status ns_probe_check_ws(const ns_objective *obj, const ns_prob
  * bits. */
 #include "core/hot.h"
 
+/* Standard error of the mean of m samples from their sum and sum of squares:
+ * sample sd (ddof 1) / sqrt(m); NaN for m < 2 (slq.c). */
+double ns_mean_se(double sum, double sum2, int m);
+
 /* out = fl(w - eta d), computed in double and rounded once. */
 void ns_vec_step(const float *w, double eta, const float *d, float *out, size_t n);
 

@@ -13,6 +13,13 @@
 
 #include <math.h>
 
+double ns_mean_se(double sum, double sum2, int m)
+{
+    if (m < 2) return NAN;
+    double var = (sum2 - sum * sum / m) / (m - 1);
+    return sqrt(var > 0 ? var : 0) / sqrt((double)m);
+}
+
 void ns_rademacher(ns_rng *r, float *z, size_t n)
 {
     uint32_t bits = 0;
@@ -71,9 +78,6 @@ ns_status ns_curv_hutchinson(const ns_linop *op, float *z, float *az, int m, uin
         sum2 += s * s;
     }
     *trace = sum / m;
-    if (m >= 2) {
-        double var = (sum2 - sum * sum / m) / (m - 1);
-        *se = sqrt(var > 0 ? var : 0) / sqrt((double)m);
-    }
+    *se = ns_mean_se(sum, sum2, m);
     return NS_OK;
 }

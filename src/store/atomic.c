@@ -12,6 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* " (ENOSPC)" for the errors a user fixes outside normsweep, "" otherwise. */
+static const char *errname(int e)
+{
+    return e == ENOSPC ? " (ENOSPC)" : e == EDQUOT ? " (EDQUOT)" : e == EROFS ? " (EROFS)"
+           : e == EIO  ? " (EIO)"    : "";
+}
+
 static ns_status write_all(int fd, const char *tmp, const void *p, size_t n, size_t *off)
 {
     const char *b = p;
@@ -19,8 +26,8 @@ static ns_status write_all(int fd, const char *tmp, const void *p, size_t n, siz
         ssize_t w = write(fd, b, n);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0)
-            return ns_error_set(NS_ERR_IO, "%s: write failed at byte %zu: %s", tmp, *off,
-                                w < 0 ? strerror(errno) : "wrote nothing");
+            return ns_error_set(NS_ERR_IO, "%s: write failed at byte %zu: %s%s", tmp, *off,
+                                w < 0 ? strerror(errno) : "wrote nothing", w < 0 ? errname(errno) : "");
         b += w;
         n -= (size_t)w;
         *off += (size_t)w;
@@ -60,8 +67,8 @@ ns_status ns_atomic_write(const char *path, const ns_seg *segs, int nsegs)
     /* O_TRUNC: a .tmp left by a crashed writer is simply overwritten. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        ns_status st = ns_error_set(NS_ERR_IO, "%s: cannot create %s: %s", path, tmp,
-                                    strerror(errno));
+        ns_status st = ns_error_set(NS_ERR_IO, "%s: cannot create %s: %s%s", path, tmp,
+                                    strerror(errno), errname(errno));
         free(tmp);
         return st;
     }
@@ -70,7 +77,7 @@ ns_status ns_atomic_write(const char *path, const ns_seg *segs, int nsegs)
     for (int i = 0; i < nsegs && st == NS_OK; i++)
         if (segs[i].n > 0) st = write_all(fd, tmp, segs[i].p, segs[i].n, &off);
     if (st == NS_OK && fsync(fd) != 0)
-        st = ns_error_set(NS_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+        st = ns_error_set(NS_ERR_IO, "%s: fsync failed: %s%s", tmp, strerror(errno), errname(errno));
     if (close(fd) != 0 && st == NS_OK)
         st = ns_error_set(NS_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
     if (st == NS_OK && rename(tmp, path) != 0)

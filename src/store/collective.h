@@ -9,7 +9,8 @@
  *
  * MPI return codes are checked everywhere (ns_mpi_check_file, which names the file): a failed call is
  * NS_ERR_MPI naming the call and the file. comm == MPI_COMM_NULL means a
- * serial (one-process) file: nothing to agree on. */
+ * serial (one-process) file: nothing to agree on; so does an MPI that is not
+ * running (the caller's own check refuses that case). */
 #ifndef NS_STORE_COLLECTIVE_H
 #define NS_STORE_COLLECTIVE_H
 
@@ -34,5 +35,9 @@ ns_status ns_coll_from_root(MPI_Comm comm, const char *path, ns_status st);
 
 /* Rank 0's text (NUL-terminated, < cap bytes) copied into buf on every rank. */
 ns_status ns_coll_bcast_text(MPI_Comm comm, const char *path, char *buf, int cap);
+
+/* Rank 0's malloc'd string *s on every rank (the others' *s is freed and
+ * replaced by a copy). */
+ns_status ns_coll_bcast_str(MPI_Comm comm, const char *path, char **s);
 
 #endif

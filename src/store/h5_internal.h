@@ -66,6 +66,15 @@ ns_status ns_h5_load_table(ns_h5 *h);
 /* Dataset by name, or NULL with NS_ERR_ARG set naming the file and var. */
 ns_h5_dset *ns_h5_find(ns_h5 *h, const char *var);
 
+/* Index of the dim named name in L, or -1. */
+int ns_h5_layout_find_dim(const ns_h5_layout *L, const char *name);
+/* Collective over comm: every rank's layout is valid and all ranks passed the
+ * same (path, layout); else the same error on every rank (layout.c). */
+ns_status ns_h5_layout_agree(const char *path, MPI_Comm comm, const ns_h5_layout *L);
+/* Bytes to reserve for the file of a valid layout: its raw data exactly plus a
+ * generous bound on its metadata. */
+unsigned long long ns_h5_layout_bytes(const ns_h5_layout *L);
+
 /* Write a scalar UTF-8 string attribute on obj. */
 ns_status ns_h5_put_str_attr(const char *path, hid_t obj, const char *objname, const char *name,
                              const char *value);

@@ -2,36 +2,76 @@
  * mapping, HDF5 error capture and attributes. Creation is in layout.c, row
  * I/O in rows.c. */
 #include "h5_internal.h"
+#include "collective.h"
+#include "watchdog.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ errors */
 
 void ns_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-/* H5Ewalk callback: keep the innermost (last visited walking downward)
- * description; it is the most specific ("unable to open file: ... errno = 2"). */
+/* H5Ewalk callback: keep the innermost description (the last one visited
+ * walking downward), which is the most specific - "truncated file: eof = 800,
+ * sblock->base_addr = 0, stored_eof = 2048", "unable to open file: ... errno =
+ * 2" - with the function that raised it. */
 static herr_t err_walk(unsigned n, const H5E_error2_t *e, void *data)
 {
     (void)n;
     char *buf = data;
-    if (e->desc && *e->desc) snprintf(buf, 256, "%s (in %s)", e->desc, e->func_name);
+    if (e->desc && *e->desc) snprintf(buf, 400, "%s (in %s)", e->desc, e->func_name);
     return 0;
+}
+
+/* After a failed write: a full file system is the usual cause, but MPI-IO
+ * reports a short write without errno; say how much room is left. */
+static void note_free_space(const char *path, char *buf, size_t n)
+{
+    if (!path) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0) return;
+    unsigned long long avail = (unsigned long long)v.f_bavail * v.f_frsize;
+    if (avail < 1024 * 1024)
+        snprintf(buf + strlen(buf), n - strlen(buf),
+                 "; the file system holding it has %llu bytes free (ENOSPC)", avail);
 }
 
 ns_status ns_h5_err(const char *path, const char *fmt, ...)
 {
-    char what[512], inner[256] = "no HDF5 error message";
+    int e = errno; /* the system call HDF5 made last, if any */
+    char what[512], inner[400] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, err_walk, inner);
     H5Eclear2(H5E_DEFAULT);
+    /* HDF5 reports some failures (MPI-IO, a full disk) without an entry on its
+     * stack: say what the operating system said (callers clear errno before
+     * the HDF5 call, so a set errno is that call's) */
+    if (!inner[0]) snprintf(inner, sizeof inner, "%s", e ? strerror(e) : "HDF5 gave no reason");
+    /* "file write failed" says nothing of why: a full disk, a quota, a
+     * read-only or failing device is what the user can act on */
+    else if (e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG)
+        snprintf(inner + strlen(inner), sizeof inner - strlen(inner), ": %s (%s)", strerror(e),
+                 e == ENOSPC ? "ENOSPC" : e == EDQUOT ? "EDQUOT" : e == EIO ? "EIO"
+                 : e == EROFS ? "EROFS" : "EFBIG");
+    if (strstr(inner, "write failed") && !strstr(inner, "ENOSPC"))
+        note_free_space(path, inner, sizeof inner);
     return ns_error_set(NS_ERR_HDF5, "%s: %s: %s", path ? path : "(no file)", what, inner);
 }
 
@@ -192,11 +232,13 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
     const char *P = h->path;
     d->id = H5Dopen2(h->file, d->name, H5P_DEFAULT);
     if (d->id < 0) return ns_h5_err(P, "cannot open dataset '%s'", d->name);
-    hid_t ft = H5Dget_type(d->id), sp = H5Dget_space(d->id);
-    if (ft < 0 || sp < 0) {
-        if (ft >= 0) H5Tclose(ft);
-        if (sp >= 0) H5Sclose(sp);
-        return ns_h5_err(P, "cannot get type/space of dataset '%s'", d->name);
+    hid_t ft = H5Dget_type(d->id);
+    if (ft < 0) return ns_h5_err(P, "cannot get the type of dataset '%s'", d->name);
+    hid_t sp = H5Dget_space(d->id);
+    if (sp < 0) {
+        ns_status st = ns_h5_err(P, "cannot get the shape of dataset '%s'", d->name);
+        H5Tclose(ft);
+        return st;
     }
     ns_h5_info *I = &d->info;
     ns_status st = classify_type(P, d->name, ft, &I->type, &I->str_len);
@@ -222,9 +264,13 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
     for (int i = 0; i < nd; i++) {
         d->dimname[i][0] = '\0';
         if (d->is_scale) snprintf(d->dimname[i], sizeof d->dimname[i], "%s", d->name);
-        else if (H5DSget_num_scales(d->id, (unsigned)i) > 0 &&
-                 H5DSiterate_scales(d->id, (unsigned)i, NULL, scale_name, d->dimname[i]) < 0)
-            return ns_h5_err(P, "cannot read dimension scale %d of '%s'", i, d->name);
+        else {
+            int ns = H5DSget_num_scales(d->id, (unsigned)i);
+            if (ns < 0 ||
+                (ns > 0 && H5DSiterate_scales(d->id, (unsigned)i, NULL, scale_name, d->dimname[i]) < 0))
+                return ns_h5_err(P, "cannot read the dimension scale of axis %d of '%s' (its "
+                                 "DIMENSION_LIST attribute or the scale is damaged)", i, d->name);
+        }
         I->dims[i] = d->dimname[i];
     }
     return NS_OK;
@@ -290,11 +336,36 @@ void ns_h5_free_handle(ns_h5 *h)
     free(h);
 }
 
+/* Open MPI's sharedfp/lockedfile component, which MPI_File_open selects for
+ * every file, copies the file name into a fixed buffer and aborts the process
+ * on a path of 245 characters or more. HDF5 never uses shared file pointers,
+ * so the component is switched off (before the first MPI-IO open of the
+ * process, when Open MPI reads the variable) unless the user chose sharedfp
+ * components; then a long path is refused instead of aborting. */
+static ns_status avoid_lockedfile(const char *path)
+{
+    /* 244 characters work; a new file is made as PATH.creating (create.c) */
+    enum { LOCKEDFILE_MAX_PATH = 244 - 9 };
+    const char *v = getenv("OMPI_MCA_sharedfp");
+    if (!v) {
+        setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+        return NS_OK;
+    }
+    int selected = v[0] == '^' ? !strstr(v, "lockedfile") : strstr(v, "lockedfile") != NULL;
+    NS_CHECK(!selected || strlen(path) <= LOCKEDFILE_MAX_PATH, NS_ERR_ARG,
+             "%s: a path of %zu characters aborts Open MPI's sharedfp/lockedfile component, "
+             "which OMPI_MCA_sharedfp=%s allows; use a path of at most %d characters (e.g. a "
+             "relative one) or OMPI_MCA_sharedfp=^lockedfile",
+             path, strlen(path), v, LOCKEDFILE_MAX_PATH);
+    return NS_OK;
+}
+
 ns_status ns_h5_begin(const char *path, MPI_Comm comm, ns_h5 **hp, hid_t *fapl)
 {
     *hp = NULL;
     *fapl = H5I_INVALID_HID;
     NS_CHECK(path && *path, NS_ERR_ARG, "ns_h5: empty file path");
+    if (comm != MPI_COMM_NULL) NS_TRY(avoid_lockedfile(path));
     ns_h5_quiet();
     ns_h5 *h = calloc(1, sizeof *h);
     if (!h || !(h->path = strdup(path))) {
@@ -333,32 +404,53 @@ ns_status ns_h5_begin(const char *path, MPI_Comm comm, ns_h5 **hp, hid_t *fapl)
     return NS_OK;
 }
 
+/* What the operating system can tell about a file before HDF5 opens it: a
+ * missing file is NS_ERR_IO (callers may treat it as "nothing yet"); so are a
+ * directory, a FIFO or device (opening one could block) and a file this
+ * process may not read (or write, for writable); an empty file NS_ERR_FORMAT. */
+static ns_status check_path(const char *path, int writable)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return ns_error_set(NS_ERR_IO, "%s: cannot open store file: %s", path, strerror(errno));
+    NS_CHECK(!S_ISDIR(sb.st_mode), NS_ERR_IO, "%s: is a directory, not a store file", path);
+    NS_CHECK(S_ISREG(sb.st_mode), NS_ERR_IO, "%s: not a regular file (a FIFO, socket or device)",
+             path);
+    NS_CHECK(sb.st_size > 0, NS_ERR_FORMAT, "%s: empty file (0 bytes): not an HDF5 file", path);
+    if (access(path, writable ? R_OK | W_OK : R_OK) != 0)
+        return ns_error_set(NS_ERR_IO, "%s: cannot open store file %s: %s", path,
+                            writable ? "read-write" : "read-only", strerror(errno));
+    return NS_OK;
+}
+
 ns_status ns_h5_open(const char *path, MPI_Comm comm, int writable, ns_h5 **out)
 {
     NS_CHECK(out, NS_ERR_ARG, "ns_h5_open: NULL out");
     *out = NULL;
-    ns_h5 *h;
-    hid_t fa;
-    NS_TRY(ns_h5_begin(path, comm, &h, &fa));
-    h->writable = writable != 0;
-    /* A missing file is an I/O error (callers may treat it as "nothing yet"). */
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        H5Pclose(fa);
-        ns_h5_free_handle(h);
-        return ns_error_set(NS_ERR_IO, "%s: cannot open store file: no such file or unreadable",
-                            path);
-    }
-    fclose(probe);
-    h->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fa);
-    H5Pclose(fa);
-    if (h->file < 0) {
-        ns_status st = ns_h5_err(path, "not an HDF5 file or cannot be opened %s",
-                                 writable ? "read-write" : "read-only");
+    ns_h5 *h = NULL;
+    hid_t fa = H5I_INVALID_HID;
+    ns_status st = ns_h5_begin(path, comm, &h, &fa);
+    if (st == NS_OK) st = check_path(path, writable);
+    /* every rank must see the file before the collective open (a file on a
+     * node-local disk, or missing on one node, would hang the others in it) */
+    st = ns_coll_agree(comm, path, st);
+    if (st != NS_OK) {
+        if (fa >= 0) H5Pclose(fa);
         ns_h5_free_handle(h);
         return st;
     }
-    ns_status st = ns_h5_load_table(h);
+    h->writable = writable != 0;
+    char what[600];
+    snprintf(what, sizeof what, "opening %.500s", path);
+    if (h->parallel) ns_watchdog_arm(what, 300.0);
+    errno = 0;
+    h->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fa);
+    if (h->file < 0)
+        st = ns_h5_err(path, "not an HDF5 file or cannot be opened %s",
+                       writable ? "read-write" : "read-only");
+    H5Pclose(fa);
+    if (st == NS_OK) st = ns_h5_load_table(h);
+    if (h->parallel) ns_watchdog_disarm();
     if (st != NS_OK) {
         ns_h5_free_handle(h);
         return st;
@@ -429,13 +521,15 @@ ns_status ns_h5_put_str_attr(const char *path, hid_t obj, const char *objname, c
     H5Tset_strpad(t, H5T_STR_NULLTERM);
     H5Tset_cset(t, H5T_CSET_UTF8);
     hid_t s = H5Screate(H5S_SCALAR);
+    errno = 0;
     hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
     herr_t w = a >= 0 ? H5Awrite(a, t, value) : -1;
+    ns_status st = w < 0 ? ns_h5_err(path, "cannot write attribute '%s' on '%s'", name, objname)
+                         : NS_OK;
     if (a >= 0) H5Aclose(a);
     H5Sclose(s);
     H5Tclose(t);
-    if (w < 0) return ns_h5_err(path, "cannot write attribute '%s' on '%s'", name, objname);
-    return NS_OK;
+    return st;
 }
 
 ns_status ns_h5_get_attr(ns_h5 *h, const char *name, char **value)

@@ -1,11 +1,9 @@
-/* layout.c - validate a layout and create the whole file from it, collectively.
+/* layout.c - validate a layout, check that all ranks pass the same one, and
+ * size the file it makes. The file itself is made in create.c.
  *
  * Parallel HDF5 corrupts a file (or hangs in H5Fclose) if ranks disagree on any
  * metadata operation, so ns_h5_create first compares a CRC of its arguments
- * over the communicator and refuses to start when they differ. Every dataset
- * is contiguous and allocated at creation with its fill value, and the file is
- * flushed before returning: from then on a row write touches raw data only,
- * and a crash leaves a complete, readable file. */
+ * over the communicator and refuses to start when they differ. */
 #include "h5_internal.h"
 
 #include <stdio.h>
@@ -27,7 +25,7 @@ static ns_status check_name(const char *what, int i, const char *name)
     return NS_OK;
 }
 
-static int find_dim(const ns_h5_layout *L, const char *name)
+int ns_h5_layout_find_dim(const ns_h5_layout *L, const char *name)
 {
     for (int i = 0; i < L->ndims; i++)
         if (strcmp(L->dims[i].name, name) == 0) return i;
@@ -46,7 +44,7 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
     for (int i = 0; i < L->ndims; i++) {
         const ns_h5_dim *D = &L->dims[i];
         NS_TRY(check_name("dim", i, D->name));
-        NS_CHECK(find_dim(L, D->name) == i, NS_ERR_ARG, "layout: dim '%s' declared twice",
+        NS_CHECK(ns_h5_layout_find_dim(L, D->name) == i, NS_ERR_ARG, "layout: dim '%s' declared twice",
                  D->name);
         NS_CHECK(D->size >= 1, NS_ERR_ARG, "layout: dim '%s' has size 0 (must be >= 1)",
                  D->name);
@@ -59,7 +57,7 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
     for (int i = 0; i < L->nvars; i++) {
         const ns_h5_var *V = &L->vars[i];
         NS_TRY(check_name("var", i, V->name));
-        NS_CHECK(find_dim(L, V->name) < 0, NS_ERR_ARG,
+        NS_CHECK(ns_h5_layout_find_dim(L, V->name) < 0, NS_ERR_ARG,
                  "layout: var '%s' has the name of a dim (dims are datasets of their own)",
                  V->name);
         for (int j = 0; j < i; j++)
@@ -75,7 +73,7 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
         size_t cells = ns_h5_type_size(V->type, V->str_len);
         for (int k = 0; k < V->ndims; k++) {
             NS_CHECK(V->dims[k], NS_ERR_ARG, "layout: var '%s' dim %d is NULL", V->name, k);
-            int di = find_dim(L, V->dims[k]);
+            int di = ns_h5_layout_find_dim(L, V->dims[k]);
             NS_CHECK(di >= 0, NS_ERR_ARG, "layout: var '%s' uses undeclared dim '%s'", V->name,
                      V->dims[k]);
             for (int m = 0; m < k; m++)
@@ -147,8 +145,7 @@ static uLong layout_crc(const char *path, const ns_h5_layout *L)
     return c;
 }
 
-/* All ranks learn whether every rank's layout is valid and identical. */
-static ns_status agree(const char *path, MPI_Comm comm, const ns_h5_layout *L)
+ns_status ns_h5_layout_agree(const char *path, MPI_Comm comm, const ns_h5_layout *L)
 {
     ns_status mine = ns_h5_layout_check(L);
     int bad = mine != NS_OK, anybad = 0;
@@ -167,141 +164,30 @@ static ns_status agree(const char *path, MPI_Comm comm, const ns_h5_layout *L)
     return NS_OK;
 }
 
-/* ------------------------------------------------------------ creation */
+/* ------------------------------------------------------------ size */
 
-/* One contiguous dataset, storage allocated now and prefilled with the fill value. */
-static ns_status make_dataset(ns_h5 *h, const char *name, ns_h5_type t, int str_len, int nd,
-                              const hsize_t *shape, hid_t *did)
-{
-    unsigned char fill[8];
-    void *strfill = t == NS_H5_STR ? calloc((size_t)str_len, 1) : NULL;
-    if (t == NS_H5_STR && !strfill)
-        return ns_error_set(NS_ERR_NOMEM, "%s: out of memory for the fill of '%s'", h->path, name);
-    hid_t ft = ns_h5_file_type(t, str_len), mt = ns_h5_mem_type(t, str_len);
-    hid_t sp = H5Screate_simple(nd, shape, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    herr_t e = 0;
-    e |= H5Pset_layout(dcpl, H5D_CONTIGUOUS);
-    e |= H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-    e |= H5Pset_fill_time(dcpl, H5D_FILL_TIME_IFSET);
-    e |= H5Pset_obj_track_times(dcpl, 0); /* no timestamps: same content, same bytes */
-    if (t == NS_H5_STR) {
-        e |= H5Pset_fill_value(dcpl, mt, strfill); /* all NULs: the empty string */
-    } else {
-        ns_h5_fill_value(t, str_len, fill);
-        e |= H5Pset_fill_value(dcpl, mt, fill);
-    }
-    *did = e < 0 ? H5I_INVALID_HID : H5Dcreate2(h->file, name, ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    free(strfill);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
-    H5Tclose(mt);
-    H5Tclose(ft);
-    if (*did < 0) return ns_h5_err(h->path, "cannot create dataset '%s'", name);
-    return NS_OK;
-}
+static size_t opt_len(const char *s) { return s ? strlen(s) + 32 : 0; }
 
-static ns_status put_opt_attr(ns_h5 *h, hid_t obj, const char *objname, const char *name,
-                              const char *value)
+unsigned long long ns_h5_layout_bytes(const ns_h5_layout *L)
 {
-    return value ? ns_h5_put_str_attr(h->path, obj, objname, name, value) : NS_OK;
-}
-
-static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, int rank, hid_t *did)
-{
-    hsize_t n = (hsize_t)D->size;
-    /* A dim without coordinates is a float dataset named by netCDF's marker,
-     * exactly as netCDF-C writes one, so readers show the dim without values. */
-    ns_h5_type t = D->coord ? D->coord_type : NS_H5_F32;
-    int sl = D->coord_type == NS_H5_STR ? D->coord_str_len : 0;
-    NS_TRY(make_dataset(h, D->name, t, D->coord ? sl : 0, 1, &n, did));
-    char pure[sizeof NS_H5_PURE_DIM_NAME + 24];
-    snprintf(pure, sizeof pure, "%s%10zu", NS_H5_PURE_DIM_NAME, D->size);
-    if (H5DSset_scale(*did, D->coord ? D->name : pure) < 0)
-        return ns_h5_err(h->path, "cannot make '%s' a dimension scale", D->name);
-    NS_TRY(put_opt_attr(h, *did, D->name, "units", D->units));
-    NS_TRY(put_opt_attr(h, *did, D->name, "long_name", D->long_name));
-    /* Coordinates are data: one rank writes them (independently, like rows). */
-    if (D->coord && rank == 0) {
-        hid_t mt = ns_h5_mem_type(t, sl);
-        herr_t w = H5Dwrite(*did, mt, H5S_ALL, H5S_ALL, h->dxpl, D->coord);
-        H5Tclose(mt);
-        if (w < 0) return ns_h5_err(h->path, "cannot write the coordinates of dim '%s'", D->name);
+    /* raw data exactly; metadata generously (object headers, dimension-scale
+     * back references, attribute text): a reservation, not the file size */
+    unsigned long long raw = 0, meta = 32 * 1024;
+    for (int i = 0; i < L->ndims; i++) {
+        const ns_h5_dim *D = &L->dims[i];
+        raw += D->size * (D->coord ? ns_h5_type_size(D->coord_type, D->coord_str_len) : 4);
+        meta += 2048 + opt_len(D->units) + opt_len(D->long_name);
     }
-    return NS_OK;
-}
-
-static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
-                            const hid_t *dim_ids)
-{
-    hsize_t shape[NS_H5_MAX_DIMS];
-    int di[NS_H5_MAX_DIMS];
-    for (int k = 0; k < V->ndims; k++) {
-        di[k] = find_dim(L, V->dims[k]);
-        shape[k] = (hsize_t)L->dims[di[k]].size;
+    for (int i = 0; i < L->nvars; i++) {
+        const ns_h5_var *V = &L->vars[i];
+        unsigned long long cells = ns_h5_type_size(V->type, V->str_len);
+        for (int k = 0; k < V->ndims; k++)
+            for (int d = 0; d < L->ndims; d++)
+                if (strcmp(L->dims[d].name, V->dims[k]) == 0) cells *= L->dims[d].size;
+        raw += cells;
+        meta += 2048 + 64 * (unsigned long long)V->ndims + opt_len(V->units) +
+                opt_len(V->long_name) + opt_len(V->description);
     }
-    hid_t did;
-    NS_TRY(make_dataset(h, V->name, V->type, V->str_len, V->ndims, shape, &did));
-    ns_status st = NS_OK;
-    for (int k = 0; k < V->ndims && st == NS_OK; k++)
-        if (H5DSattach_scale(did, dim_ids[di[k]], (unsigned)k) < 0)
-            st = ns_h5_err(h->path, "cannot attach dim '%s' to var '%s'", V->dims[k], V->name);
-    if (st == NS_OK) st = put_opt_attr(h, did, V->name, "units", V->units);
-    if (st == NS_OK) st = put_opt_attr(h, did, V->name, "long_name", V->long_name);
-    if (st == NS_OK) st = put_opt_attr(h, did, V->name, "description", V->description);
-    H5Dclose(did);
-    return st;
-}
-
-static ns_status create_all(ns_h5 *h, const ns_h5_layout *L, int rank, hid_t *dim_ids)
-{
-    for (int i = 0; i < L->ndims; i++) NS_TRY(create_dim(h, &L->dims[i], rank, &dim_ids[i]));
-    for (int i = 0; i < L->nvars; i++) NS_TRY(create_var(h, L, &L->vars[i], dim_ids));
-    NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FORMAT, NS_H5_FORMAT_TAG));
-    NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FILLS, NS_H5_FILLS_TEXT));
-    for (int i = 0; i < L->nattrs; i++)
-        NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", L->attr_names[i], L->attr_values[i]));
-    return NS_OK;
-}
-
-ns_status ns_h5_create(const char *path, MPI_Comm comm, const ns_h5_layout *L, ns_h5 **out)
-{
-    NS_CHECK(out, NS_ERR_ARG, "ns_h5_create: NULL out");
-    *out = NULL;
-    NS_CHECK(path && *path, NS_ERR_ARG, "ns_h5_create: empty file path");
-    int rank = 0;
-    if (comm != MPI_COMM_NULL) {
-        int init = 0;
-        MPI_Initialized(&init);
-        NS_CHECK(init, NS_ERR_STATE, "%s: collective create needs MPI_Init first", path);
-        MPI_Comm_rank(comm, &rank);
-        NS_TRY(agree(path, comm, L));
-    } else {
-        NS_TRY(ns_h5_layout_check(L));
-    }
-    ns_h5 *h;
-    hid_t fa;
-    NS_TRY(ns_h5_begin(path, comm, &h, &fa));
-    h->writable = 1;
-    h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
-    H5Pclose(fa);
-    if (h->file < 0) {
-        ns_status st = ns_h5_err(path, "cannot create the store file");
-        ns_h5_free_handle(h);
-        return st;
-    }
-    hid_t dim_ids[L->ndims > 0 ? L->ndims : 1];
-    for (int i = 0; i < L->ndims; i++) dim_ids[i] = H5I_INVALID_HID;
-    ns_status st = create_all(h, L, rank, dim_ids);
-    for (int i = 0; i < L->ndims; i++)
-        if (dim_ids[i] >= 0) H5Dclose(dim_ids[i]);
-    /* Metadata on disk before anyone writes a row: a crash from here on leaves a readable file. */
-    if (st == NS_OK && H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
-        st = ns_h5_err(path, "H5Fflush after creating the layout failed");
-    if (st == NS_OK) st = ns_h5_load_table(h);
-    if (st != NS_OK) {
-        ns_h5_free_handle(h);
-        return st;
-    }
-    *out = h;
-    return NS_OK;
+    for (int i = 0; i < L->nattrs; i++) meta += opt_len(L->attr_names[i]) + opt_len(L->attr_values[i]);
+    return raw + meta;
 }

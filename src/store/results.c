@@ -108,12 +108,17 @@ static char *fmt_floats(const float *v, int n)
     return out;
 }
 
-/* Root attributes (text values owned by the caller's buffers). */
+/* Root attributes. The environment ones enter the collective create (and its
+ * layout checksum) but may differ between ranks - a clock, a BLAS kernel or a
+ * thread count on another node - so every rank uses rank 0's (row 7 of issue
+ * 17: time() per rank made starts fail at random). */
+enum { ENV_VERSION, ENV_GIT, ENV_HDF5, ENV_MPI, ENV_KERNEL, ENV_THREADS, ENV_CREATED, ENV_COUNT };
 typedef struct root_attrs {
     char *canon, *mean, *std;
-    char created[32], threads[16];
+    char env[ENV_COUNT][256];
 } root_attrs;
 
+/* This rank's values (no MPI). */
 static ns_status root_attrs_make(const ns_spec *spec, const ns_results_meta *meta, root_attrs *a)
 {
     memset(a, 0, sizeof *a);
@@ -121,12 +126,25 @@ static ns_status root_attrs_make(const ns_spec *spec, const ns_results_meta *met
     a->mean = fmt_floats(meta ? meta->data_mean : NULL, spec->in_shape.c);
     a->std = fmt_floats(meta ? meta->data_std : NULL, spec->in_shape.c);
     NS_CHECK(a->canon && a->mean && a->std, NS_ERR_NOMEM, "out of memory");
+#define M(f) (meta && meta->f ? meta->f : "unknown")
+    const char *text[ENV_KERNEL + 1] = {M(normsweep_version), M(git_commit), M(hdf5_version),
+                                        M(mpi_version), M(blas_kernel)};
+#undef M
+    for (int i = 0; i <= ENV_KERNEL; i++) snprintf(a->env[i], sizeof a->env[i], "%s", text[i]);
+    snprintf(a->env[ENV_THREADS], sizeof a->env[ENV_THREADS], "%d", meta ? meta->blas_threads : 0);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(a->created, sizeof a->created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(a->threads, sizeof a->threads, "%d", meta ? meta->blas_threads : 0);
+    strftime(a->env[ENV_CREATED], sizeof a->env[ENV_CREATED], "%Y-%m-%dT%H:%M:%SZ", &tm);
     return NS_OK;
+}
+
+/* Rank 0's environment values and data statistics on every rank. */
+static ns_status root_attrs_share(MPI_Comm comm, const char *path, root_attrs *a)
+{
+    NS_TRY(ns_coll_bcast_text(comm, path, &a->env[0][0], (int)sizeof a->env));
+    NS_TRY(ns_coll_bcast_str(comm, path, &a->mean));
+    return ns_coll_bcast_str(comm, path, &a->std);
 }
 
 static void root_attrs_free(root_attrs *a)
@@ -137,19 +155,17 @@ static void root_attrs_free(root_attrs *a)
 }
 
 static ns_status create_file(const char *path, MPI_Comm comm, const ns_spec *spec,
-                             const ns_results_meta *meta, const layout_buf *b, const root_attrs *a,
-                             ns_h5 **h)
+                             const layout_buf *b, const root_attrs *a, ns_h5 **h)
 {
-#define M(f) (meta && meta->f ? meta->f : "unknown")
     const char *names[] = {"schema", "schema_version", "normsweep_version", "git_commit",
                            "hdf5_version", "mpi_version", "blas_kernel", "blas_threads",
                            "spec_name", "spec_text", "spec_canonical", "data",
                            "data_mean", "data_std", "created_utc"};
-    const char *values[] = {"normsweep", NS_SCHEMA_VERSION, M(normsweep_version),
-                            M(git_commit), M(hdf5_version), M(mpi_version), M(blas_kernel),
-                            a->threads, spec->name, spec->text ? spec->text : "", a->canon,
-                            spec->data, a->mean, a->std, a->created};
-#undef M
+    const char *values[] = {"normsweep", NS_SCHEMA_VERSION, a->env[ENV_VERSION],
+                            a->env[ENV_GIT], a->env[ENV_HDF5], a->env[ENV_MPI],
+                            a->env[ENV_KERNEL], a->env[ENV_THREADS], spec->name,
+                            spec->text ? spec->text : "", a->canon, spec->data, a->mean, a->std,
+                            a->env[ENV_CREATED]};
     ns_h5_layout L = {b->dims, b->ndims, b->vars, b->nvars, names, values,
                       (int)(sizeof names / sizeof names[0])};
     return ns_h5_create(path, comm, &L, h);
@@ -175,7 +191,8 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
     if (st == NS_OK) st = root_attrs_make(spec, meta, &a);
     /* ns_h5_create is collective: enter it only if every rank got here */
     st = ns_coll_agree(comm, path, st);
-    if (st == NS_OK) st = create_file(path, comm, spec, meta, &b, &a, &r->h);
+    if (st == NS_OK) st = root_attrs_share(comm, path, &a);
+    if (st == NS_OK) st = create_file(path, comm, spec, &b, &a, &r->h);
     layout_free(&b);
     root_attrs_free(&a);
     if (st == NS_OK) {
@@ -194,56 +211,25 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
 
 /* ------------------------------------------------------------ open */
 
-/* First line where two texts differ, for the "different spec" message. */
-static void first_diff(const char *a, const char *b, char *buf, size_t n)
-{
-    size_t i = 0;
-    while (a[i] && a[i] == b[i]) i++;
-    size_t from = i > 40 ? i - 40 : 0;
-    snprintf(buf, n, "file has ...%.80s... / spec gives ...%.80s...", a + from, b + from);
-}
-
-/* The file's identity: a normsweep file of this schema, written by this spec. */
-static ns_status check_identity(ns_h5 *h, const char *path, const ns_spec *spec)
-{
-    char *schema = NULL, *version = NULL, *canon_file = NULL, *canon = NULL;
-    ns_status st = NS_OK;
-    if (ns_h5_get_attr(h, "schema", &schema) != NS_OK)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: not a normsweep results file (no 'schema' attribute)", path);
-    else if (strcmp(schema, "normsweep") != 0)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: not a normsweep results file (schema '%s')", path, schema);
-    else if (ns_h5_get_attr(h, "schema_version", &version) != NS_OK ||
-             strcmp(version, NS_SCHEMA_VERSION) != 0)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: schema version %s, this normsweep writes %s", path,
-                          version ? version : "(none)", NS_SCHEMA_VERSION);
-    else if (ns_h5_get_attr(h, "spec_canonical", &canon_file) != NS_OK)
-        st = ns_error_set(NS_ERR_FORMAT, "%s: no spec_canonical attribute", path);
-    else if (!(canon = ns_spec_canonical(spec)))
-        st = ns_error_set(NS_ERR_NOMEM, "out of memory");
-    else if (strcmp(canon, canon_file) != 0) {
-        char d[256];
-        first_diff(canon_file, canon, d, sizeof d);
-        st = ns_error_set(NS_ERR_ARG, "%s was written by a different sweep spec than %s; "
-                          "refusing to resume (%s)", path, spec->path, d);
-    }
-    free(schema);
-    free(version);
-    free(canon_file);
-    free(canon);
-    return st;
-}
-
 ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, ns_results **out)
 {
     *out = NULL;
+    int rank = 0;
+    NS_TRY(ns_coll_rank(comm, path, &rank));
+    /* Nothing collective touches the file before rank 0 has checked it, read-only
+     * and in a separate process: a damaged file is a message on every rank, never
+     * a crash, a hang in a collective open, or a file modified by the attempt. */
+    NS_TRY(ns_coll_from_root(comm, path, rank == 0 ? ns_results_check(path, spec, 1) : NS_OK));
     ns_results *r = calloc(1, sizeof *r);
-    NS_CHECK(r, NS_ERR_NOMEM, "out of memory");
-    r->spec = spec;
-    ns_status st = ns_h5_open(path, comm, 1, &r->h);
-    if (st == NS_OK) st = check_identity(r->h, path, spec);
-    if (st == NS_OK) st = ns_schema_sweep_of(spec, &r->sw); /* the sizes, for the sinks */
+    ns_status st = r ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
+    if (st == NS_OK) {
+        r->spec = spec;
+        st = ns_schema_sweep_of(spec, &r->sw); /* the sizes, for the sinks */
+    }
+    st = ns_coll_agree(comm, path, st);
+    if (st == NS_OK) st = ns_coll_agree(comm, path, ns_h5_open(path, comm, 1, &r->h));
     if (st != NS_OK) {
-        if (r->h) ns_h5_close(r->h);
+        if (r && r->h) ns_h5_close(r->h);
         free(r);
         return st;
     }

@@ -3,6 +3,7 @@
  * the others (the dxpl of a parallel handle selects independent MPI-IO). */
 #include "h5_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,14 +43,17 @@ static ns_status dset_io(ns_h5 *h, const ns_h5_dset *d, const size_t *start, con
     }
     hid_t fs = H5Dget_space(d->id), ms = H5Screate_simple(nd, c, NULL);
     herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, s, NULL, c, NULL);
+    errno = 0;
     if (e >= 0)
         e = write ? H5Dwrite(d->id, d->mtype, ms, fs, h->dxpl, data)
                   : H5Dread(d->id, d->mtype, ms, fs, h->dxpl, data);
+    /* HDF5's error stack now: the closes below would clear it */
+    ns_status st = e < 0 ? ns_h5_err(h->path, "%s of var '%s' at [%zu%s] failed",
+                                     write ? "write" : "read", var, start[0], nd > 1 ? ",..." : "")
+                         : NS_OK;
     if (fs >= 0) H5Sclose(fs);
     if (ms >= 0) H5Sclose(ms);
-    if (e < 0)
-        return ns_h5_err(h->path, "%s of var '%s' at [%zu%s] failed", write ? "write" : "read",
-                         var, start[0], nd > 1 ? ",..." : "");
+    NS_TRY(st);
     return NS_OK;
 }
 

@@ -422,7 +422,7 @@ ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell)
 
 /* ------------------------------------------------------------ docs */
 
-static const char *type_text(ns_h5_type t, int str_len, char *buf, size_t n)
+const char *ns_schema_type_text(ns_h5_type t, int str_len, char *buf, size_t n)
 {
     switch (t) {
     case NS_H5_F32: return "f32";
@@ -523,7 +523,7 @@ void ns_schema_markdown(FILE *f)
         needs_text(v->need_dims, v->need_probe, " dim", need, sizeof need);
         snprintf(from, sizeof from, v->field == NS_F_SPECIAL ? "%s" : "`%s`", v->from);
         fprintf(f, "| `%s` |", v->name);
-        cell(f, type_text(v->type, v->str_len, t, sizeof t));
+        cell(f, ns_schema_type_text(v->type, v->str_len, t, sizeof t));
         cell(f, v->dims);
         cell(f, v->units ? v->units : "-");
         cell(f, v->long_name);

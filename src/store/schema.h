@@ -138,6 +138,9 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf);
  * NS_ERR_ARG naming the variable (never truncated). */
 ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell);
 
+/* "f64", "i32", "string[16]" ... (buf holds the string case). */
+const char *ns_schema_type_text(ns_h5_type t, int str_len, char *buf, size_t n);
+
 /* The docs' tables (markdown) of the dims and variables. */
 void ns_schema_markdown(FILE *f);
 

@@ -32,10 +32,10 @@ static void jstr(ns_sbuf *b, const char *s)
 
 static const char *init_name(int64_t k) { return k == NS_INIT_HE ? "he" : "glorot"; }
 
-/* "key":[values] of a numeric axis. */
-static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
+/* [values] of a numeric axis. */
+static void jvalues(ns_sbuf *b, int a, const ns_numaxis *ax)
 {
-    ns_sbuf_printf(b, "\"%s\":[", ns_spec_axis_name(a));
+    ns_sbuf_printf(b, "[");
     for (int i = 0; i < ax->n; i++) {
         if (i) ns_sbuf_printf(b, ",");
         if (a == NS_AXIS_INIT) jstr(b, init_name(ax->iv[i]));
@@ -44,6 +44,58 @@ static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
         else jnum(b, ax->v[i]);
     }
     ns_sbuf_printf(b, "]");
+}
+
+/* "key":[values] of a numeric axis. */
+static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
+{
+    ns_sbuf_printf(b, "\"%s\":", ns_spec_axis_name(a));
+    jvalues(b, a, ax);
+}
+
+/* A search that is the old 'random' section (lr log-uniform, per grid point)
+ * keeps that section's text, so files written before search existed still
+ * resume; anything else is written as "search" after "random": null. */
+static void jsearch(ns_sbuf *b, const ns_search *sr)
+{
+    static const char *const dist[] = {"", "uniform", "log_uniform", "choice"};
+    int legacy_form = sr->per_grid_point && sr->ax[NS_AXIS_LR].dist == NS_DIST_LOG_UNIFORM;
+    for (int a = 0; a < NS_SEARCH_AXES; a++)
+        legacy_form &= a == NS_AXIS_LR || sr->ax[a].dist == NS_DIST_NONE;
+    if (!sr->given || legacy_form) {
+        ns_sbuf_printf(b, "\"random\":");
+        if (!sr->given) {
+            ns_sbuf_printf(b, "null");
+            return;
+        }
+        ns_sbuf_printf(b, "{\"count\":%d,\"seed\":%llu,\"lr\":{\"log_uniform\":[",
+                       sr->per_grid_point, (unsigned long long)sr->seed);
+        jnum(b, sr->ax[NS_AXIS_LR].lo);
+        ns_sbuf_printf(b, ",");
+        jnum(b, sr->ax[NS_AXIS_LR].hi);
+        ns_sbuf_printf(b, "]}}");
+        return;
+    }
+    ns_sbuf_printf(b, "\"random\":null,\"search\":{\"%s\":%d,\"seed\":%llu",
+                   sr->count ? "count" : "per_grid_point", sr->count ? sr->count : sr->per_grid_point,
+                   (unsigned long long)sr->seed);
+    for (int a = NS_AXIS_LR; a < NS_SEARCH_AXES; a++) {
+        const ns_search_axis *sa = &sr->ax[a];
+        if (sa->dist == NS_DIST_NONE) continue;
+        ns_sbuf_printf(b, ",\"%s\":{", a == NS_SEARCH_WIDTH ? "width" : ns_spec_axis_name(a));
+        if (sa->dist == NS_DIST_CHOICE) {
+            ns_sbuf_printf(b, "\"choice\":");
+            jvalues(b, a, &sa->choice);
+            ns_sbuf_printf(b, "}");
+            continue;
+        }
+        ns_sbuf_printf(b, "\"%s\":[", dist[sa->dist]);
+        jnum(b, sa->lo);
+        ns_sbuf_printf(b, ",");
+        jnum(b, sa->hi);
+        ns_sbuf_printf(b, "]}");
+    }
+    ns_sbuf_printf(b, "}");
 }
 
 /* Adam's settings when some run uses Adam/AdamW, the schedule when it is not
@@ -160,17 +212,8 @@ ns_status ns_spec_build_canonical(ns_spec *s)
     ns_sbuf_printf(&b, "]");
     for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
         if (pv->grid[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, a, &pv->grid[a]);
-    ns_sbuf_printf(&b, "},\"random\":");
-    if (s->random_count) {
-        ns_sbuf_printf(&b, "{\"count\":%d,\"seed\":%llu,\"lr\":{\"log_uniform\":[", s->random_count,
-                       (unsigned long long)s->random_seed);
-        jnum(&b, s->random_lr_lo);
-        ns_sbuf_printf(&b, ",");
-        jnum(&b, s->random_lr_hi);
-        ns_sbuf_printf(&b, "]}}");
-    } else {
-        ns_sbuf_printf(&b, "null");
-    }
+    ns_sbuf_printf(&b, "},");
+    jsearch(&b, &pv->search);
     ns_sbuf_printf(&b, ",\"overrides\":[");
     for (int k = 0; k < pv->noverrides; k++) {
         const ns_override *o = &pv->ov[k];

@@ -29,26 +29,31 @@
 #define ITEM(type, f) .dst = NK_ITEM, .off = offsetof(type, f)
 #define AXIS(a) .lo = (a)
 #define RANGE(a, b) .lo = (a), .hi = (b)
+#define LIMIT .limit = NS_SPEC_MAX_STEPS
 #define AXIS_LIST(sec, name, a) {sec, name, NK_AXIS, 0, AXIS(a), ITEM(ns_override, ax[a])}
+#define SEARCH_AXIS(name, a)                                                                  \
+    {"search", name, NK_SECTION, 0, AXIS(a), .choices = "search.*", PRIV(search.ax[a]),       \
+     .read = ns_check_dist}
 
 /* The row order is the order of the "expected one of" lists and of the
  * missing-key messages of a mapping. */
 static const ns_key table[] = {
     /* ---- top level */
     {"", "name", NK_TEXT, 0, .cap = 128, SPEC(name), .hint = "the file name without .yaml"},
-    {"", "description", NK_TEXT, 0, .cap = 4096},
+    {"", "description", NK_TEXT, NK_FREE_TEXT, .cap = 4096},
     {"", "data", NK_TEXT, NK_REQUIRED, .cap = 256, SPEC(data), .hint = "e.g. data: fashion-mnist"},
     {"", "data_seed", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(data_seed)},
     {"", "train", NK_SECTION, NK_REQUIRED, .hint = "at least train.steps is needed"},
     {"", "grid", NK_SECTION, NK_REQUIRED,
      .hint = "at least grid.arch and grid.norm are needed"},
-    {"", "random", NK_SECTION, 0, .hint = NULL},
+    {"", "search", NK_SECTION, 0, .read = ns_check_search},
+    {"", "random", NK_SECTION, NK_DEPRECATED, .read = ns_check_random},
     {"", "overrides", NK_CUSTOM, 0, .read = ns_read_overrides},
     {"", "probes", NK_SECTION, 0, .read = ns_check_schedule},
     {"", "checkpoint", NK_SECTION, 0, .hint = NULL},
 
     /* ---- train: fixed settings (batch .. init may be grid axes instead) */
-    {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), BASE(steps),
+    {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), LIMIT, BASE(steps),
      .hint = "number of optimizer steps"},
     {"train", "batch", NK_AXIS1, 0, AXIS(NS_AXIS_BATCH), .def = "128", BASE(batch)},
     {"train", "optimizer", NK_AXIS1, 0, AXIS(NS_AXIS_OPTIMIZER), .def = "sgd", BASE(optimizer)},
@@ -56,8 +61,8 @@ static const ns_key table[] = {
     {"train", "weight_decay", NK_AXIS1, 0, AXIS(NS_AXIS_WEIGHT_DECAY), .def = "0",
      BASE(weight_decay)},
     {"train", "init", NK_AXIS1, 0, AXIS(NS_AXIS_INIT), .def = "glorot", BASE(init)},
-    {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(eval_every)},
-    {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), .def = "1", BASE(log_every)},
+    {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(eval_every)},
+    {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), LIMIT, .def = "1", BASE(log_every)},
     {"train", "diverge_above", NK_POSITIVE, NK_INF_OK, .def = ".inf", BASE(diverge_above)},
     {"train", "betas", NK_CUSTOM, 0, .def = "[0.9, 0.999]", BASE(beta1), .read = ns_read_betas},
     {"train", "eps", NK_POSITIVE, 0, .def = "1e-8", BASE(eps)},
@@ -81,7 +86,7 @@ static const ns_key table[] = {
     {"grid", "arch", NK_CUSTOM, NK_REQUIRED, AXIS(NS_AXIS_ARCH), .read = ns_read_arch},
     {"grid", "norm", NK_CUSTOM, NK_REQUIRED, AXIS(NS_AXIS_NORM), .read = ns_read_norm},
     {"grid", "lr", NK_AXIS, NK_CHECKED_LATER, AXIS(NS_AXIS_LR), PRIV(grid[NS_AXIS_LR]),
-     .hint = "or a 'random' section drawing learning rates"},
+     .hint = "or search.lr drawing learning rates"},
     {"grid", "seed", NK_AXIS, 0, AXIS(NS_AXIS_SEED), PRIV(grid[NS_AXIS_SEED])},
     {"grid", "batch", NK_AXIS, 0, AXIS(NS_AXIS_BATCH), PRIV(grid[NS_AXIS_BATCH])},
     {"grid", "momentum", NK_AXIS, 0, AXIS(NS_AXIS_MOMENTUM), PRIV(grid[NS_AXIS_MOMENTUM])},
@@ -98,12 +103,31 @@ static const ns_key table[] = {
      ITEM(ns_axis_form, count)},
     {"grid.seed", "start", NK_AXIS1, 0, AXIS(NS_AXIS_SEED), ITEM(ns_axis_form, start)},
 
-    /* ---- random: learning rates drawn log-uniformly */
-    {"random", "count", NK_INT32, NK_REQUIRED, RANGE(1, NS_SPEC_MAX_AXIS), SPEC(random_count)},
-    {"random", "seed", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", SPEC(random_seed)},
+    /* ---- search: random search (W&B-style count, or per_grid_point draws) */
+    {"search", "count", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_RUNS), PRIV(search.count)},
+    {"search", "per_grid_point", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_AXIS),
+     PRIV(search.per_grid_point)},
+    {"search", "seed", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", PRIV(search.seed)},
+    SEARCH_AXIS("lr", NS_AXIS_LR),
+    SEARCH_AXIS("batch", NS_AXIS_BATCH),
+    SEARCH_AXIS("momentum", NS_AXIS_MOMENTUM),
+    SEARCH_AXIS("weight_decay", NS_AXIS_WEIGHT_DECAY),
+    SEARCH_AXIS("optimizer", NS_AXIS_OPTIMIZER), /* choice only: a category */
+    SEARCH_AXIS("width", NS_SEARCH_WIDTH),
+    /* the distribution of each sampled axis: exactly one of these */
+    {"search.*", "uniform", NK_CUSTOM, 0, ITEM(ns_search_axis, lo), .read = ns_read_dist_range},
+    {"search.*", "log_uniform", NK_CUSTOM, 0, ITEM(ns_search_axis, lo),
+     .read = ns_read_dist_range},
+    {"search.*", "choice", NK_CUSTOM, 0, ITEM(ns_search_axis, choice),
+     .read = ns_read_dist_choice},
+
+    /* ---- random (deprecated): its count is search.per_grid_point, lr log-uniform */
+    {"random", "count", NK_INT32, NK_REQUIRED, RANGE(1, NS_SPEC_MAX_AXIS),
+     PRIV(search.per_grid_point)},
+    {"random", "seed", NK_INT, 0, RANGE(0, INT64_MAX), PRIV(search.seed)},
     {"random", "lr", NK_SECTION, NK_REQUIRED, .hint = "{log_uniform: [lo, hi]}"},
-    {"random.lr", "log_uniform", NK_CUSTOM, NK_REQUIRED, SPEC(random_lr_lo), .hint = "[lo, hi]",
-     .read = ns_read_lr_range},
+    {"random.lr", "log_uniform", NK_CUSTOM, NK_REQUIRED, PRIV(search.ax[NS_AXIS_LR]),
+     .hint = "[lo, hi]", .read = ns_read_random_lr},
 
     /* ---- overrides: list items, read into one ns_override each */
     {"overrides[]", "match", NK_SECTION, NK_REQUIRED, .hint = "e.g. match: {arch: \"dln:*\"}",
@@ -121,7 +145,7 @@ static const ns_key table[] = {
     {"overrides[].match", "norm", NK_TEXT, 0, .cap = 64, ITEM(ns_override, match_norm)},
 
     /* ---- probes: one schedule key, then the measurements (each off unless given) */
-    {"probes", "every", NK_INT, 0, RANGE(1, INT64_MAX), PROBE(every)},
+    {"probes", "every", NK_INT, 0, RANGE(1, INT64_MAX), LIMIT, PROBE(every)},
     {"probes", "at", NK_CUSTOM, 0, .read = ns_read_probe_at},
     {"probes", "log_count", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_PROBE_COUNT), PROBE(log_count)},
     {"probes", "eta", NK_SECTION, NK_NULL_OK, .on = offsetof(ns_spec, base.probe.landscape)},
@@ -146,7 +170,7 @@ static const ns_key table[] = {
      PROBE(hess_mode)},
 
     /* ---- checkpoint */
-    {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(checkpoint_every)},
+    {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(checkpoint_every)},
 };
 #define NKEYS ((int)(sizeof table / sizeof table[0]))
 
@@ -197,7 +221,9 @@ static void unknown_key(const ny_ctx *c, const yaml_node_t *k, const char *secti
     int best = 3;
     ns_sbuf list = {0};
     for (int i = 0; i < NKEYS; i++) {
-        if (strcmp(table[i].section, section) || table[i].kind == NK_MISPLACED) continue;
+        if (strcmp(table[i].section, section) || table[i].kind == NK_MISPLACED ||
+            (table[i].flags & NK_DEPRECATED))
+            continue;
         ns_sbuf_printf(&list, "%s%s", list.len ? ", " : "", table[i].key);
         int d = ns_edit_distance(table[i].key, name);
         if (d < best) best = d, near = table[i].key;
@@ -207,7 +233,8 @@ static void unknown_key(const ny_ctx *c, const yaml_node_t *k, const char *secti
     int nelsewhere = 0;
     for (int i = 0; !near && i < NKEYS; i++)
         if (strcmp(table[i].section, section) && !strcmp(table[i].key, name) &&
-            !strchr(table[i].section, '[') && table[i].kind != NK_MISPLACED)
+            !strpbrk(table[i].section, "[*") && table[i].kind != NK_MISPLACED &&
+            !(table[i].flags & NK_DEPRECATED))
             elsewhere = &table[i], nelsewhere++;
     if (near)
         ns_errs_node(c->e, k, "%s: unknown key '%s' (did you mean '%s'?)", label, name, near);
@@ -243,7 +270,7 @@ static void check_keys(const ny_ctx *c, const yaml_node_t *m, const char *sectio
             yaml_node_t *k2 = ny_node(c, q->key);
             if (k2 && k2->type == YAML_SCALAR_NODE &&
                 !strcmp((const char *)k2->data.scalar.value, name)) {
-                ns_errs_node(c->e, k, "%s: duplicate key '%s' (first at line %d)", label, name,
+                ns_errs_node(c->e, k, "%s: duplicate key '%s' (first at line %ld)", label, name,
                              ny_line(k2));
                 break;
             }
@@ -277,6 +304,11 @@ static void read_int(ns_reader *r, const ns_key *k, const yaml_node_t *n, const 
         else
             ns_errs_node(r->c.e, n, "%s: must be in %lld..%lld, got %lld", w, (long long)k->lo,
                          (long long)k->hi, (long long)v);
+        return;
+    }
+    if (k->limit && v > k->limit) {
+        ns_errs_node(r->c.e, n, "%s: %lld is over the limit of %lld (see 'Limits' in "
+                     "docs/sweep-format.md)", w, (long long)v, (long long)k->limit);
         return;
     }
     if (!dst) return;
@@ -330,6 +362,23 @@ static void read_enum(ns_reader *r, const ns_key *k, const yaml_node_t *n, const
     free(b.p);
 }
 
+/* Names end up in tables and messages: no control characters in them
+ * (free text, e.g. a description, may hold newlines). */
+static void read_text(ns_reader *r, const ns_key *k, const yaml_node_t *n, const char *w,
+                      char *dst)
+{
+    char *buf = dst ? dst : malloc(k->cap);
+    if (buf && ny_string(&r->c, n, w, buf, k->cap) && !(k->flags & NK_FREE_TEXT))
+        for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+            if (*p < 0x20 || *p == 0x7F) {
+                ns_errs_node(r->c.e, n, "%s: control character \\x%02x in %s is not allowed", w,
+                             *p, ny_kind(n));
+                buf[0] = '\0';
+                break;
+            }
+    if (!dst) free(buf);
+}
+
 /* One value of an axis into the field type of that axis. */
 static void read_axis1(ns_reader *r, const ns_key *k, const yaml_node_t *n, const char *w,
                        void *dst)
@@ -366,16 +415,11 @@ static void read_value(ns_reader *r, const ns_key *k, const yaml_node_t *n, cons
         if (ny_bool(&r->c, n, w, &v) && dst) *(int *)dst = v;
         break;
     }
-    case NK_TEXT: {
-        char *buf = dst ? dst : malloc(k->cap);
-        if (buf) ny_string(&r->c, n, w, buf, k->cap);
-        if (!dst) free(buf);
-        break;
-    }
+    case NK_TEXT: read_text(r, k, n, w, dst); break;
     case NK_ENUM: read_enum(r, k, n, w, dst); break;
     case NK_AXIS1: read_axis1(r, k, n, w, dst); break;
     case NK_AXIS: ns_numeric_axis(r, n, w, (int)k->lo, dst); break;
-    case NK_CUSTOM: k->read(r, n, w, dst); break;
+    case NK_CUSTOM: k->read(r, k, n, w, dst); break;
     case NK_MISPLACED: break; /* reported with the keys */
     }
 }
@@ -387,7 +431,8 @@ static void read_section_value(ns_reader *r, const ns_key *k, const yaml_node_t 
                                const char *w, void *dst)
 {
     char sub[64];
-    snprintf(sub, sizeof sub, "%s%s%s", k->section, *k->section ? "." : "", k->key);
+    if (k->choices) snprintf(sub, sizeof sub, "%s", k->choices);
+    else snprintf(sub, sizeof sub, "%s%s%s", k->section, *k->section ? "." : "", k->key);
     if (k->on) *(int *)((char *)r->s + k->on) = 1;
     if ((k->flags & NK_NULL_OK) && ny_is_null(n)) {
         for (int i = 0; i < NKEYS; i++)
@@ -396,8 +441,11 @@ static void read_section_value(ns_reader *r, const ns_key *k, const yaml_node_t 
         return;
     }
     if (!ny_expect_map(&r->c, n, w)) return;
-    ns_read_section(r, sub, n, w, r->item);
-    if (k->read) k->read(r, n, w, dst);
+    const ns_key *parent = r->parent;
+    r->parent = k;
+    ns_read_section(r, sub, n, w, dst ? dst : r->item);
+    r->parent = parent;
+    if (k->read) k->read(r, k, n, w, dst);
 }
 
 void ns_read_section(ns_reader *r, const char *section, const yaml_node_t *m, const char *where,
@@ -440,8 +488,7 @@ static void apply_default(ns_reader *r, const ns_key *k, const char *where)
     read_value(r, k, yaml_document_get_root_node(&doc), where);
     r->defaults = 0;
     r->c = saved;
-    NS_ASSERT(scratch.n == 0 && !scratch.b.oom);
-    free(scratch.b.p);
+    NS_ASSERT(scratch.n == 0 && !scratch.oom);
     yaml_document_delete(&doc);
     yaml_parser_delete(&p);
 }

@@ -19,7 +19,7 @@ int ns_optimizer_value(ns_reader *r, const yaml_node_t *n, const char *where, in
 }
 
 /* [b1, b2], each in [0, 1), into dst[0], dst[1] (beta1, beta2). */
-void ns_read_betas(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_betas)
 {
     double *b = dst, v[2];
     yaml_node_t *it[2];
@@ -55,12 +55,12 @@ static void read_unit(ns_reader *r, const yaml_node_t *n, const char *where, dou
     if (dst) *dst = v;
 }
 
-void ns_read_fraction(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_fraction)
 {
     read_unit(r, n, where, dst, 1);
 }
 
-void ns_read_start_factor(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_start_factor)
 {
     read_unit(r, n, where, dst, 0);
 }
@@ -68,9 +68,8 @@ void ns_read_start_factor(ns_reader *r, const yaml_node_t *n, const char *where,
 /* After train.schedule is read (train.steps, read earlier in the same
  * section, is known): the kind has what it needs, and the warm-up ends
  * within the run. */
-void ns_check_lr_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_check_lr_schedule)
 {
-    (void)dst;
     const ns_lr_schedule *s = &r->s->base.schedule;
     const int64_t steps = r->s->base.steps;
     if (s->kind == NS_LR_STEP && !ny_get(&r->c, n, "step_size"))

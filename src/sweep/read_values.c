@@ -10,6 +10,7 @@
 #include "sweep_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,13 @@ int ns_axis_value(ns_reader *r, const yaml_node_t *n, const char *where, int a, 
         return 1;
     case NS_AXIS_BATCH: return batch_value(r, n, where, iv);
     case NS_AXIS_OPTIMIZER: return ns_optimizer_value(r, n, where, iv);
+    case NS_SEARCH_WIDTH:
+        if (!ny_double(c, n, where, v)) return 0;
+        if (!(*v > 0) || isinf(*v)) {
+            ns_errs_node(e, n, "%s: width must be a finite number > 0, got %s", where, ny_kind(n));
+            return 0;
+        }
+        return 1;
     }
     NS_ASSERT(0);
     return 0;
@@ -101,14 +109,112 @@ static int lr_pair(ns_reader *r, const yaml_node_t *n, const char *where, double
     return ok;
 }
 
-void ns_read_lr_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_lr_range)
 {
     lr_pair(r, n, where, dst);
 }
 
+/* random.lr.log_uniform (deprecated section): search.lr drawn log-uniformly. */
+NS_KEY_FN(ns_read_random_lr)
+{
+    ns_search_axis *sa = dst;
+    if (lr_pair(r, n, where, &sa->lo)) sa->dist = NS_DIST_LOG_UNIFORM;
+}
+
+/* ------------------------------------------------------------ search */
+/* search.<axis>.uniform / .log_uniform: [lo, hi] of values of the axis. */
+NS_KEY_FN(ns_read_dist_range)
+{
+    ns_search_axis *sa = r->item;
+    int a = (int)r->parent->lo, logd = !strcmp(key->key, "log_uniform");
+    if (a == NS_AXIS_OPTIMIZER) { /* a category: no order to draw a range from */
+        ns_errs_node(r->c.e, n, "%s: the optimizer is drawn from a list: use choice: [sgd, adam, "
+                     "adamw]", where);
+        return;
+    }
+    yaml_node_t *it[2];
+    if (n->type != YAML_SEQUENCE_NODE || ny_items(&r->c, n, where, it, 2) != 2) {
+        ns_errs_node(r->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
+        return;
+    }
+    double v[2] = {0, 0};
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        int64_t iv = 0;
+        char w[160];
+        snprintf(w, sizeof w, "%s[%d]", where, i);
+        if (!ns_axis_value(r, it[i], w, a, &v[i], &iv)) ok = 0;
+        else if (a == NS_AXIS_BATCH && iv == NS_BATCH_FULL)
+            ns_errs_node(r->c.e, it[i], "%s: 'full' is not a number: use choice: [..., full]", w), ok = 0;
+        else if (a == NS_AXIS_BATCH) v[i] = (double)iv;
+    }
+    if (!ok) return;
+    if (v[0] > v[1]) {
+        ns_errs_node(r->c.e, n, "%s: lo (%g) must be <= hi (%g)", where, v[0], v[1]);
+        return;
+    }
+    if (logd && !(v[0] > 0)) {
+        ns_errs_node(r->c.e, n, "%s: log_uniform needs lo > 0, got %g", where, v[0]);
+        return;
+    }
+    sa->lo = v[0], sa->hi = v[1];
+    sa->dist = logd ? NS_DIST_LOG_UNIFORM : NS_DIST_UNIFORM;
+}
+
+/* search.<axis>.choice: a list of values, drawn with equal probability. */
+NS_KEY_FN(ns_read_dist_choice)
+{
+    ns_search_axis *sa = r->item;
+    if (ns_numeric_axis(r, n, where, (int)r->parent->lo, &sa->choice)) sa->dist = NS_DIST_CHOICE;
+}
+
+/* search.<axis>: exactly one distribution. */
+NS_KEY_FN(ns_check_dist)
+{
+    int given = 0;
+    for (const char *const *d = (const char *const[]){"uniform", "log_uniform", "choice", NULL};
+         *d; d++)
+        given += ny_get(&r->c, n, *d) != NULL;
+    if (given != 1)
+        ns_errs_node(r->c.e, n, "%s: give one distribution: uniform: [lo, hi], log_uniform: "
+                     "[lo, hi] or choice: [values] (got %d)", where, given);
+}
+
+/* search: count (W&B: runs in total) or per_grid_point, and something to draw. */
+NS_KEY_FN(ns_check_search)
+{
+    ns_search *sr = &r->s->priv->search;
+    int count = ny_get(&r->c, n, "count") != NULL, per = ny_get(&r->c, n, "per_grid_point") != NULL;
+    sr->given = 1;
+    if (count + per != 1)
+        ns_errs_node(r->c.e, n, "%s: give count (runs in total, as W&B's count) or "
+                     "per_grid_point (draws, each crossed with every grid point)%s", where,
+                     count ? ", not both" : "");
+    int sampled = 0, nrows;
+    const ns_key *rows = ns_keys_all(&nrows);
+    for (int i = 0; i < nrows; i++)
+        sampled += !strcmp(rows[i].section, "search") && rows[i].kind == NK_SECTION &&
+                   ny_get(&r->c, n, rows[i].key);
+    if (per && !sampled)
+        ns_errs_node(r->c.e, n, "%s: per_grid_point draws nothing (give lr, batch, momentum, "
+                     "weight_decay, optimizer or width)", where);
+}
+
+/* random (deprecated): the same runs as search with per_grid_point. */
+NS_KEY_FN(ns_check_random)
+{
+    ns_search *sr = &r->s->priv->search;
+    sr->given = sr->legacy = 1;
+    ns_errs_node(r->warnings, n, "random: deprecated (its count multiplies with every grid axis): "
+                 "the same runs are search: {per_grid_point: %d, seed: %llu, lr: {log_uniform: "
+                 "[%g, %g]}}; search.count is the total number of runs, as in W&B",
+                 sr->per_grid_point, (unsigned long long)sr->seed, sr->ax[NS_AXIS_LR].lo,
+                 sr->ax[NS_AXIS_LR].hi);
+}
+
 /* overrides[i].random_lr: the pair, and that it was given (validate.c checks
  * that there is a random section to override). */
-void ns_read_override_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_override_range)
 {
     ns_override *o = r->item;
     o->has_random_lr = lr_pair(r, n, where, dst);
@@ -136,6 +242,13 @@ static int lr_log_range(ns_reader *r, const yaml_node_t *n, const char *where, n
     }
     ax->v[0] = f.lo;
     ax->v[ax->n - 1] = f.count == 1 ? f.lo : f.hi;
+    for (int k = 1; k < ax->n; k++) /* [0.1, 0.1] count 3: the same run three times */
+        if (ax->v[k] == ax->v[k - 1]) {
+            ns_errs_node(r->c.e, n, "%s: log_range [%g, %g] with count %lld repeats the value %g "
+                         "(duplicate runs; widen the range or lower the count)", where, f.lo,
+                         f.hi, (long long)f.count, ax->v[k]);
+            return 0;
+        }
     return 1;
 }
 
@@ -146,6 +259,12 @@ static int seed_count(ns_reader *r, const yaml_node_t *n, const char *where, ns_
     int before = r->c.e->n;
     ns_read_section(r, "grid.seed", n, where, &f);
     if (r->c.e->n != before) return 0;
+    if (f.start > INT64_MAX - (f.count - 1)) { /* start + count - 1 must not overflow */
+        ns_errs_node(r->c.e, ny_get(&r->c, n, "start"),
+                     "%s.start: %lld + %lld seeds go past the largest seed %lld", where,
+                     (long long)f.start, (long long)f.count, (long long)INT64_MAX);
+        return 0;
+    }
     ax->n = (int)f.count;
     for (int k = 0; k < ax->n; k++) ax->iv[k] = f.start + k;
     return 1;
@@ -220,23 +339,20 @@ static void read_names(ns_reader *r, const yaml_node_t *n, const char *where, in
     }
 }
 
-void ns_read_arch(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_arch)
 {
-    (void)dst;
     read_names(r, n, where, NS_AXIS_ARCH);
 }
 
-void ns_read_norm(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_norm)
 {
-    (void)dst;
     read_names(r, n, where, NS_AXIS_NORM);
 }
 
 /* ------------------------------------------------------------ overrides */
 /* overrides: - {match: {arch: "dln:*", norm: ...}, lr: [...], random_lr: [lo, hi], ...} */
-void ns_read_overrides(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_overrides)
 {
-    (void)dst;
     struct ns_spec_priv *pv = r->s->priv;
     if (n->type != YAML_SEQUENCE_NODE) {
         ns_errs_node(r->c.e, n, "%s: expected a list of '- match: ...' items, got %s", where,
@@ -262,18 +378,16 @@ void ns_read_overrides(ns_reader *r, const yaml_node_t *n, const char *where, vo
     }
 }
 
-void ns_check_match(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_check_match)
 {
-    (void)dst;
     if (!ny_get(&r->c, n, "arch") && !ny_get(&r->c, n, "norm"))
         ns_errs_node(r->c.e, n, "%s: give arch and/or norm patterns", where);
 }
 
 /* ------------------------------------------------------------ probes */
 /* probes.at: steps, strictly increasing and < train.steps (validate.c). */
-void ns_read_probe_at(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_probe_at)
 {
-    (void)dst;
     ns_probe_config *p = &r->s->base.probe;
     yaml_node_t *items[NS_SPEC_MAX_PROBE_STEPS];
     int k = ny_items(&r->c, n, where, items, NS_SPEC_MAX_PROBE_STEPS);
@@ -287,9 +401,8 @@ void ns_read_probe_at(ns_reader *r, const yaml_node_t *n, const char *where, voi
 }
 
 /* Exactly one schedule key; its kind is the schedule. */
-void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_check_schedule)
 {
-    (void)dst;
     ns_probe_config *p = &r->s->base.probe;
     int every = ny_get(&r->c, n, "every") != NULL, at = ny_get(&r->c, n, "at") != NULL,
         lc = ny_get(&r->c, n, "log_count") != NULL;
@@ -300,7 +413,7 @@ void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, vo
         p->sched = every ? NS_SCHED_EVERY : at ? NS_SCHED_LIST : NS_SCHED_LOG;
 }
 
-void ns_read_eta_relative(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_eta_relative)
 {
     double *lohi = dst, lo, hi;
     yaml_node_t *it[2];
@@ -323,9 +436,8 @@ void ns_read_eta_relative(ns_reader *r, const yaml_node_t *n, const char *where,
 }
 
 /* probes.ics.layers: all, or 1-based layer numbers, strictly increasing. */
-void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_ics_layers)
 {
-    (void)dst;
     ns_probe_config *p = &r->s->base.probe;
     if (n->type == YAML_SCALAR_NODE && !strcmp((const char *)n->data.scalar.value, "all")) {
         p->ics_all = 1;
@@ -354,9 +466,8 @@ void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, v
     }
 }
 
-void ns_read_quantiles(ns_reader *r, const yaml_node_t *n, const char *where, void *dst)
+NS_KEY_FN(ns_read_quantiles)
 {
-    (void)dst;
     ns_probe_config *p = &r->s->base.probe;
     yaml_node_t *items[NS_SPEC_MAX_QUANTILES];
     int k = ny_items(&r->c, n, where, items, NS_SPEC_MAX_QUANTILES);

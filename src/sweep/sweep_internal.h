@@ -31,22 +31,40 @@ typedef struct ns_sbuf {
 } ns_sbuf;
 void ns_sbuf_printf(ns_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ns_sbuf_vprintf(ns_sbuf *b, const char *fmt, va_list ap);
+/* Append text with control characters (C0, DEL, C1) and bytes that are not
+ * UTF-8 escaped as \n, \t, \r, \xNN or \u00NN: safe to print on a terminal. */
+void ns_sbuf_escaped(ns_sbuf *b, const char *text);
 
 /* ------------------------------------------------------------ errors */
+/* Nodes that came from command-line override k (cmdline.c) carry the line
+ * mark NS_OVERRIDE_LINE + k: messages about them read "<override k+1>:1:col"
+ * and come after the file's own. */
+#define NS_OVERRIDE_LINE (1L << 30)
+
+typedef struct ns_err_line {
+    long line, col;
+    int seq;
+    char *text; /* "file:line:col: msg" (escaped), no newline */
+} ns_err_line;
+
 typedef struct ns_errs {
-    const char *file; /* name used in messages                          */
-    ns_sbuf b;        /* "file:line:col: msg\n" lines                     */
-    int n;
+    const char *file;   /* name used in messages                          */
+    const char *prefix; /* after "file:line:col: ", e.g. "warning: "       */
+    ns_err_line *v;
+    int n, cap;
+    int oom;
 } ns_errs;
 
 /* line/col are 1-based. */
-void ns_errs_at(ns_errs *e, int line, int col, const char *fmt, ...)
+void ns_errs_at(ns_errs *e, long line, long col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* At the start of node n. */
 void ns_errs_node(ns_errs *e, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Put the collected lines in file order (line, column, then the order found). */
-void ns_errs_sort(ns_errs *e);
+/* The lines in file order (line, column, then the order found), each ending
+ * in a newline; NULL if there are none or memory ran out (e->oom). Frees
+ * the lines either way. */
+char *ns_errs_take(ns_errs *e);
 
 /* ------------------------------------------------------------ tree access */
 typedef struct ny_ctx {
@@ -74,8 +92,8 @@ int ny_items(const ny_ctx *c, const yaml_node_t *n, const char *where, yaml_node
              int cap);
 
 /* Line/column (1-based) of a node. */
-static inline int ny_line(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
-static inline int ny_col(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
+static inline long ny_line(const yaml_node_t *n) { return (long)n->start_mark.line + 1; }
+static inline long ny_col(const yaml_node_t *n) { return (long)n->start_mark.column + 1; }
 
 /* Levenshtein distance of two short texts (99 if either is over 40 bytes). */
 int ns_edit_distance(const char *a, const char *b);
@@ -107,16 +125,40 @@ typedef struct ns_override {
     double random_lo, random_hi;
 } ns_override;
 
+/* Random search (the 'search' section, and the deprecated 'random' one).
+ * Sampled axes: lr, batch, momentum, weight_decay, and the width= of vgg
+ * archs (a pseudo-axis after the grid's). */
+#define NS_SEARCH_WIDTH NS_AXIS_COUNT
+#define NS_SEARCH_AXES (NS_AXIS_COUNT + 1)
+enum { NS_DIST_NONE = 0, NS_DIST_UNIFORM, NS_DIST_LOG_UNIFORM, NS_DIST_CHOICE };
+
+typedef struct ns_search_axis {
+    int dist;          /* NS_DIST_*: NONE = not sampled                          */
+    double lo, hi;     /* uniform / log_uniform range                            */
+    ns_numaxis choice; /* choice values (v, or iv for batch)                     */
+} ns_search_axis;
+
+typedef struct ns_search {
+    int given;         /* a search (or random) section is present                */
+    int legacy;        /* it is a 'random' section (deprecated)                  */
+    int count;         /* W&B-style: runs in total, each drawing every axis; or 0 */
+    int per_grid_point; /* draws, each crossed with every grid point; or 0       */
+    uint64_t seed;
+    ns_search_axis ax[NS_SEARCH_AXES];
+} ns_search;
+
 struct ns_spec_priv {
     int narch, nnorm;
     char arch[NS_SPEC_MAX_AXIS][128];
     char norm[NS_SPEC_MAX_AXIS][64];
     double arch_flops[NS_SPEC_MAX_AXIS]; /* training FLOPs per sample          */
+    double arch_values[NS_SPEC_MAX_AXIS]; /* activation values per sample      */
     int arch_layers[NS_SPEC_MAX_AXIS];   /* measured (dense/conv) layers        */
     ns_numaxis grid[NS_AXIS_COUNT];      /* numeric axes of grid:               */
     int grid_line, grid_col;
     int noverrides;
     ns_override ov[NS_SPEC_MAX_OVERRIDES];
+    ns_search search;
     char *canonical;
 };
 
@@ -144,7 +186,9 @@ enum {
     NK_NULL_OK = 2,         /* NK_SECTION: "key:" alone turns it on with defaults */
     NK_INF_OK = 4,          /* NK_POSITIVE: .inf allowed                          */
     NK_DEFAULT_IF_SET = 8,  /* default applies only when the section is given     */
-    NK_CHECKED_LATER = 16   /* required, but checked in the validation pass      */
+    NK_CHECKED_LATER = 16,  /* required, but checked in the validation pass      */
+    NK_FREE_TEXT = 32,      /* NK_TEXT: control characters (newlines) allowed     */
+    NK_DEPRECATED = 64      /* still read, not listed in "expected one of"        */
 };
 
 typedef enum ns_key_dst {
@@ -159,7 +203,8 @@ typedef struct ns_key ns_key;
 /* Custom reader (NK_CUSTOM) or after-section check (NK_SECTION). dst: the
  * row's destination (NULL for NK_NOWHERE); n: the value (the mapping for
  * NK_SECTION); where: its path in messages ("probes.eta.relative"). */
-typedef void (*ns_key_read_fn)(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+typedef void (*ns_key_read_fn)(ns_reader *r, const ns_key *k, const yaml_node_t *n,
+                               const char *where, void *dst);
 
 struct ns_key {
     const char *section; /* "" top level, "train", "probes.eta", "overrides[]" */
@@ -167,8 +212,10 @@ struct ns_key {
     ns_key_kind kind;
     unsigned flags;      /* NK_REQUIRED, ...                                    */
     int64_t lo, hi;      /* NK_INT/NK_INT32 range; NK_AXIS/NK_AXIS1: lo = axis   */
+    int64_t limit;       /* NK_INT: a size limit (spec.h), 0: none               */
     size_t cap;          /* NK_TEXT: buffer size                                */
-    const char *choices; /* NK_ENUM: "train|eval"; NK_MISPLACED: "grid.lr"      */
+    const char *choices; /* NK_ENUM: "train|eval"; NK_MISPLACED: "grid.lr";
+                            NK_SECTION: its rows' section if not <section>.<key> */
     const char *def;     /* default, as YAML text (NULL: none)                  */
     ns_key_dst dst;
     size_t off;          /* offsetof in the destination                         */
@@ -209,6 +256,7 @@ struct ns_reader {
     ns_spec *s;
     const yaml_node_t *root;
     void *item;                 /* base of NK_ITEM rows in the section being read */
+    const ns_key *parent;       /* the NK_SECTION row whose mapping is being read */
     int defaults;               /* 1 while the table's defaults are applied       */
     int data_ok;                /* data set known: batch and arch checks possible */
     int names_bad;              /* a grid.arch/norm value was rejected            */
@@ -219,33 +267,56 @@ struct ns_reader {
     int arch_item[NS_SPEC_MAX_AXIS], norm_item[NS_SPEC_MAX_AXIS]; /* item in the file */
     const yaml_node_t *at_node[NS_SPEC_MAX_PROBE_STEPS]; /* probes.at[i] (parsed)  */
     const yaml_node_t *random_lr_node[NS_SPEC_MAX_OVERRIDES];
+    int allow_missing_data;     /* ns_spec_options                                */
+    ns_errs *warnings;          /* "warning: " lines                              */
 };
 
-/* read_values.c: values that need more than a row kind. */
+/* read_values.c: values that need more than a row kind (ns_key_read_fn). */
+#define NS_UNUSED __attribute__((unused))
+#define NS_KEY_FN(name)                                                                       \
+    void name(ns_reader *r, const ns_key *key NS_UNUSED, const yaml_node_t *n,                 \
+              const char *where NS_UNUSED, void *dst NS_UNUSED)
 int ns_axis_value(ns_reader *r, const yaml_node_t *n, const char *where, int a, double *v,
                   int64_t *iv);
 int ns_numeric_axis(ns_reader *r, const yaml_node_t *n, const char *where, int a,
                     ns_numaxis *ax);
-void ns_read_arch(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_norm(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_lr_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_override_range(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_overrides(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_check_match(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_probe_at(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_eta_relative(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_ics_layers(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_quantiles(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_check_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+NS_KEY_FN(ns_read_arch);
+NS_KEY_FN(ns_read_norm);
+NS_KEY_FN(ns_read_lr_range);
+NS_KEY_FN(ns_read_random_lr);
+NS_KEY_FN(ns_read_dist_range);
+NS_KEY_FN(ns_read_dist_choice);
+NS_KEY_FN(ns_check_dist);
+NS_KEY_FN(ns_check_search);
+NS_KEY_FN(ns_check_random);
+NS_KEY_FN(ns_read_override_range);
+NS_KEY_FN(ns_read_overrides);
+NS_KEY_FN(ns_check_match);
+NS_KEY_FN(ns_read_probe_at);
+NS_KEY_FN(ns_read_eta_relative);
+NS_KEY_FN(ns_read_ics_layers);
+NS_KEY_FN(ns_read_quantiles);
+NS_KEY_FN(ns_check_schedule);
 /* read_optim.c: the optimizer's keys */
 int ns_optimizer_value(ns_reader *r, const yaml_node_t *n, const char *where, int64_t *iv);
-void ns_read_betas(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_fraction(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_read_start_factor(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
-void ns_check_lr_schedule(ns_reader *r, const yaml_node_t *n, const char *where, void *dst);
+NS_KEY_FN(ns_read_betas);
+NS_KEY_FN(ns_read_fraction);
+NS_KEY_FN(ns_read_start_factor);
+NS_KEY_FN(ns_check_lr_schedule);
 
-/* validate.c: the checks across sections, once everything is read. */
+/* validate.c: the checks across sections, once everything is read; then,
+ * once the runs are expanded, the limits that depend on each run. */
 void ns_spec_validate(ns_reader *r);
+void ns_spec_check_runs(ns_reader *r);
+
+/* cmdline.c: Hydra-style command-line overrides (docs/sweep-format.md).
+ * Apply them to a loaded document (node pointers into it are stale after);
+ * problems go to e as "<override K>:1:COL" lines. */
+void ns_overrides_apply(yaml_document_t *doc, const char *const *ov, int n, ns_errs *e);
+/* The spec text after the overrides: a comment header listing them, then the
+ * edited document as YAML (with `name` kept). malloc'd, or NULL. */
+char *ns_overrides_text(const char *text, const char *path, const char *name,
+                        const char *const *ov, int n);
 
 /* expand.c: fill s->runs from s->priv; errors (an override matching nothing,
  * too many runs) go to e. */
@@ -264,8 +335,22 @@ typedef struct ns_ref_data {
 } ns_ref_data;
 /* Each returns NS_OK or NS_ERR_ARG with ns_error_msg() saying why. */
 ns_status ns_ref_data_info(const char *spec, ns_ref_data *out);
+ns_status ns_ref_data_published(const char *spec, ns_ref_data *out); /* published sizes */
 ns_status ns_ref_arch(const char *arch, ns_shape in, int nout, double *train_flops_per_sample,
                       int *measured_layers);
 ns_status ns_ref_norm(const char *norm);
+/* Sizes for the limits of docs/sweep-format.md: parameters, and values a
+ * forward pass holds per sample (every layer's output, counting the norm
+ * and ReLU outputs of hidden layers). */
+typedef struct ns_ref_size {
+    double params, values;
+} ns_ref_size;
+ns_status ns_ref_arch_size(const char *arch, ns_shape in, int nout, ns_ref_size *out);
+/* arch with its width= set to width (4 significant digits, the value the run
+ * uses); 0 if the arch takes no width (only vgg archs do). */
+int ns_ref_arch_width(char *buf, size_t cap, const char *arch, double width);
+/* Whether a norm can normalize every hidden layer of an arch (group norms:
+ * the groups divide each hidden layer's channels/features). */
+ns_status ns_ref_norm_fits(const char *norm, const char *arch, ns_shape in, int nout);
 
 #endif

@@ -17,26 +17,38 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The data set; for plan, one whose files cannot be read yet is a warning,
+ * and costs use its published sizes. */
 static void check_data(ns_reader *r)
 {
     ns_spec *s = r->s;
     const yaml_node_t *x = ny_get(&r->c, r->root, "data");
-    /* read as text into s->data (else its error is already reported) */
-    if (x && x->type == YAML_SCALAR_NODE && !ny_is_null(x) &&
-        !strcmp((const char *)x->data.scalar.value, s->data)) {
-        ns_ref_data d;
-        if (ns_ref_data_info(s->data, &d) != NS_OK) {
-            ns_errs_node(r->c.e, x, "data: %s", ns_error_msg());
-        } else if (d.n_train < 1) {
-            ns_errs_node(r->c.e, x, "data: '%s' has no training samples", s->data);
-        } else {
-            r->data_ok = 1;
-            s->in_shape = d.shape;
-            s->nclasses = d.nclasses, s->target_dim = d.target_dim;
-            s->n_train = d.n_train, s->n_test = d.n_test;
-        }
-    }
     snprintf(s->base.data, sizeof s->base.data, "%s", s->data);
+    /* read as text into s->data (else its error is already reported) */
+    if (!x || x->type != YAML_SCALAR_NODE || ny_is_null(x) ||
+        strcmp((const char *)x->data.scalar.value, s->data))
+        return;
+    ns_ref_data d;
+    if (ns_ref_data_info(s->data, &d) != NS_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ns_error_msg());
+        if (!r->allow_missing_data || ns_ref_data_published(s->data, &d) != NS_OK) {
+            ns_errs_node(r->c.e, x, "data: %s", why);
+            return;
+        }
+        s->data_missing = 1;
+        ns_errs_node(r->warnings, x, "data: the data set cannot be read (%s): costs use its "
+                     "published size (%lld train, %lld test samples); `normsweep run` needs the "
+                     "files", why, (long long)d.n_train, (long long)d.n_test);
+    }
+    if (d.n_train < 1) {
+        ns_errs_node(r->c.e, x, "data: '%s' has no training samples", s->data);
+        return;
+    }
+    r->data_ok = 1;
+    s->in_shape = d.shape;
+    s->nclasses = d.nclasses, s->target_dim = d.target_dim;
+    s->n_train = d.n_train, s->n_test = d.n_test;
 }
 
 /* "full" becomes the training-set size; every batch must fit in the set. */
@@ -72,29 +84,40 @@ static void check_batches(ns_reader *r)
     }
 }
 
-/* batch, momentum, weight_decay, init, optimizer: in train or in grid, not both. */
-static void check_train_vs_grid(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid)
+/* batch, momentum, weight_decay, init, optimizer: in train or in grid / search,
+ * not both. */
+static void check_train_vs_axes(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid,
+                                const yaml_node_t *search)
 {
     for (int a = NS_AXIS_BATCH; a < NS_AXIS_COUNT; a++) {
         if (a == NS_AXIS_SEED) continue; /* a grid axis only */
         const char *name = ns_spec_axis_name(a);
-        const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name);
+        const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name),
+                          *x = ny_get(&r->c, search, name);
         if (t && g)
-            ns_errs_node(r->c.e, g, "grid.%s: also set in train.%s (line %d); keep one", name, name,
-                         ny_line(t));
+            ns_errs_node(r->c.e, g, "grid.%s: also set in train.%s (line %ld); keep one", name,
+                         name, ny_line(t));
+        if (t && x)
+            ns_errs_node(r->c.e, x, "search.%s: also set in train.%s (line %ld); keep one", name,
+                         name, ny_line(t));
     }
 }
 
-/* Learning rates come from grid.lr or a random section; an lr written under
- * train has its own message already (misplaced key), not a second one here. */
+/* Learning rates come from grid.lr or search.lr (or random); an lr written
+ * under train has its own message already (misplaced key), not a second one. */
 static void check_lr_source(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid)
 {
     if (!grid || grid->type != YAML_MAPPING_NODE || ny_get(&r->c, grid, "lr") ||
-        ny_get(&r->c, r->root, "random") || ny_get(&r->c, train, "lr"))
+        r->s->priv->search.ax[NS_AXIS_LR].dist != NS_DIST_NONE || ny_get(&r->c, train, "lr"))
         return;
+    const yaml_node_t *x = ny_get(&r->c, r->root, "search"), *rnd = ny_get(&r->c, r->root, "random");
+    if (ny_get(&r->c, x, "lr") || rnd) return; /* given, with an error of its own */
     ns_errs_node(r->c.e, grid, "grid: missing key 'lr' (%s)", ns_key_find("grid", "lr")->hint);
 }
 
+#define LIMITS_DOC "see 'Limits' in docs/sweep-format.md"
+
+/* Each arch against the data set's shape, the parameter limit, and each norm. */
 static void check_archs(ns_reader *r)
 {
     ns_spec *s = r->s;
@@ -104,24 +127,109 @@ static void check_archs(ns_reader *r)
         return;
     }
     int nout = s->nclasses > 0 ? s->nclasses : s->target_dim;
-    for (int i = 0; i < pv->narch; i++)
-        if (ns_ref_arch(pv->arch[i], s->in_shape, nout, &pv->arch_flops[i], &pv->arch_layers[i]) !=
-            NS_OK) {
+    for (int i = 0; i < pv->narch; i++) {
+        ns_ref_size z;
+        ns_status st = ns_ref_arch(pv->arch[i], s->in_shape, nout, &pv->arch_flops[i],
+                                   &pv->arch_layers[i]);
+        if (st == NS_OK) st = ns_ref_arch_size(pv->arch[i], s->in_shape, nout, &z);
+        if (st == NS_OK && z.params > (double)NS_SPEC_MAX_PARAMS)
+            st = ns_error_set(NS_ERR_ARG, "'%s' has %.3g parameters, over the limit of %.3g per "
+                              "run (%s)", pv->arch[i], z.params, (double)NS_SPEC_MAX_PARAMS,
+                              LIMITS_DOC);
+        if (st != NS_OK) {
             ns_errs_node(r->c.e, r->arch_node[i], "grid.arch[%d]: %s", r->arch_item[i],
                          ns_error_msg());
             pv->arch_layers[i] = 0;
             r->names_bad++;
+            continue;
         }
+        pv->arch_values[i] = z.values;
+        for (int j = 0; j < pv->nnorm; j++)
+            if (ns_ref_norm_fits(pv->norm[j], pv->arch[i], s->in_shape, nout) != NS_OK)
+                ns_errs_node(r->c.e, r->norm_node[j], "grid.norm[%d]: %s", r->norm_item[j],
+                             ns_error_msg());
+    }
+}
+
+/* Records a run writes: logged steps, evaluations, probe steps. */
+static void check_records(ns_reader *r, const yaml_node_t *train, const yaml_node_t *probes)
+{
+    const ns_run_config *b = &r->s->base;
+    int64_t steps = b->steps;
+    if (steps <= 0) return;
+    int64_t nlog = (steps - 1) / b->log_every + 1, neval = b->eval_every ? steps / b->eval_every : 1;
+    const yaml_node_t *at = ny_get(&r->c, train, "log_every");
+    if (nlog > NS_SPEC_MAX_RECORDS)
+        ns_errs_node(r->c.e, at ? at : ny_get(&r->c, train, "steps"),
+                     "train: %lld steps logged every %lld make %lld records per run, over the "
+                     "limit of %lld (raise train.log_every; %s)", (long long)steps,
+                     (long long)b->log_every, (long long)nlog, NS_SPEC_MAX_RECORDS, LIMITS_DOC);
+    if (neval > NS_SPEC_MAX_RECORDS)
+        ns_errs_node(r->c.e, ny_get(&r->c, train, "eval_every"),
+                     "train.eval_every: %lld evaluations per run, over the limit of %lld (%s)",
+                     (long long)neval, NS_SPEC_MAX_RECORDS, LIMITS_DOC);
+    const ns_probe_config *p = &b->probe;
+    int64_t nprobe = p->sched == NS_SCHED_EVERY && p->every > 0 ? (steps - 1) / p->every + 1 : 0;
+    if (nprobe > NS_SPEC_MAX_PROBE_COUNT)
+        ns_errs_node(r->c.e, ny_get(&r->c, probes, "every"),
+                     "probes.every: %lld probe steps per run, over the limit of %d (%s)",
+                     (long long)nprobe, NS_SPEC_MAX_PROBE_COUNT, LIMITS_DOC);
+}
+
+/* search.width: only vgg archs take a width; each end of the range (sizes
+ * grow with the width) or each choice must make a valid net within limits. */
+static void check_search_width(ns_reader *r, const yaml_node_t *node)
+{
+    ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    const ns_search_axis *sa = &pv->search.ax[NS_SEARCH_WIDTH];
+    if (sa->dist == NS_DIST_NONE || !r->data_ok) return;
+    int nout = s->nclasses > 0 ? s->nclasses : s->target_dim, nw = 2;
+    const double *w = sa->dist == NS_DIST_CHOICE ? sa->choice.v : &sa->lo;
+    if (sa->dist == NS_DIST_CHOICE) nw = sa->choice.n;
+    for (int i = 0; i < pv->narch; i++) {
+        char arch[160];
+        for (int j = 0; j < nw && pv->arch_layers[i] > 0; j++) {
+            ns_ref_size z;
+            double f;
+            int layers;
+            if (!ns_ref_arch_width(arch, sizeof arch, pv->arch[i], w[j])) {
+                ns_errs_node(r->c.e, node, "search.width: '%s' has no width to sample (only vgg "
+                             "archs take width=)", pv->arch[i]);
+                break;
+            }
+            ns_status st = ns_ref_arch(arch, s->in_shape, nout, &f, &layers);
+            if (st == NS_OK) st = ns_ref_arch_size(arch, s->in_shape, nout, &z);
+            if (st == NS_OK && z.params > (double)NS_SPEC_MAX_PARAMS)
+                st = ns_error_set(NS_ERR_ARG, "'%s' has %.3g parameters, over the limit of %.3g "
+                                  "per run (%s)", arch, z.params, (double)NS_SPEC_MAX_PARAMS,
+                                  LIMITS_DOC);
+            if (st != NS_OK) {
+                ns_errs_node(r->c.e, node, "search.width: %s", ns_error_msg());
+                break;
+            }
+        }
+    }
+}
+
+/* One random-search section; its width against every arch. */
+static void check_search(ns_reader *r)
+{
+    const yaml_node_t *x = ny_get(&r->c, r->root, "search"), *rnd = ny_get(&r->c, r->root, "random");
+    if (x && rnd)
+        ns_errs_node(r->c.e, rnd, "random: give search or random (deprecated), not both");
+    check_search_width(r, ny_get(&r->c, x, "width"));
 }
 
 static void check_overrides(ns_reader *r)
 {
     const struct ns_spec_priv *pv = r->s->priv;
-    int have_random = ny_get(&r->c, r->root, "random") != NULL;
+    int dist = pv->search.ax[NS_AXIS_LR].dist;
     for (int k = 0; k < pv->noverrides; k++)
-        if (r->random_lr_node[k] && !have_random)
+        if (r->random_lr_node[k] && dist != NS_DIST_UNIFORM && dist != NS_DIST_LOG_UNIFORM)
             ns_errs_node(r->c.e, r->random_lr_node[k],
-                         "overrides[%d].random_lr: there is no 'random' section to override", k);
+                         "overrides[%d].random_lr: no search.lr range (uniform or log_uniform) "
+                         "to override", k);
     if (!r->names_bad) ns_spec_check_overrides(r->s, r->c.e);
 }
 
@@ -178,10 +286,67 @@ void ns_spec_validate(ns_reader *r)
         r->s->priv->grid_line = ny_line(grid), r->s->priv->grid_col = ny_col(grid);
     check_data(r);
     check_batches(r);
-    check_train_vs_grid(r, train, grid);
+    check_train_vs_axes(r, train, grid, ny_get(&r->c, r->root, "search"));
     check_lr_source(r, train, grid);
     check_archs(r);
+    check_search(r);
     check_overrides(r);
     check_probe_steps(r, probes);
     check_ics_layers(r, probes);
+    check_records(r, train, probes);
+}
+
+/* Activation values of runs whose arch has a sampled width (not in the grid's
+ * list): checked run by run, the first one over the limit reported. */
+static void check_sampled_widths(ns_reader *r)
+{
+    const ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    if (pv->search.ax[NS_SEARCH_WIDTH].dist == NS_DIST_NONE) return;
+    const yaml_node_t *node = ny_get(&r->c, ny_get(&r->c, r->root, "search"), "width");
+    int nout = s->nclasses > 0 ? s->nclasses : s->target_dim;
+    for (int k = 0; k < s->nruns; k++) {
+        const ns_run_config *c = &s->runs[k];
+        ns_ref_size z;
+        if (c->random_sample < 0 ||
+            ns_ref_arch_size(c->arch, s->in_shape, nout, &z) != NS_OK) /* checked before */
+            continue;
+        if (z.values * c->batch > (double)NS_SPEC_MAX_VALUES) {
+            ns_errs_node(r->c.e, node, "search.width: '%s' at batch %d holds about %.3g "
+                         "activation values per step, over the limit of %.3g (use a smaller "
+                         "batch or width; %s)", c->arch, c->batch, z.values * c->batch,
+                         (double)NS_SPEC_MAX_VALUES, LIMITS_DOC);
+            return;
+        }
+    }
+}
+
+/* Limits that depend on each run: activation values at the run's batch
+ * (reported once per arch, at its largest batch), and the size of the
+ * per-step traces of the whole sweep. */
+void ns_spec_check_runs(ns_reader *r)
+{
+    const ns_spec *s = r->s;
+    const struct ns_spec_priv *pv = s->priv;
+    for (int i = 0; i < pv->narch; i++) {
+        int worst = 0;
+        for (int k = 0; k < s->nruns; k++)
+            if (!strcmp(s->runs[k].arch, pv->arch[i]) && s->runs[k].batch > worst)
+                worst = s->runs[k].batch;
+        double values = pv->arch_values[i] * worst;
+        if (values > (double)NS_SPEC_MAX_VALUES)
+            ns_errs_node(r->c.e, r->arch_node[i],
+                         "grid.arch[%d]: '%s' at batch %d holds about %.3g activation values per "
+                         "step, over the limit of %.3g (use a smaller batch or width; %s)",
+                         r->arch_item[i], pv->arch[i], worst, values, (double)NS_SPEC_MAX_VALUES,
+                         LIMITS_DOC);
+    }
+    check_sampled_widths(r);
+    int64_t nlog = (s->base.steps - 1) / s->base.log_every + 1;
+    if ((double)nlog * s->nruns > (double)NS_SPEC_MAX_TRACE)
+        ns_errs_at(r->c.e, pv->grid_line, pv->grid_col,
+                   "grid: %d runs x %lld logged steps = %.3g trace records, over the limit of %.3g "
+                   "for one results file (split the sweep or raise train.log_every; %s)",
+                   s->nruns, (long long)nlog, (double)nlog * s->nruns, (double)NS_SPEC_MAX_TRACE,
+                   LIMITS_DOC);
 }

@@ -13,32 +13,76 @@
 #include <stdio.h>
 #include <string.h>
 
+static void ref_data_of(const ns_dataset_info *info, ns_ref_data *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->canonical, sizeof out->canonical, "%s", info->canonical);
+    out->shape = info->shape;
+    out->nclasses = info->nclasses;
+    out->target_dim = info->target_dim;
+    out->n_train = (int64_t)info->n_train;
+    out->n_test = (int64_t)info->n_test;
+}
+
 ns_status ns_ref_data_info(const char *spec, ns_ref_data *out)
 {
     ns_dataset_info info;
     memset(&info, 0, sizeof info);
     NS_TRY(ns_dataset_info_get(spec, &info));
-    memset(out, 0, sizeof *out);
-    snprintf(out->canonical, sizeof out->canonical, "%s", info.canonical);
-    out->shape = info.shape;
-    out->nclasses = info.nclasses;
-    out->target_dim = info.target_dim;
-    out->n_train = (int64_t)info.n_train;
-    out->n_test = (int64_t)info.n_test;
+    ref_data_of(&info, out);
+    return NS_OK;
+}
+
+ns_status ns_ref_data_published(const char *spec, ns_ref_data *out)
+{
+    ns_dataset_info info;
+    NS_TRY(ns_dataset_info_published(spec, &info));
+    ref_data_of(&info, out);
     return NS_OK;
 }
 
 ns_status ns_ref_arch(const char *arch, ns_shape in, int nout, double *train_flops_per_sample,
                       int *nlayers)
 {
-    double f = 0;
-    NS_TRY(ns_arch_check(arch, in, nout, &f));
-    *train_flops_per_sample = f;
-    /* Measured layers: every dense/conv of the resolved plan (pools are not). */
+    ns_arch_size_info z;
+    NS_TRY(ns_arch_size(arch, in, nout, &z));
+    *train_flops_per_sample = z.train_flops;
+    *nlayers = z.measured_layers;
+    return NS_OK;
+}
+
+ns_status ns_ref_arch_size(const char *arch, ns_shape in, int nout, ns_ref_size *out)
+{
+    ns_arch_size_info z;
+    NS_TRY(ns_arch_size(arch, in, nout, &z));
+    out->params = z.params;
+    /* every layer's output, plus a norm and a ReLU output per hidden layer */
+    out->values = z.outputs + 2 * z.hidden_outputs;
+    return NS_OK;
+}
+
+int ns_ref_arch_width(char *buf, size_t cap, const char *arch, double width)
+{
+    if (strncmp(arch, "vgg", 3) != 0) return 0; /* only vgg archs take width= */
+    snprintf(buf, cap, "%.*s:width=%.4g", (int)strcspn(arch, ":"), arch, width);
+    return 1;
+}
+
+ns_status ns_ref_norm_fits(const char *norm, const char *arch, ns_shape in, int nout)
+{
+    ns_norm_config cfg;
     ns_arch a;
+    NS_TRY(ns_norm_parse(norm, &cfg));
+    if (cfg.kind != NS_NORM_GROUP) return NS_OK;
     NS_TRY(ns_arch_resolve(arch, in, nout, &a));
-    *nlayers = 0;
-    for (int i = 0; i < a.nitems; i++) *nlayers += a.items[i].op != NS_AOP_POOL;
+    for (int i = 0, layer = 0; i < a.nitems; i++) {
+        if (a.items[i].op == NS_AOP_POOL) continue;
+        layer++;
+        if (a.items[i].hidden && a.items[i].width % cfg.groups != 0)
+            return ns_error_set(NS_ERR_ARG, "'%s' does not fit '%s': groups=%d does not divide "
+                                "the %d %s of layer %d", norm, arch, cfg.groups, a.items[i].width,
+                                a.items[i].op == NS_AOP_CONV3 ? "channels" : "features", layer);
+    }
     return NS_OK;
 }
 

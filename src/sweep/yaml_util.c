@@ -45,16 +45,62 @@ void ns_sbuf_printf(ns_sbuf *b, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ------------------------------------------------------------ errors */
-static void errs_v(ns_errs *e, int line, int col, const char *fmt, va_list ap)
+/* Length of the UTF-8 sequence at p (2..4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
 {
-    ns_sbuf_printf(&e->b, "%s:%d:%d: ", e->file, line, col);
-    ns_sbuf_vprintf(&e->b, fmt, ap);
-    ns_sbuf_printf(&e->b, "\n");
+    int n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+          : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+void ns_sbuf_escaped(ns_sbuf *b, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        int n = *p >= 0x80 ? utf8_len(p) : 1;
+        if (*p == '\n') ns_sbuf_printf(b, "\\n");
+        else if (*p == '\t') ns_sbuf_printf(b, "\\t");
+        else if (*p == '\r') ns_sbuf_printf(b, "\\r");
+        else if (n == 0 || *p < 0x20 || *p == 0x7F) ns_sbuf_printf(b, "\\x%02x", *p);
+        else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) ns_sbuf_printf(b, "\\u%04x", p[1]); /* C1 */
+        else ns_sbuf_printf(b, "%.*s", n, (const char *)p);
+        p += n ? n : 1;
+    }
+}
+
+/* ------------------------------------------------------------ errors */
+/* Messages quote values from the file (and the file name): control
+ * characters in them are escaped, so a spec cannot drive the terminal. */
+static void errs_v(ns_errs *e, long line, long col, const char *fmt, va_list ap)
+{
+    if (e->oom) return;
+    if (e->n == e->cap) {
+        int cap = e->cap ? 2 * e->cap : 16;
+        ns_err_line *v = realloc(e->v, sizeof *v * (size_t)cap);
+        if (!v) {
+            e->oom = 1;
+            return;
+        }
+        e->v = v, e->cap = cap;
+    }
+    ns_sbuf msg = {0}, out = {0};
+    ns_sbuf_vprintf(&msg, fmt, ap);
+    if (line > NS_OVERRIDE_LINE) ns_sbuf_printf(&out, "<override %ld>:1:%ld: ", line - NS_OVERRIDE_LINE, col);
+    else ns_sbuf_escaped(&out, e->file), ns_sbuf_printf(&out, ":%ld:%ld: ", line, col);
+    ns_sbuf_printf(&out, "%s", e->prefix ? e->prefix : "");
+    ns_sbuf_escaped(&out, msg.p ? msg.p : "");
+    free(msg.p);
+    if (msg.oom || out.oom || !out.p) {
+        free(out.p);
+        e->oom = 1;
+        return;
+    }
+    e->v[e->n] = (ns_err_line){line, col, e->n, out.p};
     e->n++;
 }
 
-void ns_errs_at(ns_errs *e, int line, int col, const char *fmt, ...)
+void ns_errs_at(ns_errs *e, long line, long col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -70,51 +116,30 @@ void ns_errs_node(ns_errs *e, const yaml_node_t *n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Messages are collected section by section; show them in file order. */
-typedef struct msg_ref {
-    const char *text;
-    size_t len;
-    long line, col;
-    int seq;
-} msg_ref;
-
-static int msg_cmp(const void *a, const void *b)
+static int line_cmp(const void *a, const void *b)
 {
-    const msg_ref *x = a, *y = b;
+    const ns_err_line *x = a, *y = b;
     if (x->line != y->line) return x->line < y->line ? -1 : 1;
     if (x->col != y->col) return x->col < y->col ? -1 : 1;
     return x->seq - y->seq;
 }
 
-void ns_errs_sort(ns_errs *e)
+char *ns_errs_take(ns_errs *e)
 {
-    msg_ref *m = calloc((size_t)e->n, sizeof *m);
-    char *sorted = malloc(e->b.len + 1);
-    if (!m || !sorted) { /* keep them unsorted */
-        free(m);
-        free(sorted);
-        return;
+    ns_sbuf all = {0};
+    if (e->n > 0) qsort(e->v, (size_t)e->n, sizeof *e->v, line_cmp);
+    for (int i = 0; i < e->n; i++) {
+        ns_sbuf_printf(&all, "%s\n", e->v[i].text);
+        free(e->v[i].text);
     }
-    size_t flen = strlen(e->file);
-    const char *p = e->b.p;
-    int k = 0;
-    for (; k < e->n && *p; k++) {
-        const char *nl = strchr(p, '\n');
-        char *end;
-        m[k].text = p;
-        m[k].len = (size_t)(nl - p) + 1;
-        m[k].line = strtol(p + flen + 1, &end, 10);
-        m[k].col = strtol(end + 1, NULL, 10);
-        m[k].seq = k;
-        p = nl + 1;
+    free(e->v);
+    e->v = NULL, e->n = e->cap = 0;
+    if (all.oom) e->oom = 1;
+    if (e->oom) {
+        free(all.p);
+        return NULL;
     }
-    qsort(m, (size_t)k, sizeof *m, msg_cmp);
-    size_t at = 0;
-    for (int i = 0; i < k; i++) memcpy(sorted + at, m[i].text, m[i].len), at += m[i].len;
-    sorted[at] = '\0';
-    free(e->b.p);
-    free(m);
-    e->b.p = sorted;
+    return all.p;
 }
 
 /* ------------------------------------------------------------ tree */
@@ -138,7 +163,11 @@ const char *ny_kind(const yaml_node_t *n)
     if (n->type == YAML_MAPPING_NODE) return "a mapping";
     if (n->type == YAML_SEQUENCE_NODE) return "a list";
     if (ny_is_null(n)) return "nothing (null)";
-    snprintf(buf, sizeof buf, "'%.40s%s'", sval(n), strlen(sval(n)) > 40 ? "..." : "");
+    const char *v = sval(n);
+    int len = (int)strlen(v);
+    if (len > 40) /* cut at a character boundary, not inside a UTF-8 sequence */
+        for (len = 40; len > 0 && ((unsigned char)v[len] & 0xC0) == 0x80; len--) {}
+    snprintf(buf, sizeof buf, "'%.*s%s'", len, v, v[len] ? "..." : "");
     return buf;
 }
 
@@ -230,7 +259,13 @@ int ny_int64(const ny_ctx *c, const yaml_node_t *n, const char *where, int64_t *
             return 0;
         }
     }
-    ns_errs_node(c->e, n, "%s: expected an integer, got %s", where, ny_kind(n));
+    double d;
+    if (n && n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        number_text(sval(n), &d) && d == floor(d) && fabs(d) < 1e18) /* 1e6: a float in YAML */
+        ns_errs_node(c->e, n, "%s: expected an integer, got %s (write it out: %.0f)", where,
+                     ny_kind(n), d);
+    else
+        ns_errs_node(c->e, n, "%s: expected an integer, got %s", where, ny_kind(n));
     return 0;
 }
 

@@ -8,7 +8,6 @@
 #include "data/data_internal.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 static int have_fmnist(void)
@@ -17,13 +16,6 @@ static int have_fmnist(void)
     fprintf(stderr, "NOTE: %s not installed (Debian package dataset-fashion-mnist): "
                     "real-data checks skipped\n", NS_FASHION_MNIST_DEFAULT_DIR);
     return 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 START_TEST(real_fashion_mnist)
@@ -42,13 +34,9 @@ START_TEST(real_fashion_mnist)
 
     ns_dataset_cache_clear();
     const ns_dataset *d = NULL;
-    double t0 = now_s();
+    /* Load time is a benchmark's business (normsweep bench --data), not a
+     * unit test's: a timed assertion fails on a busy machine. */
     ck_assert_int_eq(ns_dataset_cache_get("fashion-mnist", 0, &d), NS_OK);
-    double dt = now_s() - t0;
-    fprintf(stderr, "fashion-mnist load (gzip, 60k+10k, standardized): %.3f s\n", dt);
-#if !defined(__SANITIZE_ADDRESS__)
-    ck_assert_double_lt(dt, 2.0); /* bench measures ~0.3 s; 2 s leaves room for a busy machine */
-#endif
     ck_assert_uint_eq(d->info.n_train, 60000);
     ck_assert_uint_eq(d->info.n_test, 10000);
     ck_assert_int_eq(d->info.shape.c, 1);

@@ -184,7 +184,7 @@ END_TEST
 static void formed_hessian(const char *norm, ns_mode mode)
 {
     tnet T;
-    tnet_make(&T, "mlp:6-12-5", norm, (ns_shape){6, 1, 1}, 5, NS_LOSS_SOFTMAX_CE, 16, 4);
+    tnet_make(&T, "mlp:8-16-6", norm, (ns_shape){8, 1, 1}, 6, NS_LOSS_SOFTMAX_CE, 16, 4);
     const int n = (int)T.n->nparams;
     tnet_begin(&T, mode);
     double *H = malloc(sizeof(double) * n * n), *ev = malloc(sizeof(double) * n);
@@ -362,9 +362,13 @@ START_TEST(block_equals_restricted_full_product)
                 if (i < lo || i >= hi) ck_assert_float_eq(blk[i], 12345.0f);
         }
     }
+    /* the same product twice: the same bits (no state carried between products) */
+    ck_assert_int_eq(ns_hvp_apply(T.h, v, full), NS_OK);
+    ck_assert_int_eq(ns_hvp_apply(T.h, v, blk), NS_OK);
+    ck_assert(memcmp(full, blk, n * sizeof(float)) == 0);
     ck_assert_int_eq(ns_hvp_apply_block(T.h, v, blk, 5, 5), NS_ERR_ARG);
     ck_assert_int_eq(ns_hvp_apply_block(T.h, v, blk, 0, n + 1), NS_ERR_ARG);
-    ck_assert_int_eq(ns_hvp_count(T.h), 4L * T.n->nweights);
+    ck_assert_int_eq(ns_hvp_count(T.h), 4L * T.n->nweights + 2);
     free(v);
     free(vb);
     free(full);

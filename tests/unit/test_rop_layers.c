@@ -96,18 +96,23 @@ START_TEST(dense_rop)
 }
 END_TEST
 
-/* Every conv algorithm path (test_layers.c's cases, plus Winograd). */
-static const struct { int c, h, w, co, k, s, p, batch, algo; } conv_cases[] = {
-    {3, 6, 6, 4, 3, 1, 1, 3, NS_CONV_IM2COL},   /* tiled, gather, cout > cin */
-    {2, 24, 24, 3, 3, 1, 1, 2, NS_CONV_IM2COL}, /* one image per GEMM */
-    {3, 7, 5, 2, 3, 2, 1, 3, NS_CONV_IM2COL},   /* stride 2, odd, non-square */
-    {2, 5, 5, 3, 1, 1, 0, 2, NS_CONV_IM2COL},   /* 1x1 */
-    {2, 5, 6, 3, 3, 1, 0, 2, NS_CONV_IM2COL},   /* valid conv */
-    {4, 6, 6, 3, 3, 1, 1, 3, NS_CONV_IM2COL},   /* "same", cout <= cin: flipped-kernel dX */
-    {3, 12, 12, 2, 3, 1, 1, 2, NS_CONV_IM2COL}, /* shifted-copy im2col */
-    {8, 8, 8, 6, 3, 1, 1, 3, NS_CONV_WINOGRAD},
-    {2, 4, 4, 3, 3, 1, 1, 2, NS_CONV_WINOGRAD},
-    {8, 4, 4, 8, 3, 1, 1, 2, NS_CONV_AUTO},
+/* Every conv strategy (conv_impl.h): im2col with each lowering and each dX,
+ * and Winograd; AUTO lets conv.c choose. */
+#define IM(lower, dx) {NS_CONV_IM2COL, NS_CONV_LOWER_##lower, NS_CONV_DX_##dx}
+#define AUTO {NS_CONV_AUTO, NS_CONV_LOWER_AUTO, NS_CONV_DX_AUTO}
+#define WINO {NS_CONV_WINOGRAD, NS_CONV_LOWER_AUTO, NS_CONV_DX_AUTO}
+static const struct { int c, h, w, co, k, s, p, batch; ns_conv_choice choice; } conv_cases[] = {
+    {3, 6, 6, 4, 3, 1, 1, 3, IM(ROWS, ADJOINT)},  /* tiled GEMM */
+    {3, 6, 6, 4, 3, 1, 1, 3, IM(GATHER, ADJOINT)},
+    {4, 6, 6, 3, 3, 1, 1, 3, IM(SHIFT, FLIP)},    /* "same": rotated-kernel dX */
+    {4, 6, 6, 3, 3, 1, 1, 3, IM(GATHER, FLIP)},
+    {2, 24, 24, 3, 3, 1, 1, 2, IM(SHIFT, ADJOINT)}, /* one image per GEMM */
+    {3, 7, 5, 2, 3, 2, 1, 3, IM(ROWS, ADJOINT)},  /* stride 2, odd, non-square */
+    {2, 5, 5, 3, 1, 1, 0, 2, AUTO},               /* 1x1 */
+    {2, 5, 6, 3, 3, 1, 0, 2, AUTO},               /* valid conv */
+    {8, 8, 8, 6, 3, 1, 1, 3, WINO},
+    {2, 4, 4, 3, 3, 1, 1, 2, WINO},
+    {8, 4, 4, 8, 3, 1, 1, 2, AUTO},
 };
 
 START_TEST(conv_rop)
@@ -115,10 +120,10 @@ START_TEST(conv_rop)
     const int i = _i / NCOMBO, combo = _i % NCOMBO;
     ns_layer l;
     ns_shape in = {conv_cases[i].c, conv_cases[i].h, conv_cases[i].w};
-    ck_assert_int_eq(ns_conv_create_algo(&l, in, conv_cases[i].co, conv_cases[i].k, conv_cases[i].s,
-                                         conv_cases[i].p, 1, conv_cases[i].batch,
-                                         (ns_conv_algo)conv_cases[i].algo),
-                     NS_OK);
+    ck_assert_msg(ns_conv_create_with(&l, in, conv_cases[i].co, conv_cases[i].k, conv_cases[i].s,
+                                      conv_cases[i].p, 1, conv_cases[i].batch,
+                                      conv_cases[i].choice) == NS_OK,
+                  "case %d: %s", i, ns_error_msg());
     ck_assert_ptr_null(l.ops->r_forward); /* conv gets the bilinear composition */
     bound b;
     bind(&l, &b, 30 + i);
@@ -127,8 +132,8 @@ START_TEST(conv_rop)
     ns_rng r;
     ns_rng_init(&r, 40 + i, 1);
     rc_fill(x, nin, &r, -1, 1, 10);
-    char what[48];
-    snprintf(what, sizeof what, "conv case %d", i);
+    char what[64], how[32];
+    snprintf(what, sizeof what, "conv case %d (%s)", i, ns_conv_describe(&l, how, sizeof how));
     check(&l, x, conv_cases[i].batch, combo, 50 + i, H_STEP, what);
     free(x);
     unbind(&l, &b);

@@ -37,7 +37,7 @@ START_TEST(unknown_keys)
                   "t.yaml:3:49: grid: unknown key 'sed' (did you mean 'seed'?)\n"
                   "t.yaml:4:20: probes: unknown key 'hessain' (did you mean 'hessian'?)\n"
                   "t.yaml:5:1: sweep file: unknown key 'extra' (expected one of: name, description, "
-                  "data, data_seed, train, grid, random, overrides, probes, checkpoint)\n");
+                  "data, data_seed, train, grid, search, overrides, probes, checkpoint)\n");
 }
 END_TEST
 
@@ -80,7 +80,7 @@ START_TEST(empty_axes)
                   "grid: {norm: none}\n",
                   "t.yaml:1:1: missing section 'train' (at least train.steps is needed)\n"
                   "t.yaml:2:7: grid: missing key 'arch'\n"
-                  "t.yaml:2:7: grid: missing key 'lr' (or a 'random' section drawing learning rates)\n");
+                  "t.yaml:2:7: grid: missing key 'lr' (or search.lr drawing learning rates)\n");
 }
 END_TEST
 
@@ -201,7 +201,8 @@ START_TEST(overrides_and_random)
                   "  - match: {norm: batch}\n",
                   "t.yaml:5:5: overrides[0]: matches no arch/norm pair of the grid (check the patterns)\n"
                   "t.yaml:7:5: overrides[1]: missing key 'match' (e.g. match: {arch: \"dln:*\"})\n"
-                  "t.yaml:9:16: overrides[2].random_lr: there is no 'random' section to override\n"
+                  "t.yaml:9:16: overrides[2].random_lr: no search.lr range (uniform or log_uniform) to "
+                  "override\n"
                   "t.yaml:10:5: overrides[3]: sets nothing (give lr, seed, batch, ...)\n");
     expect_errors("data: fashion-mnist\n"
                   "train: {steps: 10}\n"

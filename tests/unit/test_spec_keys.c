@@ -1,8 +1,7 @@
 /* test_spec_keys.c - the key table of src/sweep/keys.c: every key is
  * documented, defaults come from it, the order of sections does not matter,
  * and unknown keys get a "did you mean" from it. */
-#include "ns_test.h"
-#include "spec_parse.h"
+#include "spec_expect.h"
 #include "normsweep/spec.h"
 #include "sweep/sweep_internal.h"
 
@@ -63,17 +62,12 @@ START_TEST(section_order_does_not_matter)
     };
     char fwd[1024] = "", rev[1024] = "";
     for (int i = 0; i < 5; i++) strcat(fwd, sec[i]), strcat(rev, sec[4 - i]);
-    ns_spec *a = parse_ok(fwd), *b = parse_ok(rev);
+    ns_spec *a = spec_ok(fwd, NULL), *b = spec_ok(rev, NULL);
     ck_assert_int_eq(a->nruns, 2 + 2 * 2);
-    ck_assert_int_eq(a->nruns, b->nruns);
-    ck_assert_int_eq(memcmp(a->runs, b->runs, sizeof *a->runs * (size_t)a->nruns), 0);
-    char *ca = ns_spec_canonical(a), *cb = ns_spec_canonical(b);
-    ck_assert_str_eq(ca, cb);
+    spec_assert_same(a, b);
     ck_assert_int_eq(a->runs[0].batch, 100); /* full, resolved after the data set */
     ck_assert_int_eq(a->runs[4].batch, 50);
     ck_assert_int_eq(a->runs[5].batch, 100);
-    free(ca);
-    free(cb);
     ns_spec_free(a);
     ns_spec_free(b);
 }
@@ -84,14 +78,14 @@ END_TEST
  * not also "grid: missing key 'lr'". */
 START_TEST(did_you_mean_elsewhere)
 {
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10, lr: 0.1}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, steps: 5}\n",
                   "t.yaml:2:20: train: unknown key 'lr' (did you mean 'grid.lr'? learning rates "
                   "are a grid axis)\n"
                   "t.yaml:3:40: grid: unknown key 'steps' (did you mean 'train.steps'?)\n");
     /* 'every' exists in probes and checkpoint: no guess, the list */
-    expect_errors("data: fashion-mnist\n"
+    EXPECT_ERRORS("data: fashion-mnist\n"
                   "train: {steps: 10, every: 2}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n",
                   "t.yaml:2:20: train: unknown key 'every' (expected one of: steps, batch, "
@@ -103,7 +97,7 @@ END_TEST
 /* "batch: full" next to an explicit batch of the same size is a duplicate. */
 START_TEST(full_batch_duplicate)
 {
-    expect_errors("data: synthetic-dln:n=100,d=10\n"
+    EXPECT_ERRORS("data: synthetic-dln:n=100,d=10\n"
                   "train: {steps: 10}\n"
                   "grid: {arch: \"dln:depth=2,width=10\", norm: none, lr: 0.1, batch: [100, full]}\n",
                   "t.yaml:3:72: grid.batch[1]: duplicate value (same as item 0)\n");

@@ -3,12 +3,14 @@
  * axis reach the run configs; the canonical text names them only when they
  * are used (an SGD sweep's text is as before); bad values give one line each
  * naming the key. */
-#include "ns_test.h"
-#include "spec_parse.h"
+#include "spec_expect.h"
 
 #include "normsweep/optim.h"
+#include "normsweep/rng.h"
 #include "normsweep/spec.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +21,7 @@
 
 START_TEST(defaults_are_sgd_constant_and_canonical_text_unchanged)
 {
-    ns_spec *s = parse_ok(DATA "train: {steps: 10}\n" GRID);
+    ns_spec *s = spec_ok(DATA "train: {steps: 10}\n" GRID, NULL);
     const ns_run_config *r = &s->runs[0];
     ck_assert_int_eq(r->optimizer, NS_OPTIM_SGD);
     ck_assert(r->beta1 == 0.9 && r->beta2 == 0.999 && r->eps == 1e-8);
@@ -37,15 +39,15 @@ END_TEST
 
 START_TEST(adamw_with_a_schedule_reaches_the_runs)
 {
-    ns_spec *s = parse_ok(DATA
-                          "train:\n"
-                          "  steps: 100\n"
-                          "  optimizer: adamw\n"
-                          "  weight_decay: 0.01\n"
-                          "  betas: [0.8, 0.99]\n"
-                          "  eps: 1.0e-6\n"
-                          "  schedule: {kind: cosine, warmup: 10, warmup_start: 0.1, "
-                          "min_factor: 0.05}\n" GRID);
+    ns_spec *s = spec_ok(DATA
+                         "train:\n"
+                         "  steps: 100\n"
+                         "  optimizer: adamw\n"
+                         "  weight_decay: 0.01\n"
+                         "  betas: [0.8, 0.99]\n"
+                         "  eps: 1.0e-6\n"
+                         "  schedule: {kind: cosine, warmup: 10, warmup_start: 0.1, "
+                         "min_factor: 0.05}\n" GRID, NULL);
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *r = &s->runs[i];
         ck_assert_int_eq(r->optimizer, NS_OPTIM_ADAMW);
@@ -64,8 +66,8 @@ START_TEST(adamw_with_a_schedule_reaches_the_runs)
     ns_lr_schedule_text(&s->runs[0].schedule, text, sizeof text);
     ck_assert_str_eq(text, "cosine:min_factor=0.05,warmup=10,warmup_start=0.1");
     ns_spec_free(s);
-    s = parse_ok(DATA "train: {steps: 100, schedule: {kind: step, step_size: 30, gamma: 0.5}}\n"
-                      GRID);
+    s = spec_ok(DATA "train: {steps: 100, schedule: {kind: step, step_size: 30, gamma: 0.5}}\n"
+                     GRID, NULL);
     ck_assert_int_eq(s->runs[1].schedule.kind, NS_LR_STEP);
     ck_assert_int_eq(s->runs[1].schedule.step_size, 30);
     ck_assert(s->runs[1].schedule.gamma == 0.5);
@@ -81,12 +83,12 @@ END_TEST
  * overridable per arch/norm, and named in the plan's varied settings. */
 START_TEST(optimizer_is_an_axis)
 {
-    ns_spec *s = parse_ok(DATA "train: {steps: 10}\n"
-                               "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], lr: [0.1, 0.01],\n"
-                               "       optimizer: [sgd, adam], seed: [0, 1]}\n"
-                               "overrides:\n"
-                               "  - match: {norm: batch}\n"
-                               "    optimizer: [adamw]\n");
+    ns_spec *s = spec_ok(DATA "train: {steps: 10}\n"
+                              "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], lr: [0.1, 0.01],\n"
+                              "       optimizer: [sgd, adam], seed: [0, 1]}\n"
+                              "overrides:\n"
+                              "  - match: {norm: batch}\n"
+                              "    optimizer: [adamw]\n", NULL);
     ck_assert_int_eq(s->nruns, 2 * 2 * 2 + 2 * 1 * 2);
     const int want[] = {NS_OPTIM_SGD, NS_OPTIM_SGD, NS_OPTIM_ADAM, NS_OPTIM_ADAM};
     for (int i = 0; i < 8; i++) {
@@ -107,24 +109,113 @@ START_TEST(optimizer_is_an_axis)
 }
 END_TEST
 
+/* The k-th uniform of stream (NS_STREAM_SWEEP, sub) with seed. */
+static double draw(uint64_t seed, uint32_t sub, int k)
+{
+    ns_rng r;
+    ns_rng_init(&r, seed, NS_STREAM(NS_STREAM_SWEEP, sub));
+    double u = 0;
+    for (int i = 0; i <= k; i++) u = ns_rng_uniform_double(&r);
+    return u;
+}
+
+/* The optimizer in random search, as the other categorical axes: choice draws
+ * from stream 10 (per_grid_point: sample k fixes it for every pair), count
+ * picks uniformly from the grid's list (stream 16 + axis = 24); the canonical
+ * text names the search, and Adam's settings once a run draws Adam. */
+START_TEST(optimizer_in_search)
+{
+    static const int opt[3] = {NS_OPTIM_SGD, NS_OPTIM_ADAM, NS_OPTIM_ADAMW};
+    ns_spec *s = spec_ok(DATA "train: {steps: 10}\n"
+                              "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], seed: [0, 1]}\n"
+                              "search:\n  per_grid_point: 6\n  seed: 5\n"
+                              "  lr: {log_uniform: [1.0e-3, 1.0]}\n"
+                              "  optimizer: {choice: [sgd, adam, adamw]}\n", NULL);
+    ck_assert_int_eq(s->nruns, 2 * 6 * 2); /* pairs x samples x seeds */
+    int seen = 0;
+    for (int i = 0; i < s->nruns; i++) {
+        const ns_run_config *r = &s->runs[i];
+        int k = (i / 2) % 6;
+        ck_assert_int_eq(r->random_sample, k);
+        ck_assert_int_eq(r->optimizer, opt[(int)(draw(5, 10, k) * 3)]);
+        ck_assert_double_eq(r->lr, exp(log(1e-3) + draw(5, 0, k) * (log(1.0) - log(1e-3))));
+        seen |= 1 << r->optimizer;
+    }
+    ck_assert_int_gt(__builtin_popcount((unsigned)seen), 1);
+    ck_assert(s->varied & (1u << NS_AXIS_OPTIMIZER));
+    char *c = ns_spec_canonical(s);
+    ck_assert_ptr_nonnull(strstr(c, ",\"optimizer\":{\"choice\":[\"sgd\",\"adam\",\"adamw\"]}}"));
+    ck_assert_ptr_nonnull(strstr(c, "\"betas\":["));
+    free(c);
+    ns_spec_free(s);
+
+    /* count: the grid's optimizer list, a uniform pick per run; the first runs
+     * of a longer count are the runs of a shorter one */
+    const char *grid = "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1],\n"
+                       "       optimizer: [sgd, adam, adamw]}\n";
+    char text[512];
+    snprintf(text, sizeof text, "%strain: {steps: 10}\n%ssearch: {count: 12, seed: 9}\n", DATA, grid);
+    s = spec_ok(text, NULL);
+    ck_assert_int_eq(s->nruns, 3 + 12);
+    for (int k = 0; k < 12; k++)
+        ck_assert_int_eq(s->runs[3 + k].optimizer, opt[(int)(draw(9, 16 + NS_AXIS_OPTIMIZER, k) * 3)]);
+    snprintf(text, sizeof text, "%strain: {steps: 10}\n%ssearch: {count: 4, seed: 9}\n", DATA, grid);
+    ns_spec *t = spec_ok(text, NULL);
+    ck_assert_int_eq(memcmp(t->runs, s->runs, sizeof *s->runs * (size_t)t->nruns), 0);
+    ns_spec_free(t);
+    ns_spec_free(s);
+}
+END_TEST
+
+/* Command-line overrides set the optimizer like any key: the axis, the
+ * train value, and the search's choice. */
+START_TEST(optimizer_from_the_command_line)
+{
+    const char *const ov[] = {"grid.optimizer=[adam,sgd]", "train.betas=[0.5,0.6]"};
+    ns_spec_options o = {.overrides = ov, .noverrides = 2};
+    ns_spec *s = spec_ok(DATA "train: {steps: 10}\n" GRID, &o);
+    ck_assert_int_eq(s->nruns, 4);
+    ck_assert_int_eq(s->runs[0].optimizer, NS_OPTIM_ADAM);
+    ck_assert_int_eq(s->runs[1].optimizer, NS_OPTIM_SGD);
+    ck_assert(s->runs[0].beta1 == 0.5 && s->runs[0].beta2 == 0.6);
+    ns_spec_free(s);
+    const char *const ov2[] = {"++search={per_grid_point: 2, optimizer: {choice: [adamw]}}"};
+    ns_spec_options o2 = {.overrides = ov2, .noverrides = 1};
+    s = spec_ok(DATA "train: {steps: 10}\n" GRID, &o2);
+    ck_assert_int_eq(s->nruns, 2 + 2 * 2);
+    for (int i = 2; i < s->nruns; i++) ck_assert_int_eq(s->runs[i].optimizer, NS_OPTIM_ADAMW);
+    ns_spec_free(s);
+}
+END_TEST
+
 START_TEST(bad_values_name_the_key)
 {
-    expect_errors(DATA "train: {steps: 10, optimizer: rmsprop, betas: [0.9, 1.0], eps: 0}\n" GRID,
+    EXPECT_ERRORS(DATA "train: {steps: 10, optimizer: rmsprop, betas: [0.9, 1.0], eps: 0}\n" GRID,
                   "t.yaml:2:31: train.optimizer: expected sgd, adam or adamw, got 'rmsprop'\n"
                   "t.yaml:2:53: train.betas[1]: must be in [0, 1), got '1.0'\n"
                   "t.yaml:2:64: train.eps: must be a finite number > 0, got '0'\n");
-    expect_errors(DATA "train: {steps: 10, schedule: {kind: step, warmup: 10, min_factor: 2}}\n" GRID,
+    EXPECT_ERRORS(DATA "train: {steps: 10, schedule: {kind: step, warmup: 10, min_factor: 2}}\n" GRID,
                   "t.yaml:2:30: train.schedule: kind step needs step_size (steps between decays)\n"
                   "t.yaml:2:30: train.schedule: warmup of 10 steps does not end within the run's 10 "
                   "steps\n"
                   "t.yaml:2:67: train.schedule.min_factor: must be in [0, 1], got '2'\n");
-    expect_errors(DATA "train: {steps: 10, schedule: {kind: linear, warmpu: 3}}\n" GRID,
+    EXPECT_ERRORS(DATA "train: {steps: 10, schedule: {kind: linear, warmpu: 3}}\n" GRID,
                   "t.yaml:2:37: train.schedule.kind: expected constant, step or cosine, got "
                   "'linear'\n"
                   "t.yaml:2:45: train.schedule: unknown key 'warmpu' (did you mean 'warmup'?)\n");
-    expect_errors(DATA "train: {steps: 10, optimizer: adam}\n"
+    EXPECT_ERRORS(DATA "train: {steps: 10, optimizer: adam}\n"
                        "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1], optimizer: [sgd]}\n",
                   "t.yaml:3:66: grid.optimizer: also set in train.optimizer (line 2); keep one\n");
+    /* in search: a category takes choice only, and not also train.optimizer */
+    EXPECT_ERRORS(DATA "train: {steps: 10, optimizer: adam}\n" GRID
+                       "search: {count: 2, optimizer: {uniform: [sgd, adam]}}\n",
+                  "t.yaml:4:31: search.optimizer: also set in train.optimizer (line 2); keep one\n"
+                  "t.yaml:4:41: search.optimizer.uniform: the optimizer is drawn from a list: use "
+                  "choice: [sgd, adam, adamw]\n");
+    EXPECT_ERRORS(DATA "train: {steps: 10}\n" GRID
+                       "search: {count: 2, optimizer: {choice: [sgd, rmsprop]}}\n",
+                  "t.yaml:4:46: search.optimizer.choice[1]: expected sgd, adam or adamw, got "
+                  "'rmsprop'\n");
 }
 END_TEST
 
@@ -135,6 +226,8 @@ static Suite *spec_optim_suite(void)
     tcase_add_test(tc, defaults_are_sgd_constant_and_canonical_text_unchanged);
     tcase_add_test(tc, adamw_with_a_schedule_reaches_the_runs);
     tcase_add_test(tc, optimizer_is_an_axis);
+    tcase_add_test(tc, optimizer_in_search);
+    tcase_add_test(tc, optimizer_from_the_command_line);
     tcase_add_test(tc, bad_values_name_the_key);
     suite_add_tcase(s, tc);
     return s;

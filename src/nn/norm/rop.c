@@ -276,6 +276,20 @@ INL void rb_write_impl(const rgeom *g, float *restrict rdin, const float *restri
     const int C = g->C, HW = g->HW, hs = s != NULL, hr = rx != NULL;
     for (int b = 0; b < g->batch; b++) {
         const size_t kb = (size_t)b * g->kstride, row = (size_t)b * C;
+        if (HW == 1) { /* dense: along the channels, each constant a contiguous row */
+            const float *restrict kk[K_COUNT];
+            for (int j = 0; j < K_COUNT; j++) kk[j] = K + j * kmax + kb;
+            for (int c = 0; c < C; c++) {
+                const size_t e = row + c;
+                const float gp = hs ? s[e] * go[e] : go[e], rg = hs ? s[e] * rgo[e] : rgo[e];
+                float v = kk[K_1][c] * gp + kk[K_2][c] * rg + kk[K_3][c] * (x[e] - kk[K_SHIFT][c]) +
+                          kk[K_6][c];
+                if (hr) v += kk[K_4][c] * rx[e];
+                if (l1) v += kk[K_5][c] * sgnf(x[e]);
+                rdin[e] = v;
+            }
+            continue;
+        }
         for (int c = 0; c < C; c++) {
             float k[K_COUNT];
             for (int j = 0; j < K_COUNT; j++) k[j] = K[j * kmax + kb + c];

@@ -46,6 +46,8 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
     {"tensor", NS_H5_I32, NS_COORD_NONE, 0, NULL, "weight tensor slot",
      "named tensors, max over runs"},
     {"axis", NS_H5_I32, NS_COORD_NONE, 0, NULL, "tensor axis", "4"},
+    {"save", NS_H5_I64, NS_COORD_SAVE_STEP, 0, "step", "training step of the saved weights",
+     "steps of `save_weights.at`"},
 };
 
 /* A variable whose values come from field f of source struct T. */
@@ -126,6 +128,9 @@ const ns_var_def ns_schema_vars[] = {
     /* final weights: flat params then state, with a tensor table in PyTorch's terms */
     {"weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "the final net: parameters then state")},
+    {"saved_weights", NS_H5_F32, 0, "run,save,weight", "1",
+     "parameters then state before the update of the save step (flat, as weights)", 0, 0,
+     SPECIAL(NS_SRC_SAVE, "the net at each step of `save_weights.at`: parameters then state")},
     {"tensor_name", STR(STR_NAME), "run,tensor", NULL, "PyTorch state_dict key", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.name` of each tensor")},
     {"tensor_offset", I64, "run,tensor", NULL, "offset into weights", 0, 0,
@@ -252,12 +257,13 @@ void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
     ext[NS_D_WEIGHT] = weights;
     ext[NS_D_TENSOR] = (size_t)tensors;
     ext[NS_D_AXIS] = 4;
+    ext[NS_D_SAVE] = (size_t)d->nsave;
 }
 
 /* ------------------------------------------------------------ the sweep's facts */
 
-/* The settings the layout reads once for the whole sweep: the schedules and
- * the probes. Runs are copies of the spec's base with axis values set
+/* The settings the layout reads once for the whole sweep: the schedules, the
+ * save steps and the probes. Runs are copies of the spec's base with axis values set
  * (expand.c), so they agree; checked, so that a future per-run axis over one
  * of them fails loudly here instead of writing a file whose coordinates are
  * right for some runs only. */
@@ -276,6 +282,9 @@ static int same_sweep_settings(const ns_run_config *a, const ns_run_config *b)
         same = p->at[i] == q->at[i];
     for (int i = 0; same && i < p->act_nquantiles && i < NS_SPEC_MAX_QUANTILES; i++)
         same = p->act_quantiles[i] == q->act_quantiles[i];
+    same = same && a->nsave == b->nsave;
+    for (int i = 0; same && i < a->nsave && i < NS_SPEC_MAX_SAVE_STEPS; i++)
+        same = a->save_at[i] == b->save_at[i];
     return same;
 }
 
@@ -336,7 +345,7 @@ ns_status ns_schema_sweep_of(const ns_spec *s, ns_schema_sweep *sw)
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *c = &s->runs[i];
         NS_CHECK(same_sweep_settings(c, sw->settings), NS_ERR_INTERNAL,
-                 "%s: run %d differs from the sweep in a schedule or probe setting; the "
+                 "%s: run %d differs from the sweep in a schedule, save or probe setting; the "
                  "results layout takes those as sweep-wide",
                  s->path, i);
         ns_run_dims d;
@@ -374,6 +383,9 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf)
         return ns_eta_grid(1.0, c->probe.eta_rel_lo, c->probe.eta_rel_hi, (int)n, f64);
     case NS_COORD_QUANTILE:
         for (size_t i = 0; i < n; i++) f64[i] = c->probe.act_quantiles[i];
+        return NS_OK;
+    case NS_COORD_SAVE_STEP:
+        for (size_t i = 0; i < n; i++) i64[i] = c->save_at[i];
         return NS_OK;
     }
     return ns_error_set(NS_ERR_INTERNAL, "schema: dim '%s' has no coordinate rule",
@@ -445,6 +457,7 @@ static const char *src_text(ns_src s)
     case NS_SRC_EVAL: return "evaluation (buffered to the next sync)";
     case NS_SRC_PROBE: return "probe step";
     case NS_SRC_WEIGHTS: return "run end";
+    case NS_SRC_SAVE: return "save step (again after a resume: the same bits)";
     case NS_SRC_END: return "run end";
     }
     return "?";
@@ -461,6 +474,7 @@ static const char *coord_text(ns_coord_kind k)
     case NS_COORD_PROBE_STEP: return "step number (the probe schedule)";
     case NS_COORD_ETA_REL: return "eta / lr";
     case NS_COORD_QUANTILE: return "q in (0, 1)";
+    case NS_COORD_SAVE_STEP: return "step number (`save_weights.at`)";
     }
     return "?";
 }

@@ -191,6 +191,15 @@ static void jprobes(ns_sbuf *b, const ns_probe_config *p)
     ns_sbuf_printf(b, ",\"thm41\":%s}", p->thm41 ? "true" : "false");
 }
 
+/* save_weights only when given: other specs keep the text they had. */
+static void jsave(ns_sbuf *b, const ns_run_config *r)
+{
+    if (!r->nsave) return;
+    ns_sbuf_printf(b, ",\"save_weights\":{\"at\":[");
+    for (int i = 0; i < r->nsave; i++) ns_sbuf_printf(b, "%s%lld", i ? "," : "", (long long)r->save_at[i]);
+    ns_sbuf_printf(b, "]}");
+}
+
 ns_status ns_spec_build_canonical(ns_spec *s)
 {
     const struct ns_spec_priv *pv = s->priv;
@@ -235,8 +244,9 @@ ns_status ns_spec_build_canonical(ns_spec *s)
     }
     ns_sbuf_printf(&b, "],");
     jprobes(&b, &s->base.probe);
-    ns_sbuf_printf(&b, ",\"checkpoint\":{\"every\":%lld},\"nruns\":%d}",
-                   (long long)s->base.checkpoint_every, s->nruns);
+    ns_sbuf_printf(&b, ",\"checkpoint\":{\"every\":%lld}", (long long)s->base.checkpoint_every);
+    jsave(&b, &s->base);
+    ns_sbuf_printf(&b, ",\"nruns\":%d}", s->nruns);
     if (b.oom) {
         free(b.p);
         return ns_error_set(NS_ERR_NOMEM, "out of memory building the canonical spec");

@@ -51,6 +51,7 @@ static const ns_key table[] = {
     {"", "overrides", NK_CUSTOM, 0, .read = ns_read_overrides},
     {"", "probes", NK_SECTION, 0, .read = ns_check_schedule},
     {"", "checkpoint", NK_SECTION, 0, .hint = NULL},
+    {"", "save_weights", NK_SECTION, 0, .hint = NULL},
 
     /* ---- train: fixed settings (batch .. init may be grid axes instead) */
     {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), LIMIT, BASE(steps),
@@ -171,6 +172,10 @@ static const ns_key table[] = {
 
     /* ---- checkpoint */
     {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(checkpoint_every)},
+
+    /* ---- save_weights: the weights at chosen steps */
+    {"save_weights", "at", NK_CUSTOM, NK_REQUIRED, .hint = "[0, ...]: steps whose weights to keep",
+     .read = ns_read_save_at},
 };
 #define NKEYS ((int)(sizeof table / sizeof table[0]))
 

@@ -303,6 +303,9 @@ NS_KEY_FN(ns_read_betas);
 NS_KEY_FN(ns_read_fraction);
 NS_KEY_FN(ns_read_start_factor);
 NS_KEY_FN(ns_check_lr_schedule);
+/* read_save.c: save_weights.at, and its steps against train.steps (validate) */
+NS_KEY_FN(ns_read_save_at);
+void ns_check_save_steps(ns_reader *r);
 
 /* validate.c: the checks across sections, once everything is read; then,
  * once the runs are expanded, the limits that depend on each run. */

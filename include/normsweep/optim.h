@@ -69,6 +69,9 @@ ns_lr_schedule ns_lr_schedule_default(void);
 /* NS_ERR_ARG naming the field when a schedule is inconsistent (cosine needs
  * total > warmup, step needs step_size > 0, ...). */
 ns_status ns_lr_schedule_check(const ns_lr_schedule *s);
+/* 1 if a and b give the same factors: the fields their kind and warm-up use
+ * (a cosine's gamma, say, does not count; total is the run's, not compared). */
+int ns_lr_schedule_equal(const ns_lr_schedule *a, const ns_lr_schedule *b);
 /* factor(t) above; lr_t = lr * ns_lr_factor(s, t). Exactly 1 for a constant
  * schedule after warm-up. */
 double ns_lr_factor(const ns_lr_schedule *s, int64_t t);

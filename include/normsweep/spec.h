@@ -115,7 +115,8 @@ typedef struct ns_run_config {
  * lists), kept for the canonical form and the plan table. */
 enum {
     NS_AXIS_ARCH = 0, NS_AXIS_NORM, NS_AXIS_LR, NS_AXIS_BATCH, NS_AXIS_MOMENTUM,
-    NS_AXIS_WEIGHT_DECAY, NS_AXIS_INIT, NS_AXIS_SEED, NS_AXIS_OPTIMIZER, NS_AXIS_COUNT
+    NS_AXIS_WEIGHT_DECAY, NS_AXIS_INIT, NS_AXIS_SEED, NS_AXIS_OPTIMIZER, NS_AXIS_SCHEDULE,
+    NS_AXIS_COUNT
 };
 /* "arch", "norm", "lr", ... (the YAML key of axis a). */
 const char *ns_spec_axis_name(int axis);

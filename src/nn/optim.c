@@ -70,6 +70,14 @@ double ns_lr_factor(const ns_lr_schedule *s, int64_t t)
     }
 }
 
+int ns_lr_schedule_equal(const ns_lr_schedule *a, const ns_lr_schedule *b)
+{
+    return a->kind == b->kind && a->warmup == b->warmup &&
+           (a->warmup == 0 || a->warmup_start == b->warmup_start) &&
+           (a->kind != NS_LR_STEP || (a->step_size == b->step_size && a->gamma == b->gamma)) &&
+           (a->kind != NS_LR_COSINE || a->min_factor == b->min_factor);
+}
+
 void ns_lr_schedule_text(const ns_lr_schedule *s, char *buf, size_t n)
 {
     int k = 0;

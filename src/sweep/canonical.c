@@ -32,14 +32,17 @@ static void jstr(ns_sbuf *b, const char *s)
 
 static const char *init_name(int64_t k) { return k == NS_INIT_HE ? "he" : "glorot"; }
 
-/* [values] of a numeric axis. */
-static void jvalues(ns_sbuf *b, int a, const ns_numaxis *ax)
+static void jschedule(ns_sbuf *b, const ns_lr_schedule *sc);
+
+/* [values] of a numeric axis (schedules: indices into pv->sched). */
+static void jvalues(ns_sbuf *b, const struct ns_spec_priv *pv, int a, const ns_numaxis *ax)
 {
     ns_sbuf_printf(b, "[");
     for (int i = 0; i < ax->n; i++) {
         if (i) ns_sbuf_printf(b, ",");
         if (a == NS_AXIS_INIT) jstr(b, init_name(ax->iv[i]));
         else if (a == NS_AXIS_OPTIMIZER) jstr(b, ns_optim_name((ns_optim_kind)ax->iv[i]));
+        else if (a == NS_AXIS_SCHEDULE) jschedule(b, &pv->sched[ax->iv[i]]);
         else if (a == NS_AXIS_BATCH || a == NS_AXIS_SEED) ns_sbuf_printf(b, "%lld", (long long)ax->iv[i]);
         else jnum(b, ax->v[i]);
     }
@@ -47,17 +50,18 @@ static void jvalues(ns_sbuf *b, int a, const ns_numaxis *ax)
 }
 
 /* "key":[values] of a numeric axis. */
-static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
+static void jaxis(ns_sbuf *b, const struct ns_spec_priv *pv, int a, const ns_numaxis *ax)
 {
     ns_sbuf_printf(b, "\"%s\":", ns_spec_axis_name(a));
-    jvalues(b, a, ax);
+    jvalues(b, pv, a, ax);
 }
 
 /* A search that is the old 'random' section (lr log-uniform, per grid point)
  * keeps that section's text, so files written before search existed still
  * resume; anything else is written as "search" after "random": null. */
-static void jsearch(ns_sbuf *b, const ns_search *sr)
+static void jsearch(ns_sbuf *b, const struct ns_spec_priv *pv)
 {
+    const ns_search *sr = &pv->search;
     static const char *const dist[] = {"", "uniform", "log_uniform", "choice"};
     int legacy_form = sr->per_grid_point && sr->ax[NS_AXIS_LR].dist == NS_DIST_LOG_UNIFORM;
     for (int a = 0; a < NS_SEARCH_AXES; a++)
@@ -85,7 +89,7 @@ static void jsearch(ns_sbuf *b, const ns_search *sr)
         ns_sbuf_printf(b, ",\"%s\":{", a == NS_SEARCH_WIDTH ? "width" : ns_spec_axis_name(a));
         if (sa->dist == NS_DIST_CHOICE) {
             ns_sbuf_printf(b, "\"choice\":");
-            jvalues(b, a, &sa->choice);
+            jvalues(b, pv, a, &sa->choice);
             ns_sbuf_printf(b, "}");
             continue;
         }
@@ -115,8 +119,16 @@ static void joptim(ns_sbuf *b, const ns_spec *s)
         jnum(b, r->eps);
     }
     const ns_lr_schedule *sc = &r->schedule;
-    if (sc->kind == NS_LR_CONSTANT && sc->warmup == 0) return;
-    ns_sbuf_printf(b, ",\"schedule\":{\"kind\":\"%s\",\"warmup\":%lld,\"warmup_start\":",
+    if (s->priv->grid[NS_AXIS_SCHEDULE].n || (sc->kind == NS_LR_CONSTANT && sc->warmup == 0))
+        return;
+    ns_sbuf_printf(b, ",\"schedule\":");
+    jschedule(b, sc);
+}
+
+/* {"kind":...,"warmup":...,"warmup_start":..., and what the kind uses}. */
+static void jschedule(ns_sbuf *b, const ns_lr_schedule *sc)
+{
+    ns_sbuf_printf(b, "{\"kind\":\"%s\",\"warmup\":%lld,\"warmup_start\":",
                    ns_lr_kind_name(sc->kind), (long long)sc->warmup);
     jnum(b, sc->warmup_start);
     if (sc->kind == NS_LR_STEP) {
@@ -220,9 +232,9 @@ ns_status ns_spec_build_canonical(ns_spec *s)
     }
     ns_sbuf_printf(&b, "]");
     for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
-        if (pv->grid[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, a, &pv->grid[a]);
+        if (pv->grid[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, pv, a, &pv->grid[a]);
     ns_sbuf_printf(&b, "},");
-    jsearch(&b, &pv->search);
+    jsearch(&b, pv);
     ns_sbuf_printf(&b, ",\"overrides\":[");
     for (int k = 0; k < pv->noverrides; k++) {
         const ns_override *o = &pv->ov[k];
@@ -232,7 +244,7 @@ ns_status ns_spec_build_canonical(ns_spec *s)
         jstr(&b, o->match_norm[0] ? o->match_norm : "*");
         ns_sbuf_printf(&b, "}");
         for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
-            if (o->ax[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, a, &o->ax[a]);
+            if (o->ax[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, pv, a, &o->ax[a]);
         if (o->has_random_lr) {
             ns_sbuf_printf(&b, ",\"random_lr\":[");
             jnum(&b, o->random_lo);

@@ -3,9 +3,9 @@
  * Canonical order (docs/sweep-format.md, "Run order"): first every grid run,
  * then every random-search run. Within the grid part, nested loops with the
  * LAST axis varying fastest:
- *     arch > norm > lr > optimizer > batch > momentum > weight_decay > init > seed
+ *     arch > norm > lr > optimizer > schedule > batch > momentum > weight_decay > init > seed
  * in the order values are written in the file. Overrides replace the value
- * lists of (lr, optimizer, batch, momentum, weight_decay, init, seed) for the arch/norm
+ * lists of (lr, optimizer, schedule, batch, momentum, weight_decay, init, seed) for the arch/norm
  * pairs they match; when several match, later ones win per key.
  *
  * Random search draws sample k of a sampled axis from its own stream: the
@@ -66,7 +66,8 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
                        : a == NS_AXIS_WEIGHT_DECAY ? b->weight_decay : 0,
                 a == NS_AXIS_BATCH ? b->batch
                 : a == NS_AXIS_INIT ? b->init
-                : a == NS_AXIS_OPTIMIZER ? b->optimizer : 0);
+                : a == NS_AXIS_OPTIMIZER ? b->optimizer
+                : a == NS_AXIS_SCHEDULE ? -1 : 0);
         if (a == NS_AXIS_LR) ef->one[a].n = 0; /* no grid lr: search part only */
     }
     ef->rlo = pv->search.ax[NS_AXIS_LR].lo, ef->rhi = pv->search.ax[NS_AXIS_LR].hi;
@@ -80,15 +81,21 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
 }
 
 /* The run order below arch > norm: the last axis varies fastest. */
-static const int nest[] = {NS_AXIS_LR,           NS_AXIS_OPTIMIZER, NS_AXIS_BATCH, NS_AXIS_MOMENTUM,
-                           NS_AXIS_WEIGHT_DECAY, NS_AXIS_INIT,      NS_AXIS_SEED};
+static const int nest[] = {NS_AXIS_LR,       NS_AXIS_OPTIMIZER,    NS_AXIS_SCHEDULE,
+                           NS_AXIS_BATCH,    NS_AXIS_MOMENTUM,     NS_AXIS_WEIGHT_DECAY,
+                           NS_AXIS_INIT,     NS_AXIS_SEED};
 #define NEST ((int)(sizeof nest / sizeof nest[0]))
 _Static_assert(NEST == NS_AXIS_COUNT - 2, "every axis but arch and norm is nested");
 
-/* Value i of axis a's list into run r. */
-static void put_value(ns_run_config *r, int a, const ns_numaxis *A, int i)
+/* Value i of axis a's list into run r (a schedule is an index into pv->sched;
+ * -1, the train value, leaves the run's copy of it). */
+static void put_value(const struct ns_spec_priv *pv, ns_run_config *r, int a, const ns_numaxis *A,
+                      int i)
 {
     switch (a) {
+    case NS_AXIS_SCHEDULE:
+        if (A->iv[i] >= 0) r->schedule = pv->sched[A->iv[i]];
+        break;
     case NS_AXIS_LR: r->lr = A->v[i]; break;
     case NS_AXIS_OPTIMIZER: r->optimizer = (int)A->iv[i]; break;
     case NS_AXIS_BATCH: r->batch = (int)A->iv[i]; break;
@@ -119,7 +126,7 @@ static int64_t emit_pair(const ns_spec *s, const char *arch, const char *norm,
         int64_t rest = k; /* k in mixed radix, the last axis of nest[] fastest */
         for (int j = NEST - 1; j >= 0; j--) {
             const ns_numaxis *A = ef->ax[nest[j]];
-            put_value(r, nest[j], A, (int)(rest % A->n));
+            put_value(s->priv, r, nest[j], A, (int)(rest % A->n));
             rest /= A->n;
         }
     }
@@ -129,13 +136,14 @@ static int64_t emit_pair(const ns_spec *s, const char *arch, const char *norm,
 /* ------------------------------------------------------------ random search */
 /* The stream of each sampled axis' draws: 1 + axis as the axes were numbered
  * when search came (width 9), fixed so draws never move when an axis is
- * added; the optimizer, added after, takes 10. Count mode's pick from a grid
- * list: 16 + axis. */
+ * added; the optimizer and the schedule, added after, take 10 and 11. Count
+ * mode's pick from a grid list: 16 + axis. */
 static const uint32_t draw_sub[NS_SEARCH_AXES] = {
     [NS_AXIS_ARCH] = 1,         [NS_AXIS_NORM] = 2, [NS_AXIS_LR] = 0,   [NS_AXIS_BATCH] = 4,
     [NS_AXIS_MOMENTUM] = 5,     [NS_AXIS_WEIGHT_DECAY] = 6,             [NS_AXIS_INIT] = 7,
-    [NS_AXIS_SEED] = 8,         [NS_SEARCH_WIDTH] = 9,                  [NS_AXIS_OPTIMIZER] = 10};
-_Static_assert(NS_SEARCH_AXES == 10, "a new axis needs its own stream in draw_sub");
+    [NS_AXIS_SEED] = 8,         [NS_SEARCH_WIDTH] = 9,                  [NS_AXIS_OPTIMIZER] = 10,
+    [NS_AXIS_SCHEDULE] = 11};
+_Static_assert(NS_SEARCH_AXES == 11, "a new axis needs its own stream in draw_sub");
 
 static uint32_t stream_sub(int a, int pick) { return pick ? 16u + (uint32_t)a : draw_sub[a]; }
 
@@ -269,6 +277,7 @@ static unsigned varied_axes(const ns_run_config *r, int n)
         v |= (unsigned)(r[i].init != r[0].init) << NS_AXIS_INIT;
         v |= (unsigned)(r[i].seed != r[0].seed) << NS_AXIS_SEED;
         v |= (unsigned)(r[i].optimizer != r[0].optimizer) << NS_AXIS_OPTIMIZER;
+        v |= (unsigned)!ns_lr_schedule_equal(&r[i].schedule, &r[0].schedule) << NS_AXIS_SCHEDULE;
     }
     return v;
 }

@@ -31,6 +31,7 @@
 #define RANGE(a, b) .lo = (a), .hi = (b)
 #define LIMIT .limit = NS_SPEC_MAX_STEPS
 #define AXIS_LIST(sec, name, a) {sec, name, NK_AXIS, 0, AXIS(a), ITEM(ns_override, ax[a])}
+#define SCHED(f) ITEM(ns_lr_schedule, f)
 #define SEARCH_AXIS(name, a)                                                                  \
     {"search", name, NK_SECTION, 0, AXIS(a), .choices = "search.*", PRIV(search.ax[a]),       \
      .read = ns_check_dist}
@@ -67,20 +68,24 @@ static const ns_key table[] = {
     {"train", "diverge_above", NK_POSITIVE, NK_INF_OK, .def = ".inf", BASE(diverge_above)},
     {"train", "betas", NK_CUSTOM, 0, .def = "[0.9, 0.999]", BASE(beta1), .read = ns_read_betas},
     {"train", "eps", NK_POSITIVE, 0, .def = "1e-8", BASE(eps)},
-    {"train", "schedule", NK_SECTION, 0, .read = ns_check_lr_schedule},
+    {"train", "schedule", NK_AXIS1, 0, AXIS(NS_AXIS_SCHEDULE), .def = "constant", BASE(schedule)},
     {"train", "lr", NK_MISPLACED, 0, .choices = "grid.lr", .hint = "learning rates are a grid axis"},
     {"train", "seed", NK_MISPLACED, 0, .choices = "grid.seed", .hint = "seeds are a grid axis"},
 
-    /* ---- train.schedule: the learning-rate schedule (optim.h) */
-    {"train.schedule", "kind", NK_ENUM, 0, .choices = "constant|step|cosine", .def = "constant",
-     BASE(schedule.kind)},
-    {"train.schedule", "warmup", NK_INT, 0, RANGE(0, INT64_MAX), .def = "0", BASE(schedule.warmup)},
-    {"train.schedule", "warmup_start", NK_CUSTOM, 0, .def = "0.3333333333333333",
-     BASE(schedule.warmup_start), .read = ns_read_start_factor},
-    {"train.schedule", "step_size", NK_INT, 0, RANGE(1, INT64_MAX), BASE(schedule.step_size),
+    /* ---- a learning-rate schedule (optim.h): train.schedule, and each value of
+     * grid.schedule, overrides[].schedule and search.schedule's choice, is a kind
+     * name or a mapping of these keys (read into one ns_lr_schedule by
+     * ns_schedule_value) */
+    {"train.schedule", "kind", NK_ENUM, NK_DEFAULT_IF_SET, .choices = "constant|step|cosine",
+     .def = "constant", SCHED(kind)},
+    {"train.schedule", "warmup", NK_INT, NK_DEFAULT_IF_SET, RANGE(0, INT64_MAX), .def = "0",
+     SCHED(warmup)},
+    {"train.schedule", "warmup_start", NK_CUSTOM, NK_DEFAULT_IF_SET, .def = "0.3333333333333333",
+     SCHED(warmup_start), .read = ns_read_start_factor},
+    {"train.schedule", "step_size", NK_INT, 0, RANGE(1, INT64_MAX), SCHED(step_size),
      .hint = "steps between decays"},
-    {"train.schedule", "gamma", NK_POSITIVE, 0, .def = "0.1", BASE(schedule.gamma)},
-    {"train.schedule", "min_factor", NK_CUSTOM, 0, .def = "0", BASE(schedule.min_factor),
+    {"train.schedule", "gamma", NK_POSITIVE, NK_DEFAULT_IF_SET, .def = "0.1", SCHED(gamma)},
+    {"train.schedule", "min_factor", NK_CUSTOM, NK_DEFAULT_IF_SET, .def = "0", SCHED(min_factor),
      .read = ns_read_fraction},
 
     /* ---- grid: the axes */
@@ -95,6 +100,7 @@ static const ns_key table[] = {
      PRIV(grid[NS_AXIS_WEIGHT_DECAY])},
     {"grid", "init", NK_AXIS, 0, AXIS(NS_AXIS_INIT), PRIV(grid[NS_AXIS_INIT])},
     {"grid", "optimizer", NK_AXIS, 0, AXIS(NS_AXIS_OPTIMIZER), PRIV(grid[NS_AXIS_OPTIMIZER])},
+    {"grid", "schedule", NK_AXIS, 0, AXIS(NS_AXIS_SCHEDULE), PRIV(grid[NS_AXIS_SCHEDULE])},
     /* the mapping forms of two axes: {log_range: [lo, hi], count: n}, {count: n, start: s} */
     {"grid.lr", "log_range", NK_CUSTOM, NK_REQUIRED, ITEM(ns_axis_form, lo), .hint = "[lo, hi]",
      .read = ns_read_lr_range},
@@ -114,6 +120,7 @@ static const ns_key table[] = {
     SEARCH_AXIS("momentum", NS_AXIS_MOMENTUM),
     SEARCH_AXIS("weight_decay", NS_AXIS_WEIGHT_DECAY),
     SEARCH_AXIS("optimizer", NS_AXIS_OPTIMIZER), /* choice only: a category */
+    SEARCH_AXIS("schedule", NS_AXIS_SCHEDULE),   /* choice only: a category */
     SEARCH_AXIS("width", NS_SEARCH_WIDTH),
     /* the distribution of each sampled axis: exactly one of these */
     {"search.*", "uniform", NK_CUSTOM, 0, ITEM(ns_search_axis, lo), .read = ns_read_dist_range},
@@ -140,6 +147,7 @@ static const ns_key table[] = {
     AXIS_LIST("overrides[]", "weight_decay", NS_AXIS_WEIGHT_DECAY),
     AXIS_LIST("overrides[]", "init", NS_AXIS_INIT),
     AXIS_LIST("overrides[]", "optimizer", NS_AXIS_OPTIMIZER),
+    AXIS_LIST("overrides[]", "schedule", NS_AXIS_SCHEDULE),
     {"overrides[]", "random_lr", NK_CUSTOM, 0, ITEM(ns_override, random_lo),
      .read = ns_read_override_range},
     {"overrides[].match", "arch", NK_TEXT, 0, .cap = 128, ITEM(ns_override, match_arch)},
@@ -395,6 +403,7 @@ static void read_axis1(ns_reader *r, const ns_key *k, const yaml_node_t *n, cons
     if (!ns_axis_value(r, n, w, a, &v, &iv)) return;
     if (!dst) return;
     if (a == NS_AXIS_BATCH || a == NS_AXIS_INIT || a == NS_AXIS_OPTIMIZER) *(int *)dst = (int)iv;
+    else if (a == NS_AXIS_SCHEDULE) *(ns_lr_schedule *)dst = r->s->priv->sched[iv];
     else if (a == NS_AXIS_SEED) *(int64_t *)dst = iv;
     else *(double *)dst = v;
     if (is_batch_ref && r->nbatch < NS_READER_MAX_BATCH) {

@@ -293,6 +293,7 @@ void ns_spec_validate(ns_reader *r)
     check_overrides(r);
     check_probe_steps(r, probes);
     ns_check_save_steps(r);
+    ns_check_schedule_steps(r);
     check_ics_layers(r, probes);
     check_records(r, train, probes);
 }

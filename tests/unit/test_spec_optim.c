@@ -2,7 +2,9 @@
  * read_optim.c): train.optimizer / betas / eps / schedule and the optimizer
  * axis reach the run configs; the canonical text names them only when they
  * are used (an SGD sweep's text is as before); bad values give one line each
- * naming the key. */
+ * naming the key. The optimizer and the schedule are also axes (grid,
+ * overrides, search choice, count picks) with their own draw streams. */
+#define _GNU_SOURCE /* memmem */
 #include "spec_expect.h"
 
 #include "normsweep/optim.h"
@@ -188,6 +190,87 @@ START_TEST(optimizer_from_the_command_line)
 }
 END_TEST
 
+/* grid.schedule is an axis of schedules - kind names or mappings of
+ * train.schedule's keys - after the optimizer in the run order, overridable,
+ * in the plan's varied settings and the canonical text; two spellings of one
+ * schedule are one value (a duplicate). */
+START_TEST(schedule_is_an_axis)
+{
+    ns_spec *s = spec_ok(DATA "train: {steps: 100}\n"
+                              "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], lr: [0.1],\n"
+                              "       optimizer: [sgd, adam],\n"
+                              "       schedule: [constant, {kind: cosine, warmup: 10, min_factor: 0.1},\n"
+                              "                  {kind: step, step_size: 30}]}\n"
+                              "overrides:\n"
+                              "  - match: {norm: batch}\n"
+                              "    schedule: {kind: cosine, warmup: 10, min_factor: 0.1}\n", NULL);
+    ck_assert_int_eq(s->nruns, 2 * 3 + 2);
+    static const ns_lr_kind kind[8] = {NS_LR_CONSTANT, NS_LR_COSINE, NS_LR_STEP, NS_LR_CONSTANT,
+                                       NS_LR_COSINE,   NS_LR_STEP,   NS_LR_COSINE, NS_LR_COSINE};
+    for (int i = 0; i < 8; i++) {
+        const ns_run_config *r = &s->runs[i];
+        ck_assert_int_eq(r->schedule.kind, kind[i]);
+        ck_assert_int_eq(r->optimizer, i < 6 ? (i < 3 ? NS_OPTIM_SGD : NS_OPTIM_ADAM)
+                                              : (i == 6 ? NS_OPTIM_SGD : NS_OPTIM_ADAM));
+        ck_assert(r->schedule.warmup == (kind[i] == NS_LR_COSINE ? 10 : 0));
+    }
+    ck_assert(s->runs[1].schedule.min_factor == 0.1 && s->runs[1].schedule.warmup_start == 1.0 / 3);
+    ck_assert(s->runs[2].schedule.step_size == 30 && s->runs[2].schedule.gamma == 0.1);
+    char buf[160];
+    ns_plan_varied_text(s, 1, buf, sizeof buf);
+    ck_assert_str_eq(buf, "optimizer=sgd schedule=cosine:min_factor=0.1,warmup=10,"
+                          "warmup_start=0.333333");
+    char *c = ns_spec_canonical(s);
+    ck_assert_ptr_nonnull(strstr(c, "\"schedule\":[{\"kind\":\"constant\",\"warmup\":0,"
+                                    "\"warmup_start\":0.33333333333333331},{\"kind\":\"cosine\","
+                                    "\"warmup\":10,\"warmup_start\":0.33333333333333331,"
+                                    "\"min_factor\":0.10000000000000001},{\"kind\":\"step\","
+                                    "\"warmup\":0,\"warmup_start\":0.33333333333333331,"
+                                    "\"step_size\":30,\"gamma\":0.10000000000000001}]"));
+    ck_assert_ptr_nonnull(strstr(c, "\"norm\":\"batch\"},\"schedule\":[{\"kind\":\"cosine\""));
+    const char *train = strstr(c, "\"train\":{"), *grid = strstr(c, ",\"grid\":{");
+    ck_assert(train && grid && train < grid); /* the schedule is under grid only */
+    ck_assert_ptr_null(memmem(train, (size_t)(grid - train), "schedule", 8));
+    free(c);
+    ns_spec_free(s);
+    EXPECT_ERRORS(DATA "train: {steps: 100}\n"
+                       "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1],\n"
+                       "       schedule: [cosine, {kind: cosine, gamma: 0.5}]}\n",
+                  "t.yaml:4:27: grid.schedule[1]: duplicate value (same as item 0)\n");
+}
+END_TEST
+
+/* The schedule in random search, as the optimizer: choice draws from stream
+ * 11, count picks from the grid's list with stream 16 + axis = 25. */
+START_TEST(schedule_in_search)
+{
+    static const ns_lr_kind kinds[3] = {NS_LR_CONSTANT, NS_LR_COSINE, NS_LR_STEP};
+    ns_spec *s = spec_ok(DATA "train: {steps: 100}\n"
+                              "grid: {arch: ['mlp:16-8-3'], norm: [none, batch], lr: [0.1]}\n"
+                              "search:\n  per_grid_point: 8\n  seed: 3\n"
+                              "  schedule: {choice: [constant, cosine, {kind: step, step_size: 7}]}\n",
+                         NULL);
+    ck_assert_int_eq(s->nruns, 2 + 2 * 8);
+    int seen = 0;
+    for (int i = 2; i < s->nruns; i++) {
+        int k = (i - 2) % 8;
+        ck_assert_int_eq(s->runs[i].schedule.kind, kinds[(int)(draw(3, 11, k) * 3)]);
+        seen |= 1 << s->runs[i].schedule.kind;
+    }
+    ck_assert_int_gt(__builtin_popcount((unsigned)seen), 1);
+    ns_spec_free(s);
+    s = spec_ok(DATA "train: {steps: 100}\n"
+                     "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1],\n"
+                     "       schedule: [constant, cosine, {kind: step, step_size: 7}]}\n"
+                     "search: {count: 10, seed: 4}\n", NULL);
+    ck_assert_int_eq(s->nruns, 3 + 10);
+    for (int k = 0; k < 10; k++)
+        ck_assert_int_eq(s->runs[3 + k].schedule.kind,
+                         kinds[(int)(draw(4, 16 + NS_AXIS_SCHEDULE, k) * 3)]);
+    ns_spec_free(s);
+}
+END_TEST
+
 START_TEST(bad_values_name_the_key)
 {
     EXPECT_ERRORS(DATA "train: {steps: 10, optimizer: rmsprop, betas: [0.9, 1.0], eps: 0}\n" GRID,
@@ -212,6 +295,27 @@ START_TEST(bad_values_name_the_key)
                   "t.yaml:4:31: search.optimizer: also set in train.optimizer (line 2); keep one\n"
                   "t.yaml:4:41: search.optimizer.uniform: the optimizer is drawn from a list: use "
                   "choice: [sgd, adam, adamw]\n");
+    /* a schedule value: its kind, its keys, step's step_size, its warm-up against
+     * train.steps wherever the sections are; not in train and grid at once */
+    EXPECT_ERRORS("grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1],\n"
+                  "       schedule: [linear, {kind: step}, {warmpu: 3}, {kind: cosine, warmup: 10}]}\n"
+                  DATA "train: {steps: 10}\n",
+                  "t.yaml:2:19: grid.schedule[0]: expected constant, step, cosine or a mapping "
+                  "{kind: ..., warmup: ...}, got 'linear'\n"
+                  "t.yaml:2:27: grid.schedule[1]: kind step needs step_size (steps between "
+                  "decays)\n"
+                  "t.yaml:2:42: grid.schedule[2]: unknown key 'warmpu' (did you mean 'warmup'?)\n"
+                  "t.yaml:2:54: grid.schedule[3]: warmup of 10 steps does not end within the "
+                  "run's 10 steps\n");
+    EXPECT_ERRORS(DATA "train: {steps: 10, schedule: cosine}\n"
+                       "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1], schedule: [step]}\n"
+                       "search: {count: 2, schedule: {log_uniform: [1, 2]}}\n",
+                  "t.yaml:3:65: grid.schedule: also set in train.schedule (line 2); keep one\n"
+                  "t.yaml:3:66: grid.schedule[0]: kind step needs step_size (steps between "
+                  "decays)\n"
+                  "t.yaml:4:30: search.schedule: also set in train.schedule (line 2); keep one\n"
+                  "t.yaml:4:44: search.schedule.log_uniform: the schedule is drawn from a list: use "
+                  "choice: [constant, cosine, ...]\n");
     EXPECT_ERRORS(DATA "train: {steps: 10}\n" GRID
                        "search: {count: 2, optimizer: {choice: [sgd, rmsprop]}}\n",
                   "t.yaml:4:46: search.optimizer.choice[1]: expected sgd, adam or adamw, got "
@@ -228,6 +332,8 @@ static Suite *spec_optim_suite(void)
     tcase_add_test(tc, optimizer_is_an_axis);
     tcase_add_test(tc, optimizer_in_search);
     tcase_add_test(tc, optimizer_from_the_command_line);
+    tcase_add_test(tc, schedule_is_an_axis);
+    tcase_add_test(tc, schedule_in_search);
     tcase_add_test(tc, bad_values_name_the_key);
     suite_add_tcase(s, tc);
     return s;

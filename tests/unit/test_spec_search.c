@@ -165,7 +165,7 @@ START_TEST(search_errors)
                   "search: {per_grid_point: 2}\n"
                   "random: {count: 2, lr: {log_uniform: [0.1, 1]}}\n",
                   "t.yaml:4:9: search: per_grid_point draws nothing (give lr, batch, momentum, "
-                  "weight_decay, optimizer or width)\n"
+                  "weight_decay, optimizer, schedule or width)\n"
                   "t.yaml:5:9: random: give search or random (deprecated), not both\n");
     /* a width range is checked at both ends against the data set and the limits */
     EXPECT_ERRORS("data: fashion-mnist\ntrain: {steps: 10}\n"

@@ -29,6 +29,10 @@ int main(int argc, char **argv)
 {
     /* Before anything else: may re-execute with the right OpenBLAS kernel. */
     ns_blas_bootstrap(argc, argv);
+    if (ns_blas_check_env() != NS_OK) {
+        fprintf(stderr, "normsweep: %s\n", ns_error_msg());
+        return NS_EXIT_USAGE;
+    }
 
     if (argc < 2) {
         usage(stderr);

@@ -24,6 +24,13 @@
  * measure the default kernel). */
 void ns_blas_bootstrap(int argc, char **argv);
 
+/* After ns_blas_bootstrap: NS_ERR_ARG naming the variable when the
+ * environment asks for something that does not happen - OPENBLAS_CORETYPE
+ * set by the user to a kernel OpenBLAS does not run, NORMSWEEP_BLAS_THREADS
+ * (or OPENBLAS_NUM_THREADS, its fallback) not a whole number 1..4096. main()
+ * exits 2 on it: such a setting was once accepted silently. */
+ns_status ns_blas_check_env(void);
+
 /* The kernel the CPU supports best among those Debian's OpenBLAS ships
  * (e.g. "SkylakeX", "Haswell"), from cpuid; NULL if nothing better than the
  * library's own choice is known. */

@@ -44,7 +44,7 @@ int ns_bench_data(int argc, char **argv)
     uint64_t seed = 0;
     const ns_opt opts[] = {
         {"--data", NS_OPT_STR, &spec},
-        {"--reps", NS_OPT_INT, &reps},
+        {"--reps", NS_OPT_COUNT, &reps},
         {"--seed", NS_OPT_U64, &seed},
     };
     int rc = ns_cli_parse_opts(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL,

@@ -270,9 +270,9 @@ int ns_bench_probe(int argc, char **argv)
                     .threads = 1, .etas = 8, .hessian = 0, .seed = 0, .lr = 0.01};
     const ns_opt opts[] = {
         {"--arch", NS_OPT_STR, &o.arch},       {"--norm", NS_OPT_STR, &o.norm},
-        {"--batch", NS_OPT_INT, &o.batch},     {"--reps", NS_OPT_INT, &o.reps},
-        {"--warmup", NS_OPT_INT, &o.warmup},   {"--threads", NS_OPT_INT, &o.threads},
-        {"--etas", NS_OPT_INT, &o.etas},       {"--hessian", NS_OPT_INT, &o.hessian},
+        {"--batch", NS_OPT_COUNT, &o.batch},     {"--reps", NS_OPT_COUNT, &o.reps},
+        {"--warmup", NS_OPT_INT, &o.warmup},   {"--threads", NS_OPT_COUNT, &o.threads},
+        {"--etas", NS_OPT_COUNT, &o.etas},       {"--hessian", NS_OPT_INT, &o.hessian},
         {"--seed", NS_OPT_U64, &o.seed},       {"--lr", NS_OPT_DOUBLE, &o.lr},
     };
     static const char *const flags[] = {"--probe", NULL};

@@ -196,8 +196,8 @@ int ns_bench_train(int argc, char **argv)
     const ns_opt opts[] = {
         {"--arch", NS_OPT_STR, &o.arch},         {"--norm", NS_OPT_STR, &o.norm},
         {"--init", NS_OPT_STR, &o.init},         {"--crosscheck", NS_OPT_STR, &o.crosscheck},
-        {"--batch", NS_OPT_INT, &o.batch},       {"--steps", NS_OPT_INT, &o.steps},
-        {"--warmup", NS_OPT_INT, &o.warmup},     {"--threads", NS_OPT_INT, &o.threads},
+        {"--batch", NS_OPT_COUNT, &o.batch},       {"--steps", NS_OPT_COUNT, &o.steps},
+        {"--warmup", NS_OPT_INT, &o.warmup},     {"--threads", NS_OPT_COUNT, &o.threads},
         {"--classes", NS_OPT_INT, &o.classes},   {"--seed", NS_OPT_U64, &o.seed},
         {"--lr", NS_OPT_DOUBLE, &o.lr},          {"--shape", NS_OPT_STR, &shape},
     };

@@ -35,19 +35,27 @@ int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
         }
         const char *v = argv[++i];
         char *end = NULL;
+        long x = 0;
         switch (o->type) {
         case NS_OPT_STR: *(const char **)o->dst = v; break;
-        case NS_OPT_INT: {
-            long x = strtol(v, &end, 10);
+        case NS_OPT_INT:
+        case NS_OPT_COUNT:
+            if (!ns_cli_long(v, -2147483647L, 2147483647L, &x)) end = (char *)v;
             *(int *)o->dst = (int)x;
-            if (x < -2147483647L || x > 2147483647L) end = (char *)v;
             break;
-        }
-        case NS_OPT_U64: *(uint64_t *)o->dst = strtoull(v, &end, 10); break;
+        case NS_OPT_U64:
+            *(uint64_t *)o->dst = strtoull(v, &end, 10);
+            if (strchr(v, '-')) end = (char *)v; /* strtoull wraps "-5" silently */
+            break;
         case NS_OPT_DOUBLE: *(double *)o->dst = strtod(v, &end); break;
         }
         if (end && (*end || end == v)) {
-            fprintf(stderr, "%s: %s '%s' is not a number\n", who, a, v);
+            fprintf(stderr, "%s: %s '%s' is not a %s\n", who, a, v,
+                    o->type == NS_OPT_DOUBLE ? "number" : "whole number");
+            return NS_EXIT_USAGE;
+        }
+        if (o->type == NS_OPT_COUNT && x < 1) {
+            fprintf(stderr, "%s: %s '%s' must be at least 1\n", who, a, v);
             return NS_EXIT_USAGE;
         }
     }

@@ -9,19 +9,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { NS_OPT_STR, NS_OPT_INT, NS_OPT_U64, NS_OPT_DOUBLE } ns_opt_type;
+/* NS_OPT_COUNT: an int >= 1 (batch, steps, repetitions). */
+typedef enum { NS_OPT_STR, NS_OPT_INT, NS_OPT_COUNT, NS_OPT_U64, NS_OPT_DOUBLE } ns_opt_type;
 
 typedef struct ns_opt {
     const char *name; /* "--batch" */
     ns_opt_type type;
-    void *dst;        /* const char **, int *, uint64_t *, double * */
+    void *dst;        /* const char **, int * (INT, COUNT), uint64_t *, double * */
 } ns_opt;
 
 /* Parse argv[1..argc) as "--name value" pairs into the table. Words listed in
  * `flags` (NULL-terminated, may be NULL) are skipped (e.g. the "--probe" that
  * chose the subcommand). Returns 0 on success, -1 after printing usage for
  * --help, or 2 (NS_EXIT_USAGE) after printing one line naming the offending
- * word ("<who>: --batch 'x' is not a number"). */
+ * word ("<who>: --batch 'x' is not a number", "<who>: --reps '-5' must be at
+ * least 1" for a COUNT). Integers are whole numbers only ("1.5", "2junk" are refused); a
+ * U64 takes no sign. */
 int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
                       const char *const *flags, const char *who, void (*usage)(FILE *));
 

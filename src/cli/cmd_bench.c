@@ -6,6 +6,7 @@
  *   normsweep bench --hvp --arch A ...     exact HVP / Lanczos cost, torch cross-check (bench_hvp.c)
  */
 #include "normsweep/clock.h"
+#include "cli_util.h"
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
@@ -56,6 +57,12 @@ static void bench_usage(FILE *f)
                "       normsweep bench --hvp --arch A --norm N [--mode train|eval] [--lanczos M]\n");
 }
 
+static int bad_number(const char *opt, const char *v, const char *range)
+{
+    fprintf(stderr, "normsweep bench: %s needs a whole number in %s, got '%s'\n", opt, range, v);
+    return NS_EXIT_USAGE;
+}
+
 int ns_cmd_bench(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -66,25 +73,23 @@ int ns_cmd_bench(int argc, char **argv)
         if (strcmp(argv[i], "--data") == 0) return ns_bench_data(argc, argv);
         if (strcmp(argv[i], "--arch") == 0) return ns_bench_train(argc, argv);
     }
-    int sgemm_n = 0, reps = 5;
+    long sgemm_n = 0, reps = 5;
     for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
         if (strcmp(argv[i], "--help") == 0) {
             bench_usage(stdout);
             return NS_EXIT_OK;
-        } else if (strcmp(argv[i], "--sgemm") == 0 && i + 1 < argc) {
-            sgemm_n = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
-            reps = atoi(argv[++i]);
+        } else if (ns_cli_value(argc, argv, &i, "--sgemm", &v, "normsweep bench") == 1) {
+            if (!ns_cli_long(v, 1, 65536, &sgemm_n)) return bad_number("--sgemm", v, "1..65536");
+        } else if (ns_cli_value(argc, argv, &i, "--reps", &v, "normsweep bench") == 1) {
+            if (!ns_cli_long(v, 1, 1000000, &reps)) return bad_number("--reps", v, "1..1000000");
         } else {
             fprintf(stderr, "normsweep bench: unexpected argument '%s'\n", argv[i]);
             bench_usage(stderr);
             return NS_EXIT_USAGE;
         }
     }
-    if (sgemm_n > 0) {
-        if (reps < 1) reps = 1;
-        return bench_sgemm(sgemm_n, reps);
-    }
+    if (sgemm_n > 0) return bench_sgemm((int)sgemm_n, (int)reps);
     bench_usage(stderr);
     return NS_EXIT_USAGE;
 }

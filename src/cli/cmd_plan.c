@@ -5,6 +5,7 @@
  * are not there yet is a warning: the costs use its published size. Exit 0
  * on a valid spec, 2 (NS_EXIT_USAGE) with every "file:line:col: message" on
  * stderr otherwise. Never creates a file. */
+#include "cli_util.h"
 #include "normsweep/cli.h"
 #include "normsweep/error.h"
 #include "normsweep/spec.h"
@@ -91,7 +92,13 @@ int ns_cmd_plan(int argc, char **argv)
         } else if (!strcmp(argv[i], "--gflops") && i + 1 < argc) {
             if (!parse_pos("--gflops", argv[++i], &gflops)) return NS_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--ranks") && i + 1 < argc) {
-            if (!parse_pos("--ranks", argv[++i], &ranks)) return NS_EXIT_USAGE;
+            long r = 0; /* a rank count is a whole number: "1.5" is refused */
+            if (!ns_cli_long(argv[++i], 1, 1000000000L, &r)) {
+                fprintf(stderr, "normsweep plan: --ranks needs a whole number >= 1, got '%s'\n",
+                        argv[i]);
+                return NS_EXIT_USAGE;
+            }
+            ranks = (double)r;
         } else if (path && ns_spec_is_override(argv[i]) &&
                    opt.noverrides < NS_SPEC_MAX_CLI_OVERRIDES) {
             ov[opt.noverrides++] = argv[i];

@@ -72,9 +72,9 @@ const char *ns_signal_name(int sig)
 }
 
 /* The program name of a process ("mpirun", "bash"): the base name of its
- * argv[0], or "" when unknown. Not /proc/PID/comm: a program that re-executes
- * itself through /proc/self/exe (normsweep does, ns_blas_bootstrap) shows as
- * "exe" there. */
+ * argv[0], or "" when unknown. Not /proc/PID/comm, which is cut at 15
+ * characters and shows "exe" for a program that re-executed itself through
+ * /proc/self/exe. */
 static void process_name(pid_t pid, char *buf, size_t n)
 {
     char path[64], argv0[256];

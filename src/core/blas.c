@@ -122,6 +122,34 @@ void ns_blas_bootstrap(int argc, char **argv)
     openblas_set_num_threads(wanted_threads());
 }
 
+/* A thread count variable, if set: a whole number 1..4096, nothing else. */
+static ns_status check_threads_var(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return NS_OK;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    NS_CHECK(end != v && *end == '\0' && n >= 1 && n <= 4096, NS_ERR_ARG,
+             "%s='%s': expected a whole number of threads, 1..4096", name, v);
+    return NS_OK;
+}
+
+ns_status ns_blas_check_env(void)
+{
+    NS_TRY(check_threads_var("NORMSWEEP_BLAS_THREADS"));
+    const char *nt = getenv("NORMSWEEP_BLAS_THREADS");
+    if (!nt || !*nt) NS_TRY(check_threads_var("OPENBLAS_NUM_THREADS")); /* the fallback */
+    /* OpenBLAS ignores a kernel name it does not know (or one this CPU cannot
+     * run) and picks its own: a user's request must not be dropped silently. */
+    const char *want = getenv("OPENBLAS_CORETYPE");
+    if (want && *want && strcmp(ns_blas_kernel_origin(), "user") == 0)
+        NS_CHECK(strcasecmp(want, ns_blas_kernel()) == 0, NS_ERR_ARG,
+                 "OPENBLAS_CORETYPE=%s: OpenBLAS runs its %s kernel instead (it does not know "
+                 "that name, or this CPU cannot run it); unset OPENBLAS_CORETYPE to let "
+                 "normsweep choose", want, ns_blas_kernel());
+    return NS_OK;
+}
+
 const char *ns_blas_kernel(void)
 {
     const char *n = openblas_get_corename();

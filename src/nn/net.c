@@ -81,9 +81,14 @@ static ns_status allocate(ns_net *n)
     n->dbuf[0] = alloc_floats(maxact * mb);
     n->dbuf[1] = alloc_floats(maxact * mb);
     n->dloss = alloc_floats((size_t)n->nout * mb);
-    if (!n->params || !n->grads || !n->state || !n->weights || !n->acts ||
-        !n->dbuf[0] || !n->dbuf[1] || !n->dloss)
+    if (!n->params || !n->grads || !n->state || !n->weights || !n->acts)
         return ns_error_set(NS_ERR_NOMEM, "net: out of memory for %zu parameters", np);
+    /* The batch buffers scale with max_batch: name it, it is the usual cause. */
+    if (!n->dbuf[0] || !n->dbuf[1] || !n->dloss)
+        return ns_error_set(NS_ERR_NOMEM,
+                            "net: out of memory for the batch buffers of max_batch %d (2 x %zu "
+                            "floats, %.3g GB): use a smaller batch",
+                            n->max_batch, maxact * mb, 8.0 * (double)maxact * (double)mb / 1e9);
     size_t po = 0, so = 0;
     int wi = 0;
     for (int i = 0; i < n->nlayers; i++) {
@@ -103,7 +108,10 @@ static ns_status allocate(ns_net *n)
         po += l->nparams;
         so += l->nstate;
         n->acts[i] = malloc(ns_shape_size(l->out_shape) * mb * sizeof(float));
-        if (!n->acts[i]) return ns_error_set(NS_ERR_NOMEM, "net: out of memory for activations");
+        if (!n->acts[i])
+            return ns_error_set(NS_ERR_NOMEM,
+                                "net: out of memory for the activations of layer %d at max_batch "
+                                "%d: use a smaller batch", i, n->max_batch);
     }
     return NS_OK;
 }

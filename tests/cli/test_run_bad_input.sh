@@ -123,15 +123,15 @@ refuse_args "--progress-every without a value" "needs a value" good.yaml -o out.
 
 # ---- the names next to OUT: checked at start-up, before anything is written
 : > out.h5.ckpt
-refuse_args "OUT.ckpt is a regular file" "out.h5.ckpt (the checkpoint directory) exists and is not a directory" good.yaml -o out.h5
+refuse_args "OUT.ckpt is a regular file" "out.h5.ckpt (the checkpoint directory) is a regular file, not a directory" good.yaml -o out.h5
 rm out.h5.ckpt
 mkdir out.h5.progress.json
-refuse_args "OUT.progress.json is a directory" "out.h5.progress.json (the progress file) exists and is not a regular file" good.yaml -o out.h5
+refuse_args "OUT.progress.json is a directory" "out.h5.progress.json (the progress file) is a directory, not a regular file" good.yaml -o out.h5
 rmdir out.h5.progress.json
 refuse_args "OUT in a directory that does not exist" "does not exist" good.yaml -o nodir/out.h5
 # a 0-byte (or any non-HDF5) file given to --resume is refused and left as it was
 : > out.h5
-refuse_args "--resume on a 0-byte file" "is not an HDF5 file (it is empty)" good.yaml -o out.h5 --resume
+refuse_args "--resume on a 0-byte file" "empty file (0 bytes): not an HDF5 file" good.yaml -o out.h5 --resume
 printf 'not hdf5 at all' > out.h5
 refuse_args "--resume on a text file" "no HDF5 signature" good.yaml -o out.h5 --resume
 rm out.h5

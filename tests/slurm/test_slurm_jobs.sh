@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test_slurm_jobs.sh - the scripts in slurm/ against a real (local) Slurm:
-#  1. normsweep.sbatch runs a sweep to completion; the file equals mpirun's
+#  1. normsweep.sbatch runs a sweep to completion; the file equals mpirun's.
+#     No NORMSWEEP variable anywhere: the script finds the binary itself - in
+#     $SLURM_SUBMIT_DIR/build (a checkout built in place), and as installed by
+#     cmake --install (its own prefix, from a directory without build/)
 #  2. a job with a 2-minute limit gets SIGUSR1 early, stops gracefully, requeues
 #     itself and finishes on the restart: no run lost or duplicated (same file);
 #     a job whose margin leaves no time to work stops without a requeue loop;
@@ -23,7 +26,10 @@ slurm_up || fail "could not start Slurm"
 W=$SLURM_TEST_DIR/work
 mkdir -p "$W"
 cd "$W"
-export NORMSWEEP=$NS
+# No NORMSWEEP variable: jobs submitted from $W find $W/build/normsweep
+unset NORMSWEEP
+command -v normsweep >/dev/null && fail "a normsweep on PATH would hide what this test checks"
+ln -s "$(dirname "$NS")" "$W/build"
 
 # reference: plain mpirun
 mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o ref.h5 --quiet
@@ -34,7 +40,17 @@ j=$(sbatch --parsable -n 2 --output=job1.out "$SRC/slurm/normsweep.sbatch" "$SPE
 state=$(slurm_wait "$j" 300) || true
 [ "$state" = "JobState=COMPLETED" ] || { cat job1.out; fail "job 1: $state"; }
 $SAME ref.h5 job1.h5 || { cat job1.out; fail "sbatch result differs from mpirun"; }
-ok "normsweep.sbatch = mpirun"
+ok "normsweep.sbatch = mpirun (binary found in \$SLURM_SUBMIT_DIR/build)"
+
+# 1b. the installed scripts, submitted from a directory without build/
+cmake --install "$(dirname "$NS")" --prefix "$W/prefix" >/dev/null
+mkdir -p "$W/elsewhere"
+j=$(cd "$W/elsewhere" && sbatch --parsable -n 2 --output="$W/job1b.out" \
+      "$W/prefix/share/normsweep/slurm/normsweep.sbatch" "$SPEC" "$W/job1b.h5")
+state=$(slurm_wait "$j" 300) || true
+[ "$state" = "JobState=COMPLETED" ] || { cat job1b.out; fail "job 1b: $state"; }
+$SAME ref.h5 job1b.h5 || { cat job1b.out; fail "installed sbatch result differs from mpirun"; }
+ok "installed normsweep.sbatch = mpirun (binary found in its install prefix)"
 
 # 2. time limit. Slurm signals up to 60 s before the margin asked for (its
 #    timer runs every 30 s), so --time=2 --signal=B:USR1@25 stops a segment

@@ -19,8 +19,6 @@
 #define DATA "data: 'synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3'\n"
 #define GRID "grid: {arch: ['mlp:16-8-3'], norm: [none], lr: [0.1, 0.01]}\n"
 
-
-
 START_TEST(defaults_are_sgd_constant_and_canonical_text_unchanged)
 {
     ns_spec *s = spec_ok(DATA "train: {steps: 10}\n" GRID, NULL);
@@ -111,16 +109,6 @@ START_TEST(optimizer_is_an_axis)
 }
 END_TEST
 
-/* The k-th uniform of stream (NS_STREAM_SWEEP, sub) with seed. */
-static double draw(uint64_t seed, uint32_t sub, int k)
-{
-    ns_rng r;
-    ns_rng_init(&r, seed, NS_STREAM(NS_STREAM_SWEEP, sub));
-    double u = 0;
-    for (int i = 0; i <= k; i++) u = ns_rng_uniform_double(&r);
-    return u;
-}
-
 /* The optimizer in random search, as the other categorical axes: choice draws
  * from stream 10 (per_grid_point: sample k fixes it for every pair), count
  * picks uniformly from the grid's list (stream 16 + axis = 24); the canonical
@@ -139,8 +127,8 @@ START_TEST(optimizer_in_search)
         const ns_run_config *r = &s->runs[i];
         int k = (i / 2) % 6;
         ck_assert_int_eq(r->random_sample, k);
-        ck_assert_int_eq(r->optimizer, opt[(int)(draw(5, 10, k) * 3)]);
-        ck_assert_double_eq(r->lr, exp(log(1e-3) + draw(5, 0, k) * (log(1.0) - log(1e-3))));
+        ck_assert_int_eq(r->optimizer, opt[(int)(spec_draw(5, 10, k) * 3)]);
+        ck_assert_double_eq(r->lr, exp(log(1e-3) + spec_draw(5, 0, k) * (log(1.0) - log(1e-3))));
         seen |= 1 << r->optimizer;
     }
     ck_assert_int_gt(__builtin_popcount((unsigned)seen), 1);
@@ -160,7 +148,7 @@ START_TEST(optimizer_in_search)
     s = spec_ok(text, NULL);
     ck_assert_int_eq(s->nruns, 3 + 12);
     for (int k = 0; k < 12; k++)
-        ck_assert_int_eq(s->runs[3 + k].optimizer, opt[(int)(draw(9, 16 + NS_AXIS_OPTIMIZER, k) * 3)]);
+        ck_assert_int_eq(s->runs[3 + k].optimizer, opt[(int)(spec_draw(9, 16 + NS_AXIS_OPTIMIZER, k) * 3)]);
     snprintf(text, sizeof text, "%strain: {steps: 10}\n%ssearch: {count: 4, seed: 9}\n", DATA, grid);
     ns_spec *t = spec_ok(text, NULL);
     ck_assert_int_eq(memcmp(t->runs, s->runs, sizeof *s->runs * (size_t)t->nruns), 0);
@@ -254,7 +242,7 @@ START_TEST(schedule_in_search)
     int seen = 0;
     for (int i = 2; i < s->nruns; i++) {
         int k = (i - 2) % 8;
-        ck_assert_int_eq(s->runs[i].schedule.kind, kinds[(int)(draw(3, 11, k) * 3)]);
+        ck_assert_int_eq(s->runs[i].schedule.kind, kinds[(int)(spec_draw(3, 11, k) * 3)]);
         seen |= 1 << s->runs[i].schedule.kind;
     }
     ck_assert_int_gt(__builtin_popcount((unsigned)seen), 1);
@@ -266,7 +254,7 @@ START_TEST(schedule_in_search)
     ck_assert_int_eq(s->nruns, 3 + 10);
     for (int k = 0; k < 10; k++)
         ck_assert_int_eq(s->runs[3 + k].schedule.kind,
-                         kinds[(int)(draw(4, 16 + NS_AXIS_SCHEDULE, k) * 3)]);
+                         kinds[(int)(spec_draw(4, 16 + NS_AXIS_SCHEDULE, k) * 3)]);
     ns_spec_free(s);
 }
 END_TEST

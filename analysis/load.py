@@ -424,13 +424,16 @@ def subset(runs, traces, idx):
     return runs, traces
 
 
-def state_dict(path, run):
+def state_dict(path, run, step=None):
     """The final weights of run `run` (its position 0..R-1) as an ordered dict
     {PyTorch state_dict key: numpy float32 array of the tensor's shape}, in network
     order: parameters and state such as BN running statistics (`features.1.running_var`).
     For a torch module of the same layout (BN's num_batches_tracked is not stored; torch
     accepts its absence):
         m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    step: instead of the final weights, the weights w_step saved before that step's
+    update (a step of the spec's save_weights.at: the `save` coordinate of
+    saved_weights, laid out as the final ones).
     Reads only that run's row. Raises
     ResultsFileError when the file has no weights or the run has not written them yet
     (pending, running, or killed before its end)."""
@@ -443,6 +446,9 @@ def state_dict(path, run):
     if missing:
         sw._fail("no final weights (dataset %r missing; expected weights, tensor_name, "
                  "tensor_offset, tensor_shape as in schema %d)" % (missing[0], SCHEMA_VERSION))
+    var, row = "weights", (r,)
+    if step is not None:
+        var, row = "saved_weights", (r, _save_index(sw, step))
     with _open(sw.path) as f:
         names = _decode(f["tensor_name"][r])
         offs = np.asarray(f["tensor_offset"][r], dtype=np.int64)
@@ -451,7 +457,11 @@ def state_dict(path, run):
         if not keep:
             sw._fail("run %d has no weights yet (status %r; expected the tensor table a "
                      "finished run writes)" % (r, str(sw.runs["status"][r])))
-        width = f["weights"].shape[1]
+        flat = f[var][row]
+        width = flat.shape[0]
+        if step is not None and np.isnan(flat).all():
+            sw._fail("run %d has no weights saved at step %d (status %r; expected a run "
+                     "that reached the step)" % (r, int(step), str(sw.runs["status"][r])))
         out = {}
         for k in keep:
             shape = tuple(int(d) for d in shapes[k] if d >= 0)
@@ -460,6 +470,17 @@ def state_dict(path, run):
             if o < 0 or o + n > width:
                 sw._fail("run %d tensor %r: offset %d + size %d outside the weights row "
                          "(expected within 0..%d)" % (r, names[k], o, n, width))
-            out[str(names[k])] = np.asarray(f["weights"][r, o:o + n],
-                                            dtype=np.float32).reshape(shape)
+            out[str(names[k])] = np.asarray(flat[o:o + n], dtype=np.float32).reshape(shape)
     return out
+
+
+def _save_index(sw, step):
+    """Position of `step` on the `save` dim of saved_weights (spec: save_weights.at)."""
+    if "saved_weights" not in sw.dims:
+        sw._fail("no saved weights (dataset 'saved_weights' missing; expected a sweep "
+                 "run with save_weights: {at: [...]})")
+    saved = [int(t) for t in sw.coords["save"]]
+    if int(step) not in saved:
+        sw._fail("step %d was not saved (expected one of save_weights.at: %s)"
+                 % (int(step), ", ".join(map(str, saved))))
+    return saved.index(int(step))

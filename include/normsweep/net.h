@@ -1,6 +1,7 @@
 /* net.h - a network: an ordered list of layers (layer.h) with ONE flat buffer
- * for each of parameters, gradients and momentum (same layout, nparams floats)
- * and one for state (running statistics, nstate floats).
+ * for each of parameters and gradients (same layout, nparams floats) and one
+ * for state (running statistics, nstate floats). The optimizer's state
+ * (momentum, Adam's moments) is the optimizer's own (optim.h ns_optim).
  *
  * Layout: the flat buffers are in layer order, each layer's slice holding its
  * views in order (dense/conv: weight [out][in(,kh,kw)] then bias; norms: gamma
@@ -16,7 +17,7 @@
  * Typical step:
  *     double loss = ns_net_forward(n, x, y, NULL, batch, NULL, &correct);
  *     ns_net_backward(n, batch);
- *     ns_sgd_step(&sgd, n->params, n->grads, n->momentum, n->nparams);
+ *     ns_optim_step(&opt, step, n->params, n->grads);
  * (ns_net_train_step does exactly this.)
  */
 #ifndef NORMSWEEP_NET_H
@@ -58,7 +59,7 @@ typedef struct ns_net {
 
     /* flat buffers (read/write by callers; layers hold views into them) */
     size_t nparams, nstate;
-    float *params, *grads, *momentum, *state;
+    float *params, *grads, *state;
 
     /* measured layers, in network order */
     int nweights;
@@ -89,7 +90,7 @@ ns_status ns_net_build(const char *arch, const ns_norm_config *norm, ns_shape in
 void ns_net_free(ns_net *n);
 
 /* Initialise parameters and state from seed: layer i draws from stream
- * NS_STREAM(NS_STREAM_INIT, i); zeroes grads and momentum; seeds n->noise.
+ * NS_STREAM(NS_STREAM_INIT, i); zeroes grads; seeds n->noise.
  * Glorot: uniform(+-sqrt(6/(fan_in+fan_out))) as torch xavier_uniform_;
  * He: normal(0, sqrt(2/fan_in)) as torch kaiming_normal_ (fan_in, ReLU gain);
  * biases 0; norm gamma 1, beta 0, running mean 0, var 1. */
@@ -113,9 +114,11 @@ double ns_net_forward(ns_net *n, const float *x, const int32_t *y, const float *
  * NULL for layer 0 (the input gradient is not computed). */
 void ns_net_backward(ns_net *n, int batch);
 
-/* forward + backward + ns_sgd_step. Returns the loss (before the update). */
+/* forward + backward + ns_optim_step(opt, step, ...): training step `step`
+ * (0-based; the schedule's and Adam's step count) with an optimizer made for
+ * n->nparams values. Returns the loss (before the update). */
 double ns_net_train_step(ns_net *n, const float *x, const int32_t *y, const float *t, int batch,
-                         const ns_sgd_config *sgd, int *correct);
+                         ns_optim *opt, int64_t step, int *correct);
 
 void ns_net_set_backward_hook(ns_net *n, ns_backward_hook fn, void *ctx);
 

@@ -69,9 +69,16 @@ ns_lr_schedule ns_lr_schedule_default(void);
 /* NS_ERR_ARG naming the field when a schedule is inconsistent (cosine needs
  * total > warmup, step needs step_size > 0, ...). */
 ns_status ns_lr_schedule_check(const ns_lr_schedule *s);
+/* 1 if a and b give the same factors: the fields their kind and warm-up use
+ * (a cosine's gamma, say, does not count; total is the run's, not compared). */
+int ns_lr_schedule_equal(const ns_lr_schedule *a, const ns_lr_schedule *b);
 /* factor(t) above; lr_t = lr * ns_lr_factor(s, t). Exactly 1 for a constant
  * schedule after warm-up. */
 double ns_lr_factor(const ns_lr_schedule *s, int64_t t);
+/* The schedule as text, kind then the settings it uses, %g numbers:
+ * "constant", "step:step_size=30,gamma=0.1", "cosine:min_factor=0", plus
+ * ",warmup=W,warmup_start=s" (or ":warmup=..." after constant) with a warm-up. */
+void ns_lr_schedule_text(const ns_lr_schedule *s, char *buf, size_t n);
 
 /* ------------------------------------------------------------ optimizers */
 

@@ -7,6 +7,8 @@
  * the run to stop. That keeps every trace of a run testable in one process.
  *
  * Order of events at a training step t (docs/measurements.md has the detail):
+ *   0. if t is a save step (save_weights.at): the weights w_t, parameters and
+ *      state, to the sink (before anything else touches the net at step t)
  *   1. batch(t) (a pure function of seed and t), forward + backward in TRAIN mode
  *      (batch statistics updated, noisy-BN noise drawn): loss, accuracy, g;
  *      the step's record (every log_every steps and the last)
@@ -42,6 +44,7 @@ typedef struct ns_run_dims {
     int nnorm;      /* normalization layers                               */
     int nunits;     /* tracked units per normalization layer (0: off)     */
     int nquant;     /* activation quantiles                               */
+    int nsave;      /* save steps (save_weights.at)                       */
     int neig;       /* top Hessian eigenvalues (0: curvature off)         */
     int nslq_v;     /* SLQ start vectors (0: SLQ off)                     */
     int nslq_m;     /* SLQ Lanczos steps: quadrature nodes per vector      */
@@ -57,6 +60,8 @@ int64_t ns_run_log_step(const ns_run_config *cfg, int64_t i);
 /* Evaluation after step t (i.e. with w_{t+1}) -> index on the `eval` axis, or -1. */
 int64_t ns_run_eval_index(const ns_run_config *cfg, int64_t t);
 int64_t ns_run_eval_step(const ns_run_config *cfg, int64_t i);
+/* Step t -> its index among the save steps (save_weights.at), or -1. */
+int ns_run_save_index(const ns_run_config *cfg, int64_t t);
 /* Probe steps of a run, ascending, into steps[0..dims.nprobe). */
 ns_status ns_run_probe_steps(const ns_run_config *cfg, int64_t *steps, int n);
 
@@ -143,6 +148,10 @@ typedef struct ns_run_sink {
     /* Final parameters (flat, with the net for names/shapes). May be NULL. */
     ns_status (*weights)(void *ctx, const struct ns_net *net);
     ns_status (*end)(void *ctx, const ns_run_result *res);
+    /* The weights w_t at save step `step` (index-th of save_weights.at): the
+     * net as the final weights are given. Again for the same step after a
+     * resume (the same bits). May be NULL. */
+    ns_status (*save)(void *ctx, int index, int64_t step, const struct ns_net *net);
 } ns_run_sink;
 
 typedef struct ns_run_control {

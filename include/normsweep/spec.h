@@ -21,10 +21,11 @@
 #include <stdint.h>
 
 #define NS_SPEC_MAX_PROBE_STEPS 256  /* explicit probe-step list (probes.at)      */
+#define NS_SPEC_MAX_SAVE_STEPS 64    /* save_weights.at (each a full copy of the net) */
 #define NS_SPEC_MAX_LAYERS 64        /* explicit ICS layer list                   */
 #define NS_SPEC_MAX_QUANTILES 16     /* activation quantiles                      */
 #define NS_SPEC_MAX_AXIS 256         /* values per axis (after expansion)         */
-#define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3 KB)     */
+#define NS_SPEC_MAX_RUNS 100000      /* runs per sweep (a run config is ~3.5 KB)   */
 #define NS_SPEC_MAX_PROBE_COUNT 100000 /* probe steps per run (probes.log_count)   */
 
 /* Limits on sizes (docs/sweep-format.md, "Limits"): validation refuses a
@@ -146,13 +147,17 @@ typedef struct ns_run_config {
     double diverge_above;      /* stop when loss > this (or not finite); +inf = only
                                   a non-finite loss stops the run                    */
     ns_probe_config probe;
+    int nsave;                 /* save_weights.at: the weights w_t (before update t)  */
+    int64_t save_at[NS_SPEC_MAX_SAVE_STEPS]; /* are stored at these steps, strictly
+                                  increasing, < steps (docs/sweep-format.md)         */
 } ns_run_config;
 
 /* The axes after normalization (ranges and counts turned into explicit
  * lists), kept for the canonical form and the plan table. */
 enum {
     NS_AXIS_ARCH = 0, NS_AXIS_NORM, NS_AXIS_LR, NS_AXIS_BATCH, NS_AXIS_MOMENTUM,
-    NS_AXIS_WEIGHT_DECAY, NS_AXIS_INIT, NS_AXIS_SEED, NS_AXIS_COUNT
+    NS_AXIS_WEIGHT_DECAY, NS_AXIS_INIT, NS_AXIS_SEED, NS_AXIS_OPTIMIZER, NS_AXIS_SCHEDULE,
+    NS_AXIS_COUNT
 };
 /* "arch", "norm", "lr", ... (the YAML key of axis a). */
 const char *ns_spec_axis_name(int axis);

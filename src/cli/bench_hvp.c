@@ -52,6 +52,7 @@ typedef struct hbench {
     float *x, *t, *w0, *v, *hv;
     int32_t *y;
     ns_lanczos_ws lws;
+    ns_optim opt; /* plain SGD for the training steps */
 } hbench;
 
 static void usage(FILE *f)
@@ -93,8 +94,10 @@ static ns_status build(hbench *b, const hvp_opts *o)
     for (int i = 0; b->y && i < o->batch; i++) b->y[i] = (int32_t)ns_rng_below(&r, (uint32_t)nout);
     for (int i = 0; b->t && i < o->batch * nout; i++) b->t[i] = ns_rng_normal(&r);
     for (size_t i = 0; i < np; i++) b->v[i] = ns_rng_normal(&r);
-    ns_sgd_config sgd = {dln ? 1e-3 : 0.01, 0.0, 0.0};
-    for (int s = 0; s < 3; s++) ns_net_train_step(n, b->x, b->y, b->t, o->batch, &sgd, NULL);
+    ns_optim_config sgd = ns_optim_defaults(); /* plain SGD */
+    sgd.lr = dln ? 1e-3 : 0.01;
+    NS_TRY(ns_optim_create(&b->opt, &sgd, np));
+    for (int s = 0; s < 3; s++) ns_net_train_step(n, b->x, b->y, b->t, o->batch, &b->opt, s, NULL);
     ns_net_forward(n, b->x, b->y, b->t, o->batch, NULL, NULL); /* the step's noise */
     memcpy(b->w0, n->params, np * sizeof *b->w0);
     NS_TRY(ns_hvp_create(n, &b->h));
@@ -105,6 +108,7 @@ static ns_status build(hbench *b, const hvp_opts *o)
 static void hbench_free(hbench *b)
 {
     ns_lanczos_ws_free(&b->lws);
+    ns_optim_free(&b->opt);
     ns_hvp_free(b->h);
     ns_net_free(b->net);
     free(b->x);
@@ -185,10 +189,9 @@ enum { T_STEP, T_BEGIN, T_HVP, T_LANCZOS, T_COUNT };
 static ns_status one_rep(hbench *b, const hvp_opts *o, double t[T_COUNT], int *products)
 {
     ns_net *n = b->net;
-    const ns_sgd_config sgd = {0.01, 0.0, 0.0};
     memcpy(n->params, b->w0, n->nparams * sizeof *b->w0);
     double t0 = ns_cpu_s();
-    ns_net_train_step(n, b->x, b->y, b->t, o->batch, &sgd, NULL);
+    ns_net_train_step(n, b->x, b->y, b->t, o->batch, &b->opt, 0, NULL);
     t[T_STEP] = ns_cpu_s() - t0;
     memcpy(n->params, b->w0, n->nparams * sizeof *b->w0);
     t0 = ns_cpu_s();

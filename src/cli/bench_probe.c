@@ -110,8 +110,7 @@ static ns_run_config probe_config(const probe_opts *o, const char *kind)
 
 typedef struct bench {
     ns_net *net;
-    ns_sgd_config sgd;
-    ns_optim opt; /* the same plain SGD, as a run's probe step applies it */
+    ns_optim opt; /* plain SGD: the training step's, and a run's probe step's */
     float *x, *t, *w0;
     int32_t *y;
     ns_run_config cfg[3];
@@ -163,7 +162,6 @@ static ns_status bench_build(bench *b, const probe_opts *o)
     for (int i = 0; b->t && i < o->batch * nout; i++) b->t[i] = ns_rng_normal(&r);
     memcpy(b->w0, n->params, n->nparams * sizeof *b->w0);
 
-    b->sgd = (ns_sgd_config){o->lr, 0.0, 0.0};
     ns_optim_config oc = ns_optim_defaults();
     oc.lr = o->lr;
     NS_TRY(ns_optim_create(&b->opt, &oc, n->nparams));
@@ -209,7 +207,7 @@ static ns_status timed_landscape(bench *b, int batch, double *seconds)
     fresh_gradient(b, batch, NULL);
     double beta, rbeta, t0 = ns_cpu_s();
     ns_run_probe_begin(p, b->net, b->x, b->y, b->t, batch);
-    NS_TRY(ns_run_probe_landscape(p, b->sgd.lr, 0, &beta, &rbeta));
+    NS_TRY(ns_run_probe_landscape(p, b->opt.cfg.lr, 0, &beta, &rbeta));
     ns_run_probe_restore(p, p->wsave);
     *seconds = ns_cpu_s() - t0;
     return NS_OK;
@@ -221,7 +219,7 @@ static ns_status one_rep(bench *b, const probe_opts *o, int rep, long evals[3])
     double t[T_COUNT] = {0};
     memcpy(b->net->params, b->w0, b->net->nparams * sizeof *b->w0);
     double t0 = ns_cpu_s();
-    ns_net_train_step(b->net, b->x, b->y, b->t, o->batch, &b->sgd, NULL);
+    ns_net_train_step(b->net, b->x, b->y, b->t, o->batch, &b->opt, 0, NULL);
     t[T_STEP] = ns_cpu_s() - t0;
     fresh_gradient(b, o->batch, &t[T_FWDBWD]);
     NS_TRY(timed_landscape(b, o->batch, &t[T_PROBE]));

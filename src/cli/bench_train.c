@@ -120,10 +120,13 @@ static int run(bench_opts *o)
     ns_norm_config norm;
     ns_init_kind init;
     ns_net *n = NULL;
+    ns_optim sgd = {0};
+    ns_optim_config sc = ns_optim_defaults(); /* plain SGD */
+    sc.lr = o->lr;
     if (defaults_for(o, &loss) != NS_OK || ns_norm_parse(o->norm, &norm) != NS_OK ||
         ns_init_parse(o->init, &init) != NS_OK ||
         ns_net_build(o->arch, &norm, o->shape, o->classes, loss, o->batch, &n) != NS_OK ||
-        ns_net_init(n, o->seed, init) != NS_OK) {
+        ns_net_init(n, o->seed, init) != NS_OK || ns_optim_create(&sgd, &sc, n->nparams) != NS_OK) {
         fprintf(stderr, "normsweep bench: %s\n", ns_error_msg());
         ns_net_free(n);
         return ns_error_code() == NS_ERR_ARG ? NS_EXIT_USAGE : NS_EXIT_FAIL;
@@ -139,6 +142,7 @@ static int run(bench_opts *o)
         fprintf(stderr, "normsweep bench: out of memory\n");
         free(x); free(y); free(t); free(times);
         ns_net_free(n);
+        ns_optim_free(&sgd);
         return NS_EXIT_FAIL;
     }
     ns_rng r;
@@ -153,12 +157,11 @@ static int run(bench_opts *o)
     if (o->crosscheck) {
         rc = crosscheck(o, n, x, y, t);
     } else {
-        ns_sgd_config sgd = {o->lr, 0.0, 0.0};
-        for (int s = 0; s < o->warmup; s++) ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
+        for (int s = 0; s < o->warmup; s++) ns_net_train_step(n, x, y, t, o->batch, &sgd, s, NULL);
         double total0 = ns_now_s(), cpu0 = ns_cpu_s();
         for (int s = 0; s < o->steps; s++) {
             double t0 = ns_now_s();
-            ns_net_train_step(n, x, y, t, o->batch, &sgd, NULL);
+            ns_net_train_step(n, x, y, t, o->batch, &sgd, o->warmup + s, NULL);
             times[s] = ns_now_s() - t0;
         }
         double total = ns_now_s() - total0;
@@ -181,6 +184,7 @@ static int run(bench_opts *o)
     }
     free(x); free(y); free(t); free(times);
     ns_net_free(n);
+    ns_optim_free(&sgd);
     return rc;
 }
 

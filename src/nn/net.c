@@ -74,7 +74,6 @@ static ns_status allocate(ns_net *n)
     n->nstate = ns;
     n->params = alloc_floats(np);
     n->grads = alloc_floats(np);
-    n->momentum = alloc_floats(np);
     n->state = alloc_floats(ns);
     n->weights = calloc((size_t)n->nweights + 1, sizeof *n->weights);
     n->acts = calloc((size_t)n->nlayers, sizeof *n->acts);
@@ -82,7 +81,7 @@ static ns_status allocate(ns_net *n)
     n->dbuf[0] = alloc_floats(maxact * mb);
     n->dbuf[1] = alloc_floats(maxact * mb);
     n->dloss = alloc_floats((size_t)n->nout * mb);
-    if (!n->params || !n->grads || !n->momentum || !n->state || !n->weights || !n->acts)
+    if (!n->params || !n->grads || !n->state || !n->weights || !n->acts)
         return ns_error_set(NS_ERR_NOMEM, "net: out of memory for %zu parameters", np);
     /* The batch buffers scale with max_batch: name it, it is the usual cause. */
     if (!n->dbuf[0] || !n->dbuf[1] || !n->dloss)
@@ -158,7 +157,6 @@ void ns_net_free(ns_net *n)
     free(n->acts);
     free(n->params);
     free(n->grads);
-    free(n->momentum);
     free(n->state);
     free(n->weights);
     free(n->dbuf[0]);
@@ -189,7 +187,6 @@ ns_status ns_net_init(ns_net *n, uint64_t seed, ns_init_kind init)
         l->ops->init(l, &r, init);
     }
     memset(n->grads, 0, n->nparams * sizeof(float));
-    memset(n->momentum, 0, n->nparams * sizeof(float));
     ns_rng_init(&n->noise, seed, NS_STREAM(NS_STREAM_NOISE, 0));
     return NS_OK;
 }
@@ -239,11 +236,12 @@ void ns_net_backward(ns_net *n, int batch)
 }
 
 double ns_net_train_step(ns_net *n, const float *x, const int32_t *y, const float *t, int batch,
-                         const ns_sgd_config *sgd, int *correct)
+                         ns_optim *opt, int64_t step, int *correct)
 {
+    NS_ASSERT(opt->n == n->nparams);
     double loss = ns_net_forward(n, x, y, t, batch, NULL, correct);
     ns_net_backward(n, batch);
-    ns_sgd_step(sgd, n->params, n->grads, n->momentum, n->nparams);
+    ns_optim_step(opt, step, n->params, n->grads);
     return loss;
 }
 

@@ -5,6 +5,7 @@
 #include "core/hot.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,29 @@ double ns_lr_factor(const ns_lr_schedule *s, int64_t t)
     }
     default: return 1.0;
     }
+}
+
+int ns_lr_schedule_equal(const ns_lr_schedule *a, const ns_lr_schedule *b)
+{
+    return a->kind == b->kind && a->warmup == b->warmup &&
+           (a->warmup == 0 || a->warmup_start == b->warmup_start) &&
+           (a->kind != NS_LR_STEP || (a->step_size == b->step_size && a->gamma == b->gamma)) &&
+           (a->kind != NS_LR_COSINE || a->min_factor == b->min_factor);
+}
+
+void ns_lr_schedule_text(const ns_lr_schedule *s, char *buf, size_t n)
+{
+    int k = 0;
+    switch (s->kind) {
+    case NS_LR_STEP:
+        k = snprintf(buf, n, "step:step_size=%lld,gamma=%g", (long long)s->step_size, s->gamma);
+        break;
+    case NS_LR_COSINE: k = snprintf(buf, n, "cosine:min_factor=%g", s->min_factor); break;
+    default: k = snprintf(buf, n, "constant"); break;
+    }
+    if (s->warmup > 0 && k >= 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, "%swarmup=%lld,warmup_start=%g",
+                 s->kind == NS_LR_CONSTANT ? ":" : ",", (long long)s->warmup, s->warmup_start);
 }
 
 /* ------------------------------------------------------------ names */

@@ -161,6 +161,8 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
             res->status = NS_RUN_STOPPED;
             break;
         }
+        int si = sink && sink->save ? ns_run_save_index(cfg, t) : -1;
+        if (si >= 0 && (st = sink->save(sink->ctx, si, t, r.net)) != NS_OK) goto fail;
 
         double ts = ns_now_s();
         ns_batcher_fill(r.batcher, t, r.x, r.y, r.t);

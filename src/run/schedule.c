@@ -54,6 +54,13 @@ static int64_t neval_of(const ns_run_config *cfg)
     return cfg->steps > 0 ? ns_run_eval_index(cfg, cfg->steps - 1) + 1 : 0;
 }
 
+int ns_run_save_index(const ns_run_config *cfg, int64_t t)
+{
+    for (int i = 0; i < cfg->nsave && cfg->save_at[i] <= t; i++)
+        if (cfg->save_at[i] == t) return i;
+    return -1;
+}
+
 ns_status ns_run_schedule(const ns_run_config *cfg, ns_schedule *s)
 {
     const ns_probe_config *p = &cfg->probe;
@@ -92,6 +99,7 @@ ns_status ns_run_dims_get(const ns_run_config *cfg, const ns_dataset_info *info,
     d->neta = cfg->probe.landscape ? cfg->probe.eta_count : 0;
     d->nunits = cfg->probe.act_units;
     d->nquant = cfg->probe.act_units > 0 ? cfg->probe.act_nquantiles : 0;
+    d->nsave = cfg->nsave;
     const ns_probe_config *pc = &cfg->probe;
     d->neig = pc->curv ? pc->curv_k : 0;
     d->nslq_v = pc->curv && pc->curv_slq ? pc->curv_slq_nv : 0;

@@ -52,6 +52,8 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
      "`probes.curvature.slq.n_v`"},
     {"slq_node", NS_H5_I64, NS_COORD_INDEX, B(PROBE), "1",
      "SLQ quadrature node, by ascending Ritz value", "`probes.curvature.slq.m`"},
+    {"save", NS_H5_I64, NS_COORD_SAVE_STEP, 0, "1", "training step of the saved weights",
+     "steps of `save_weights.at`"},
 };
 
 /* A variable whose values come from field f of source struct T. */
@@ -183,6 +185,9 @@ const ns_var_def ns_schema_vars[] = {
     /* final weights: flat params then state, with a tensor table in PyTorch's terms */
     {"weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "the final net: parameters then state")},
+    {"saved_weights", NS_H5_F32, 0, "run,save,weight", "1",
+     "parameters then state before the update of the save step (flat, as weights)", 0, 0,
+     SPECIAL(NS_SRC_SAVE, "the net at each step of `save_weights.at`: parameters then state")},
     {"tensor_name", STR(STR_NAME), "run,tensor", "1", "PyTorch state_dict key", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.name` of each tensor")},
     {"tensor_offset", I64, "run,tensor", "1", "offset into weights", 0, 0,
@@ -197,8 +202,16 @@ const ns_var_def ns_schema_vars[] = {
     {"init", VSTR, "run", "1", "weight initialisation", 0, 0, CFG_AS(AXIS, NS_F_INIT, init)},
     {"seed", I64, "run", "1", "run seed", 0, 0, CFG_AS(COORD, NS_F_U64, seed)},
     {"batch", I32, "run", "1", "batch size", 0, 0, CFG_AS(AXIS, NS_F_INT, batch)},
+    {"optimizer", VSTR, "run", "1", "optimizer (sgd, adam, adamw)", 0, 0,
+     CFG_AS(AXIS, NS_F_OPTIM, optimizer)},
     {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG_AS(AXIS, NS_F_F64, momentum)},
-    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG_AS(AXIS, NS_F_F64, weight_decay)},
+    {"weight_decay", F64, "run", "1", "weight decay (adamw: decoupled)", 0, 0,
+     CFG_AS(AXIS, NS_F_F64, weight_decay)},
+    {"adam_beta1", F64, "run", "1", "Adam/AdamW beta1 (unused by sgd)", 0, 0, CFG(NS_F_F64, beta1)},
+    {"adam_beta2", F64, "run", "1", "Adam/AdamW beta2 (unused by sgd)", 0, 0, CFG(NS_F_F64, beta2)},
+    {"adam_eps", F64, "run", "1", "Adam/AdamW eps (unused by sgd)", 0, 0, CFG(NS_F_F64, eps)},
+    {"schedule", VSTR, "run", "1", "learning-rate schedule, e.g. cosine:min_factor=0,warmup=100",
+     0, 0, CFG_AS(AXIS, NS_F_LRSCHED, schedule)},
     {"steps", I64, "run", "1", "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
     {"random_sample", I32, "run", "1", "random LR sample index (-1: grid)", 0, 0,
      CFG(NS_F_INT, random_sample)},
@@ -325,12 +338,13 @@ void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
     ext[NS_D_EIG] = (size_t)d->neig;
     ext[NS_D_SLQ_VEC] = (size_t)d->nslq_v;
     ext[NS_D_SLQ_NODE] = (size_t)d->nslq_m;
+    ext[NS_D_SAVE] = (size_t)d->nsave;
 }
 
 /* ------------------------------------------------------------ the sweep's facts */
 
-/* The settings the layout reads once for the whole sweep: the schedules and
- * the probes. Runs are copies of the spec's base with axis values set
+/* The settings the layout reads once for the whole sweep: the schedules, the
+ * save steps and the probes. Runs are copies of the spec's base with axis values set
  * (expand.c), so they agree; checked, so that a future per-run axis over one
  * of them fails loudly here instead of writing a file whose coordinates are
  * right for some runs only. */
@@ -353,6 +367,9 @@ static int same_sweep_settings(const ns_run_config *a, const ns_run_config *b)
         same = p->at[i] == q->at[i];
     for (int i = 0; same && i < p->act_nquantiles && i < NS_SPEC_MAX_QUANTILES; i++)
         same = p->act_quantiles[i] == q->act_quantiles[i];
+    same = same && a->nsave == b->nsave;
+    for (int i = 0; same && i < a->nsave && i < NS_SPEC_MAX_SAVE_STEPS; i++)
+        same = a->save_at[i] == b->save_at[i];
     return same;
 }
 
@@ -426,7 +443,7 @@ ns_status ns_schema_sweep_of(const ns_spec *s, ns_schema_sweep *sw)
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *c = &s->runs[i];
         NS_CHECK(same_sweep_settings(c, sw->settings), NS_ERR_INTERNAL,
-                 "%s: run %d differs from the sweep in a schedule or probe setting; the "
+                 "%s: run %d differs from the sweep in a schedule, save or probe setting; the "
                  "results layout takes those as sweep-wide",
                  s->path, i);
         ns_run_dims d;
@@ -465,6 +482,9 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf)
     case NS_COORD_QUANTILE:
         for (size_t i = 0; i < n; i++) f64[i] = c->probe.act_quantiles[i];
         return NS_OK;
+    case NS_COORD_SAVE_STEP:
+        for (size_t i = 0; i < n; i++) i64[i] = c->save_at[i];
+        return NS_OK;
     }
     return ns_error_set(NS_ERR_INTERNAL, "schema: dim '%s' has no coordinate rule",
                         ns_schema_dims[d].name);
@@ -487,6 +507,26 @@ static ns_status put_str(const ns_var_def *v, const char *text, char *cell)
     return NS_OK;
 }
 
+/* A schedule's text that outlives the call: a variable-length string cell
+ * holds a pointer (put_str), and the other string cells point into the spec.
+ * Texts are kept once each, for the process (a sweep has at most 256 distinct
+ * schedules, NS_SPEC_MAX_AXIS). */
+enum { SCHEDULE_TEXTS = 1024 };
+static ns_status schedule_text(const ns_lr_schedule *sc, const char **out)
+{
+    static char texts[SCHEDULE_TEXTS][NS_RESULTS_MSG_LEN];
+    static int ntexts;
+    char t[NS_RESULTS_MSG_LEN];
+    ns_lr_schedule_text(sc, t, sizeof t);
+    int i = 0;
+    while (i < ntexts && strcmp(texts[i], t) != 0) i++;
+    NS_CHECK(i < SCHEDULE_TEXTS, NS_ERR_INTERNAL,
+             "results: more than %d distinct learning-rate schedules in one process", SCHEDULE_TEXTS);
+    if (i == ntexts) memcpy(texts[ntexts++], t, sizeof t);
+    *out = texts[i];
+    return NS_OK;
+}
+
 ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell)
 {
     const char *p = (const char *)src + v->off;
@@ -501,6 +541,12 @@ ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell)
     case NS_F_CHARS: return put_str(v, p, cell);
     case NS_F_INIT:
         return put_str(v, *(const int *)(const void *)p == NS_INIT_HE ? "he" : "glorot", cell);
+    case NS_F_OPTIM: return put_str(v, ns_optim_name(*(const ns_optim_kind *)(const void *)p), cell);
+    case NS_F_LRSCHED: {
+        const char *text;
+        NS_TRY(schedule_text((const ns_lr_schedule *)(const void *)p, &text));
+        return put_str(v, text, cell);
+    }
     default:
         return ns_error_set(NS_ERR_INTERNAL, "results: '%s' is not a scalar field", v->name);
     }
@@ -534,6 +580,7 @@ static const char *src_text(ns_src s)
     case NS_SRC_EVAL: return "evaluation (buffered to the next sync)";
     case NS_SRC_PROBE: return "probe step";
     case NS_SRC_WEIGHTS: return "run end";
+    case NS_SRC_SAVE: return "save step (again after a resume: the same bits)";
     case NS_SRC_END: return "run end";
     }
     return "?";
@@ -550,6 +597,7 @@ static const char *coord_text(ns_coord_kind k)
     case NS_COORD_PROBE_STEP: return "step number (the probe schedule)";
     case NS_COORD_ETA_REL: return "eta / lr";
     case NS_COORD_QUANTILE: return "q in (0, 1)";
+    case NS_COORD_SAVE_STEP: return "step number (`save_weights.at`)";
     }
     return "?";
 }

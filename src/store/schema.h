@@ -27,7 +27,7 @@
 typedef enum ns_dim_id {
     NS_D_RUN, NS_D_STEP, NS_D_EVAL, NS_D_LAYER, NS_D_ACT_LAYER, NS_D_UNIT, NS_D_PROBE,
     NS_D_ETA, NS_D_QUANTILE, NS_D_WEIGHT, NS_D_TENSOR, NS_D_AXIS, NS_D_EIG, NS_D_SLQ_VEC,
-    NS_D_SLQ_NODE, NS_D_COUNT
+    NS_D_SLQ_NODE, NS_D_SAVE, NS_D_COUNT
 } ns_dim_id;
 
 #define NS_DIM_BIT(d) (1u << (d))
@@ -41,7 +41,8 @@ typedef enum ns_coord_kind {
     NS_COORD_EVAL_STEP, /* updates before each evaluation         */
     NS_COORD_PROBE_STEP,/* the probe schedule                     */
     NS_COORD_ETA_REL,   /* eta / lr of the landscape probe        */
-    NS_COORD_QUANTILE   /* activation quantile levels             */
+    NS_COORD_QUANTILE,  /* activation quantile levels             */
+    NS_COORD_SAVE_STEP  /* save_weights.at                        */
 } ns_coord_kind;
 
 typedef struct ns_dim_def {
@@ -63,6 +64,7 @@ typedef enum ns_src {
     NS_SRC_EVAL,    /* ns_eval_rec: buffered, written at each sync          */
     NS_SRC_PROBE,   /* ns_probe_rec: written at each probe step             */
     NS_SRC_WEIGHTS, /* the final net's tensors (ns_net_tensor): run end     */
+    NS_SRC_SAVE,    /* the net at a save step (ns_run_sink.save)            */
     NS_SRC_END      /* ns_run_result: run end, before status                */
 } ns_src;
 
@@ -78,7 +80,9 @@ typedef enum ns_field {
     NS_F_SIZE,    /* size_t -> int64                                   */
     NS_F_CHARS,   /* char[] inline (NUL-terminated)                    */
     NS_F_STRS,    /* const char *const * (one string per cell)         */
-    NS_F_INIT     /* int ns_init_kind -> "glorot" / "he"               */
+    NS_F_INIT,    /* int ns_init_kind -> "glorot" / "he"               */
+    NS_F_OPTIM,   /* int ns_optim_kind -> "sgd" / "adam" / "adamw"     */
+    NS_F_LRSCHED  /* ns_lr_schedule -> its text (ns_lr_schedule_text)  */
 } ns_field;
 
 /* Probe switches a variable may need besides its dims. */
@@ -146,7 +150,8 @@ const char *ns_schema_coordinates_of(const ns_schema_sweep *sw, const ns_var_def
 int ns_schema_var_dims(const ns_var_def *v, ns_dim_id out[NS_H5_MAX_DIMS]);
 /* Index of the variable named name, or -1. */
 int ns_schema_find(const char *name);
-/* Extents of one run's records along each dim (run = 1). */
+/* Extents of one run's records along each dim (run = 1; weights: params +
+ * state, for both the final and the saved weights). */
 void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
                            size_t ext[NS_D_COUNT]);
 /* Coordinate values of dim d (n = its size) into buf (n cells of d's type);

@@ -209,25 +209,45 @@ static ns_status write_tensor_table(sink_ctx *s, const ns_net *net, int nt)
     return st;
 }
 
-static ns_status sink_weights(void *ctx, const ns_net *net)
+/* The net's parameters then state (the flat layout the tensor table indexes)
+ * into var's row of this run: (run, 0..n) for weights, (run, lead, 0..n) for
+ * saved_weights. */
+static ns_status write_flat(sink_ctx *s, const ns_net *net, const char *var, int64_t lead)
 {
-    sink_ctx *s = ctx;
     const size_t n = net->nparams + net->nstate, nw = s->r->sw.size[NS_D_WEIGHT];
-    const int nt = ns_net_ntensors(net);
-    const size_t ntab = s->r->sw.size[NS_D_TENSOR];
     NS_CHECK(n <= nw, NS_ERR_INTERNAL, "run %d: %zu weights, the layout has room for %zu",
              s->run, n, nw);
-    NS_CHECK((size_t)nt <= ntab, NS_ERR_INTERNAL,
-             "run %d: %d weight tensors, the layout has room for %zu", s->run, nt, ntab);
     float *flat = malloc((n ? n : 1) * sizeof *flat);
     NS_CHECK(flat, NS_ERR_NOMEM, "out of memory");
     memcpy(flat, net->params, net->nparams * sizeof *flat);
     memcpy(flat + net->nparams, net->state, net->nstate * sizeof *flat);
-    size_t start[2] = {(size_t)s->run, 0}, count[2] = {1, n};
-    ns_status st = ns_h5_write_box(s->r->h, "weights", start, count, flat);
+    size_t start[3] = {(size_t)s->run, (size_t)lead, 0}, count[3] = {1, 1, n};
+    if (lead < 0) start[1] = 0, count[1] = n;
+    ns_status st = ns_h5_write_box(s->r->h, var, start, count, flat);
     free(flat);
-    NS_TRY(st);
+    return st;
+}
+
+static ns_status sink_weights(void *ctx, const ns_net *net)
+{
+    sink_ctx *s = ctx;
+    const int nt = ns_net_ntensors(net);
+    const size_t ntab = s->r->sw.size[NS_D_TENSOR];
+    NS_CHECK((size_t)nt <= ntab, NS_ERR_INTERNAL,
+             "run %d: %d weight tensors, the layout has room for %zu", s->run, nt, ntab);
+    NS_TRY(write_flat(s, net, "weights", -1));
     return write_tensor_table(s, net, nt);
+}
+
+/* The weights at save step `step`, the index-th of the sweep's save steps. */
+static ns_status sink_save(void *ctx, int index, int64_t step, const ns_net *net)
+{
+    sink_ctx *s = ctx;
+    const ns_run_config *c = s->r->sw.settings;
+    NS_CHECK(index >= 0 && index < c->nsave && c->save_at[index] == step, NS_ERR_INTERNAL,
+             "run %d: weights of step %lld as save %d; the file's save steps differ", s->run,
+             (long long)step, index);
+    return write_flat(s, net, "saved_weights", index);
 }
 
 static ns_status sink_end(void *ctx, const ns_run_result *res)
@@ -260,6 +280,7 @@ ns_status ns_results_sink_new(ns_results *r, int run, int rank, ns_run_sink *sin
     sink->probe = sink_probe;
     sink->sync = sink_sync;
     sink->weights = sink_weights;
+    sink->save = sink_save;
     sink->end = sink_end;
     return NS_OK;
 }

@@ -32,14 +32,17 @@ static void jstr(ns_sbuf *b, const char *s)
 
 static const char *init_name(int64_t k) { return k == NS_INIT_HE ? "he" : "glorot"; }
 
-/* "key":[values] of a numeric axis. */
-/* [values] of a numeric axis. */
-static void jvalues(ns_sbuf *b, int a, const ns_numaxis *ax)
+static void jschedule(ns_sbuf *b, const ns_lr_schedule *sc);
+
+/* [values] of a numeric axis (schedules: indices into pv->sched). */
+static void jvalues(ns_sbuf *b, const struct ns_spec_priv *pv, int a, const ns_numaxis *ax)
 {
     ns_sbuf_printf(b, "[");
     for (int i = 0; i < ax->n; i++) {
         if (i) ns_sbuf_printf(b, ",");
         if (a == NS_AXIS_INIT) jstr(b, init_name(ax->iv[i]));
+        else if (a == NS_AXIS_OPTIMIZER) jstr(b, ns_optim_name((ns_optim_kind)ax->iv[i]));
+        else if (a == NS_AXIS_SCHEDULE) jschedule(b, &pv->sched[ax->iv[i]]);
         else if (a == NS_AXIS_BATCH || a == NS_AXIS_SEED) ns_sbuf_printf(b, "%lld", (long long)ax->iv[i]);
         else jnum(b, ax->v[i]);
     }
@@ -47,17 +50,18 @@ static void jvalues(ns_sbuf *b, int a, const ns_numaxis *ax)
 }
 
 /* "key":[values] of a numeric axis. */
-static void jaxis(ns_sbuf *b, int a, const ns_numaxis *ax)
+static void jaxis(ns_sbuf *b, const struct ns_spec_priv *pv, int a, const ns_numaxis *ax)
 {
     ns_sbuf_printf(b, "\"%s\":", ns_spec_axis_name(a));
-    jvalues(b, a, ax);
+    jvalues(b, pv, a, ax);
 }
 
 /* A search that is the old 'random' section (lr log-uniform, per grid point)
  * keeps that section's text, so files written before search existed still
  * resume; anything else is written as "search" after "random": null. */
-static void jsearch(ns_sbuf *b, const ns_search *sr)
+static void jsearch(ns_sbuf *b, const struct ns_spec_priv *pv)
 {
+    const ns_search *sr = &pv->search;
     static const char *const dist[] = {"", "uniform", "log_uniform", "choice"};
     int legacy_form = sr->per_grid_point && sr->ax[NS_AXIS_LR].dist == NS_DIST_LOG_UNIFORM;
     for (int a = 0; a < NS_SEARCH_AXES; a++)
@@ -85,7 +89,7 @@ static void jsearch(ns_sbuf *b, const ns_search *sr)
         ns_sbuf_printf(b, ",\"%s\":{", a == NS_SEARCH_WIDTH ? "width" : ns_spec_axis_name(a));
         if (sa->dist == NS_DIST_CHOICE) {
             ns_sbuf_printf(b, "\"choice\":");
-            jvalues(b, a, &sa->choice);
+            jvalues(b, pv, a, &sa->choice);
             ns_sbuf_printf(b, "}");
             continue;
         }
@@ -98,19 +102,58 @@ static void jsearch(ns_sbuf *b, const ns_search *sr)
     ns_sbuf_printf(b, "}");
 }
 
+/* Adam's settings when some run uses Adam/AdamW, the schedule when it is not
+ * the default constant one: an SGD sweep's canonical text is as before
+ * these keys existed. */
+static void joptim(ns_sbuf *b, const ns_spec *s)
+{
+    const ns_run_config *r = &s->base;
+    int adam = 0;
+    for (int i = 0; i < s->nruns; i++) adam |= s->runs[i].optimizer != NS_OPTIM_SGD;
+    if (adam) {
+        ns_sbuf_printf(b, ",\"betas\":[");
+        jnum(b, r->beta1);
+        ns_sbuf_printf(b, ",");
+        jnum(b, r->beta2);
+        ns_sbuf_printf(b, "],\"eps\":");
+        jnum(b, r->eps);
+    }
+    const ns_lr_schedule *sc = &r->schedule;
+    if (s->priv->grid[NS_AXIS_SCHEDULE].n || (sc->kind == NS_LR_CONSTANT && sc->warmup == 0))
+        return;
+    ns_sbuf_printf(b, ",\"schedule\":");
+    jschedule(b, sc);
+}
+
+/* {"kind":...,"warmup":...,"warmup_start":..., and what the kind uses}. */
+static void jschedule(ns_sbuf *b, const ns_lr_schedule *sc)
+{
+    ns_sbuf_printf(b, "{\"kind\":\"%s\",\"warmup\":%lld,\"warmup_start\":",
+                   ns_lr_kind_name(sc->kind), (long long)sc->warmup);
+    jnum(b, sc->warmup_start);
+    if (sc->kind == NS_LR_STEP) {
+        ns_sbuf_printf(b, ",\"step_size\":%lld,\"gamma\":", (long long)sc->step_size);
+        jnum(b, sc->gamma);
+    }
+    if (sc->kind == NS_LR_COSINE) ns_sbuf_printf(b, ",\"min_factor\":"), jnum(b, sc->min_factor);
+    ns_sbuf_printf(b, "}");
+}
+
 static void jtrain(ns_sbuf *b, const ns_spec *s)
 {
     const ns_run_config *r = &s->base;
     const ns_numaxis *g = s->priv->grid;
     ns_sbuf_printf(b, "\"train\":{\"steps\":%lld", (long long)r->steps);
     if (!g[NS_AXIS_BATCH].n) ns_sbuf_printf(b, ",\"batch\":%d", r->batch);
-    ns_sbuf_printf(b, ",\"optimizer\":\"sgd\"");
+    if (!g[NS_AXIS_OPTIMIZER].n)
+        ns_sbuf_printf(b, ",\"optimizer\":\"%s\"", ns_optim_name((ns_optim_kind)r->optimizer));
     if (!g[NS_AXIS_MOMENTUM].n) ns_sbuf_printf(b, ",\"momentum\":"), jnum(b, r->momentum);
     if (!g[NS_AXIS_WEIGHT_DECAY].n) ns_sbuf_printf(b, ",\"weight_decay\":"), jnum(b, r->weight_decay);
     if (!g[NS_AXIS_INIT].n) ns_sbuf_printf(b, ",\"init\":\"%s\"", init_name(r->init));
     ns_sbuf_printf(b, ",\"eval_every\":%lld,\"log_every\":%lld,\"diverge_above\":",
                    (long long)r->eval_every, (long long)r->log_every);
     jnum(b, r->diverge_above);
+    joptim(b, s);
     ns_sbuf_printf(b, "}");
 }
 
@@ -173,6 +216,15 @@ static void jprobes(ns_sbuf *b, const ns_probe_config *p)
     ns_sbuf_printf(b, "}");
 }
 
+/* save_weights only when given: other specs keep the text they had. */
+static void jsave(ns_sbuf *b, const ns_run_config *r)
+{
+    if (!r->nsave) return;
+    ns_sbuf_printf(b, ",\"save_weights\":{\"at\":[");
+    for (int i = 0; i < r->nsave; i++) ns_sbuf_printf(b, "%s%lld", i ? "," : "", (long long)r->save_at[i]);
+    ns_sbuf_printf(b, "]}");
+}
+
 ns_status ns_spec_build_canonical(ns_spec *s)
 {
     const struct ns_spec_priv *pv = s->priv;
@@ -193,9 +245,9 @@ ns_status ns_spec_build_canonical(ns_spec *s)
     }
     ns_sbuf_printf(&b, "]");
     for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
-        if (pv->grid[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, a, &pv->grid[a]);
+        if (pv->grid[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, pv, a, &pv->grid[a]);
     ns_sbuf_printf(&b, "},");
-    jsearch(&b, &pv->search);
+    jsearch(&b, pv);
     ns_sbuf_printf(&b, ",\"overrides\":[");
     for (int k = 0; k < pv->noverrides; k++) {
         const ns_override *o = &pv->ov[k];
@@ -205,7 +257,7 @@ ns_status ns_spec_build_canonical(ns_spec *s)
         jstr(&b, o->match_norm[0] ? o->match_norm : "*");
         ns_sbuf_printf(&b, "}");
         for (int a = NS_AXIS_LR; a < NS_AXIS_COUNT; a++)
-            if (o->ax[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, a, &o->ax[a]);
+            if (o->ax[a].n) ns_sbuf_printf(&b, ","), jaxis(&b, pv, a, &o->ax[a]);
         if (o->has_random_lr) {
             ns_sbuf_printf(&b, ",\"random_lr\":[");
             jnum(&b, o->random_lo);
@@ -217,8 +269,9 @@ ns_status ns_spec_build_canonical(ns_spec *s)
     }
     ns_sbuf_printf(&b, "],");
     jprobes(&b, &s->base.probe);
-    ns_sbuf_printf(&b, ",\"checkpoint\":{\"every\":%lld},\"nruns\":%d}",
-                   (long long)s->base.checkpoint_every, s->nruns);
+    ns_sbuf_printf(&b, ",\"checkpoint\":{\"every\":%lld}", (long long)s->base.checkpoint_every);
+    jsave(&b, &s->base);
+    ns_sbuf_printf(&b, ",\"nruns\":%d}", s->nruns);
     if (b.oom) {
         free(b.p);
         return ns_error_set(NS_ERR_NOMEM, "out of memory building the canonical spec");

@@ -3,16 +3,16 @@
  * Canonical order (docs/sweep-format.md, "Run order"): first every grid run,
  * then every random-search run. Within the grid part, nested loops with the
  * LAST axis varying fastest:
- *     arch > norm > lr > batch > momentum > weight_decay > init > seed
+ *     arch > norm > lr > optimizer > schedule > batch > momentum > weight_decay > init > seed
  * in the order values are written in the file. Overrides replace the value
- * lists of (lr, batch, momentum, weight_decay, init, seed) for the arch/norm
+ * lists of (lr, optimizer, schedule, batch, momentum, weight_decay, init, seed) for the arch/norm
  * pairs they match; when several match, later ones win per key.
  *
  * Random search draws sample k of a sampled axis from its own stream: the
  * k-th uniform u of rng.h stream NS_STREAM(NS_STREAM_SWEEP, sub) with the
- * search seed (sub 0 for lr - the stream of the old 'random' section - and
- * 1 + axis for the others; 16 + axis for the uniform pick of a grid value in
- * count mode). A draw therefore depends on (seed, axis, k) only: not on the
+ * search seed (draw_sub below: 0 for lr - the stream of the old 'random'
+ * section - and fixed numbers for the others; 16 + axis for the uniform pick
+ * of a grid value in count mode). A draw therefore depends on (seed, axis, k) only: not on the
  * other axes, the count, or the number of ranks.
  *   per_grid_point N: samples k = 0..N-1, the same for every arch/norm pair,
  *     each crossed with the pair's other (not sampled) axes.
@@ -64,7 +64,10 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
         }
         set_one(ef, a, a == NS_AXIS_MOMENTUM ? b->momentum
                        : a == NS_AXIS_WEIGHT_DECAY ? b->weight_decay : 0,
-                a == NS_AXIS_BATCH ? b->batch : a == NS_AXIS_INIT ? b->init : 0);
+                a == NS_AXIS_BATCH ? b->batch
+                : a == NS_AXIS_INIT ? b->init
+                : a == NS_AXIS_OPTIMIZER ? b->optimizer
+                : a == NS_AXIS_SCHEDULE ? -1 : 0);
         if (a == NS_AXIS_LR) ef->one[a].n = 0; /* no grid lr: search part only */
     }
     ef->rlo = pv->search.ax[NS_AXIS_LR].lo, ef->rhi = pv->search.ax[NS_AXIS_LR].hi;
@@ -77,42 +80,72 @@ static void effective_axes(const ns_spec *s, int ia, int in, effective *ef)
     }
 }
 
+/* The run order below arch > norm: the last axis varies fastest. */
+static const int nest[] = {NS_AXIS_LR,       NS_AXIS_OPTIMIZER,    NS_AXIS_SCHEDULE,
+                           NS_AXIS_BATCH,    NS_AXIS_MOMENTUM,     NS_AXIS_WEIGHT_DECAY,
+                           NS_AXIS_INIT,     NS_AXIS_SEED};
+#define NEST ((int)(sizeof nest / sizeof nest[0]))
+_Static_assert(NEST == NS_AXIS_COUNT - 2, "every axis but arch and norm is nested");
+
+/* Value i of axis a's list into run r (a schedule is an index into pv->sched;
+ * -1, the train value, leaves the run's copy of it). */
+static void put_value(const struct ns_spec_priv *pv, ns_run_config *r, int a, const ns_numaxis *A,
+                      int i)
+{
+    switch (a) {
+    case NS_AXIS_SCHEDULE:
+        if (A->iv[i] >= 0) r->schedule = pv->sched[A->iv[i]];
+        break;
+    case NS_AXIS_LR: r->lr = A->v[i]; break;
+    case NS_AXIS_OPTIMIZER: r->optimizer = (int)A->iv[i]; break;
+    case NS_AXIS_BATCH: r->batch = (int)A->iv[i]; break;
+    case NS_AXIS_MOMENTUM: r->momentum = A->v[i]; break;
+    case NS_AXIS_WEIGHT_DECAY: r->weight_decay = A->v[i]; break;
+    case NS_AXIS_INIT: r->init = (int)A->iv[i]; break;
+    case NS_AXIS_SEED: r->seed = (uint64_t)A->iv[i]; break;
+    default: NS_ASSERT(0);
+    }
+}
+
 /* Emit (or count, if runs == NULL) the runs of one arch/norm pair: the
- * product of its lists, lr outermost. rsample: -1 (grid) or the sample. */
+ * product of its lists in nest[] order. rsample: -1 (grid) or the sample. */
 static int64_t emit_pair(const ns_spec *s, const char *arch, const char *norm,
                          const effective *ef, int rsample, ns_run_config *runs, int64_t at)
 {
-    const ns_numaxis *L = ef->ax[NS_AXIS_LR], *B = ef->ax[NS_AXIS_BATCH],
-                     *M = ef->ax[NS_AXIS_MOMENTUM], *W = ef->ax[NS_AXIS_WEIGHT_DECAY],
-                     *I = ef->ax[NS_AXIS_INIT], *S = ef->ax[NS_AXIS_SEED];
-    if (!runs) /* counting: a product, never a loop (256^6 combinations fit in int64) */
-        return (int64_t)L->n * B->n * M->n * W->n * I->n * S->n;
-    int64_t n = 0;
-    for (int l = 0; l < L->n; l++)
-        for (int b = 0; b < B->n; b++)
-            for (int m = 0; m < M->n; m++)
-                for (int w = 0; w < W->n; w++)
-                    for (int i = 0; i < I->n; i++)
-                        for (int sd = 0; sd < S->n; sd++, n++) {
-                            NS_ASSERT(at + n < NS_SPEC_MAX_RUNS);
-                            ns_run_config *r = &runs[at + n];
-                            *r = s->base;
-                            r->index = (int)(at + n);
-                            r->random_sample = rsample;
-                            r->lr = L->v[l];
-                            snprintf(r->arch, sizeof r->arch, "%s", arch);
-                            snprintf(r->norm, sizeof r->norm, "%s", norm);
-                            r->batch = (int)B->iv[b];
-                            r->momentum = M->v[m];
-                            r->weight_decay = W->v[w];
-                            r->init = (int)I->iv[i];
-                            r->seed = (uint64_t)S->iv[sd];
-                        }
-    return n;
+    int64_t total = 1;
+    for (int j = 0; j < NEST; j++) total *= ef->ax[nest[j]]->n; /* 256^7 fits in int64 */
+    if (!runs) return total; /* counting: a product, never a loop */
+    for (int64_t k = 0; k < total; k++) {
+        NS_ASSERT(at + k < NS_SPEC_MAX_RUNS);
+        ns_run_config *r = &runs[at + k];
+        *r = s->base;
+        r->index = (int)(at + k);
+        r->random_sample = rsample;
+        snprintf(r->arch, sizeof r->arch, "%s", arch);
+        snprintf(r->norm, sizeof r->norm, "%s", norm);
+        int64_t rest = k; /* k in mixed radix, the last axis of nest[] fastest */
+        for (int j = NEST - 1; j >= 0; j--) {
+            const ns_numaxis *A = ef->ax[nest[j]];
+            put_value(s->priv, r, nest[j], A, (int)(rest % A->n));
+            rest /= A->n;
+        }
+    }
+    return total;
 }
 
 /* ------------------------------------------------------------ random search */
-static uint32_t stream_sub(int a, int pick) { return pick ? 16u + a : a == NS_AXIS_LR ? 0u : 1u + a; }
+/* The stream of each sampled axis' draws: 1 + axis as the axes were numbered
+ * when search came (width 9), fixed so draws never move when an axis is
+ * added; the optimizer and the schedule, added after, take 10 and 11. Count
+ * mode's pick from a grid list: 16 + axis. */
+static const uint32_t draw_sub[NS_SEARCH_AXES] = {
+    [NS_AXIS_ARCH] = 1,         [NS_AXIS_NORM] = 2, [NS_AXIS_LR] = 0,   [NS_AXIS_BATCH] = 4,
+    [NS_AXIS_MOMENTUM] = 5,     [NS_AXIS_WEIGHT_DECAY] = 6,             [NS_AXIS_INIT] = 7,
+    [NS_AXIS_SEED] = 8,         [NS_SEARCH_WIDTH] = 9,                  [NS_AXIS_OPTIMIZER] = 10,
+    [NS_AXIS_SCHEDULE] = 11};
+_Static_assert(NS_SEARCH_AXES == 11, "a new axis needs its own stream in draw_sub");
+
+static uint32_t stream_sub(int a, int pick) { return pick ? 16u + (uint32_t)a : draw_sub[a]; }
 
 /* The value of sampled axis a for uniform u (lr ranges are the pair's). */
 static double sample_value(const ns_search_axis *sa, int a, double u, const effective *ef,
@@ -243,6 +276,8 @@ static unsigned varied_axes(const ns_run_config *r, int n)
         v |= (unsigned)(r[i].weight_decay != r[0].weight_decay) << NS_AXIS_WEIGHT_DECAY;
         v |= (unsigned)(r[i].init != r[0].init) << NS_AXIS_INIT;
         v |= (unsigned)(r[i].seed != r[0].seed) << NS_AXIS_SEED;
+        v |= (unsigned)(r[i].optimizer != r[0].optimizer) << NS_AXIS_OPTIMIZER;
+        v |= (unsigned)!ns_lr_schedule_equal(&r[i].schedule, &r[0].schedule) << NS_AXIS_SCHEDULE;
     }
     return v;
 }

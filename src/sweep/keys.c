@@ -31,6 +31,7 @@
 #define RANGE(a, b) .lo = (a), .hi = (b)
 #define LIMIT .limit = NS_SPEC_MAX_STEPS
 #define AXIS_LIST(sec, name, a) {sec, name, NK_AXIS, 0, AXIS(a), ITEM(ns_override, ax[a])}
+#define SCHED(f) ITEM(ns_lr_schedule, f)
 #define SEARCH_AXIS(name, a)                                                                  \
     {"search", name, NK_SECTION, 0, AXIS(a), .choices = "search.*", PRIV(search.ax[a]),       \
      .read = ns_check_dist}
@@ -51,12 +52,13 @@ static const ns_key table[] = {
     {"", "overrides", NK_CUSTOM, 0, .read = ns_read_overrides},
     {"", "probes", NK_SECTION, 0, .read = ns_check_schedule},
     {"", "checkpoint", NK_SECTION, 0, .hint = NULL},
+    {"", "save_weights", NK_SECTION, 0, .hint = NULL},
 
     /* ---- train: fixed settings (batch .. init may be grid axes instead) */
     {"train", "steps", NK_INT, NK_REQUIRED, RANGE(1, INT64_MAX), LIMIT, BASE(steps),
      .hint = "number of optimizer steps"},
     {"train", "batch", NK_AXIS1, 0, AXIS(NS_AXIS_BATCH), .def = "128", BASE(batch)},
-    {"train", "optimizer", NK_ENUM, 0, .choices = "sgd", .def = "sgd"},
+    {"train", "optimizer", NK_AXIS1, 0, AXIS(NS_AXIS_OPTIMIZER), .def = "sgd", BASE(optimizer)},
     {"train", "momentum", NK_AXIS1, 0, AXIS(NS_AXIS_MOMENTUM), .def = "0", BASE(momentum)},
     {"train", "weight_decay", NK_AXIS1, 0, AXIS(NS_AXIS_WEIGHT_DECAY), .def = "0",
      BASE(weight_decay)},
@@ -64,8 +66,27 @@ static const ns_key table[] = {
     {"train", "eval_every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(eval_every)},
     {"train", "log_every", NK_INT, 0, RANGE(1, INT64_MAX), LIMIT, .def = "1", BASE(log_every)},
     {"train", "diverge_above", NK_POSITIVE, NK_INF_OK, .def = ".inf", BASE(diverge_above)},
+    {"train", "betas", NK_CUSTOM, 0, .def = "[0.9, 0.999]", BASE(beta1), .read = ns_read_betas},
+    {"train", "eps", NK_POSITIVE, 0, .def = "1e-8", BASE(eps)},
+    {"train", "schedule", NK_AXIS1, 0, AXIS(NS_AXIS_SCHEDULE), .def = "constant", BASE(schedule)},
     {"train", "lr", NK_MISPLACED, 0, .choices = "grid.lr", .hint = "learning rates are a grid axis"},
     {"train", "seed", NK_MISPLACED, 0, .choices = "grid.seed", .hint = "seeds are a grid axis"},
+
+    /* ---- a learning-rate schedule (optim.h): train.schedule, and each value of
+     * grid.schedule, overrides[].schedule and search.schedule's choice, is a kind
+     * name or a mapping of these keys (read into one ns_lr_schedule by
+     * ns_schedule_value) */
+    {"train.schedule", "kind", NK_ENUM, NK_DEFAULT_IF_SET, .choices = "constant|step|cosine",
+     .def = "constant", SCHED(kind)},
+    {"train.schedule", "warmup", NK_INT, NK_DEFAULT_IF_SET, RANGE(0, INT64_MAX), .def = "0",
+     SCHED(warmup)},
+    {"train.schedule", "warmup_start", NK_CUSTOM, NK_DEFAULT_IF_SET, .def = "0.3333333333333333",
+     SCHED(warmup_start), .read = ns_read_start_factor},
+    {"train.schedule", "step_size", NK_INT, 0, RANGE(1, INT64_MAX), SCHED(step_size),
+     .hint = "steps between decays"},
+    {"train.schedule", "gamma", NK_POSITIVE, NK_DEFAULT_IF_SET, .def = "0.1", SCHED(gamma)},
+    {"train.schedule", "min_factor", NK_CUSTOM, NK_DEFAULT_IF_SET, .def = "0", SCHED(min_factor),
+     .read = ns_read_fraction},
 
     /* ---- grid: the axes */
     {"grid", "arch", NK_CUSTOM, NK_REQUIRED, AXIS(NS_AXIS_ARCH), .read = ns_read_arch},
@@ -78,6 +99,8 @@ static const ns_key table[] = {
     {"grid", "weight_decay", NK_AXIS, 0, AXIS(NS_AXIS_WEIGHT_DECAY),
      PRIV(grid[NS_AXIS_WEIGHT_DECAY])},
     {"grid", "init", NK_AXIS, 0, AXIS(NS_AXIS_INIT), PRIV(grid[NS_AXIS_INIT])},
+    {"grid", "optimizer", NK_AXIS, 0, AXIS(NS_AXIS_OPTIMIZER), PRIV(grid[NS_AXIS_OPTIMIZER])},
+    {"grid", "schedule", NK_AXIS, 0, AXIS(NS_AXIS_SCHEDULE), PRIV(grid[NS_AXIS_SCHEDULE])},
     /* the mapping forms of two axes: {log_range: [lo, hi], count: n}, {count: n, start: s} */
     {"grid.lr", "log_range", NK_CUSTOM, NK_REQUIRED, ITEM(ns_axis_form, lo), .hint = "[lo, hi]",
      .read = ns_read_lr_range},
@@ -96,6 +119,8 @@ static const ns_key table[] = {
     SEARCH_AXIS("batch", NS_AXIS_BATCH),
     SEARCH_AXIS("momentum", NS_AXIS_MOMENTUM),
     SEARCH_AXIS("weight_decay", NS_AXIS_WEIGHT_DECAY),
+    SEARCH_AXIS("optimizer", NS_AXIS_OPTIMIZER), /* choice only: a category */
+    SEARCH_AXIS("schedule", NS_AXIS_SCHEDULE),   /* choice only: a category */
     SEARCH_AXIS("width", NS_SEARCH_WIDTH),
     /* the distribution of each sampled axis: exactly one of these */
     {"search.*", "uniform", NK_CUSTOM, 0, ITEM(ns_search_axis, lo), .read = ns_read_dist_range},
@@ -121,6 +146,8 @@ static const ns_key table[] = {
     AXIS_LIST("overrides[]", "momentum", NS_AXIS_MOMENTUM),
     AXIS_LIST("overrides[]", "weight_decay", NS_AXIS_WEIGHT_DECAY),
     AXIS_LIST("overrides[]", "init", NS_AXIS_INIT),
+    AXIS_LIST("overrides[]", "optimizer", NS_AXIS_OPTIMIZER),
+    AXIS_LIST("overrides[]", "schedule", NS_AXIS_SCHEDULE),
     {"overrides[]", "random_lr", NK_CUSTOM, 0, ITEM(ns_override, random_lo),
      .read = ns_read_override_range},
     {"overrides[].match", "arch", NK_TEXT, 0, .cap = 128, ITEM(ns_override, match_arch)},
@@ -176,11 +203,19 @@ static const ns_key table[] = {
 
     /* ---- checkpoint */
     {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(checkpoint_every)},
+
+    /* ---- save_weights: the weights at chosen steps */
+    {"save_weights", "at", NK_CUSTOM, NK_REQUIRED, .hint = "[0, ...]: steps whose weights to keep",
+     .read = ns_read_save_at},
 };
 #define NKEYS ((int)(sizeof table / sizeof table[0]))
 
 /* hess_mode stores the index of its choice: keep "train|eval" in ns_mode order */
 _Static_assert(NS_MODE_TRAIN == 0 && NS_MODE_EVAL == 1, "probes.hessian.mode choices");
+/* schedule.kind likewise, in ns_lr_kind order, stored as an int */
+_Static_assert(NS_LR_CONSTANT == 0 && NS_LR_STEP == 1 && NS_LR_COSINE == 2 &&
+                   sizeof(ns_lr_kind) == sizeof(int),
+               "train.schedule.kind choices");
 _Static_assert((int)NS_CURV_MODE_TRAIN == (int)NS_MODE_TRAIN && (int)NS_CURV_MODE_EVAL == (int)NS_MODE_EVAL &&
                    NS_CURV_MODE_BOTH == 2 && NS_CURV_HVP_FD == 1,
                "probes.curvature.mode / hvp choices");
@@ -393,7 +428,8 @@ static void read_axis1(ns_reader *r, const ns_key *k, const yaml_node_t *n, cons
     int is_batch_ref = a == NS_AXIS_BATCH && !r->defaults && dst;
     if (!ns_axis_value(r, n, w, a, &v, &iv)) return;
     if (!dst) return;
-    if (a == NS_AXIS_BATCH || a == NS_AXIS_INIT) *(int *)dst = (int)iv;
+    if (a == NS_AXIS_BATCH || a == NS_AXIS_INIT || a == NS_AXIS_OPTIMIZER) *(int *)dst = (int)iv;
+    else if (a == NS_AXIS_SCHEDULE) *(ns_lr_schedule *)dst = r->s->priv->sched[iv];
     else if (a == NS_AXIS_SEED) *(int64_t *)dst = iv;
     else *(double *)dst = v;
     if (is_batch_ref && r->nbatch < NS_READER_MAX_BATCH) {

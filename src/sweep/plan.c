@@ -83,6 +83,13 @@ void ns_plan_varied_text(const ns_spec *s, int i, char *buf, size_t n)
 {
     const ns_run_config *r = &s->runs[i];
     ns_sbuf b = {0};
+    if (s->varied & (1u << NS_AXIS_OPTIMIZER))
+        ns_sbuf_printf(&b, " optimizer=%s", ns_optim_name((ns_optim_kind)r->optimizer));
+    if (s->varied & (1u << NS_AXIS_SCHEDULE)) {
+        char text[128];
+        ns_lr_schedule_text(&r->schedule, text, sizeof text);
+        ns_sbuf_printf(&b, " schedule=%s", text);
+    }
     if (s->varied & (1u << NS_AXIS_BATCH)) ns_sbuf_printf(&b, " batch=%d", r->batch);
     if (s->varied & (1u << NS_AXIS_MOMENTUM)) ns_sbuf_printf(&b, " momentum=%g", r->momentum);
     if (s->varied & (1u << NS_AXIS_WEIGHT_DECAY)) ns_sbuf_printf(&b, " weight_decay=%g", r->weight_decay);

@@ -78,6 +78,8 @@ int ns_axis_value(ns_reader *r, const yaml_node_t *n, const char *where, int a, 
         }
         return 1;
     case NS_AXIS_BATCH: return batch_value(r, n, where, iv);
+    case NS_AXIS_OPTIMIZER: return ns_optimizer_value(r, n, where, iv);
+    case NS_AXIS_SCHEDULE: return ns_schedule_value(r, n, where, iv);
     case NS_SEARCH_WIDTH:
         if (!ny_double(c, n, where, v)) return 0;
         if (!(*v > 0) || isinf(*v)) {
@@ -126,6 +128,12 @@ NS_KEY_FN(ns_read_dist_range)
 {
     ns_search_axis *sa = r->item;
     int a = (int)r->parent->lo, logd = !strcmp(key->key, "log_uniform");
+    if (a == NS_AXIS_OPTIMIZER || a == NS_AXIS_SCHEDULE) { /* categories: no order */
+        ns_errs_node(r->c.e, n, "%s: the %s is drawn from a list: use choice: [%s]", where,
+                     ns_spec_axis_name(a),
+                     a == NS_AXIS_OPTIMIZER ? "sgd, adam, adamw" : "constant, cosine, ...");
+        return;
+    }
     yaml_node_t *it[2];
     if (n->type != YAML_SEQUENCE_NODE || ny_items(&r->c, n, where, it, 2) != 2) {
         ns_errs_node(r->c.e, n, "%s: expected [lo, hi], got %s", where, ny_kind(n));
@@ -191,7 +199,7 @@ NS_KEY_FN(ns_check_search)
                    ny_get(&r->c, n, rows[i].key);
     if (per && !sampled)
         ns_errs_node(r->c.e, n, "%s: per_grid_point draws nothing (give lr, batch, momentum, "
-                     "weight_decay or width)", where);
+                     "weight_decay, optimizer, schedule or width)", where);
 }
 
 /* random (deprecated): the same runs as search with per_grid_point. */
@@ -276,7 +284,9 @@ int ns_numeric_axis(ns_reader *r, const yaml_node_t *n, const char *where, int a
     if (n && n->type == YAML_MAPPING_NODE && a == NS_AXIS_LR) return lr_log_range(r, n, where, ax);
     if (n && n->type == YAML_MAPPING_NODE && a == NS_AXIS_SEED) return seed_count(r, n, where, ax);
     yaml_node_t *items[NS_SPEC_MAX_AXIS];
-    int k = ny_items(&r->c, n, where, items, NS_SPEC_MAX_AXIS);
+    int k = 1;
+    if (n && n->type == YAML_MAPPING_NODE && a == NS_AXIS_SCHEDULE) items[0] = (yaml_node_t *)n;
+    else k = ny_items(&r->c, n, where, items, NS_SPEC_MAX_AXIS); /* one schedule: a mapping */
     if (k < 0) return 0;
     int ok = 1;
     for (int i = 0; i < k; i++) {

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const axis_names[NS_AXIS_COUNT] = {"arch", "norm", "lr", "batch",
-                                                      "momentum", "weight_decay", "init", "seed"};
+static const char *const axis_names[NS_AXIS_COUNT] = {
+    "arch", "norm", "lr", "batch", "momentum", "weight_decay", "init", "seed", "optimizer",
+    "schedule"};
 const char *ns_spec_axis_name(int axis)
 {
     return axis >= 0 && axis < NS_AXIS_COUNT ? axis_names[axis] : "?";

@@ -159,6 +159,11 @@ struct ns_spec_priv {
     int noverrides;
     ns_override ov[NS_SPEC_MAX_OVERRIDES];
     ns_search search;
+    /* The distinct learning-rate schedules read (train.schedule, and the values
+     * of the schedule axis): an axis value of NS_AXIS_SCHEDULE is an index here
+     * (iv; -1: the train value), so equal schedules are equal values. */
+    int nsched;
+    ns_lr_schedule sched[NS_SPEC_MAX_AXIS];
     char *canonical;
 };
 
@@ -267,6 +272,8 @@ struct ns_reader {
     int arch_item[NS_SPEC_MAX_AXIS], norm_item[NS_SPEC_MAX_AXIS]; /* item in the file */
     const yaml_node_t *at_node[NS_SPEC_MAX_PROBE_STEPS]; /* probes.at[i] (parsed)  */
     const yaml_node_t *random_lr_node[NS_SPEC_MAX_OVERRIDES];
+    const yaml_node_t *sched_node[NS_SPEC_MAX_AXIS]; /* where priv->sched[i] was first read */
+    char sched_where[NS_SPEC_MAX_AXIS][64];
     int allow_missing_data;     /* ns_spec_options                                */
     ns_errs *warnings;          /* "warning: " lines                              */
 };
@@ -297,6 +304,18 @@ NS_KEY_FN(ns_read_eta_relative);
 NS_KEY_FN(ns_read_ics_layers);
 NS_KEY_FN(ns_read_quantiles);
 NS_KEY_FN(ns_check_schedule);
+/* read_optim.c: the optimizer's keys; a schedule (a kind name or a mapping of
+ * train.schedule's keys) as an index into priv->sched, and after everything
+ * is read, each schedule's warm-up against train.steps */
+int ns_optimizer_value(ns_reader *r, const yaml_node_t *n, const char *where, int64_t *iv);
+int ns_schedule_value(ns_reader *r, const yaml_node_t *n, const char *where, int64_t *iv);
+void ns_check_schedule_steps(ns_reader *r);
+NS_KEY_FN(ns_read_betas);
+NS_KEY_FN(ns_read_fraction);
+NS_KEY_FN(ns_read_start_factor);
+/* read_save.c: save_weights.at, and its steps against train.steps (validate) */
+NS_KEY_FN(ns_read_save_at);
+void ns_check_save_steps(ns_reader *r);
 
 /* validate.c: the checks across sections, once everything is read; then,
  * once the runs are expanded, the limits that depend on each run. */

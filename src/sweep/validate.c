@@ -86,11 +86,13 @@ static void check_batches(ns_reader *r)
     }
 }
 
-/* batch, momentum, weight_decay, init: in train or in grid / search, not both. */
+/* batch, momentum, weight_decay, init, optimizer: in train or in grid / search,
+ * not both. */
 static void check_train_vs_axes(ns_reader *r, const yaml_node_t *train, const yaml_node_t *grid,
                                 const yaml_node_t *search)
 {
-    for (int a = NS_AXIS_BATCH; a <= NS_AXIS_INIT; a++) {
+    for (int a = NS_AXIS_BATCH; a < NS_AXIS_COUNT; a++) {
+        if (a == NS_AXIS_SEED) continue; /* a grid axis only */
         const char *name = ns_spec_axis_name(a);
         const yaml_node_t *t = ny_get(&r->c, train, name), *g = ny_get(&r->c, grid, name),
                           *x = ny_get(&r->c, search, name);
@@ -333,6 +335,8 @@ void ns_spec_validate(ns_reader *r)
     check_search(r);
     check_overrides(r);
     check_probe_steps(r, probes);
+    ns_check_save_steps(r);
+    ns_check_schedule_steps(r);
     check_ics_layers(r, probes);
     check_curvature(r, probes);
     check_records(r, train, probes);

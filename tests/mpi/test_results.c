@@ -67,7 +67,8 @@ static const char *SPEC_ALL = "name: t\n"
                               "  hessian: {iters: 3, tol: 1.0e-3, trace_samples: 1}\n"
                               "  thm41: true\n"
                               "  curvature: {mode: both, k: 2, iters: 4, slq: {n_v: 2, m: 3},\n"
-                              "              hutchinson: 2, layers: {iters: 2}, fd_check: true}\n";
+                              "              hutchinson: 2, layers: {iters: 2}, fd_check: true}\n"
+                              "save_weights: {at: [0, 5]}\n";
 static const char *SPEC_NONE = "name: t\n"
                                "data: \"synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3\"\n"
                                "train: {steps: 12, batch: 8, log_every: 1}\n"
@@ -118,8 +119,9 @@ static void check_layout(const char *text)
         }
     }
     ck_assert_int_eq(ns_h5_close(h), NS_OK);
-    /* a sweep with every probe on has every variable; one without probes or
-     * tracked units has none of theirs, and still its traces and run table */
+    /* a sweep with every probe on (and save_weights) has every variable; one
+     * without probes, tracked units or saves has none of theirs, and still its
+     * traces and run table */
     if (sw.size[NS_D_PROBE] > 0) {
         ck_assert_int_eq(present, ns_schema_nvars);
     } else {
@@ -128,7 +130,8 @@ static void check_layout(const char *text)
         ck_assert(!ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("act_unit_index")]));
         ck_assert(ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("train_loss")]));
         ck_assert(ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("test_acc")]));
-        ck_assert_int_eq(present, ns_schema_nvars - 58); /* 22 + 36 curvature */
+        ck_assert(!ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("saved_weights")]));
+        ck_assert_int_eq(present, ns_schema_nvars - 58 - 1); /* 22 + 36 curvature, saved_weights */
     }
     ns_spec_free(spec);
 }

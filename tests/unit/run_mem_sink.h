@@ -137,7 +137,7 @@ static inline void mem_init(mem *m, ns_run_sink *s)
 {
     memset(m, 0, sizeof *m);
     for (int i = 0; i < MAXLOG; i++) m->loss[i] = m->test_loss[i] = NAN;
-    *s = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end};
+    *s = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end, NULL};
 }
 
 static inline ns_spec *spec_of(const char *yaml)
@@ -195,7 +195,7 @@ static inline void run_spec(const char *yaml, mem *m, const ns_run_control *ctl)
     if (!m->begun) mem_init(m, &sink);
     else {
         *m = keep;
-        sink = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end};
+        sink = (ns_run_sink){m, m_begin, m_step, m_eval, m_probe, NULL, m_weights, m_end, NULL};
     }
     ns_run_result res;
     ck_assert_msg(ns_run_execute(&s->runs[0], data, &sink, ctl, &res) == NS_OK, "%s", ns_error_msg());

@@ -4,6 +4,7 @@
 #define NS_TEST_SPEC_EXPECT_H
 
 #include "ns_test.h"
+#include "normsweep/rng.h"
 #include "normsweep/spec.h"
 
 #include <stdlib.h>
@@ -39,6 +40,17 @@ static inline void spec_assert_same(const ns_spec *a, const ns_spec *b)
     ck_assert_str_eq(ca, cb);
     free(ca);
     free(cb);
+}
+
+/* The k-th uniform of rng.h stream (NS_STREAM_SWEEP, sub) with seed: what a
+ * random-search draw must be (docs/sweep-format.md, the streams). */
+static inline double spec_draw(uint64_t seed, uint32_t sub, int k)
+{
+    ns_rng r;
+    ns_rng_init(&r, seed, NS_STREAM(NS_STREAM_SWEEP, sub));
+    double u = 0;
+    for (int i = 0; i <= k; i++) u = ns_rng_uniform_double(&r);
+    return u;
 }
 
 /* The usual case: no options. */

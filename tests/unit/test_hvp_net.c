@@ -66,8 +66,12 @@ static void tnet_make(tnet *T, const char *arch, const char *norm, ns_shape in, 
         T->t = malloc((size_t)batch * nout * sizeof(float));
         for (int i = 0; i < batch * nout; i++) T->t[i] = ns_rng_normal(&r);
     }
-    ns_sgd_config sgd = {loss == NS_LOSS_SOFTMAX_CE ? 0.05 : 1e-3, 0.0, 0.0};
-    for (int s = 0; s < 3; s++) ns_net_train_step(T->n, T->x, T->y, T->t, batch, &sgd, NULL);
+    ns_optim sgd;
+    ns_optim_config c = ns_optim_defaults();
+    c.lr = loss == NS_LOSS_SOFTMAX_CE ? 0.05 : 1e-3;
+    ck_assert_int_eq(ns_optim_create(&sgd, &c, T->n->nparams), NS_OK);
+    for (int s = 0; s < 3; s++) ns_net_train_step(T->n, T->x, T->y, T->t, batch, &sgd, s, NULL);
+    ns_optim_free(&sgd);
     ns_net_forward(T->n, T->x, T->y, T->t, batch, NULL, NULL); /* the step's noise */
     T->obj = (ns_objective){.n = T->n->nparams, .loss_grad = tnet_loss_grad, .ctx = T};
     ck_assert_int_eq(ns_probe_ws_alloc(&T->ws, T->n->nparams), NS_OK);

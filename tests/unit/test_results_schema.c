@@ -127,7 +127,9 @@ START_TEST(table_is_consistent)
         case NS_F_F64: case NS_F_F64S: want = NS_H5_F64; break;
         case NS_F_INT: case NS_F_INTS: want = NS_H5_I32; break;
         case NS_F_I64: case NS_F_U64: case NS_F_SIZE: want = NS_H5_I64; break;
-        case NS_F_CHARS: case NS_F_STRS: case NS_F_INIT: want = NS_H5_STR; break;
+        case NS_F_CHARS: case NS_F_STRS: case NS_F_INIT: case NS_F_OPTIM: case NS_F_LRSCHED:
+            want = NS_H5_STR;
+            break;
         case NS_F_SPECIAL: break;
         }
         if (want == NS_H5_STR && v->type == NS_H5_VSTR) want = NS_H5_VSTR; /* text either way */

@@ -37,7 +37,7 @@ START_TEST(unknown_keys)
                   "t.yaml:3:49: grid: unknown key 'sed' (did you mean 'seed'?)\n"
                   "t.yaml:4:20: probes: unknown key 'hessain' (did you mean 'hessian'?)\n"
                   "t.yaml:5:1: sweep file: unknown key 'extra' (expected one of: name, description, "
-                  "data, data_seed, train, grid, search, overrides, probes, checkpoint)\n");
+                  "data, data_seed, train, grid, search, overrides, probes, checkpoint, save_weights)\n");
 }
 END_TEST
 

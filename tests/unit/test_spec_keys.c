@@ -89,7 +89,8 @@ START_TEST(did_you_mean_elsewhere)
                   "train: {steps: 10, every: 2}\n"
                   "grid: {arch: \"mlp:784-10\", norm: none, lr: 0.1}\n",
                   "t.yaml:2:20: train: unknown key 'every' (expected one of: steps, batch, "
-                  "optimizer, momentum, weight_decay, init, eval_every, log_every, diverge_above)\n");
+                  "optimizer, momentum, weight_decay, init, eval_every, log_every, diverge_above, "
+                  "betas, eps, schedule)\n");
 }
 END_TEST
 

@@ -12,18 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
-
-/* The k-th uniform of stream (NS_STREAM_SWEEP, sub) with seed. */
-static double draw(uint64_t seed, uint32_t sub, int k)
-{
-    ns_rng r;
-    ns_rng_init(&r, seed, NS_STREAM(NS_STREAM_SWEEP, sub));
-    double u = 0;
-    for (int i = 0; i <= k; i++) u = ns_rng_uniform_double(&r);
-    return u;
-}
-
 #define GRID2 "grid: {arch: \"mlp:784-16-10\", norm: [none, batch, l2], seed: [0, 1, 2], lr: 0.1}\n"
 
 /* count is the TOTAL: 7 runs after the grid's 9, whatever the grid's size;
@@ -43,14 +31,14 @@ START_TEST(count_is_the_total)
         const ns_run_config *r = &s->runs[9 + k];
         ck_assert_int_eq(r->index, 9 + k);
         ck_assert_int_eq(r->random_sample, k);
-        ck_assert_double_eq(r->lr, exp(log(1e-4) + draw(11, 0, k) * (log(1.0) - log(1e-4))));
-        ck_assert_double_eq(r->momentum, 0.5 + draw(11, 1 + NS_AXIS_MOMENTUM, k) * 0.4);
-        double b = exp(log(16.0) + draw(11, 1 + NS_AXIS_BATCH, k) * (log(256.0) - log(16.0)));
+        ck_assert_double_eq(r->lr, exp(log(1e-4) + spec_draw(11, 0, k) * (log(1.0) - log(1e-4))));
+        ck_assert_double_eq(r->momentum, 0.5 + spec_draw(11, 1 + NS_AXIS_MOMENTUM, k) * 0.4);
+        double b = exp(log(16.0) + spec_draw(11, 1 + NS_AXIS_BATCH, k) * (log(256.0) - log(16.0)));
         ck_assert_int_eq(r->batch, (int)nearbyint(b));
-        ck_assert_double_eq(r->weight_decay, wd[(int)(draw(11, 1 + NS_AXIS_WEIGHT_DECAY, k) * 3)]);
+        ck_assert_double_eq(r->weight_decay, wd[(int)(spec_draw(11, 1 + NS_AXIS_WEIGHT_DECAY, k) * 3)]);
         /* grid axes are drawn too: norm and seed uniformly from their lists */
-        ck_assert_str_eq(r->norm, norms[(int)(draw(11, 16 + NS_AXIS_NORM, k) * 3)]);
-        ck_assert_uint_eq(r->seed, (uint64_t)(draw(11, 16 + NS_AXIS_SEED, k) * 3));
+        ck_assert_str_eq(r->norm, norms[(int)(spec_draw(11, 16 + NS_AXIS_NORM, k) * 3)]);
+        ck_assert_uint_eq(r->seed, (uint64_t)(spec_draw(11, 16 + NS_AXIS_SEED, k) * 3));
     }
     /* a draw depends on (seed, axis, k) only: count 3 gives the first 3 of count 7 */
     ns_spec *t = spec_ok("data: fashion-mnist\ntrain: {steps: 10}\n" GRID2
@@ -114,10 +102,10 @@ START_TEST(per_grid_point_crosses)
         ck_assert_str_eq(r->norm, i < 4 ? "none" : "batch");
         char want[64];
         snprintf(want, sizeof want, "vgg11:width=%.4g",
-                 0.0625 + draw(0, 1 + NS_SEARCH_WIDTH, k) * 0.0625);
+                 0.0625 + spec_draw(0, 9, k) * 0.0625); /* width: stream 9 */
         ck_assert_str_eq(r->arch, want);
         static const double lr[3] = {0.1, 0.2, 0.3};
-        ck_assert_double_eq(r->lr, lr[(int)(draw(0, 0, k) * 3)]);
+        ck_assert_double_eq(r->lr, lr[(int)(spec_draw(0, 0, k) * 3)]);
         double f;
         int layers;
         ck_assert_int_eq(ns_ref_arch(r->arch, (ns_shape){1, 28, 28}, 10, &f, &layers), NS_OK);
@@ -165,7 +153,7 @@ START_TEST(search_errors)
                   "search: {per_grid_point: 2}\n"
                   "random: {count: 2, lr: {log_uniform: [0.1, 1]}}\n",
                   "t.yaml:4:9: search: per_grid_point draws nothing (give lr, batch, momentum, "
-                  "weight_decay or width)\n"
+                  "weight_decay, optimizer, schedule or width)\n"
                   "t.yaml:5:9: random: give search or random (deprecated), not both\n");
     /* a width range is checked at both ends against the data set and the limits */
     EXPECT_ERRORS("data: fashion-mnist\ntrain: {steps: 10}\n"

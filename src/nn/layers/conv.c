@@ -13,25 +13,54 @@
 
 /* ------------------------------------------------------------ thresholds
  * Measured on this project's machine kind: 2-core AMD EPYC VM (AVX-512),
- * OpenBLAS 0.3.21 with the SkylakeX kernel, 1 thread, batch 128; numbers are
- * cpu_ms_per_step of `normsweep bench` (medians of interleaved runs) unless
- * a layer is named. -D overrides them for such measurements. */
+ * OpenBLAS 0.3.21 with the SkylakeX kernel, 1 thread, batch 128. "net" numbers
+ * are cpu_ms_per_step of `normsweep bench --arch vgg11:width=0.25 [--shape]`
+ * (medians of 5 interleaved runs of two builds differing only in the -D,
+ * none / batch norm); "layer" numbers are CPU ms of one conv layer's forward +
+ * backward at batch 128 with the strategy forced (ns_conv_create_with,
+ * medians of 9 interleaved repeats). The 2026-12-04 runs had load 5-15 on
+ * the 2 cores (other jobs): CPU time, not wall time, and only same-run
+ * comparisons. -D overrides each for such measurements.
+ *
+ * All but the gather threshold change the arithmetic, so moving them changes
+ * results in the last bits; the lowerings give identical bits (test_conv.c),
+ * so that one is a pure speed knob. */
 
 /* Images per GEMM tile: T = ceil(NS_CONV_GEMM_COLS / P), at most the batch.
- * (im2col engine, VGG-11/4: 1024 columns 62 -> 67 ms per step; 256 the same
- * as 512; docs/benchmarks.md "Tried and not kept".) */
+ * im2col engine (docs/benchmarks.md "Tried and not kept"): 1024 columns
+ * 62 -> 67 ms per VGG-11/4 step, 256 the same as 512. Re-measured on 2 cores,
+ * 2026-12-04, net on 1x28x28 (where it matters: 7x7, 3x3, 1x1 maps; 32x32
+ * CIFAR maps have P >= 512): 512 79.2 / 88.0 ms, 256 77.5 / 87.5 (1.02x /
+ * 1.01x, within noise), 1024 80.6 / 89.3 (0.96x / 0.98x). */
 #ifndef NS_CONV_GEMM_COLS
 #define NS_CONV_GEMM_COLS 512
 #endif
 
-/* Maps of at most this many output pixels use the gather lowering.
- * MEASUREMENT PENDING */
+/* Maps of at most this many output pixels use the gather lowering, larger
+ * ones the shifted copy ("same" convs) or the general im2col. Measured on 2
+ * cores, 2026-12-04, layer, gather vs shift with the plan's dX:
+ *   5x5  (25): 64->64 9.6 vs 10.8, 128->128 31.2 vs 34.6       gather wins
+ *   6x6  (36): 64->64 13.3 vs 14.2, 32->32 4.9 vs 5.4,
+ *              128->128 42.7 vs 43.7                           gather wins
+ *   7x7  (49): 64->64 18.5 vs 18.5 (flip), 128->128 61.8 vs 57.5,
+ *              32->64 9.7 vs 9.2, 16->32 3.8 vs 3.5            shift wins or ties
+ *   8x8  (64): 64->64 24.2 vs 22.5; 9x9 (81): 30.7 vs 28.4;
+ *   11x11 (121): 46.0 vs 40.4                                  shift wins
+ * Net: 1x28x28 (7x7 maps) with 36 instead of 64: 75.1 -> 73.9 / 83.4 ->
+ * 82.7 ms; 3x36x36 (9x9) with 121: 109.8 -> 115.6 / 125.9 -> 130.3 ms.
+ * So 36 (it was 64, from the change that introduced the gather, which
+ * measured whole nets only: commit 7e7a0ea). */
 #ifndef NS_CONV_GATHER_MAX_PIXELS
-#define NS_CONV_GATHER_MAX_PIXELS 64
+#define NS_CONV_GATHER_MAX_PIXELS 36
 #endif
 
 /* 3x3/1/1 convs on even maps run as Winograd from this many input channels
- * on. MEASUREMENT PENDING */
+ * on (the first VGG conv, cin 3 or 1, stays im2col: its GEMM inner size is
+ * 27 or 9, too short for 16 products per tile to pay). Measured on 2 cores,
+ * 2026-12-04, net with the threshold at 1 (first conv Winograd) instead of 8:
+ * 3x32x32 81.1 -> 86.8 / 95.4 -> 100.7 ms (0.93x / 0.95x), 1x28x28 73.8 ->
+ * 78.7 / 80.9 -> 86.4 ms (0.94x). No VGG conv has 3 < cin < 8, so any value
+ * in 4..16 chooses the same. */
 #ifndef NS_CONV_WINO_MIN_CIN
 #define NS_CONV_WINO_MIN_CIN 8
 #endif
@@ -39,9 +68,12 @@
 /* A "same" conv gets dX by the rotated-kernel conv (conv_flip.c) only when
  * cout <= cin: with cout > cin its im2col of dY is larger than col2im's
  * columns. Measured (commit c9f5e05 and after, per backward of VGG-11/4
- * layers, load 6-7): 16->32 at 16x16 5.5 -> 7.3 ms and 64->128 at 4x4
- * 3.9 -> 4.2 ms slower with the flip; 128->128 at 2x2 3.4 -> 2.0 ms, at 4x4
- * 7.8 -> 7.3, 64->64 at 8x8 9.8 -> 8.9 ms faster. */
+ * layers, load 6-7, before Winograd took the even maps): 16->32 at 16x16
+ * 5.5 -> 7.3 ms and 64->128 at 4x4 3.9 -> 4.2 ms slower with the flip;
+ * 128->128 at 2x2 3.4 -> 2.0 ms, at 4x4 7.8 -> 7.3, 64->64 at 8x8 9.8 -> 8.9
+ * ms faster. (2026-12-04, layer, with the shift lowering at 7x7 the flip is
+ * 1-3% slower than the adjoint for cout = cin, within noise; kept: changing
+ * it changes results.) */
 static int flip_pays(const conv_geom *g) { return g->cout <= g->cin; }
 
 /* ------------------------------------------------------------ the choice */

@@ -1,6 +1,6 @@
 /* conv_gather.c - the lowering of the gemm conv (conv_impl.h) for small maps
- * (2x2 .. 8x8 in VGG), where per-row im2col bookkeeping costs more than the
- * copy itself. The tile's images are zero-padded once, after which row
+ * (up to 6x6: conv.c's NS_CONV_GATHER_MAX_PIXELS), where per-row im2col
+ * bookkeeping costs more than the copy itself. The tile's images are zero-padded once, after which row
  * (ch, ki, kj) of cols is a pure gather over the WHOLE tile (T*P columns):
  *   cols[(ch,ki,kj)][e] = xp[ch*T*Hp*Wp + base[e] + ki*Wp + kj]
  * one loop of N elements per row, no bounds tests, no zeroing. The adjoint is

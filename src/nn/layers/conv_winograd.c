@@ -30,8 +30,14 @@
 #include <string.h>
 
 /* Target GEMM width (tiles) per chunk: the 16 GEMMs are [cout x cin] x
- * [cin x n], n = images per chunk x tiles per image ~ this. Measured on 2
- * cores (AMD EPYC, SkylakeX kernel), 2026-12-xx: see conv.c's table. */
+ * [cin x n], n = images per chunk x tiles per image ~ this. The origin of 512
+ * is not recorded (commit 767c5c6 took the im2col tile width). Measured on 2
+ * cores, 2026-12-04, VGG-11/4 CIFAR cpu_ms_per_step (method: conv.c), at load
+ * 12-18: 256 84.8 -> 81.6 / 103.7 -> 95.7 ms (1.04x / 1.08x faster), 1024
+ * 91.3 -> 97.7 / 107.9 -> 119.5 (0.93x / 0.90x). Kept at 512: the chunk size
+ * changes dw's summation order, so results would change in the last bits,
+ * and the gain of 256 was measured under heavy load (smaller chunks suffer
+ * less from a shared cache); re-measure on a quiet machine before moving it. */
 #ifndef NS_WINO_TILES
 #define NS_WINO_TILES 512
 #endif

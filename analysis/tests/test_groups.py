@@ -99,7 +99,7 @@ def test_real_file_momentum_and_batch_are_not_pooled(axes_file):
     with h5py.File(axes_file, "r") as f:
         tl, ll = f["train_loss"][()], f["landscape_loss"][()]
         mom, bat = f["momentum"][()], f["batch"][()]
-        norm = np.char.decode(f["norm"][()])
+        norm = np.asarray(f["norm"].asstr()[()], dtype=str)  # text either kind of string
     facets = F.all_facets(sw)
     assert len(facets) == 4
     names = set()

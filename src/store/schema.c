@@ -307,10 +307,7 @@ int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v)
 int ns_schema_is_coord(const ns_schema_sweep *sw, const ns_var_def *v)
 {
     if (v->role == NS_ROLE_COORD) return 1;
-    if (v->role != NS_ROLE_AXIS) return 0;
-    for (int a = 0; a < NS_AXIS_COUNT; a++)
-        if (strcmp(ns_spec_axis_name(a), v->name) == 0) return (sw->varied >> a) & 1u;
-    return 0;
+    return v->role == NS_ROLE_AXIS && sw->varies[v - ns_schema_vars];
 }
 
 const char *ns_schema_coordinates_of(const ns_schema_sweep *sw, const ns_var_def *v)
@@ -421,6 +418,32 @@ static ns_status size_nets(const ns_spec *s, ns_schema_sweep *sw)
     return st;
 }
 
+/* Which settings differ between runs (grid axes, random search, overrides
+ * alike): those become coordinates (NS_ROLE_AXIS). */
+static ns_status find_varying(const ns_spec *s, ns_schema_sweep *sw)
+{
+    NS_ASSERT(ns_schema_nvars <= (int)sizeof sw->varies);
+    for (int i = 0; i < ns_schema_nvars; i++) {
+        const ns_var_def *v = &ns_schema_vars[i];
+        if (v->role != NS_ROLE_AXIS) continue;
+        unsigned char first[128], cell[128]; /* settings are scalars */
+        NS_ASSERT(ns_h5_type_size(v->type, v->str_len) <= sizeof cell);
+        NS_TRY(ns_schema_encode(v, &s->runs[0], first));
+        for (int r = 1; r < s->nruns && !sw->varies[i]; r++) {
+            NS_TRY(ns_schema_encode(v, &s->runs[r], cell));
+            if (v->type == NS_H5_VSTR) {
+                const char *a, *b;
+                memcpy(&a, first, sizeof a);
+                memcpy(&b, cell, sizeof b);
+                sw->varies[i] = strcmp(a, b) != 0;
+            } else {
+                sw->varies[i] = memcmp(first, cell, ns_h5_type_size(v->type, v->str_len)) != 0;
+            }
+        }
+    }
+    return NS_OK;
+}
+
 /* The run coordinates of the sweep, in table order (space-separated). */
 static void coordinates_of(ns_schema_sweep *sw)
 {
@@ -437,7 +460,7 @@ ns_status ns_schema_sweep_of(const ns_spec *s, ns_schema_sweep *sw)
     memset(sw, 0, sizeof *sw);
     NS_CHECK(s->nruns > 0, NS_ERR_ARG, "%s: the sweep has no runs", s->path);
     sw->settings = &s->base;
-    sw->varied = s->varied;
+    NS_TRY(find_varying(s, sw));
     coordinates_of(sw);
     ns_dataset_info info = info_of(s);
     for (int i = 0; i < s->nruns; i++) {

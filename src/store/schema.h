@@ -105,7 +105,7 @@ enum {
 typedef enum ns_role {
     NS_ROLE_DATA = 0, /* a data variable                                  */
     NS_ROLE_COORD,    /* always a coordinate on run (lr, arch, norm, ...)  */
-    NS_ROLE_AXIS      /* a coordinate when the sweep varies its axis      */
+    NS_ROLE_AXIS      /* a coordinate when its value differs between runs */
 } ns_role;
 
 typedef struct ns_var_def {
@@ -131,7 +131,8 @@ extern const int ns_schema_nvars;
 typedef struct ns_schema_sweep {
     size_t size[NS_D_COUNT];        /* maxima over runs (0: the dim is absent) */
     const ns_run_config *settings;  /* schedule and probe settings (sweep-wide) */
-    unsigned varied;                /* spec->varied: bit a = axis a varies     */
+    unsigned char varies[128];      /* per schema variable: its value differs
+                                       between runs (a setting)                 */
     char coordinates[256];          /* "lr arch norm seed status ...": the run coordinates */
 } ns_schema_sweep;
 

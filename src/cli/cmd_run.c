@@ -400,6 +400,7 @@ static int carry_extend(sweep_job *j)
     j->res = NULL;
     int code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
     if (code == NS_EXIT_OK && j->rank == 0) st = ns_extend_carry(&j->ext);
+    if (ns_fault("kill-after-carry", j->rank)) raise(SIGKILL); /* tests: killed mid-extension */
     if (code == NS_EXIT_OK) code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
     if (code != NS_EXIT_OK) {
         say0(j->rank, ns_error_msg());
@@ -413,6 +414,7 @@ static int carry_extend(sweep_job *j)
 static int commit_extend(sweep_job *j, int code)
 {
     if (j->ext.mode == NS_EXTEND_NONE || !j->finished) return code;
+    if (ns_fault("kill-before-commit", j->rank)) raise(SIGKILL); /* tests */
     ns_status st = j->rank == 0 ? ns_extend_commit(&j->ext) : NS_OK;
     if (st != NS_OK) fprintf(stderr, "normsweep run: %s (%s is complete; OUT is unchanged)\n",
                              ns_error_msg(), j->path);

@@ -11,6 +11,9 @@
  * copied again (or run) next time. */
 #include "results_internal.h"
 
+#include "normsweep/fault.h"
+
+#include <signal.h>
 #include <stdlib.h>
 
 static int finished(ns_run_status s) { return s == NS_RUN_DONE || s == NS_RUN_DIVERGED; }
@@ -49,8 +52,10 @@ ns_status ns_results_carry(const char *dst_path, const char *src_path, const int
     ns_carry_counts c = {0, 0};
     ns_status st = ns_h5_open(src_path, MPI_COMM_NULL, 0, &src);
     if (st == NS_OK) st = ns_h5_open(dst_path, MPI_COMM_NULL, 1, &dst);
-    for (int j = 0; st == NS_OK && j < nnew; j++)
+    for (int j = 0; st == NS_OK && j < nnew; j++) {
         if (old_of_new[j] >= 0) st = carry_one(dst, src, j, old_of_new[j], ops, &c);
+        if (c.finished + c.resumed == 1 && ns_fault("kill-mid-carry", 0)) raise(SIGKILL); /* tests */
+    }
     ns_status cs = dst ? ns_h5_close(dst) : NS_OK;
     if (src) ns_h5_close(src);
     if (st == NS_OK) st = cs;

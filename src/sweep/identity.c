@@ -291,8 +291,8 @@ static ns_status explain_missing(const ns_spec *old, const char *old_name, int r
                           va.p ? va.p : "?", ext_name, vb.p ? vb.p : "?", r,
                           run.p ? run.p : "?");
     else
-        st = ns_error_set(NS_ERR_ARG, "%s drops run %d of %s (%s): the nearest run it has differs "
-                          "in %s (%s, not %s); --extend adds grid values, it never removes one",
+        st = ns_error_set(NS_ERR_ARG, "%s drops run %d of %s (%s): its nearest run has %s %s "
+                          "instead of %s; --extend adds grid values, it never removes one",
                           ext_name, r, old_name, run.p ? run.p : "?", fields[f].key,
                           vb.p ? vb.p : "?", va.p ? va.p : "?");
     free(run.p);

@@ -3,11 +3,14 @@
 
 #include "normsweep/error.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
                       const char *const *flags, const char *who, void (*usage)(FILE *))
@@ -137,4 +140,24 @@ ns_status ns_cli_stat_as(const char *path, int want, const char *role, int *exis
     NS_CHECK(ok, NS_ERR_ARG, "%s (%s) is %s, not a %s", path, role, is,
              want == NS_DIRECTORY ? "directory" : "regular file");
     return NS_OK;
+}
+
+int ns_cli_clear_checkpoints(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int left = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        int n = 0;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        int ours = sscanf(e->d_name, "run_%*5d.ckpt%n", &n) == 0 && n > 0 &&
+                   (e->d_name[n] == '\0' || strcmp(e->d_name + n, ".tmp") == 0);
+        if (!ours || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+            unlink(path) != 0)
+            left++;
+    }
+    closedir(d);
+    return left;
 }

@@ -52,6 +52,11 @@ ns_status ns_cli_path(char *buf, size_t cap, const char *what, const char *fmt, 
 enum { NS_REGULAR_FILE, NS_DIRECTORY };
 ns_status ns_cli_stat_as(const char *path, int want, const char *role, int *exists);
 
+/* Remove the run checkpoints (run_NNNNN.ckpt and their .tmp) in dir; other
+ * files are not ours and stay. Returns the number of entries left (0: dir is
+ * empty or absent). */
+int ns_cli_clear_checkpoints(const char *dir);
+
 /* Median of v[0..n) (sorts v in place); n >= 1. */
 double ns_median(double *v, int n);
 

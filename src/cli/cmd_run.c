@@ -384,6 +384,10 @@ static int open_output(sweep_job *j)
                                 ns_blas_threads(), j->data->mean, j->data->std,
                                 j->ext.history};
         st = ns_results_create(j->path, MPI_COMM_WORLD, j->spec, &meta, &j->res);
+        /* a new file starts with no checkpoints: one left by an earlier file
+         * (a killed run, then --force) would continue a run whose first steps
+         * this file does not have */
+        if (st == NS_OK && j->rank == 0) ns_cli_clear_checkpoints(j->ckpt_dir);
     }
     if (st == NS_OK) return NS_EXIT_OK;
     say0(j->rank, ns_error_msg());

@@ -7,7 +7,6 @@
 #include "normsweep/run.h"
 #include "normsweep/version.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -145,28 +144,6 @@ ns_status ns_extend_plan(ns_extend *x, const char *out, const ns_spec *spec, int
 
 /* ------------------------------------------------------------ carry */
 
-/* Remove the run checkpoints (run_NNNNN.ckpt and .tmp) in dir; other files
- * are not ours and stay. Returns the number of entries left. */
-static int clear_checkpoints(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int left = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[PATH_MAX];
-        int n = 0;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        int ours = sscanf(e->d_name, "run_%*5d.ckpt%n", &n) == 0 && n > 0 &&
-                   (e->d_name[n] == '\0' || strcmp(e->d_name + n, ".tmp") == 0);
-        if (!ours || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
-            unlink(path) != 0)
-            left++;
-    }
-    closedir(d);
-    return left;
-}
-
 /* The checkpoint of run `run` in dir, and the one of `old` in OUT's. */
 static ns_status ckpt_pair(const ns_extend *x, int run, int old, char *to, char *from)
 {
@@ -194,9 +171,6 @@ static ns_status resume(void *ctx, int run, int old)
 
 ns_status ns_extend_carry(ns_extend *x)
 {
-    /* a new extension starts with no checkpoints: one left by an abandoned
-     * attempt would resume a run whose earlier steps are not in the file */
-    if (x->mode == NS_EXTEND_NEW) clear_checkpoints(x->new_ckpt);
     ns_carry_ops ops = {x, can_resume, resume};
     return ns_results_carry(x->work, x->out, x->old_of_new, x->spec->nruns, &ops, &x->carried);
 }
@@ -230,7 +204,7 @@ ns_status ns_extend_commit(ns_extend *x)
     NS_TRY(ns_results_check(x->work, x->spec, NS_RESULTS_SAME_SPEC));
     /* OUT's checkpoints belong to OUT's run numbers: gone before the
      * extension's (of failed runs, if any) take their place */
-    if (clear_checkpoints(x->old_ckpt) == 0) rmdir(x->old_ckpt);
+    if (ns_cli_clear_checkpoints(x->old_ckpt) == 0) rmdir(x->old_ckpt);
     if (access(x->new_ckpt, F_OK) == 0 && rmdir(x->new_ckpt) != 0) /* not empty: keep them */
         NS_TRY(rename_or_fail(x->new_ckpt, x->old_ckpt));
     NS_TRY(ns_cli_path(from, sizeof from, "a progress file", "%s.progress.json", x->work));

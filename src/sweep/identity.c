@@ -268,7 +268,9 @@ static void describe(ns_sbuf *b, const ns_run_config *c)
 }
 
 /* Run r of old has no twin in ext: name the setting in which the nearest run
- * of ext (most equal fields) differs. */
+ * of ext differs - the one with most equal fields and, among those, the one
+ * that differs latest in the table (it keeps arch and norm, say, and shows
+ * that an override changed the lr list: more telling than another norm). */
 static ns_status explain_missing(const ns_spec *old, const char *old_name, int r,
                                  const ns_spec *ext, const char *ext_name)
 {
@@ -276,7 +278,7 @@ static ns_status explain_missing(const ns_spec *old, const char *old_name, int r
     int best = 0, best_same = -1, f = -1;
     for (int j = 0; j < ext->nruns; j++) {
         int same = 0, d = first_difference(a, &ext->runs[j], &same);
-        if (same > best_same) best = j, best_same = same, f = d;
+        if (same > best_same || (same == best_same && d > f)) best = j, best_same = same, f = d;
     }
     if (f < 0) /* equal to a run of ext that an equal run of old took */
         return ns_error_set(NS_ERR_ARG, "%s: run %d is a second copy of an earlier run", old_name, r);

@@ -221,8 +221,18 @@ run 2 p1.yaml -o y.h5 --quiet
 before=$(fingerprint y.h5)
 kill_when y.h5.extending.ckpt/run_00003.ckpt p2.yaml -o y.h5 --extend
 [ "$(fingerprint y.h5)" = "$before" ] || fail "mid-sweep kill: OUT changed"
+cp -rp y.h5.extending.ckpt abandoned.ckpt
 run 2 p2.yaml -o y.h5 --resume || fail "resume after a mid-sweep kill: $(cat log.txt)"
 same ref_p.h5 y.h5 "killed mid-extension + --resume differs from a fresh run"
 ok "SIGKILL in the extended sweep, then --resume = fresh run"
+
+# an abandoned extension (its file deleted, its checkpoints left): a new one
+# starts without them (so does any new file, e.g. run --force)
+run 2 p1.yaml -o y.h5 --force --quiet
+mv abandoned.ckpt y.h5.extending.ckpt
+run 2 p2.yaml -o y.h5 --extend || fail "extend over old checkpoints: $(cat log.txt)"
+grep -q "0 continue from their checkpoints" log.txt || fail "old checkpoints: $(cat log.txt)"
+same ref_p.h5 y.h5 "extension over an abandoned one's checkpoints differs from a fresh run"
+ok "checkpoints of an abandoned extension are not used"
 
 echo "$pass passed, 0 failed"

@@ -24,7 +24,7 @@
 /* x86_64 / LP64. If this fires, a field was added to ns_run_config (or to
  * ns_probe_config / ns_lr_schedule): give it a row in `fields` (or say why it
  * does not shape a run's traces, like checkpoint_every), then update N. */
-_Static_assert(sizeof(ns_run_config) == 3184,
+_Static_assert(sizeof(ns_run_config) == 3240,
                "ns_run_config changed: update the run identity table in src/sweep/identity.c");
 
 typedef void (*put_fn)(ns_sbuf *b, const void *field);
@@ -150,6 +150,25 @@ static void put_hessian(ns_sbuf *b, const void *f)
                    p->hess_mode == NS_MODE_EVAL ? "eval" : "train");
 }
 
+static void put_curvature(ns_sbuf *b, const void *f)
+{
+    static const char *const modes[] = {"train", "eval", "both"};
+    const ns_probe_config *p = f;
+    if (!p->curv) {
+        ns_sbuf_printf(b, "off");
+        return;
+    }
+    ns_sbuf_printf(b, "{mode: %s, hvp: %s, k: %d, iters: %d, tol: ",
+                   p->curv_mode >= 0 && p->curv_mode < 3 ? modes[p->curv_mode] : "?",
+                   p->curv_hvp == NS_CURV_HVP_FD ? "fd" : "exact", p->curv_k, p->curv_steps);
+    put_num(b, p->curv_tol);
+    ns_sbuf_printf(b, ", hutchinson: %d, fd_check: %s", p->curv_hutchinson,
+                   p->curv_fd_check ? "true" : "false");
+    if (p->curv_slq) ns_sbuf_printf(b, ", slq: {n_v: %d, m: %d}", p->curv_slq_nv, p->curv_slq_m);
+    if (p->curv_layers) ns_sbuf_printf(b, ", layers: {iters: %d}", p->curv_layer_steps);
+    ns_sbuf_printf(b, "}");
+}
+
 /* ------------------------------------------------------------ the table */
 
 #define AT(f) offsetof(ns_run_config, f)
@@ -176,6 +195,7 @@ static const id_field fields[] = {
     {"probes.activations", put_activations, PROBES, 0},
     {"probes.hessian", put_hessian, PROBES, 0},
     {"probes.thm41", put_bool, AT(probe.thm41), 0},
+    {"probes.curvature", put_curvature, PROBES, 0},
     {"arch", put_str, AT(arch), 1},
     {"norm", put_str, AT(norm), 1},
     {"lr", put_f64, AT(lr), 1},

@@ -40,6 +40,7 @@ START_TEST(fields_and_names)
     DIFFERS(b.probe.act_units = 4, "probes.activations");
     DIFFERS(b.probe.hess_tol = 0.5, "probes.hessian");
     DIFFERS(b.probe.thm41 = 1, "probes.thm41");
+    DIFFERS(b.probe.curv = 1, "probes.curvature");
     DIFFERS(snprintf(b.arch, sizeof b.arch, "mlp:784-8-10"), "arch");
     DIFFERS(snprintf(b.norm, sizeof b.norm, "batch"), "norm");
     DIFFERS(b.lr = 0.2, "lr");

@@ -79,6 +79,19 @@ experiment avx2 "$SPEC" "" OPENBLAS_CORETYPE=Haswell
 experiment logs-x10 "$OUT/logs-x10.yaml" ""
 experiment private "$SPEC" "" NORMSWEEP_SHARED_DATA=0
 
+# start-up and teardown per step at 1 and N ranks (normsweep's own "start-up"
+# line and the file close; scaling.sh runs --quiet, so one plain run each)
+for n in 1 "$N"; do
+    f=$OUT/startup-n$n.h5
+    rm -rf "$f" "$f.ckpt" "$f.progress.json"
+    t0=$(date +%s%N)
+    mpirun -n "$n" normsweep run "$SPEC" -o "$f" --progress-every 0 > "$OUT/startup-n$n.log" 2>&1
+    t1=$(date +%s%N)
+    echo "N=$n: mpirun $(( (t1 - t0) / 1000000 )) ms; $(grep -h 'start-up' "$OUT/startup-n$n.log");" \
+         "$(grep -ho 'file close [0-9.]* s' "$OUT/startup-n$n.log")" | tee -a "$OUT/startup.txt"
+    rm -rf "$f" "$f.ckpt"
+done
+
 if command -v perf >/dev/null 2>&1; then
     for n in 1 "$N"; do
         perf stat -a -x, -o "$OUT/perf-n$n.csv" \

@@ -37,11 +37,15 @@ dispatch_wall=$(sed -n 's/.* wall=\([0-9.]*\) s.*/\1/p' <<<"$line")
 echo "dispatch only: $line"
 
 # 2. the sweep
+# seeds are capped at 256 per grid: RUNS = (RUNS / 250) learning rates x 250 seeds
+seeds=$(( runs < 250 ? runs : 250 ))
+[ $((runs % seeds)) -eq 0 ] || { echo "coord_stress: RUNS must be a multiple of 250 (or below it)" >&2; exit 2; }
+lrs=$(awk -v k=$((runs / seeds)) 'BEGIN{for (i = 1; i <= k; i++) printf "%s%g", (i > 1 ? ", " : ""), 0.001 * i}')
 cat > "$T/s.yaml" <<YAML
 name: stress
 data: "synthetic-cls:n=64,test=0,c=1,h=2,w=2,classes=2"
 train: {steps: 1, batch: 8, log_every: 1, eval_every: 0}
-grid: {lr: [0.1], arch: ["mlp:4-4-2"], norm: [none], seed: {count: $runs}}
+grid: {lr: [$lrs], arch: ["mlp:4-4-2"], norm: [none], seed: {count: $seeds}}
 YAML
 out=$T/s.h5
 t0=$(date +%s.%N)

@@ -181,6 +181,13 @@ ns_status ns_h5_row_written(ns_h5 *h, const char *var, size_t row, int *written)
  * not copied. *ncopied (may be NULL) = number of variables copied. */
 ns_status ns_h5_copy_row(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
                          const char *lead_dim, int *ncopied);
+/* The same into a layout whose trailing dims may be larger than src's (an
+ * extended sweep: more layers or weights): src's row lands in the leading
+ * corner of dst's, the rest of dst's row keeps what it holds (the fill).
+ * The variable `last` (may be NULL) is copied after all others: a "status"
+ * written last means a reader that sees it sees the whole row. */
+ns_status ns_h5_copy_row_into(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
+                              const char *lead_dim, const char *last, int *ncopied);
 
 /* Bytes per cell of a type in memory (str_len for strings, a pointer for
  * NS_H5_VSTR). */

@@ -35,6 +35,10 @@ typedef struct ns_results_meta {
     const char *blas_kernel;
     int blas_threads;
     const float *data_mean, *data_std; /* per channel, in_shape.c entries (may be NULL) */
+    /* CF `history` root attribute: how the file came to be, one event per
+     * line (run --extend records what it kept); NULL or "": none. Rank 0's
+     * is used on every rank. */
+    const char *history;
 } ns_results_meta;
 
 /* Create path (truncating it) with the whole layout for spec. */
@@ -74,6 +78,27 @@ ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec, u
 ns_status ns_results_run_status(ns_results *r, int run, ns_run_status *status);
 /* The same on any open results file (tools: status, merge). */
 ns_status ns_results_status_in(ns_h5 *h, size_t run, ns_run_status *status);
+
+/* run --extend (docs/cli.md): the new file of an extended sweep takes over
+ * the runs of the file it extends. For every run j of dst with
+ * old_of_new[j] >= 0 that dst has not finished: a finished (done, diverged)
+ * run of src is copied into row j, status last; a started but unfinished one
+ * whose row in dst is still pending is copied too when ops->can_resume says
+ * its checkpoint can be continued, and then ops->resume moves that
+ * checkpoint. dst must be laid out for a sweep whose runs include src's
+ * (its trailing dims may be larger). Both files are opened serially (no MPI):
+ * call it from one process, with no MPI-IO handle open on either. */
+typedef struct ns_carry_ops {
+    void *ctx;
+    int (*can_resume)(void *ctx, int run, int old_run);
+    ns_status (*resume)(void *ctx, int run, int old_run);
+} ns_carry_ops;
+typedef struct ns_carry_counts {
+    int finished; /* finished runs copied                     */
+    int resumed;  /* unfinished runs carried with a checkpoint */
+} ns_carry_counts;
+ns_status ns_results_carry(const char *dst, const char *src, const int *old_of_new, int nnew,
+                           const ns_carry_ops *ops, ns_carry_counts *counts);
 
 /* A sink writing run `run`'s records (rank = who runs it). Buffers step and
  * eval records and writes them on sync/end; probe records go out at once.

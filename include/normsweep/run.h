@@ -169,4 +169,13 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
                          const ns_run_sink *sink, const ns_run_control *ctl,
                          ns_run_result *res);
 
+/* run --extend: the checkpoint at src of run `from` (as its index and
+ * settings were) becomes a checkpoint at dst of `to` - the same run
+ * (ns_run_same) at another index - written atomically. With dst == NULL it
+ * only checks. NS_ERR_IO: no checkpoint at src; NS_ERR_FORMAT: a damaged one,
+ * or one of another run or configuration; NS_ERR_ARG: from and to are not the
+ * same run. src is never changed. */
+ns_status ns_run_checkpoint_move(const char *src, const ns_run_config *from, const char *dst,
+                                 const ns_run_config *to);
+
 #endif

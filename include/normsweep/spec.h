@@ -18,6 +18,7 @@
 #include "normsweep/layer.h"
 #include "normsweep/optim.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define NS_SPEC_MAX_PROBE_STEPS 256  /* explicit probe-step list (probes.at)      */
@@ -217,6 +218,22 @@ void ns_spec_free(ns_spec *s);
  * runs with the same settings give the same string, whatever their YAML
  * layout, comments or key order. Returns malloc'd text (free()) or NULL. */
 char *ns_spec_canonical(const ns_spec *s);
+
+/* Run identity (docs/sweep-format.md, "Extending a sweep"): a run's traces
+ * depend on its settings alone - every field of ns_run_config but index and
+ * checkpoint_every - never on its position in the sweep. ns_run_same: 1 when
+ * a and b are the same run; else, with key != NULL, the first setting that
+ * differs as the sweep file names it ("train.steps", "probes.eta", "norm"). */
+int ns_run_same(const ns_run_config *a, const ns_run_config *b, char *key, size_t cap);
+
+/* Find every run of `old` among the runs of `ext` by identity, not by index:
+ * old_of_new[j] (ext->nruns entries) = the index in old of ext's run j, or -1
+ * for a run that old does not have. A run of old that ext lacks - a value
+ * dropped from an axis, or a setting changed - is NS_ERR_ARG with one line
+ * naming the setting that differs and both values (old_name and ext_name
+ * label the two sides, e.g. the results file and the spec file). */
+ns_status ns_spec_match_runs(const ns_spec *old, const char *old_name, const ns_spec *ext,
+                             const char *ext_name, int *old_of_new);
 
 /* Estimated cost of one run (docs/sweep-format.md, "Cost model"). */
 typedef struct ns_run_cost {

@@ -3,10 +3,14 @@
 
 #include "normsweep/error.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int ns_cli_parse_opts(int argc, char **argv, const ns_opt *opts, int nopts,
                       const char *const *flags, const char *who, void (*usage)(FILE *))
@@ -116,4 +120,44 @@ double ns_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+ns_status ns_cli_stat_as(const char *path, int want, const char *role, int *exists)
+{
+    struct stat st;
+    *exists = 0;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return NS_OK;
+        return ns_error_set(NS_ERR_ARG, "%s (%s): %s", path, role, strerror(errno));
+    }
+    *exists = 1;
+    int ok = want == NS_DIRECTORY ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+    const char *is = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISREG(st.st_mode)  ? "a regular file"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "a device";
+    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) is %s, not a %s", path, role, is,
+             want == NS_DIRECTORY ? "directory" : "regular file");
+    return NS_OK;
+}
+
+int ns_cli_clear_checkpoints(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int left = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        int n = 0;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        int ours = sscanf(e->d_name, "run_%*5d.ckpt%n", &n) == 0 && n > 0 &&
+                   (e->d_name[n] == '\0' || strcmp(e->d_name + n, ".tmp") == 0);
+        if (!ours || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+            unlink(path) != 0)
+            left++;
+    }
+    closedir(d);
+    return left;
 }

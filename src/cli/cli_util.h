@@ -46,6 +46,17 @@ int ns_cli_long(const char *s, long min, long max, long *out);
 ns_status ns_cli_path(char *buf, size_t cap, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* `path` must be absent or of the kind `want` (NS_REGULAR_FILE,
+ * NS_DIRECTORY): stat follows links, so a FIFO, a socket or a symlink loop is
+ * refused (NS_ERR_ARG), named by `role`. *exists: 1 when present. */
+enum { NS_REGULAR_FILE, NS_DIRECTORY };
+ns_status ns_cli_stat_as(const char *path, int want, const char *role, int *exists);
+
+/* Remove the run checkpoints (run_NNNNN.ckpt and their .tmp) in dir; other
+ * files are not ours and stay. Returns the number of entries left (0: dir is
+ * empty or absent). */
+int ns_cli_clear_checkpoints(const char *dir);
+
 /* Median of v[0..n) (sorts v in place); n >= 1. */
 double ns_median(double *v, int n);
 

@@ -119,7 +119,7 @@ static int create_output(const char *out, const ns_spec *spec)
     ns_hdf5_version(h5, sizeof h5);
     ns_mpi_version(mpi, sizeof mpi);
     ns_results_meta meta = {NS_VERSION, ns_git_commit(), h5, mpi, ns_blas_kernel(),
-                            ns_blas_threads(), data->mean, data->std};
+                            ns_blas_threads(), data->mean, data->std, NULL};
     ns_results *res = NULL;
     if (ns_results_create(out, MPI_COMM_SELF, spec, &meta, &res) != NS_OK ||
         ns_results_close(res) != NS_OK) {

@@ -7,6 +7,7 @@
 #include "run_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,6 +84,19 @@ ns_status ns_run_checkpoint_save(const char *path, const ns_run_config *cfg, con
     return ns_ckpt_write(path, parts, nparts);
 }
 
+/* Does meta m (of the checkpoint at path) belong to run cfg? */
+static ns_status meta_check(const ckpt_meta *m, const char *path, const ns_run_config *cfg)
+{
+    NS_CHECK(m->version == CKPT_META_VERSION && m->run_index == cfg->index &&
+                 m->config_hash == config_hash(cfg) && m->next_step >= 0 &&
+                 m->next_step <= cfg->steps,
+             NS_ERR_FORMAT,
+             "%s: checkpoint belongs to another run or configuration (run %d expected); "
+             "delete it to restart the run from step 0",
+             path, cfg->index);
+    return NS_OK;
+}
+
 ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_net *net,
                                  ns_optim *opt, int64_t *t0, ns_run_result *res)
 {
@@ -101,13 +115,7 @@ ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_
         st = ns_ckpt_get_into(c, opt->state_name[k], opt->state[k], opt->n * sizeof(float));
     ns_ckpt_free(c);
     NS_TRY(st);
-    NS_CHECK(m.version == CKPT_META_VERSION && m.run_index == cfg->index &&
-                 m.config_hash == config_hash(cfg) && m.next_step >= 0 &&
-                 m.next_step <= cfg->steps,
-             NS_ERR_FORMAT,
-             "%s: checkpoint belongs to another run or configuration (run %d expected); "
-             "delete it to restart the run from step 0",
-             path, cfg->index);
+    NS_TRY(meta_check(&m, path, cfg));
     ns_rng_pos pos = {m.noise_counter, (int)m.noise_used};
     ns_rng_seek(&net->noise, pos);
     *t0 = m.next_step;
@@ -121,6 +129,45 @@ ns_status ns_run_checkpoint_load(const char *path, const ns_run_config *cfg, ns_
     res->final_test_loss = m.final_test_loss;
     res->final_test_acc = m.final_test_acc;
     return NS_OK;
+}
+
+/* Every part of c, the meta part replaced by m, written to dst. */
+static ns_status write_as(const ns_ckpt *c, const ckpt_meta *m, const char *dst)
+{
+    int n = ns_ckpt_nparts(c);
+    ns_ckpt_part *parts = calloc((size_t)(n > 0 ? n : 1), sizeof *parts);
+    NS_CHECK(parts, NS_ERR_NOMEM, "out of memory copying a checkpoint");
+    ns_status st = NS_OK;
+    for (int k = 0; k < n && st == NS_OK; k++) {
+        parts[k].name = ns_ckpt_part_name(c, k);
+        st = ns_ckpt_get(c, parts[k].name, &parts[k].data, &parts[k].size);
+        if (strcmp(parts[k].name, "meta") == 0) parts[k] = (ns_ckpt_part){"meta", m, sizeof *m};
+    }
+    if (st == NS_OK) st = ns_ckpt_write(dst, parts, n);
+    free(parts);
+    return st;
+}
+
+ns_status ns_run_checkpoint_move(const char *src, const ns_run_config *from, const char *dst,
+                                 const ns_run_config *to)
+{
+    char key[64];
+    NS_CHECK(ns_run_same(from, to, key, sizeof key), NS_ERR_ARG,
+             "%s: run %d and run %d differ in %s: not the same run", src, from->index, to->index,
+             key);
+    NS_CHECK(access(src, F_OK) == 0, NS_ERR_IO, "%s: no checkpoint", src);
+    ns_ckpt *c = NULL;
+    ckpt_meta m;
+    NS_TRY(ns_ckpt_read(src, &c));
+    ns_status st = ns_ckpt_get_into(c, "meta", &m, sizeof m);
+    if (st == NS_OK) st = meta_check(&m, src, from);
+    if (st == NS_OK && dst) {
+        m.run_index = to->index;
+        m.config_hash = config_hash(to);
+        st = write_as(c, &m, dst);
+    }
+    ns_ckpt_free(c);
+    return st;
 }
 
 void ns_run_checkpoint_remove(const char *path)

@@ -114,7 +114,7 @@ static char *fmt_floats(const float *v, int n)
  * 17: time() per rank made starts fail at random). */
 enum { ENV_VERSION, ENV_GIT, ENV_HDF5, ENV_MPI, ENV_KERNEL, ENV_THREADS, ENV_CREATED, ENV_COUNT };
 typedef struct root_attrs {
-    char *canon, *mean, *std;
+    char *canon, *mean, *std, *history;
     char env[ENV_COUNT][256];
 } root_attrs;
 
@@ -125,7 +125,8 @@ static ns_status root_attrs_make(const ns_spec *spec, const ns_results_meta *met
     a->canon = ns_spec_canonical(spec);
     a->mean = fmt_floats(meta ? meta->data_mean : NULL, spec->in_shape.c);
     a->std = fmt_floats(meta ? meta->data_std : NULL, spec->in_shape.c);
-    NS_CHECK(a->canon && a->mean && a->std, NS_ERR_NOMEM, "out of memory");
+    a->history = strdup(meta && meta->history ? meta->history : "");
+    NS_CHECK(a->canon && a->mean && a->std && a->history, NS_ERR_NOMEM, "out of memory");
 #define M(f) (meta && meta->f ? meta->f : "unknown")
     const char *text[ENV_KERNEL + 1] = {M(normsweep_version), M(git_commit), M(hdf5_version),
                                         M(mpi_version), M(blas_kernel)};
@@ -144,6 +145,7 @@ static ns_status root_attrs_share(MPI_Comm comm, const char *path, root_attrs *a
 {
     NS_TRY(ns_coll_bcast_text(comm, path, &a->env[0][0], (int)sizeof a->env));
     NS_TRY(ns_coll_bcast_str(comm, path, &a->mean));
+    NS_TRY(ns_coll_bcast_str(comm, path, &a->history));
     return ns_coll_bcast_str(comm, path, &a->std);
 }
 
@@ -152,6 +154,7 @@ static void root_attrs_free(root_attrs *a)
     free(a->canon);
     free(a->mean);
     free(a->std);
+    free(a->history);
 }
 
 static ns_status create_file(const char *path, MPI_Comm comm, const ns_spec *spec,
@@ -161,15 +164,16 @@ static ns_status create_file(const char *path, MPI_Comm comm, const ns_spec *spe
                            "normsweep_version", "git_commit",
                            "hdf5_version", "mpi_version", "blas_kernel", "blas_threads",
                            "spec_name", "spec_text", "spec_canonical", "data",
-                           "data_mean", "data_std", "created_utc"};
+                           "data_mean", "data_std", "created_utc", "history"};
     const char *values[] = {"CF-1.8", "normsweep results", "normsweep", NS_SCHEMA_VERSION,
                             a->env[ENV_VERSION],
                             a->env[ENV_GIT], a->env[ENV_HDF5], a->env[ENV_MPI],
                             a->env[ENV_KERNEL], a->env[ENV_THREADS], spec->name,
                             spec->text ? spec->text : "", a->canon, spec->data, a->mean, a->std,
-                            a->env[ENV_CREATED]};
-    ns_h5_layout L = {b->dims, b->ndims, b->vars, b->nvars, names, values,
-                      (int)(sizeof names / sizeof names[0])};
+                            a->env[ENV_CREATED], a->history};
+    int nattrs = (int)(sizeof names / sizeof names[0]);
+    if (!a->history || !*a->history) nattrs--; /* history is last: only an extended file has it */
+    ns_h5_layout L = {b->dims, b->ndims, b->vars, b->nvars, names, values, nattrs};
     return ns_h5_create(path, comm, &L, h);
 }
 

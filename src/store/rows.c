@@ -235,29 +235,43 @@ ns_status ns_h5_row_written(ns_h5 *h, const char *var, size_t row, int *written)
     return st;
 }
 
-/* Does dst's var match src's in everything but the leading size? */
+/* Does dst's var match src's in everything but the leading size? With grow,
+ * dst's trailing dims may be larger (a row copied into a wider layout). */
 static ns_status same_shape(const ns_h5 *dst, const ns_h5_dset *a, const ns_h5 *src,
-                            const ns_h5_dset *b)
+                            const ns_h5_dset *b, int grow)
 {
     const ns_h5_info *x = &a->info, *y = &b->info;
     int strings = (x->type == NS_H5_STR || x->type == NS_H5_VSTR) &&
                   (y->type == NS_H5_STR || y->type == NS_H5_VSTR);
     int ok = (strings || (x->type == y->type && x->str_len == y->str_len)) &&
              x->ndims == y->ndims && strcmp(x->dims[0], y->dims[0]) == 0;
-    for (int i = 1; ok && i < x->ndims; i++) ok = x->shape[i] == y->shape[i];
-    NS_CHECK(ok, NS_ERR_FORMAT,
-             "merge: var '%s' differs in type or trailing shape between %s and %s", a->name,
-             dst->path, src->path);
+    for (int i = 1; ok && i < x->ndims; i++)
+        ok = grow ? x->shape[i] >= y->shape[i] : x->shape[i] == y->shape[i];
+    NS_CHECK(ok, NS_ERR_FORMAT, "merge: var '%s' differs in type or trailing shape between %s and %s%s",
+             a->name, dst->path, src->path, grow ? " (or is smaller in the first)" : "");
     return NS_OK;
+}
+
+/* The box of one row of b (src's shape) at row `row`: what is copied. */
+static void row_box(const ns_h5_dset *b, size_t row, size_t *start, size_t *count)
+{
+    start[0] = row;
+    count[0] = 1;
+    for (int i = 1; i < b->info.ndims; i++) {
+        start[i] = 0;
+        count[i] = b->info.shape[i];
+    }
 }
 
 static ns_status copy_num_row(ns_h5 *dst, const ns_h5_dset *a, size_t dst_row, ns_h5 *src,
                               const ns_h5_dset *b, size_t src_row)
 {
+    size_t start[NS_H5_MAX_DIMS], count[NS_H5_MAX_DIMS];
     void *buf = malloc(b->info.row_elems * b->info.elem_size + 1);
     NS_CHECK(buf, NS_ERR_NOMEM, "merge: out of memory for a row of '%s'", b->name);
     ns_status st = dset_rows_io(src, b, src_row, 1, buf, 0);
-    if (st == NS_OK) st = dset_rows_io(dst, a, dst_row, 1, buf, 1);
+    row_box(b, dst_row, start, count);
+    if (st == NS_OK) st = dset_io(dst, a, start, count, buf, 1);
     free(buf);
     return st;
 }
@@ -267,16 +281,17 @@ static ns_status copy_num_row(ns_h5 *dst, const ns_h5_dset *a, size_t dst_row, n
 static ns_status copy_str_row(ns_h5 *dst, const ns_h5_dset *a, size_t dst_row, ns_h5 *src,
                               const ns_h5_dset *b, size_t src_row)
 {
-    size_t n = b->info.row_elems, start[NS_H5_MAX_DIMS] = {src_row}, count[NS_H5_MAX_DIMS] = {1};
-    for (int i = 1; i < b->info.ndims; i++) count[i] = b->info.shape[i];
+    size_t n = b->info.row_elems, start[NS_H5_MAX_DIMS], count[NS_H5_MAX_DIMS];
+    size_t dstart[NS_H5_MAX_DIMS], dcount[NS_H5_MAX_DIMS];
+    row_box(b, src_row, start, count);
+    row_box(b, dst_row, dstart, dcount);
     char **v = NULL, **have = NULL;
     ns_status st = read_strs(src, b, start, count, n, &v);
     if (st == NS_OK && a->info.type == NS_H5_VSTR) {
         /* a variable-length cell rewritten leaves its old text in the global
          * heap: skip a row that already holds these strings (settings written
          * when the file was made) */
-        size_t dstart[NS_H5_MAX_DIMS] = {dst_row};
-        int same = read_strs(dst, a, dstart, count, n, &have) == NS_OK;
+        int same = read_strs(dst, a, dstart, dcount, n, &have) == NS_OK;
         for (size_t i = 0; same && i < n; i++) same = strcmp(have[i], v[i]) == 0;
         free_strs(have, n);
         if (same) {
@@ -298,30 +313,45 @@ static ns_status copy_str_row(ns_h5 *dst, const ns_h5_dset *a, size_t dst_row, n
             memcpy(cells + i * L, v[i], strlen(v[i]));
         }
     }
-    if (st == NS_OK) st = dset_rows_io(dst, a, dst_row, 1, cells, 1);
+    if (st == NS_OK) st = dset_io(dst, a, dstart, dcount, cells, 1);
     free(cells);
     free_strs(v, n);
     return st;
 }
 
-ns_status ns_h5_copy_row(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
-                         const char *lead_dim, int *ncopied)
+/* Every variable of src over lead_dim (but `last`, if given), then `last`. */
+static ns_status copy_row(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
+                          const char *lead_dim, const char *last, int *ncopied, int grow)
 {
     NS_CHECK(dst && src && lead_dim, NS_ERR_ARG, "ns_h5_copy_row: NULL argument");
     int n = 0;
-    for (int i = 0; i < src->nd; i++) {
-        ns_h5_dset *b = &src->d[i];
-        if (b->is_scale || strcmp(b->info.dims[0], lead_dim) != 0) continue;
-        ns_h5_dset *a = ns_h5_find(dst, b->name);
-        if (!a)
-            return ns_error_set(NS_ERR_FORMAT, "merge: var '%s' of %s is missing in %s", b->name,
-                                src->path, dst->path);
-        NS_TRY(same_shape(dst, a, src, b));
-        NS_TRY(b->info.type == NS_H5_STR || b->info.type == NS_H5_VSTR
-                   ? copy_str_row(dst, a, dst_row, src, b, src_row)
-                   : copy_num_row(dst, a, dst_row, src, b, src_row));
-        n++;
-    }
+    for (int pass = 0; pass < (last ? 2 : 1); pass++)
+        for (int i = 0; i < src->nd; i++) {
+            ns_h5_dset *b = &src->d[i];
+            if (b->is_scale || strcmp(b->info.dims[0], lead_dim) != 0) continue;
+            if (last && (strcmp(b->name, last) == 0) != pass) continue;
+            ns_h5_dset *a = ns_h5_find(dst, b->name);
+            if (!a)
+                return ns_error_set(NS_ERR_FORMAT, "merge: var '%s' of %s is missing in %s",
+                                    b->name, src->path, dst->path);
+            NS_TRY(same_shape(dst, a, src, b, grow));
+            NS_TRY(b->info.type == NS_H5_STR || b->info.type == NS_H5_VSTR
+                       ? copy_str_row(dst, a, dst_row, src, b, src_row)
+                       : copy_num_row(dst, a, dst_row, src, b, src_row));
+            n++;
+        }
     if (ncopied) *ncopied = n;
     return NS_OK;
+}
+
+ns_status ns_h5_copy_row(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
+                         const char *lead_dim, int *ncopied)
+{
+    return copy_row(dst, dst_row, src, src_row, lead_dim, NULL, ncopied, 0);
+}
+
+ns_status ns_h5_copy_row_into(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
+                              const char *lead_dim, const char *last, int *ncopied)
+{
+    return copy_row(dst, dst_row, src, src_row, lead_dim, last, ncopied, 1);
 }

@@ -4,7 +4,8 @@
 Compares every dataset bitwise (NaN equals NaN) except the ones that measure
 time or placement, which legitimately differ between executions:
 wall_s, train_s, probe_s, probe_s_total, eval_s (timings), rank (who ran it),
-and the root attributes created_utc, blas_threads, mpi_version.
+and the root attributes created_utc, blas_threads, mpi_version and history
+(the CF audit trail: `run --extend` records there what it kept).
 Prints the differences and exits 1 if there are any, 0 if the files agree.
 """
 import sys
@@ -44,7 +45,7 @@ def main(pa, pb):
             if not same(np.asarray(a), np.asarray(b)):
                 diffs.append(f"{name}: values differ")
         for k in sorted(set(fa.attrs) | set(fb.attrs)):
-            if k in ("created_utc", "blas_threads", "mpi_version"):
+            if k in ("created_utc", "blas_threads", "mpi_version", "history"):
                 continue
             if k not in fa.attrs or k not in fb.attrs or str(fa.attrs[k]) != str(fb.attrs[k]):
                 diffs.append(f"attribute {k} differs")

@@ -46,6 +46,12 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
     {"tensor", NS_H5_I32, NS_COORD_NONE, 0, "1", "weight tensor slot",
      "named tensors, max over runs"},
     {"axis", NS_H5_I32, NS_COORD_NONE, 0, "1", "tensor axis", "4"},
+    {"eig", NS_H5_I32, NS_COORD_ONE_BASED, B(PROBE), "1",
+     "rank of a top Hessian eigenvalue, 1 = the largest", "`probes.curvature.k`"},
+    {"slq_vec", NS_H5_I64, NS_COORD_INDEX, B(PROBE), "1", "SLQ start vector",
+     "`probes.curvature.slq.n_v`"},
+    {"slq_node", NS_H5_I64, NS_COORD_INDEX, B(PROBE), "1",
+     "SLQ quadrature node, by ascending Ritz value", "`probes.curvature.slq.m`"},
 };
 
 /* A variable whose values come from field f of source struct T. */
@@ -67,6 +73,48 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
 #define VSTR NS_H5_VSTR, 0
 #define COORD NS_ROLE_COORD
 #define AXIS NS_ROLE_AXIS
+
+/* The rows of the exact curvature in mode M (its name suffix), measured in
+ * mode index I (ns_mode) when switch NEED holds. */
+#define CURV(f) PROBE(NS_F_F64, f)
+#define CURV_VARS(M, TEXT, I, NEED)                                                               \
+    {"curv_top_eig_" M, F64, "run,probe,eig", "1", "top-k Hessian eigenvalues, Lanczos (" TEXT ")", \
+     0, NEED, PROBE(NS_F_F64S, curv[I].top_eig)},                                                 \
+    {"curv_top_residual_" M, F64, "run,probe,eig", "1", "||H y - lambda y|| of each top pair", 0,  \
+     NEED, PROBE(NS_F_F64S, curv[I].top_residual)},                                               \
+    {"curv_top_converged_" M, I32, "run,probe,eig", "1", "1: residual <= tol ||H||_est", 0, NEED, \
+     PROBE(NS_F_INTS, curv[I].top_converged)},                                                    \
+    {"curv_min_eig_" M, F64, "run,probe", "1", "smallest Hessian eigenvalue, Lanczos (" TEXT ")",  \
+     0, NEED, CURV(curv[I].min_eig)},                                                             \
+    {"curv_min_residual_" M, F64, "run,probe", "1", "||H y - lambda y|| of the smallest pair", 0,  \
+     NEED, CURV(curv[I].min_residual)},                                                           \
+    {"curv_min_converged_" M, I32, "run,probe", "1", "1: residual <= tol ||H||_est", 0, NEED,     \
+     PROBE(NS_F_INT, curv[I].min_converged)},                                                     \
+    {"curv_grad_share_" M, F64, "run,probe", "1", "||P_k g||^2 / ||g||^2, top-k eigenspace", 0,    \
+     NEED, CURV(curv[I].grad_share)},                                                             \
+    {"curv_lanczos_steps_" M, I32, "run,probe", "1", "Lanczos steps made (top-k, smallest)", 0,   \
+     NEED, PROBE(NS_F_INT, curv[I].lanczos_steps)},                                               \
+    {"curv_products_" M, I32, "run,probe", "1", "Hessian-vector products of every curvature probe", \
+     0, NEED, PROBE(NS_F_INT, curv[I].products)},                                                 \
+    {"curv_slq_nodes_" M, F64, "run,probe,slq_vec,slq_node", "1",                                  \
+     "SLQ quadrature nodes (Ritz values, ascending)", 0, NEED, PROBE(NS_F_F64S, curv[I].slq_nodes)}, \
+    {"curv_slq_weights_" M, F64, "run,probe,slq_vec,slq_node", "1",                                \
+     "SLQ quadrature weights (sum 1 per vector)", 0, NEED, PROBE(NS_F_F64S, curv[I].slq_weights)}, \
+    {"curv_trace_" M, F64, "run,probe", "1", "Hutchinson estimate of tr(H), exact products", 0,    \
+     NEED | NS_NEED_CURV_HUTCH, CURV(curv[I].trace)},                                             \
+    {"curv_trace_se_" M, F64, "run,probe", "1", "standard error of curv_trace", 0,                 \
+     NEED | NS_NEED_CURV_HUTCH, CURV(curv[I].trace_se)},                                          \
+    {"curv_layer_top_eig_" M, F64, "run,probe,layer", "1",                                         \
+     "top eigenvalue of the layer's diagonal block of H", 0, NEED | NS_NEED_CURV_LAYERS,          \
+     PROBE(NS_F_F64S, curv[I].layer_eig)},                                                        \
+    {"curv_layer_residual_" M, F64, "run,probe,layer", "1", "its ||H_ii y - lambda y||", 0,        \
+     NEED | NS_NEED_CURV_LAYERS, PROBE(NS_F_F64S, curv[I].layer_residual)},                       \
+    {"curv_layer_converged_" M, I32, "run,probe,layer", "1", "1: residual <= tol ||H_ii||_est",   \
+     0, NEED | NS_NEED_CURV_LAYERS, PROBE(NS_F_INTS, curv[I].layer_converged)},                   \
+    {"curv_fd_rel_diff_" M, F64, "run,probe", "1", "||H u - D_h(u)|| / ||H u||, exact vs FD", 0,   \
+     NEED | NS_NEED_CURV_FDCHECK, CURV(curv[I].fd_rel_diff)},                                     \
+    {"curv_fd_rel_err_" M, F64, "run,probe", "1", "the FD's own error estimate / ||H u||", 0,      \
+     NEED | NS_NEED_CURV_FDCHECK, CURV(curv[I].fd_rel_err)}
 
 const ns_var_def ns_schema_vars[] = {
     /* training and evaluation traces */
@@ -127,6 +175,10 @@ const ns_var_def ns_schema_vars[] = {
     {"thm41_rhs", F64, "run,probe,act_layer", "1",
      "sum_j gamma^2/sigma^2 (||g||^2 - <1,g>^2/m - <g,yhat>^2/m)", 0, NS_NEED_THM41,
      PROBE(NS_F_F64S, thm41_rhs)},
+
+    /* exact curvature, one block of rows per mode (docs/measurements.md) */
+    CURV_VARS("train", "train mode", 0, NS_NEED_CURV_TRAIN),
+    CURV_VARS("eval", "eval mode", 1, NS_NEED_CURV_EVAL),
 
     /* final weights: flat params then state, with a tensor table in PyTorch's terms */
     {"weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)", 0, 0,
@@ -220,7 +272,12 @@ static int probe_switches_hold(const ns_probe_config *p, unsigned need)
     return (!(need & NS_NEED_RANDOM) || p->random_direction) && (!(need & NS_NEED_ICS) || p->ics) &&
            (!(need & NS_NEED_HESS) || p->hessian) &&
            (!(need & NS_NEED_HTRACE) || p->hess_trace_samples > 0) &&
-           (!(need & NS_NEED_THM41) || p->thm41);
+           (!(need & NS_NEED_THM41) || p->thm41) &&
+           (!(need & NS_NEED_CURV_TRAIN) || ns_curv_in_mode(p, NS_MODE_TRAIN)) &&
+           (!(need & NS_NEED_CURV_EVAL) || ns_curv_in_mode(p, NS_MODE_EVAL)) &&
+           (!(need & NS_NEED_CURV_HUTCH) || p->curv_hutchinson > 0) &&
+           (!(need & NS_NEED_CURV_LAYERS) || p->curv_layers) &&
+           (!(need & NS_NEED_CURV_FDCHECK) || p->curv_fd_check);
 }
 
 int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v)
@@ -265,6 +322,9 @@ void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
     ext[NS_D_WEIGHT] = weights;
     ext[NS_D_TENSOR] = (size_t)tensors;
     ext[NS_D_AXIS] = 4;
+    ext[NS_D_EIG] = (size_t)d->neig;
+    ext[NS_D_SLQ_VEC] = (size_t)d->nslq_v;
+    ext[NS_D_SLQ_NODE] = (size_t)d->nslq_m;
 }
 
 /* ------------------------------------------------------------ the sweep's facts */
@@ -284,7 +344,11 @@ static int same_sweep_settings(const ns_run_config *a, const ns_run_config *b)
                p->eta_count == q->eta_count && p->random_direction == q->random_direction &&
                p->ics == q->ics && p->act_units == q->act_units &&
                p->act_nquantiles == q->act_nquantiles && p->hessian == q->hessian &&
-               p->hess_trace_samples == q->hess_trace_samples && p->thm41 == q->thm41;
+               p->hess_trace_samples == q->hess_trace_samples && p->thm41 == q->thm41 &&
+               p->curv == q->curv && p->curv_mode == q->curv_mode && p->curv_k == q->curv_k &&
+               p->curv_slq == q->curv_slq && p->curv_slq_nv == q->curv_slq_nv &&
+               p->curv_slq_m == q->curv_slq_m && p->curv_hutchinson == q->curv_hutchinson &&
+               p->curv_layers == q->curv_layers && p->curv_fd_check == q->curv_fd_check;
     for (int i = 0; same && i < p->nat && i < NS_SPEC_MAX_PROBE_STEPS; i++)
         same = p->at[i] == q->at[i];
     for (int i = 0; same && i < p->act_nquantiles && i < NS_SPEC_MAX_QUANTILES; i++)
@@ -498,6 +562,11 @@ static void needs_text(unsigned need_dims, unsigned need_probe, const char *dim_
         {NS_NEED_RANDOM, "`random_direction`"}, {NS_NEED_ICS, "`ics`"},
         {NS_NEED_HESS, "`hessian`"},            {NS_NEED_HTRACE, "`trace_samples` > 0"},
         {NS_NEED_THM41, "`thm41`"},
+        {NS_NEED_CURV_TRAIN, "`curvature` in train mode"},
+        {NS_NEED_CURV_EVAL, "`curvature` in eval mode"},
+        {NS_NEED_CURV_HUTCH, "`curvature.hutchinson` > 0"},
+        {NS_NEED_CURV_LAYERS, "`curvature.layers`"},
+        {NS_NEED_CURV_FDCHECK, "`curvature.fd_check`"},
     };
     size_t k = 0;
     buf[0] = '\0';
@@ -524,12 +593,12 @@ static void cell(FILE *f, const char *text)
 
 void ns_schema_markdown(FILE *f)
 {
-    char t[32], need[160];
+    char t[32], need[240];
     fprintf(f, "| dim | size | coordinate | units | long_name | exists when |\n"
                "|---|---|---|---|---|---|\n");
     for (int d = 0; d < NS_D_COUNT; d++) {
         const ns_dim_def *D = &ns_schema_dims[d];
-        char when[200];
+        char when[280];
         needs_text(D->needs, 0, "", need, sizeof need);
         snprintf(when, sizeof when, "size > 0%s%s", D->needs ? "; needs " : "", D->needs ? need : "");
         fprintf(f, "| `%s` |", D->name);

@@ -26,7 +26,8 @@
 
 typedef enum ns_dim_id {
     NS_D_RUN, NS_D_STEP, NS_D_EVAL, NS_D_LAYER, NS_D_ACT_LAYER, NS_D_UNIT, NS_D_PROBE,
-    NS_D_ETA, NS_D_QUANTILE, NS_D_WEIGHT, NS_D_TENSOR, NS_D_AXIS, NS_D_COUNT
+    NS_D_ETA, NS_D_QUANTILE, NS_D_WEIGHT, NS_D_TENSOR, NS_D_AXIS, NS_D_EIG, NS_D_SLQ_VEC,
+    NS_D_SLQ_NODE, NS_D_COUNT
 } ns_dim_id;
 
 #define NS_DIM_BIT(d) (1u << (d))
@@ -86,7 +87,12 @@ enum {
     NS_NEED_ICS = 1u << 1,    /* probes.ics                   */
     NS_NEED_HESS = 1u << 2,   /* probes.hessian               */
     NS_NEED_HTRACE = 1u << 3, /* hessian.trace_samples > 0    */
-    NS_NEED_THM41 = 1u << 4   /* probes.thm41                 */
+    NS_NEED_THM41 = 1u << 4,  /* probes.thm41                 */
+    NS_NEED_CURV_TRAIN = 1u << 5,   /* probes.curvature, mode train or both */
+    NS_NEED_CURV_EVAL = 1u << 6,    /* probes.curvature, mode eval or both  */
+    NS_NEED_CURV_HUTCH = 1u << 7,   /* curvature.hutchinson > 0             */
+    NS_NEED_CURV_LAYERS = 1u << 8,  /* curvature.layers                     */
+    NS_NEED_CURV_FDCHECK = 1u << 9  /* curvature.fd_check                   */
 };
 
 /* What a variable is to netCDF/CF readers. A coordinate labels the runs

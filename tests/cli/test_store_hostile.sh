@@ -6,7 +6,8 @@
 #   row 4  merge --force X X (and X given through a link): refused, X intact;
 #          merge keeps the spec's name (issue 14)
 #   row 5  an output path of 245+ characters: works at 1 and 2 ranks
-#   row 7  ranks whose environment differs (BLAS threads): rank 0 decides
+#   row 7  ranks whose clocks differ by a day: rank 0 decides created_utc;
+#          ranks whose BLAS thread counts differ: refused (results would differ)
 #   row 8  a spec of 64 KB and 1 MB: stored and read back
 #   row 9  merge of a shard with a wrong-shaped trace or a short status column
 #   row 10 --resume on a file missing `status`, or with a wrong type
@@ -131,13 +132,25 @@ done
 OMPI_MCA_sharedfp=lockedfile run 1 tiny.yaml -o "$d/x.h5"; rc=$?
 refused "long path with lockedfile chosen by the user" $rc "aborts Open MPI's sharedfp/lockedfile"
 
-# row 7: an environment value that differs between ranks enters the file as rank 0's
-timeout 120 mpirun --oversubscribe -n 1 -x NORMSWEEP_BLAS_THREADS=1 "$NS" run tiny.yaml -o env.h5 --quiet : \
-  -n 1 -x NORMSWEEP_BLAS_THREADS=2 "$NS" run tiny.yaml -o env.h5 --quiet >out.txt 2>&1 ||
-  fail "ranks with different BLAS thread counts: $(cat out.txt)"
-[ "$($PY -c "import h5py; print(h5py.File('env.h5', 'r').attrs['blas_threads'].decode())")" = 1 ] ||
-  fail "blas_threads is not rank 0's"
-ok "ranks with different environments: one layout, rank 0's values"
+# row 7: a value a rank takes from its own clock (created_utc) enters the file
+# as rank 0's, so skewed clocks never make the ranks' layouts disagree
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+if command -v cc >/dev/null && cc -shared -fPIC -o shim.so "$SRC/tests/tools/fault_shim.c" -ldl; then
+  timeout 120 mpirun --oversubscribe -n 1 "$NS" run tiny.yaml -o env.h5 --quiet : \
+    -n 1 -x LD_PRELOAD="$T/shim.so" -x SHIM_TIME_OFFSET=86400 -x ASAN_OPTIONS \
+    "$NS" run tiny.yaml -o env.h5 --quiet >out.txt 2>&1 ||
+    fail "ranks with clocks a day apart: $(cat out.txt)"
+  created=$($PY -c "import h5py; a = h5py.File('env.h5', 'r').attrs['created_utc']; print(a.decode() if isinstance(a, bytes) else a)")
+  [ "${created:0:10}" = "$(date -u +%Y-%m-%d)" ] || [ "${created:0:10}" = "$(date -u -d '-1 hour' +%Y-%m-%d)" ] ||
+    fail "created_utc is not rank 0's: $created"
+  ok "ranks with clocks a day apart: one layout, rank 0's created_utc ($created)"
+else
+  echo "SKIP: no C compiler for the time shim"
+fi
+# ... while a value that changes results (BLAS threads) must be the same everywhere
+timeout 120 mpirun --oversubscribe -n 1 -x NORMSWEEP_BLAS_THREADS=1 "$NS" run tiny.yaml -o env2.h5 --quiet : \
+  -n 1 -x NORMSWEEP_BLAS_THREADS=2 "$NS" run tiny.yaml -o env2.h5 --quiet >out.txt 2>&1; rc=$?
+refused "ranks with different BLAS thread counts" $rc "ranks differ in their BLAS kernel"
 
 # row 8: big specs
 for kb in 70 1100; do

@@ -4,7 +4,10 @@
  *   SHIM_STATVFS_LIE=1    statvfs reports 1 TiB free (the space check passes);
  *   SHIM_FALLOCATE_SKIP=1 posix_fallocate on a "*.creating" file succeeds
  *                         without reserving anything (other files, e.g. MPI's
- *                         shared-memory segments, are left alone).
+ *                         shared-memory segments, are left alone);
+ *   SHIM_TIME_OFFSET=S    time() runs S seconds ahead (a node whose clock is
+ *                         skewed: values a rank takes from its own clock must
+ *                         never enter a collective).
  * Build: cc -shared -fPIC -o fault_shim.so fault_shim.c -ldl */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 int statvfs(const char *path, struct statvfs *buf)
@@ -36,4 +40,14 @@ int posix_fallocate(int fd, off_t off, off_t len)
         }
     }
     return real(fd, off, len);
+}
+
+time_t time(time_t *out)
+{
+    time_t (*real)(time_t *) = (time_t(*)(time_t *))dlsym(RTLD_NEXT, "time");
+    time_t now = real(NULL);
+    const char *skew = getenv("SHIM_TIME_OFFSET");
+    if (skew) now += (time_t)strtoll(skew, NULL, 10);
+    if (out) *out = now;
+    return now;
 }

@@ -157,6 +157,9 @@ static ns_schema_sweep full_sweep(ns_run_config *c)
     memset(c, 0, sizeof *c);
     c->probe.random_direction = c->probe.ics = c->probe.hessian = c->probe.thm41 = 1;
     c->probe.hess_trace_samples = 2;
+    c->probe.curv = c->probe.curv_slq = c->probe.curv_layers = c->probe.curv_fd_check = 1;
+    c->probe.curv_mode = NS_CURV_MODE_BOTH;
+    c->probe.curv_hutchinson = 2;
     ns_schema_sweep sw;
     memset(&sw, 0, sizeof sw);
     for (int d = 0; d < NS_D_COUNT; d++) sw.size[d] = 3;

@@ -229,16 +229,19 @@ static int load_spec(sweep_job *j)
     return code;
 }
 
-/* 1b. The same BLAS kernel on every rank: a kernel that differs between nodes
- * (OPENBLAS_CORETYPE exported on the launch node only) makes a run's traces
- * depend on where it lands. (Differing thread counts are accepted and the file
- * records rank 0's: the store's choice, tested in test_store_hostile.) */
+/* 1b. The same BLAS kernel and thread count on every rank: a setting that
+ * differs between nodes (OPENBLAS_CORETYPE exported on the launch node only)
+ * makes a run's traces depend on where it lands. */
 static int check_numerics(sweep_job *j)
 {
-    ns_status st = ns_coord_check_uniform(MPI_COMM_WORLD, "BLAS kernel", ns_blas_kernel());
+    char v[96];
+    snprintf(v, sizeof v, "%s, %d thread%s", ns_blas_kernel(), ns_blas_threads(),
+             ns_blas_threads() == 1 ? "" : "s");
+    ns_status st = ns_coord_check_uniform(MPI_COMM_WORLD, "BLAS kernel and thread count", v);
     if (st != NS_OK && j->rank == 0)
         fprintf(stderr, "normsweep run: %s: results would depend on the node a run lands on; "
-                        "set OPENBLAS_CORETYPE alike on every node (mpirun -x OPENBLAS_CORETYPE)\n",
+                        "set OPENBLAS_CORETYPE and NORMSWEEP_BLAS_THREADS alike on every node "
+                        "(mpirun -x OPENBLAS_CORETYPE)\n",
                 ns_error_msg());
     return st == NS_OK ? NS_EXIT_OK : st == NS_ERR_ARG ? NS_EXIT_USAGE : NS_EXIT_FAIL;
 }

@@ -70,7 +70,7 @@ rc=$?
 set -e
 grep -v setpgid env.err | head -3
 [ $rc -ne 0 ] || fail "ranks with different BLAS kernels ($other here, $auto remote) ran"
-grep -q "ranks differ in their BLAS kernel: rank 0 on node0 has $other, 1 thread, rank 2 on node1 has $auto, 1 thread" env.err ||
+grep -q "ranks differ in their BLAS kernel and thread count: rank 0 on node0 has $other, 1 thread, rank 2 on node1 has $auto, 1 thread" env.err ||
   fail "no clear message about the kernels"
 [ ! -e env.h5 ] || fail "a file was written"
 ok "a BLAS kernel set on the launch node only: refused, naming the node"

@@ -23,7 +23,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The spec of tests/fuzz/results/seed-tiny.h5 (normsweep run of this text). */
+/* The spec of tests/fuzz/results/seed-tiny (normsweep run of this text). */
 static const char *const seed_spec =
     "name: fuzz\n"
     "data: \"synthetic-cls:n=32,test=8,c=1,h=2,w=2,classes=2\"\n"

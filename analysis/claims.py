@@ -23,6 +23,7 @@ from . import groups
 # -- the definitions (docs/experiments.md lists the same values) ------------------------
 FINAL_WINDOW = 50        # final training accuracy: mean over the logged steps of the last 50
 TRAINS_ACC = 0.5         # a net "trains" when its final training accuracy is >= this
+                         # (regression: when it removed >= half of its initial loss)
 CLEARLY_WORSE = 0.2      # "trains clearly worse": final accuracy lower by at least this
 SAME_ACC = 0.05          # "trains like BN": final accuracy within this of BN's
 PLATEAU_FRACTION = 0.95  # on the initial plateau: loss still >= 95% of the initial loss
@@ -106,6 +107,33 @@ def final_train_acc(sw, r):
     if last is None:
         return float("nan")
     return _mean(_logged(sw, "train_acc", r, lo=last - FINAL_WINDOW + 1))
+
+
+def final_loss_removed(sw, r):
+    """Regression (no accuracy, e.g. the DLN): 1 - final loss / initial loss, the final
+    loss the mean over the logged steps of the last FINAL_WINDOW. 1: loss gone; 0: no
+    progress. A diverged run scores 0."""
+    if str(sw.runs["status"][r]) == "diverged":
+        return 0.0
+    last = _last_step(sw, "train_loss", r) if sw.has("train_loss") else None
+    init = initial_loss(sw, r)
+    if last is None or not np.isfinite(init) or init <= 0:
+        return float("nan")
+    return 1.0 - _mean(_logged(sw, "train_loss", r, lo=last - FINAL_WINDOW + 1)) / init
+
+
+def training_score(sw, r):
+    """The claims' measure of how well run r trained: its final training accuracy, or
+    for a file without accuracies (regression) the fraction of its loss removed."""
+    if sw.has("train_acc") and np.isfinite(_finite_or_nan(sw, "train_acc", r)):
+        return final_train_acc(sw, r)
+    return final_loss_removed(sw, r)
+
+
+def _finite_or_nan(sw, name, r):
+    a = np.asarray(sw.var(name)[r], dtype=float)
+    a = a[np.isfinite(a)]
+    return a[-1] if a.size else float("nan")
 
 
 def initial_loss(sw, r):
@@ -217,6 +245,9 @@ class _Cells:
             key = (groups.lr_key(sw.runs["lr"][r]), str(sw.runs["norm"][r]))
             self.runs.setdefault(key, []).append(int(r))
         self._cache = {}
+        self.metric = ("final training accuracy" if any(
+            np.isfinite(_finite_or_nan(sw, "train_acc", r)) for r in idx if sw.has("train_acc"))
+            else "fraction of the initial loss removed")
 
     def get(self, lr, norm):
         return self.runs.get((groups.lr_key(lr), norm), [])
@@ -228,7 +259,7 @@ class _Cells:
             vals = []
             for r in self.get(lr, norm):
                 if what == "acc":
-                    vals.append(final_train_acc(self.sw, r))
+                    vals.append(training_score(self.sw, r))
                 elif what == "ics":
                     vals.append(ics_cosine(self.sw, r))
                 else:
@@ -249,7 +280,7 @@ def _no_data(text, why):
 def _claim1(c):
     out = []
     for lr in c.lrs:
-        text = "lr %g: noisy BN's final training accuracy within %g of BN's" % (lr, SAME_ACC)
+        text = "lr %g: noisy BN's %s within %g of BN's" % (lr, c.metric, SAME_ACC)
         nb, bn = c.stat(lr, "noisy_batch", "acc"), c.stat(lr, "batch", "acc")
         if not nb.n or not bn.n:
             out.append(_no_data(text, "needs noisy_batch and batch runs at this lr"))
@@ -311,7 +342,7 @@ def _claim3(c):
     out = _smoother(c, "batch", "BN")
     if not any(c.plain_trains(lr) for lr in c.lrs):
         out.append(_no_data("BN smoother where the plain net trains",
-                            "the plain net trains (final acc >= %g) at no lr" % TRAINS_ACC))
+                            "the plain net trains (%s >= %g) at no lr" % (c.metric, TRAINS_ACC)))
     lr = c.lrs[-1] if c.lrs else None
     text = "largest lr %s: the plain net diverges or trains clearly worse, BN trains" % (
         "%g" % lr if lr is not None else "-")
@@ -323,7 +354,7 @@ def _claim3(c):
     worse = bn.median - pl.median >= CLEARLY_WORSE
     ok = bn.median >= TRAINS_ACC and (worse or len(div) == len(c.get(lr, "none")))
     out.append(Check(text, HOLDS if ok else FAILS,
-                     "final train acc: none %s%s, BN %s" % (
+                     "%s: none %s%s, BN %s" % (c.metric,
                          pl, " (%d diverged)" % len(div) if div else "", bn),
                      {"none": pl, "batch": bn, "diverged": len(div)}))
     return out
@@ -336,7 +367,7 @@ def _claim4(c):
         return [_no_data("l1/l2/linf like BN", "no l1, l2 or linf runs")]
     for norm in lps:
         for lr in c.lrs:
-            text = "lr %g: %s's final training accuracy within %g of BN's" % (lr, norm, SAME_ACC)
+            text = "lr %g: %s's %s within %g of BN's" % (lr, norm, c.metric, SAME_ACC)
             a, bn = c.stat(lr, norm, "acc"), c.stat(lr, "batch", "acc")
             if not a.n or not bn.n:
                 out.append(_no_data(text, "needs %s and batch runs at this lr" % norm))

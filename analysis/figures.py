@@ -557,52 +557,6 @@ def fig_lp(sw, facet):
     return out
 
 
-# -- 6. top Hessian eigenvalue vs 2/lr (edge of stability), Hessian trace ---------------
-def fig_hessian(sw, facet, norms=None):
-    f = as_facet(sw, facet)
-    name = "hessian_" + f.slug
-    title = _title("Top Hessian eigenvalue (with 2/lr) and Hessian trace vs step", f)
-    norms = f.norms(norms)
-    cells = f.cells(norms, "hess_top_eig") if sw.has("hess_top_eig") else {}
-    if not cells:
-        return [_skip(name, title, "no hess_top_eig data for %s (Hessian probe off or not "
-                      "reached)" % f.label)]
-    rows = ["hess_top_eig"] + (["hess_trace"] if sw.finite("hess_trace", f.idx) else [])
-    lrs = list(cells)
-    fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 3.2 * len(rows) + 0.9))
-    axes = fig.subplots(len(rows), len(lrs), squeeze=False, sharex=True)
-    probe = sw.coords["probe"]
-    data = {}
-    for c, lr in enumerate(lrs):
-        for i, var in enumerate(rows):
-            ax = axes[i, c]
-            arr = sw.var(var)
-            for norm, idx in cells[lr]:
-                st = seed_stats(arr[idx])
-                if st[3] == 0:
-                    continue
-                _line(ax, probe, st, norm, label=i == 0, marker=".", ms=4)
-                data[(lr, norm) if var == "hess_top_eig" else ("hess_trace", lr, norm)] = st[0]
-            vals = arr[np.concatenate([i_ for _, i_ in cells[lr]])]
-            if var == "hess_top_eig":
-                ax.axhline(2.0 / lr, color="black", ls=":", lw=1.2, gid="2/lr",
-                           label="2/lr" if c == 0 else "_nolegend_")
-                vals = np.append(_finite(vals).ravel(), 2.0 / lr)
-                ax.set_title("lr = %g (2/lr = %g)" % (lr, 2.0 / lr), fontsize="medium")
-            log_scale_if(ax, vals)
-            ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("lambda_max of the loss Hessian")
-    if len(rows) > 1:
-        axes[1, 0].set_ylabel("Hessian trace (Hutchinson)")
-    for ax in axes[-1]:
-        ax.set_xlabel("step")
-    cap = (SEED_CAPTION + "Top Hessian eigenvalue (power iteration on Hessian-vector "
-           "products) at each probe step; dotted: 2/lr, the edge of stability of gradient "
-           "descent at that lr. %s" % ("Second row: Hutchinson estimate of the trace."
-                                      if len(rows) > 1 else ""))
-    return [Plot(name, title, cap, _finish(fig, axes, title), data=data)]
-
-
 def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
     """Every figure of the report, in report order, for every facet of the file."""
     from . import figures_extra as X
@@ -633,7 +587,7 @@ def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
     for f in facets:
         plots += fig_lp(sw, f)
     for f in facets:
-        plots += fig_hessian(sw, f)
+        plots += X.fig_hessian(sw, f)
     for f in facets:
         plots += X.fig_grad_depth(sw, f)
     for f in facets:

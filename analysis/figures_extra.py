@@ -1,7 +1,8 @@
 """figures_extra.py - figures beyond the paper's four, from data the file holds:
 learning-rate tolerance (Bjorck et al. 2018), the landscape along eta, the gradient vs
-a random direction, per-layer gradient norms over depth (Yang et al. 2019) and
-Theorem 4.1's two sides. Conventions as in figures.py (facets, seed bands, one log
+a random direction, the Hessian's top eigenvalue against 2/lr and its trace (Cohen et
+al. 2021), per-layer gradient norms over depth (Yang et al. 2019) and Theorem 4.1's
+two sides. Conventions as in figures.py (facets, seed bands, one log
 rule, gids)."""
 import numpy as np
 from matplotlib.figure import Figure
@@ -10,6 +11,52 @@ from . import claims
 from .figures import (Plot, SEED_CAPTION, _finish, _finite, _line, _max_count, _nanreduce,
                       _skip, _title, as_facet, log_scale_if, norm_color, ordered_norms,
                       seed_stats)
+
+# -- 6. top Hessian eigenvalue vs 2/lr (edge of stability), Hessian trace ---------------
+def fig_hessian(sw, facet, norms=None):
+    f = as_facet(sw, facet)
+    name = "hessian_" + f.slug
+    title = _title("Top Hessian eigenvalue (with 2/lr) and Hessian trace vs step", f)
+    norms = f.norms(norms)
+    cells = f.cells(norms, "hess_top_eig") if sw.has("hess_top_eig") else {}
+    if not cells:
+        return [_skip(name, title, "no hess_top_eig data for %s (Hessian probe off or not "
+                      "reached)" % f.label)]
+    rows = ["hess_top_eig"] + (["hess_trace"] if sw.finite("hess_trace", f.idx) else [])
+    lrs = list(cells)
+    fig = Figure(figsize=(max(7.0, 3.8 * len(lrs) + 0.6), 3.2 * len(rows) + 0.9))
+    axes = fig.subplots(len(rows), len(lrs), squeeze=False, sharex=True)
+    probe = sw.coords["probe"]
+    data = {}
+    for c, lr in enumerate(lrs):
+        for i, var in enumerate(rows):
+            ax = axes[i, c]
+            arr = sw.var(var)
+            for norm, idx in cells[lr]:
+                st = seed_stats(arr[idx])
+                if st[3] == 0:
+                    continue
+                _line(ax, probe, st, norm, label=i == 0, marker=".", ms=4)
+                data[(lr, norm) if var == "hess_top_eig" else ("hess_trace", lr, norm)] = st[0]
+            vals = arr[np.concatenate([i_ for _, i_ in cells[lr]])]
+            if var == "hess_top_eig":
+                ax.axhline(2.0 / lr, color="black", ls=":", lw=1.2, gid="2/lr",
+                           label="2/lr" if c == 0 else "_nolegend_")
+                vals = np.append(_finite(vals).ravel(), 2.0 / lr)
+                ax.set_title("lr = %g (2/lr = %g)" % (lr, 2.0 / lr), fontsize="medium")
+            log_scale_if(ax, vals)
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("lambda_max of the loss Hessian")
+    if len(rows) > 1:
+        axes[1, 0].set_ylabel("Hessian trace (Hutchinson)")
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    cap = (SEED_CAPTION + "Top Hessian eigenvalue (power iteration on Hessian-vector "
+           "products) at each probe step; dotted: 2/lr, the edge of stability of gradient "
+           "descent at that lr. %s" % ("Second row: Hutchinson estimate of the trace."
+                                      if len(rows) > 1 else ""))
+    return [Plot(name, title, cap, _finish(fig, axes, title), data=data)]
+
 
 
 # -- final training loss and test accuracy vs learning rate -----------------------------
@@ -102,6 +149,7 @@ def fig_landscape_eta(sw, facet, norms=None, probe_index=None):
             int(sw.coords["probe"][p]), f.label))]
     eta = np.asarray(sw.coords["eta"], dtype=float)
     step = int(sw.coords["probe"][p])
+    title = _title("Landscape along the gradient as a function of eta, at step %d" % step, f)
     lrs = sorted(cells)
     cols = [v for v in ("landscape_loss", "landscape_grad_change") if sw.has(v)]
     fig = Figure(figsize=(10.0, 2.9 * len(lrs) + 1.1))

@@ -1,4 +1,4 @@
-"""load.py - read a normsweep results file (schema version 1, docs/hdf5-schema.md).
+"""load.py - read a normsweep results file (schema version 2, docs/hdf5-schema.md).
 
 Two layers:
 - `Sweep` (read_sweep): the file as plain numpy - run table columns, coordinates, and
@@ -18,7 +18,9 @@ import numpy as np
 import h5py
 
 SCHEMA = "normsweep"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Files of an older schema are converted by the C program, which knows both layouts:
+CONVERT = "normsweep merge NEW.h5 %s"
 
 # Nothing here lists the schema's variables or dimensions: names, dims, types and
 # attributes come from the file itself (its HDF5 dimension scales), whose layout is made
@@ -40,7 +42,7 @@ _NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable"
 
 
 class ResultsFileError(ValueError):
-    """The file is missing, not HDF5, not a normsweep results file, or not schema 1.
+    """The file is missing, not HDF5, not a normsweep results file, or of another schema.
     str(e) is one line: '<path>: <what is wrong>; expected <what>'."""
 
 
@@ -141,8 +143,10 @@ def _creation_order(f):
 class Sweep:
     """A results file as numpy. Attributes: path, attrs (root attributes, decoded),
     runs (dict column -> 1-D array over runs, strings as str), coords (dict dim -> 1-D
-    array), dims (dict trace name -> tuple of dim names), nrun. Traces are read by
-    var(name) on first use and cached."""
+    array), dims (dict trace name -> tuple of dim names), run_coords (the run-table
+    columns the file names as coordinates of its variables: lr, arch, norm, seed,
+    status and every swept axis), nrun. Traces are read by var(name) on first use and
+    cached."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -152,6 +156,7 @@ class Sweep:
             self._check_header(f)
             self.attrs = {k: _root_attr(k, v) for k, v in f.attrs.items()}
             self.coords, self.dims, self.runs = {}, {}, {}
+            self.run_coords = []  # run-table columns that label runs (CF `coordinates`)
             run_cols = {}
             for name, obj in f.items():
                 if not isinstance(obj, h5py.Dataset):
@@ -164,6 +169,9 @@ class Sweep:
                         self.coords[name] = _decode(obj[()])
                     continue
                 dims = _dims_of(obj, name)
+                for c in _text(obj.attrs.get("coordinates", b"")).split():
+                    if c not in self.run_coords:
+                        self.run_coords.append(c)
                 if dims == ("run",):
                     run_cols[name] = obj
                 else:
@@ -210,6 +218,11 @@ class Sweep:
             ver_i = int(ver)
         except (TypeError, ValueError):
             ver_i = None
+        if ver_i is not None and 0 < ver_i < SCHEMA_VERSION:
+            self._fail("schema_version = %d, written by an older normsweep; this reader reads "
+                       "schema_version %d (expected schema_version = %d): convert the file with "
+                       "`%s` (docs/hdf5-schema.md)"
+                       % (ver_i, SCHEMA_VERSION, SCHEMA_VERSION, CONVERT % self.path))
         if ver_i != SCHEMA_VERSION:
             got = "missing" if ver is None else "= %r" % (ver,)
             self._fail("schema_version %s; this reader understands schema_version %d only "
@@ -351,12 +364,14 @@ def load(path, variables=None, plain=False):
       runs   - pandas DataFrame indexed by run (columns as in the schema's run table);
                a dict column -> numpy array (plus 'run') without pandas or if plain.
       traces - xarray Dataset with named dims, coordinates (step, eval, probe, eta_rel as
-               'eta', ...) and run-table coordinates lr/arch/norm/seed/status on 'run';
+               'eta', ...) and the file's run coordinates (lr, arch, norm, seed, status and
+               every swept axis) on 'run';
                a Traces dict of numpy arrays without xarray or if plain.
     variables: names of traces to read (default: all but the final-weight tables
     weights/tensor_*, which can be large: ask for them by name or use state_dict()).
     Unwritten cells are NaN (-1 for integers, '' for strings). Raises ResultsFileError
-    for a file that is not a normsweep schema-1 results file."""
+    for a file that is not a normsweep results file of this schema version (an older
+    one names the command that converts it)."""
     sw = Sweep(path)
     names = ([n for n in sw.dims if not set(sw.dims[n]) & set(WEIGHT_DIMS)]
              if variables is None else list(variables))
@@ -379,9 +394,8 @@ def load(path, variables=None, plain=False):
     if not plain and _have("xarray"):
         import xarray as xr
         coords = {d: sw.coords[d] for d in used}
-        for c in ("lr", "arch", "norm", "seed", "status"):
-            coords[c] = ("run", sw.runs[c]) if c in sw.runs else None
-        coords = {k: v for k, v in coords.items() if v is not None}
+        # the file's own coordinates on run (CF `coordinates` attributes)
+        coords.update({c: ("run", sw.runs[c]) for c in sw.run_coords if c in sw.runs})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             traces = xr.Dataset({n: (sw.dims[n], a) for n, a in arrays.items()},

@@ -8,7 +8,7 @@ from analysis.tests import make_fixture
 
 @pytest.fixture(scope="session")
 def files(tmp_path_factory):
-    """{'full', 'partial', 'wrong_version', 'foreign'} -> path (see make_fixture.py)."""
+    """{'full', 'partial', 'wrong_version', 'old_version', 'foreign'} -> path (see make_fixture.py)."""
     return make_fixture.write_all(str(tmp_path_factory.mktemp("fixtures")))
 
 

@@ -1,12 +1,15 @@
 """make_fixture.py - normsweep results files whose numbers are known.
 
-Laid out as the C writer (src/store/results.c, docs/hdf5-schema.md) lays them out: root
-attributes as text, dimension scales (h5py's make_scale/attach_scale, so xarray's
-h5netcdf engine sees named dims; `unit`, `tensor`, `axis`, `weight` are netCDF
-"dimension but not a variable" scales as the writer makes them), one 1-D dataset per
-run-table column, NaN fill for unwritten float cells, -1 for integers, fixed-length
-NUL-padded bytes for strings. test_real_file checks that every name and dims here
-appear, the same, in a file the real `normsweep run` wrote.
+Laid out as the C writer (src/store/results.c, docs/hdf5-schema.md) lays them out
+(schema 2): root attributes as text, dimension scales (h5py's make_scale/attach_scale,
+so xarray's h5netcdf engine sees named dims; `unit`, `tensor`, `axis`, `weight` are
+netCDF "dimension but not a variable" scales as the writer makes them), one 1-D dataset
+per run-table column, NaN fill for unwritten float cells, -1 for integers; the settings
+arch/norm/init as variable-length UTF-8 strings, the strings written while runs go
+(status, message, names) fixed-length NUL-padded with `_Encoding = "utf-8"`; `units`
+and `long_name` on every variable, and a CF `coordinates` attribute naming the run
+coordinates on every other variable over `run`. test_real_file checks that every name
+and dims here appear, the same, in a file the real `normsweep run` wrote.
 
 Every number is a closed-form function of (run index r, step/probe value, layer, ...),
 given below, so a test can say exactly what load() and every figure must show.
@@ -39,6 +42,9 @@ NLAYER = 6   # layer dim: max over runs (vgg runs have 6, dln runs 4); coordinat
 NACT = 5     # act_layer dim: every hidden layer, for every norm incl. none (vgg 5, dln 3)
 NUNIT = 3
 STR = "S64"
+VSTR = h5py.string_dtype("utf-8")  # variable-length, as the writer's settings
+COORDS = ("lr", "arch", "norm", "seed", "status")  # the spec varies these four
+COORDINATES = " ".join(COORDS)
 BN_NORMS = ("batch", "noisy_batch")  # thm41 is measured on these layers only
 
 
@@ -159,10 +165,16 @@ def partial_state(r):
 DIVERGED_LOSS = 1.0e4
 
 
+def _text(value):
+    """A text attribute as the writer stores it (fixed length, NUL-terminated)."""
+    return np.bytes_(value)
+
+
 def _scale(f, name, values, long_name):
     d = f.create_dataset(name, data=values)
     d.make_scale(name)
-    d.attrs["long_name"] = long_name
+    d.attrs["units"] = _text("1")
+    d.attrs["long_name"] = _text(long_name)
     return d
 
 
@@ -170,21 +182,32 @@ def _dim_only(f, name, n, long_name):
     """A dim without coordinate values, as netCDF-4 (and the writer) marks it."""
     d = f.create_dataset(name, shape=(n,), dtype="f4")
     d.make_scale("This is a netCDF dimension but not a netCDF variable. %9d" % n)
-    d.attrs["long_name"] = long_name
+    d.attrs["units"] = _text("1")
+    d.attrs["long_name"] = _text(long_name)
     return d
 
 
 def _var(f, name, dims, dtype=np.float64, fill=None):
     shape = tuple(f[d].shape[0] for d in dims)
-    if fill is None:
-        fill = np.nan if np.dtype(dtype).kind == "f" else (-1 if np.dtype(dtype).kind == "i" else b"")
-    d = f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=fill)
+    if dtype is VSTR:
+        d = f.create_dataset(name, shape=shape, dtype=VSTR)
+    else:
+        if fill is None:
+            kind = np.dtype(dtype).kind
+            fill = np.nan if kind == "f" else (-1 if kind == "i" else b"")
+        d = f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=fill)
+        if np.dtype(dtype).kind == "S":
+            d.attrs["_Encoding"] = _text("utf-8")
     for i, dim in enumerate(dims):
         d.dims[i].attach_scale(f[dim])
+    d.attrs["units"] = _text("s" if name.endswith("_s") or name == "probe_s_total" else "1")
+    d.attrs["long_name"] = _text(name.replace("_", " "))
+    if name not in COORDS:
+        d.attrs["coordinates"] = _text(COORDINATES)
     return d
 
 
-def write(path, partial=False, schema_version=1, drop=(), nan=()):
+def write(path, partial=False, schema_version=2, drop=(), nan=()):
     """Write a fixture. partial: statuses from partial_state() with NaN tails; drop:
     traces not created at all (as when a probe is disabled); nan: traces created but
     left unwritten (all fill)."""
@@ -193,6 +216,8 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
                  % STEPS)
     with h5py.File(path, "w") as f:
         a = f.attrs
+        a["Conventions"] = np.bytes_("CF-1.8")
+        a["title"] = np.bytes_("normsweep results")
         a["schema"] = np.bytes_("normsweep")
         a["schema_version"] = np.bytes_(str(schema_version))  # text, as the writer
         a["normsweep_version"] = np.bytes_("0.1.0-fixture")
@@ -223,7 +248,7 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
         _dim_only(f, "axis", 4, "tensor axis")
 
         cols = {}
-        for c, t in (("lr", "f8"), ("arch", STR), ("norm", STR), ("init", STR), ("seed", "i8"),
+        for c, t in (("lr", "f8"), ("arch", VSTR), ("norm", VSTR), ("init", VSTR), ("seed", "i8"),
                      ("batch", "i4"), ("momentum", "f8"), ("weight_decay", "f8"),
                      ("steps", "i8"), ("random_sample", "i4"), ("status", STR), ("rank", "i4"),
                      ("wall_s", "f8"), ("train_s", "f8"), ("probe_s_total", "f8"),
@@ -231,7 +256,7 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
                      ("message", STR), ("n_layers", "i4"), ("n_act_layers", "i4"),
                      ("n_params", "i8"), ("final_train_loss", "f8"), ("final_train_acc", "f8"),
                      ("final_test_loss", "f8"), ("final_test_acc", "f8")):
-            cols[c] = _var(f, c, ("run",), np.dtype(t))
+            cols[c] = _var(f, c, ("run",), t if t is VSTR else np.dtype(t))
 
         tr = {}
         for name, dims, dt in (
@@ -264,9 +289,9 @@ def write(path, partial=False, schema_version=1, drop=(), nan=()):
         for r, (lr, arch, norm, seed) in enumerate(RUNS):
             # configuration columns are written when the file is laid out
             cols["lr"][r] = lr
-            cols["arch"][r] = arch.encode()
-            cols["norm"][r] = norm.encode()
-            cols["init"][r] = b"glorot"
+            cols["arch"][r] = arch
+            cols["norm"][r] = norm
+            cols["init"][r] = "glorot"
             cols["seed"][r] = seed
             cols["batch"][r] = 1000 if arch.startswith("dln") else 128
             cols["momentum"][r] = 0.0
@@ -411,7 +436,8 @@ def write_all(d):
         "full": write(os.path.join(d, "full.h5")),
         "partial": write(os.path.join(d, "partial.h5"), partial=True, drop=("hess_top_eig",),
                          nan=("act_quantiles",)),
-        "wrong_version": write(os.path.join(d, "v2.h5"), schema_version=2),
+        "wrong_version": write(os.path.join(d, "v3.h5"), schema_version=3),
+        "old_version": write(os.path.join(d, "v1.h5"), schema_version=1),
         "foreign": write_foreign(os.path.join(d, "foreign.h5")),
     }
     return p

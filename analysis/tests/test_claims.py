@@ -157,3 +157,21 @@ def test_damaged_file_gives_one_error_line(files, repo_root, tmp_path):
             assert r.returncode == 2, (kind, cmd, r.returncode, r.stderr[-2000:])
             assert len(lines) == 1 and "error: " in lines[0] and path in lines[0], (kind, r.stderr)
             assert "Traceback" not in r.stderr
+
+
+def test_regression_files_use_the_loss_removed(files, tmp_path):
+    """Without accuracies (a regression net such as the DLN) a run's training score is
+    1 - final loss / initial loss (final: mean over the logged steps of the last 50)."""
+    import shutil
+    import h5py
+    p = str(tmp_path / "noacc.h5")
+    shutil.copy(files["full"], p)
+    with h5py.File(p, "r+") as f:
+        f["train_acc"][...] = np.nan  # written by nothing: a regression run logs no accuracy
+    sw = analysis.read_sweep(p)
+    r = runs_of(0.1, DLN, "batch")[0]
+    st = fx.STEP[fx.STEP >= 50]
+    want = 1 - np.mean(fx.train_loss(r, st)) / fx.train_loss(r, 0)
+    assert C.training_score(sw, r) == pytest.approx(want, rel=1e-12)
+    c1 = by_setting(C.evaluate(sw), 1, DLN)
+    assert "fraction of the initial loss removed" in c1.checks[0].text

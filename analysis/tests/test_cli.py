@@ -19,7 +19,7 @@ def test_status_ok(files, repo_root):
 def test_bad_files_exit_2_with_one_line(files, repo_root, tmp_path):
     txt = tmp_path / "x.txt"
     txt.write_text("not hdf5")
-    for path, what in ((files["wrong_version"], "schema_version = 2"),
+    for path, what in ((files["wrong_version"], "schema_version = 3"),
                        (files["foreign"], "not a normsweep results file"),
                        (str(txt), "not an HDF5 file"),
                        (str(tmp_path / "missing.h5"), "no such file")):

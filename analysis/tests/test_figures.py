@@ -236,7 +236,8 @@ def test_lp_figures(sw, report_full):
 
 
 def test_hessian(sw):
-    (p,) = F.fig_hessian(sw, DLN)
+    from analysis import figures_extra as X
+    (p,) = X.fig_hessian(sw, DLN)
     for c, lr in enumerate(fx.LRS):
         ax = p.fig.axes[c]
         edge = line(ax, "2/lr")

@@ -74,7 +74,7 @@ def test_traces_dims_coords_values(files):
     # run-table coordinates make selection by config natural
     bn = tr.beta_eff.where(tr.norm == "batch", drop=True)
     assert bn.sizes["run"] == 8
-    assert tr.attrs["spec_name"] == "fixture" and tr.attrs["schema_version"] == 1  # text "1"
+    assert tr.attrs["spec_name"] == "fixture" and tr.attrs["schema_version"] == 2  # text "2"
     assert tr.attrs["data_mean"] == [0.286] and tr.attrs["blas_threads"] == 1
 
 
@@ -169,7 +169,7 @@ def _one_line_error(path, match):
 
 
 def test_wrong_schema_version(files):
-    _one_line_error(files["wrong_version"], "schema_version = 2")
+    _one_line_error(files["wrong_version"], "schema_version = 3")
 
 
 def test_foreign_hdf5(files):
@@ -259,3 +259,10 @@ def test_state_dict_errors(files, tmp_path):
         analysis.state_dict(p, 3)
     with pytest.raises(analysis.ResultsFileError, match="not a normsweep results file"):
         analysis.state_dict(files["foreign"], 0)
+
+
+def test_older_schema_names_the_conversion(files):
+    """A file of schema 1 (before CF conventions) is refused with the command that
+    converts it (docs/hdf5-schema.md, "Older files")."""
+    msg = _one_line_error(files["old_version"], "schema_version = 1")
+    assert "normsweep merge NEW.h5 %s" % files["old_version"] in msg

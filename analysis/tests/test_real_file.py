@@ -3,6 +3,8 @@ of a tiny MLP, every probe on, the `none` runs at lr 5 diverge; and a --shard 1/
 whose other runs stay pending). What the test knows without re-running the training:
 the structure (run order, shapes, coordinates), exact invariants of the measurements,
 and that load() and every figure show exactly what h5py reads from the file."""
+import os
+
 import h5py
 import numpy as np
 import pytest
@@ -21,10 +23,21 @@ RUNS = [(n, lr, s) for n in NORMS for lr in LRS for s in (0, 1)]
 DIVERGED = [2, 3]  # none at lr 5
 
 
+def text(ds):
+    """A dataset as h5py reads it; strings (fixed or variable length) as str."""
+    return ds.asstr() if h5py.check_string_dtype(ds.dtype) else ds
+
+
 def h5(path, name, *idx):
     with h5py.File(path, "r") as f:
-        a = f[name][idx] if idx else f[name][()]
-    return np.char.decode(a) if getattr(a, "dtype", None) is not None and a.dtype.kind == "S" else a
+        d = text(f[name])
+        a = d[idx] if idx else d[()]
+    return np.asarray(a, dtype=str) if h5py.check_string_dtype(f_dtype(path, name)) else a
+
+
+def f_dtype(path, name):
+    with h5py.File(path, "r") as f:
+        return f[name].dtype
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +71,7 @@ def test_structure(real, loaded):
     np.testing.assert_array_equal(tr.act_layer, [1, 2])
     np.testing.assert_allclose(tr["quantile"], [0.025, 0.16, 0.5, 0.84, 0.975])
     assert tr.act_quantiles.dims == ("run", "probe", "act_layer", "unit", "quantile")
-    assert tr.attrs["schema_version"] == 1 and tr.attrs["spec_name"] == "analysis-real-file-test"
+    assert tr.attrs["schema_version"] == 2 and tr.attrs["spec_name"] == "analysis-real-file-test"
     assert isinstance(tr.attrs["data_mean"], list) and len(tr.attrs["data_mean"]) == 1
     # module names: the norm's output is tracked where there is one, else the Linear's
     np.testing.assert_array_equal(tr.layer_name.sel(run=0), ["layers.0", "layers.2", "layers.4"])
@@ -73,17 +86,17 @@ def test_values_are_the_files(real, loaded):
     runs, tr = loaded
     with h5py.File(real["full"], "r") as f:
         for name in tr.data_vars:
-            raw = f[name][()]
+            raw = text(f[name])[()]
             got = tr[name].values
-            if raw.dtype.kind == "S":
-                np.testing.assert_array_equal(got, np.char.decode(raw), err_msg=name)
+            if h5py.check_string_dtype(f[name].dtype):
+                np.testing.assert_array_equal(got, np.asarray(raw, dtype=str), err_msg=name)
             else:
                 np.testing.assert_array_equal(got, raw, err_msg=name)
             dims = tuple(d[0].name.lstrip("/") for d in f[name].dims)
             assert tr[name].dims == dims, name
         for c in runs.columns:
-            raw = f[c][()]
-            want = np.char.decode(raw) if raw.dtype.kind == "S" else raw
+            raw = text(f[c])[()]
+            want = np.asarray(raw, dtype=str) if h5py.check_string_dtype(f[c].dtype) else raw
             np.testing.assert_array_equal(runs[c].to_numpy(), want, err_msg=c)
     assert "rand_beta_eff" in tr and "hess_trace" in tr and "probe_s" in tr
     assert "probe_s_total" in runs.columns and "probe_s" not in runs.columns
@@ -264,3 +277,48 @@ def test_fixture_matches_writer(real, files):
             db = tuple(d[0].name for d in b.dims)
             assert da == db, (name, da, db)
     assert fx.NACT == fx.NLAYER - 1  # as the writer: every hidden layer, every norm
+
+
+def _doc_snippets(repo_root):
+    """The ```python blocks of docs/hdf5-schema.md's "Reading the file" section."""
+    import re
+    text = open(os.path.join(repo_root, "docs", "hdf5-schema.md")).read()
+    section = text.split("## Reading the file", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_schema_doc_snippets_run_on_a_real_file(real, repo_root, tmp_path):
+    """The h5py and xarray routes printed in docs/hdf5-schema.md, run as printed on a
+    file `normsweep run` wrote, give what they say."""
+    pytest.importorskip("h5netcdf")
+    snippets = _doc_snippets(repo_root)
+    assert len(snippets) == 2, "expected the h5py and the xarray snippet"
+    os.symlink(real["full"], str(tmp_path / "results.h5"))
+    cwd = os.getcwd()
+    os.chdir(str(tmp_path))
+    try:
+        h5 = {}
+        exec(snippets[0], h5)
+        xa = {}
+        exec(snippets[1], xa)
+    finally:
+        os.chdir(cwd)
+    want_bn = [r for r, (n, _, _) in enumerate(RUNS) if n == "batch"]
+    assert list(h5["norm"]) == [n for n, _, _ in RUNS]
+    assert list(h5["bn_runs"]) == want_bn and h5["loss"].shape == (4, len(h5["steps"]))
+    assert h5["units"] == b"1"
+    ds = xa["ds"]
+    assert set(xa["bn"].norm.values) == {"batch"} and xa["bn"].sizes["run"] == 4
+    assert sorted(xa["acc"].norm.values) == sorted(NORMS)
+    with h5py.File(real["full"], "r") as f:
+        acc = f["final_test_acc"][()]
+        for n in NORMS:
+            want = np.nanmean(acc[[r for r, c in enumerate(RUNS) if c[0] == n]])
+            assert float(xa["acc"].sel(norm=n)) == pytest.approx(want, nan_ok=True)
+    assert set(xa["at"].lr.values) == {0.05} and xa["at"].sizes["run"] == 8
+    assert list(xa["curve"].step.values) == [s for s in ds.step.values if s <= 10]
+    # every variable carries units and long_name; the run coordinates are coordinates
+    for name, v in ds.variables.items():
+        assert "units" in v.attrs and "long_name" in v.attrs, name
+    assert {"lr", "arch", "norm", "seed", "status"} <= set(ds.coords)
+    ds.close()

@@ -50,7 +50,11 @@ typedef struct ns_coord_opts {
     double progress_every_s;     /* rank 0 prints a progress line this often (0: never) */
     const char *progress_json;   /* sidecar JSON rank 0 keeps updated atomically (NULL: none) */
     FILE *log;                   /* where progress lines go (NULL: stderr) */
+    double rank_timeout_s;       /* a rank silent this long (dead, hung, cut off) stops the
+                                    sweep, and after a stop ranks silent this long are given
+                                    up (res->n_lost); 0: NS_COORD_RANK_TIMEOUT_S */
 } ns_coord_opts;
+#define NS_COORD_RANK_TIMEOUT_S 300.0
 /* Only rank 0 reads cost, skip, progress_* and log; nruns must agree on all ranks. */
 
 typedef struct ns_coord_result {
@@ -60,6 +64,10 @@ typedef struct ns_coord_result {
     int stop_signal;    /* first signal number that caused the stop (0: none / programmatic) */
     char stop_from[128]; /* rank 0 only: "SIGTERM on rank 1, from mpirun (pid 42, ...)" */
     int nruns, n_done, n_diverged, n_failed, n_stopped, n_pending, n_skipped;
+    int n_lost;         /* ranks given up after a stop (src/coord/lost.c): the communicator
+                           has dead or hung members, so no collective call on it may follow
+                           (a file close, MPI_Finalize): end the job with MPI_Abort. Their
+                           runs are pending (a resumed job reruns them). */
     double wall_s;      /* wall time of ns_coord_execute on this rank */
     /* Rank 0 only (NULL elsewhere): runs[i] is run i's outcome; free with
      * ns_coord_result_free. */
@@ -77,7 +85,9 @@ typedef struct ns_coord_result {
  * this rank's coordinator (its running run stops as if signalled) and
  * NS_ERR_MPI is returned on this rank only - the caller must then abort the
  * job (MPI_Abort), since the other ranks may wait for this one. A failing
- * callback does not end the sweep: its run is recorded as NS_RUN_FAILED. */
+ * callback does not end the sweep: its run is recorded as NS_RUN_FAILED. A rank
+ * that dies, hangs or is cut off is given up after --rank-timeout: see
+ * res->n_lost. */
 ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, void *ctx,
                            ns_coord_result *res);
 void ns_coord_result_free(ns_coord_result *res);
@@ -92,6 +102,12 @@ int ns_coord_stop_requested(const ns_coord *c);
 /* Ask the whole sweep to stop, as a signal would (e.g. disk full in a callback). */
 void ns_coord_request_stop(ns_coord *c);
 int ns_coord_rank(const ns_coord *c);
+
+/* Collective: NS_OK if `value` is the same string on every rank of comm, else
+ * NS_ERR_ARG on every rank, rank 0's message naming a rank that differs and its
+ * host ("ranks differ in their BLAS kernel: rank 0 on node0 has Haswell, rank 2
+ * on node1 has SkylakeX"). Values are compared by CRC-32, shown up to 63 chars. */
+ns_status ns_coord_check_uniform(MPI_Comm comm, const char *what, const char *value);
 
 /* Install handlers for SIGTERM, SIGUSR1 and SIGINT that only record the signal
  * (async-signal-safe); the coordinator turns it into a sweep-wide stop. A SIGINT

@@ -108,10 +108,17 @@ typedef struct ns_lanczos_ws {
     float *y, *ay;  /* [n] Ritz vector and its image; block scratch    */
     float *x, *ax;  /* [n] full-length vectors for block operators     */
     double *alpha, *beta, *theta, *S, *work, *qg; /* m, m, m, m*m, m, m */
+    void *owned;    /* the block ns_lanczos_ws_alloc made (NULL: placed) */
 } ns_lanczos_ws;
 
+/* All of it in one block of its own (free with ns_lanczos_ws_free), or
+ * placed in the caller's memory: ns_lanczos_ws_bytes(n, m) bytes, 64-byte
+ * aligned (0: n or m out of range), laid out by ns_lanczos_ws_place, which
+ * allocates nothing (ns_lanczos_ws_free then releases nothing). */
 ns_status ns_lanczos_ws_alloc(ns_lanczos_ws *ws, size_t n, int m);
-void ns_lanczos_ws_free(ns_lanczos_ws *ws); /* safe on a zeroed or freed ws */
+size_t ns_lanczos_ws_bytes(size_t n, int m);
+ns_status ns_lanczos_ws_place(ns_lanczos_ws *ws, size_t n, int m, void *mem);
+void ns_lanczos_ws_free(ns_lanczos_ws *ws); /* safe on a zeroed, freed or placed ws */
 
 typedef struct ns_spectrum_config {
     int k;         /* top eigenvalues wanted, 1..NS_SPECTRUM_MAX_K    default 3   */

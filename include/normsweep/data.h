@@ -56,6 +56,9 @@ typedef struct ns_dataset {
     uint64_t data_seed;        /* seed used (0 and unused unless info.seeded)    */
     size_t file_bytes;         /* bytes read from disk (compressed size for .gz) */
     size_t raw_bytes;          /* decoded payload bytes (u8 pixels + labels)     */
+    const void *storage;       /* NULL: the arrays are this data set's own (malloc);
+                                  else they live in this caller-owned buffer
+                                  (ns_dataset_view) and are read-only            */
 } ns_dataset;
 
 /* Parse, read, validate and standardize. Synthetic sets use data_seed.
@@ -73,6 +76,19 @@ ns_status ns_dataset_cache_get(const char *spec, uint64_t data_seed, const ns_da
 void ns_dataset_cache_clear(void);
 /* Number of loads the cache performed since the last clear (for tests and logs). */
 int ns_dataset_cache_loads(void);
+/* Put a data set built elsewhere (a view of node-shared memory) in the cache
+ * under (spec, data_seed); the cache owns d from then on (NS_ERR_ARG, d not
+ * taken, if the key is there already). Not counted as a load. */
+ns_status ns_dataset_cache_adopt(const char *spec, uint64_t data_seed, ns_dataset *d);
+
+/* One buffer holding a loaded data set (src/data/shared.c), for sharing one
+ * copy between the ranks of a node (src/coord/shared_data.c puts the buffer in
+ * MPI shared memory). pack copies every array byte for byte; a view's arrays
+ * point into the buffer (storage = buf), so it must outlive the view;
+ * ns_dataset_free frees the view, not the buffer. */
+size_t ns_dataset_pack_size(const ns_dataset *d);
+void ns_dataset_pack(const ns_dataset *d, void *buf);
+ns_status ns_dataset_view(const void *buf, size_t bytes, ns_dataset **out);
 
 /* Training-time augmentation, off when zero / when the pointer is NULL.
  * Same order as torchvision's RandomCrop(padding) then RandomHorizontalFlip. */

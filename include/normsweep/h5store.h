@@ -14,7 +14,8 @@
  *   - datasets are contiguous, allocated at creation, prefilled with
  *     NaN (floats), NS_H5_FILL_INT (ints) or "" (strings);
  *   - strings are fixed-length, NUL-padded, `str_len` bytes (no terminator
- *     when the text fills the cell);
+ *     when the text fills the cell), or variable-length (NS_H5_VSTR), which
+ *     are written only at creation (parallel HDF5 cannot write them);
  *   - variables carry `units`, `long_name`, `description` string attributes.
  *
  * Only src/store/ includes hdf5.h; callers see an opaque handle. The MPI-IO
@@ -41,7 +42,11 @@ typedef enum {
     NS_H5_F64, /* IEEE float64                        */
     NS_H5_I32, /* int32_t                             */
     NS_H5_I64, /* int64_t                             */
-    NS_H5_STR  /* fixed-length string of str_len bytes, NUL-padded */
+    NS_H5_STR, /* fixed-length string of str_len bytes, NUL-padded */
+    NS_H5_VSTR /* variable-length UTF-8 string (netCDF-4's string); in memory
+                  a `const char *` per cell. Parallel HDF5 cannot write these
+                  (independent or collective): give their values as the
+                  variable's `init`, written when the file is created */
 } ns_h5_type;
 
 /* A dimension: becomes a 1-D dataset of that name marked as a dimension
@@ -66,6 +71,12 @@ typedef struct ns_h5_var {
     int ndims;
     const char *dims[NS_H5_MAX_DIMS];
     const char *units, *long_name, *description; /* NULL = no attribute */
+    /* netCDF/CF `coordinates` attribute: names of the variables that label
+     * this one's rows, space-separated (xarray makes them coordinates) */
+    const char *coordinates;
+    /* the whole variable's values (C order, memory layout of the type), written
+     * when the file is created; NULL = fill values. Required for NS_H5_VSTR. */
+    const void *init;
 } ns_h5_var;
 
 typedef struct ns_h5_layout {
@@ -115,7 +126,8 @@ ns_status ns_h5_flush(ns_h5 *h);
 /* Independent (any rank, any time, no other rank involved).
  * write_rows/read_rows: rows [row0, row0+nrows) of the leading dim, each row
  * all trailing dims; data is C-ordered, element type as declared (int32_t,
- * int64_t, float, double, or str_len chars per string cell).
+ * int64_t, float, double, or str_len chars per string cell; NS_H5_VSTR: use
+ * ns_h5_read_str / ns_h5_write_str).
  * write_box/read_box: a general box start[0..ndims) / count[0..ndims).
  * Out-of-range boxes are NS_ERR_ARG naming the var; unknown var NS_ERR_ARG. */
 ns_status ns_h5_write_rows(ns_h5 *h, const char *var, size_t row0, size_t nrows, const void *data);
@@ -125,8 +137,16 @@ ns_status ns_h5_write_box(ns_h5 *h, const char *var, const size_t *start, const 
 ns_status ns_h5_read_box(ns_h5 *h, const char *var, const size_t *start, const size_t *count,
                          void *data);
 /* Write one string cell at index[0..ndims), NUL-padding s to the cell size;
- * a string longer than str_len is NS_ERR_ARG (never silently truncated). */
+ * a string longer than str_len is NS_ERR_ARG (never silently truncated).
+ * NS_H5_VSTR cells: serial handles only (NS_ERR_STATE through MPI-IO). */
 ns_status ns_h5_write_str(ns_h5 *h, const char *var, const size_t *index, const char *s);
+/* Read one string cell (fixed or variable length) into buf as a NUL-terminated
+ * string; NS_ERR_ARG if it needs more than cap bytes or var is not a string. */
+ns_status ns_h5_read_str(ns_h5 *h, const char *var, const size_t *index, char *buf, size_t cap);
+/* Rows [row0, row0+n) of a 1-D string variable (fixed or variable length) as
+ * n malloc'd C strings in *out; free them with ns_h5_free_strs. */
+ns_status ns_h5_read_strs(ns_h5 *h, const char *var, size_t row0, size_t n, char ***out);
+void ns_h5_free_strs(char **v, size_t n);
 
 /* What a variable (or dimension-scale dataset) looks like. shape/dims have
  * ndims entries; dims[i] points into h and lives until ns_h5_close. */
@@ -162,7 +182,8 @@ ns_status ns_h5_row_written(ns_h5 *h, const char *var, size_t row, int *written)
 ns_status ns_h5_copy_row(ns_h5 *dst, size_t dst_row, ns_h5 *src, size_t src_row,
                          const char *lead_dim, int *ncopied);
 
-/* Bytes per cell of a type (str_len for strings). */
+/* Bytes per cell of a type in memory (str_len for strings, a pointer for
+ * NS_H5_VSTR). */
 size_t ns_h5_type_size(ns_h5_type t, int str_len);
 
 #endif

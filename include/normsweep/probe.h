@@ -47,8 +47,11 @@
  *   2. ns_probe_grad_norms(g);
  *   3. ns_probe_landscape(w_t, g, seed, t);
  *   4. ns_probe_hessian(w_t, seed, t);
- *   5. the optimizer applies the update as if nothing happened: w_{t+1};
- *   6. ns_probe_ics(w_t, g, w_{t+1}) (then put w_{t+1} back).
+ *   5. the exact curvature (curvature.h) at w_t, in train and/or eval mode:
+ *      the FD check, ns_curv_spectrum (with g), ns_curv_slq,
+ *      ns_curv_hutchinson, ns_curv_layers;
+ *   6. the optimizer applies the update as if nothing happened: w_{t+1};
+ *   7. ns_probe_ics(w_t, g, w_{t+1}) (then put w_{t+1} back).
  */
 #ifndef NORMSWEEP_PROBE_H
 #define NORMSWEEP_PROBE_H
@@ -110,7 +113,8 @@ enum {
     NS_PROBE_RNG_HUTCHINSON = 3, /* Rademacher vectors           */
     NS_PROBE_RNG_LANCZOS = 4,    /* spectrum start vector (curvature.h) */
     NS_PROBE_RNG_SLQ = 5,        /* quadrature probes (curvature.h)     */
-    NS_PROBE_RNG_BLOCK = 6       /* per-layer block start vectors        */
+    NS_PROBE_RNG_BLOCK = 6,      /* per-layer block start vectors        */
+    NS_PROBE_RNG_FDCHECK = 7     /* exact-vs-FD check vector (the run)    */
 };
 uint64_t ns_probe_stream(int purpose, long step);
 

@@ -15,7 +15,10 @@
 
 #include <mpi.h>
 
-#define NS_SCHEMA_VERSION "1"
+/* 2: CF conventions - variable-length strings for the settings, run
+ * coordinates (`coordinates` attributes), units on every variable, the HDF5
+ * 1.8 format. Files of version 1 are converted by `normsweep merge NEW OLD`. */
+#define NS_SCHEMA_VERSION "2"
 
 /* Cell widths (bytes) of the string columns, for readers of the run table. */
 #define NS_RESULTS_ARCH_LEN 128   /* arch                                   */
@@ -43,22 +46,28 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
 ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, ns_results **out);
 ns_status ns_results_close(ns_results *r);
 
+/* What ns_results_check may accept. */
+enum {
+    NS_RESULTS_SAME_SPEC = 1u, /* written by exactly this spec (canonical form): resume */
+    NS_RESULTS_READ_V1 = 2u    /* schema_version 1 too (fixed-length strings): status,
+                                  merge (which converts it) */
+};
+
 /* Is path a results file this normsweep reads, laid out for spec? Checked in
  * a separate process (a damaged file can crash or hang HDF5; here that is
  * NS_ERR_FORMAT), read-only, without MPI: the identity attributes, every
  * dimension and variable the schema makes exist for spec (type, dims, sizes,
  * coordinates), the run table's settings against spec's runs, every status
- * cell. same_spec: also require the file's canonical spec to equal spec's
- * (resume). spec NULL: the file's own spec_text when it parses here (data
+ * cell. spec NULL: the file's own spec_text when it parses here (data
  * present), else the run table alone. One line naming the file and what is
  * wrong; NS_ERR_IO when it cannot be opened at all. */
-ns_status ns_results_check(const char *path, const ns_spec *spec, int same_spec);
+ns_status ns_results_check(const char *path, const ns_spec *spec, unsigned flags);
 
 /* The same checks on an open handle, in this process (after ns_results_check
  * said the file is safe to read). */
-ns_status ns_results_check_identity(ns_h5 *h, const char *path);
+ns_status ns_results_check_identity(ns_h5 *h, const char *path, unsigned flags);
 ns_status ns_results_check_spec(ns_h5 *h, const char *path, const ns_spec *spec);
-ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec);
+ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec, unsigned flags);
 
 /* The recorded status of run i ("done", "diverged", ... or NS_RUN_PENDING
  * for never started). Independent. */

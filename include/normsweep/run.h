@@ -11,7 +11,7 @@
  *      (batch statistics updated, noisy-BN noise drawn): loss, accuracy, g;
  *      the step's record (every log_every steps and the last)
  *   2. if t is a probe step: activation statistics and Theorem 4.1 (from that
- *      very forward/backward), landscape, Hessian - all at w_t with g, on
+ *      very forward/backward), landscape, Hessian, exact curvature - all at w_t with g, on
  *      batch(t), without touching training state; then the optimizer update;
  *      then ICS (needs w_{t+1}); else just the optimizer update
  *   3. evaluate (every eval_every steps and after the last), checkpoint (every
@@ -42,6 +42,9 @@ typedef struct ns_run_dims {
     int nnorm;      /* normalization layers                               */
     int nunits;     /* tracked units per normalization layer (0: off)     */
     int nquant;     /* activation quantiles                               */
+    int neig;       /* top Hessian eigenvalues (0: curvature off)         */
+    int nslq_v;     /* SLQ start vectors (0: SLQ off)                     */
+    int nslq_m;     /* SLQ Lanczos steps: quadrature nodes per vector      */
     size_t nparams; /* parameters of the net                              */
 } ns_run_dims;
 
@@ -71,6 +74,22 @@ typedef struct ns_eval_rec {
     double loss, acc;
 } ns_eval_rec;
 
+/* The exact curvature of one probe step in one mode (docs/measurements.md,
+ * "Exact curvature"). NaN (flags 0) where not measured or not finite. */
+typedef struct ns_curv_rec {
+    const double *top_eig, *top_residual;     /* [neig] largest first            */
+    const int *top_converged;                 /* [neig] 1: residual <= tol ||H|| */
+    double min_eig, min_residual;             /* the smallest Ritz pair           */
+    int min_converged;
+    double grad_share;                        /* ||P_k g||^2 / ||g||^2             */
+    int lanczos_steps, products;              /* steps made; products, all probes */
+    const double *slq_nodes, *slq_weights;    /* [nslq_v][nslq_m]                  */
+    double trace, trace_se;                   /* Hutchinson on these products      */
+    const double *layer_eig, *layer_residual; /* [nlayers] top of each block       */
+    const int *layer_converged;               /* [nlayers]                         */
+    double fd_rel_diff, fd_rel_err;           /* exact vs finite difference        */
+} ns_curv_rec;
+
 /* One probe step. Arrays are owned by the run and valid during the callback;
  * sizes from ns_run_dims (per-layer arrays have nlayers / nnorm entries). */
 typedef struct ns_probe_rec {
@@ -90,6 +109,7 @@ typedef struct ns_probe_rec {
     double hess_lambda, hess_residual, hess_trace;
     int hess_iters;
     const double *thm41_lhs, *thm41_rhs; /* [nnorm], summed over units        */
+    ns_curv_rec curv[2];             /* [ns_mode]: train, eval (as measured)  */
 } ns_probe_rec;
 
 /* Things that are fixed once the net is built: layer names, tracked units. */

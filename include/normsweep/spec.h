@@ -78,7 +78,48 @@ typedef struct ns_probe_config {
     int hess_mode;                            /* ns_mode: NS_MODE_TRAIN / EVAL   */
 
     int thm41;                                /* Theorem 4.1 check on BN layers  */
+
+    /* Exact curvature (curvature.h, docs/measurements.md "Exact curvature"):
+     * Lanczos top-k / smallest eigenpairs and the gradient's top-k share, and
+     * optionally the SLQ spectral density, Hutchinson's trace and the top
+     * eigenvalue of each measured layer's diagonal block, in train and/or
+     * eval mode, on exact (R-operator) or finite-difference products */
+    int curv;                                 /* 1: on                           */
+    int curv_mode;                            /* ns_curv_mode_choice: train/eval/both */
+    int curv_hvp;                             /* ns_curv_hvp: exact (default) / fd */
+    int curv_k;                               /* top eigenvalues, default 3      */
+    int curv_steps;                           /* Lanczos steps at most, 20       */
+    double curv_tol;                          /* converged: residual <= tol ||H||_est */
+    int curv_slq;                             /* 1: spectral density by SLQ      */
+    int curv_slq_nv, curv_slq_m;              /* SLQ vectors (2), steps (30)     */
+    int curv_hutchinson;                      /* Hutchinson samples, 0 = off     */
+    int curv_layers;                          /* 1: per-layer block eigenvalues  */
+    int curv_layer_steps;                     /* their Lanczos steps, default 10 */
+    int curv_fd_check;                        /* 1: exact vs FD product each step */
 } ns_probe_config;
+
+/* probes.curvature.mode: the index of its choice "train|eval|both". */
+typedef enum ns_curv_mode_choice {
+    NS_CURV_MODE_TRAIN = 0, NS_CURV_MODE_EVAL = 1, NS_CURV_MODE_BOTH = 2
+} ns_curv_mode_choice;
+/* probes.curvature.hvp: "exact|fd". */
+typedef enum ns_curv_hvp { NS_CURV_HVP_EXACT = 0, NS_CURV_HVP_FD = 1 } ns_curv_hvp;
+#define NS_SPEC_MAX_CURV_K 32      /* probes.curvature.k (curvature.h NS_SPECTRUM_MAX_K)  */
+#define NS_SPEC_MAX_LANCZOS 1000   /* any Lanczos steps (curvature.h NS_LANCZOS_MAX_STEPS) */
+
+/* Whether the curvature probes measure in mode m (ns_mode: 0 train, 1 eval). */
+static inline int ns_curv_in_mode(const ns_probe_config *p, int m)
+{
+    return p->curv && (p->curv_mode == NS_CURV_MODE_BOTH || p->curv_mode == m);
+}
+/* The largest Lanczos basis the curvature probes need (vectors). */
+static inline int ns_curv_max_steps(const ns_probe_config *p)
+{
+    int m = p->curv ? p->curv_steps : 0;
+    if (p->curv && p->curv_slq && p->curv_slq_m > m) m = p->curv_slq_m;
+    if (p->curv && p->curv_layers && p->curv_layer_steps > m) m = p->curv_layer_steps;
+    return m;
+}
 
 /* Everything ONE training run needs. */
 typedef struct ns_run_config {

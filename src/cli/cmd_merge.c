@@ -8,7 +8,11 @@
  * of the shards (same file by device and inode, whatever the name), and each
  * shard is validated against the spec (ns_results_check, in a child process)
  * before any file is created. OUT itself is made as OUT.creating and renamed
- * when its layout is complete (ns_h5_create). */
+ * when its layout is complete (ns_h5_create).
+ *
+ * A shard may be of schema version 1 (an older normsweep): its rows are
+ * copied into a file of the current schema, so `normsweep merge NEW OLD`
+ * converts a file (docs/hdf5-schema.md, "Older files"). */
 #include "normsweep/cli.h"
 #include "normsweep/blas.h"
 #include "normsweep/data.h"
@@ -57,7 +61,8 @@ static int load_spec(const char *shard, ns_spec **spec, char **canon)
     ns_h5 *h = NULL;
     char *text = NULL, *name = NULL, *errors = NULL;
     int code = NS_EXIT_USAGE;
-    if (ns_results_check(shard, NULL, 0) != NS_OK || ns_h5_open(shard, MPI_COMM_NULL, 0, &h) != NS_OK ||
+    if (ns_results_check(shard, NULL, NS_RESULTS_READ_V1) != NS_OK ||
+        ns_h5_open(shard, MPI_COMM_NULL, 0, &h) != NS_OK ||
         ns_h5_get_attr(h, "spec_text", &text) != NS_OK ||
         ns_h5_get_attr(h, "spec_name", &name) != NS_OK ||
         ns_h5_get_attr(h, "spec_canonical", canon) != NS_OK) {
@@ -84,7 +89,7 @@ static int check_shards(int nshards, char **shards, const ns_spec *spec, const c
     for (int k = 0; k < nshards; k++) {
         ns_h5 *h = NULL;
         char *canon = NULL;
-        if (ns_results_check(shards[k], spec, 0) != NS_OK ||
+        if (ns_results_check(shards[k], spec, NS_RESULTS_READ_V1) != NS_OK ||
             ns_h5_open(shards[k], MPI_COMM_NULL, 0, &h) != NS_OK ||
             ns_h5_get_attr(h, "spec_canonical", &canon) != NS_OK) {
             fprintf(stderr, "normsweep merge: %s\n", ns_error_msg());

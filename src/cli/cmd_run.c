@@ -9,12 +9,14 @@
  */
 #include "normsweep/blas.h"
 #include "normsweep/cli.h"
+#include "normsweep/clock.h"
 #include "normsweep/coord.h"
 #include "normsweep/data.h"
 #include "normsweep/fault.h"
 #include "normsweep/mpi_check.h"
 #include "normsweep/results.h"
 #include "normsweep/run.h"
+#include "normsweep/shared_data.h"
 #include "normsweep/spec.h"
 #include "normsweep/version.h"
 #include "cli_util.h"
@@ -36,14 +38,15 @@ typedef struct run_opts {
     int noverrides;
     int resume, force, quiet;
     int shard, nshards;
-    double progress_every;
+    double progress_every, rank_timeout;
 } run_opts;
 
 static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: normsweep run SPEC [KEY=VALUE ...] -o OUT [--resume | --force]\n"
-            "                     [--shard I/N] [--progress-every SECONDS] [--quiet]\n"
+            "                     [--shard I/N] [--progress-every SECONDS] [--rank-timeout SECONDS]\n"
+            "                     [--quiet]\n"
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
             "  progress to OUT.progress.json.\n"
@@ -56,6 +59,9 @@ static void run_usage(FILE *f)
             "                    `normsweep merge`)\n"
             "  --progress-every SECONDS  progress line interval on rank 0 (default 30;\n"
             "                    0: none)\n"
+            "  --rank-timeout SECONDS  a rank silent this long (dead, hung, cut off) stops\n"
+            "                    the sweep; after a stop, ranks silent this long are given\n"
+            "                    up and the job ends (default 300; docs/coordinator.md)\n"
             "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
             "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
             "      3 stopped by a signal (resume with --resume)\n");
@@ -97,6 +103,13 @@ static int parse_one(int argc, char **argv, int *i, run_opts *o)
         o->progress_every = strtod(v, &end);
         if (end == v || *end || !isfinite(o->progress_every) || o->progress_every < 0) {
             fprintf(stderr, "%s: --progress-every needs seconds >= 0, got '%s'\n", who, v);
+            return 2;
+        }
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--rank-timeout", &v, who)) == 1) {
+        char *end;
+        o->rank_timeout = strtod(v, &end);
+        if (end == v || *end || !isfinite(o->rank_timeout) || !(o->rank_timeout > 0)) {
+            fprintf(stderr, "%s: --rank-timeout needs seconds > 0, got '%s'\n", who, v);
             return 2;
         }
     } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--shard", &v, who)) == 1) {
@@ -160,6 +173,7 @@ typedef struct sweep_job {
     int rank, size;
     ns_spec *spec;
     const ns_dataset *data;
+    ns_shared_data_info shared; /* one copy of the data set per node (shared_data.h) */
     int resuming; /* --resume and OUT exists: rank 0 decided, every rank knows */
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
@@ -168,6 +182,9 @@ typedef struct sweep_job {
                             the most costly first)                        */
     int nskip;
     ns_coord_result cr;
+    /* start-up and teardown seconds on rank 0; each start-up step ends in a
+     * collective agreement, so this is the slowest rank's time */
+    double t_mpi_init, t_step[8], t_close;
 } sweep_job;
 
 /* Print every line of a multi-line message from rank 0 only. */
@@ -212,11 +229,34 @@ static int load_spec(sweep_job *j)
     return code;
 }
 
+/* 1b. The same numerics on every rank: a BLAS kernel or thread count that
+ * differs between nodes (a variable exported on the launch node only) would
+ * make a run's traces depend on where it lands. */
+static int check_numerics(sweep_job *j)
+{
+    char v[96];
+    snprintf(v, sizeof v, "%s, %d thread%s", ns_blas_kernel(), ns_blas_threads(),
+             ns_blas_threads() == 1 ? "" : "s");
+    ns_status st = ns_coord_check_uniform(MPI_COMM_WORLD, "BLAS kernel", v);
+    if (st != NS_OK && j->rank == 0)
+        fprintf(stderr, "normsweep run: %s: results would depend on the node a run lands on; "
+                        "set OPENBLAS_CORETYPE / NORMSWEEP_BLAS_THREADS alike on every node "
+                        "(mpirun -x OPENBLAS_CORETYPE)\n",
+                ns_error_msg());
+    return st == NS_OK ? NS_EXIT_OK : st == NS_ERR_ARG ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+}
+
 /* 2. The data set, loaded once per rank and shared by its runs. */
 static int load_data(sweep_job *j)
 {
-    ns_status st = ns_dataset_cache_get(j->spec->data, j->spec->runs[0].data_seed, &j->data);
-    if (st != NS_OK) fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
+    /* NORMSWEEP_SHARED_DATA=0: one private copy per rank (docs/data.md) */
+    const char *env = getenv("NORMSWEEP_SHARED_DATA");
+    int want_shared = !(env && strcmp(env, "0") == 0);
+    ns_status st = ns_shared_dataset_get(MPI_COMM_WORLD, j->spec->data, j->spec->runs[0].data_seed,
+                                         want_shared, &j->data, &j->shared);
+    /* the node's first rank has the message that names the cause */
+    if (st != NS_OK && j->shared.node_rank == 0)
+        fprintf(stderr, "normsweep run: rank %d: %s\n", j->rank, ns_error_msg());
     return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
 }
 
@@ -389,13 +429,38 @@ static int skip_finished(sweep_job *j)
     return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
 }
 
+static const struct {
+    const char *name;
+    int (*fn)(sweep_job *);
+} STARTUP[] = {{"spec", load_spec},   {"blas", check_numerics}, {"data", load_data}, {"plan", plan_runs},
+               {"paths", check_paths}, {"file", open_output}, {"resume", skip_finished}};
+enum { NSTARTUP = sizeof STARTUP / sizeof STARTUP[0] };
+
+/* "start-up 1.23 s: MPI init 0.30, spec 0.01, ..." (bench/sweep_scaling.sh reads it) */
+static void print_startup(const sweep_job *j)
+{
+    double total = j->t_mpi_init;
+    for (int k = 0; k < NSTARTUP; k++) total += j->t_step[k];
+    fprintf(stderr, "normsweep: start-up %.3f s: MPI init %.3f", total, j->t_mpi_init);
+    for (int k = 0; k < NSTARTUP; k++) fprintf(stderr, ", %s %.3f", STARTUP[k].name, j->t_step[k]);
+    fprintf(stderr, "\n");
+}
+
 static void print_banner(const sweep_job *j)
 {
     if (j->rank != 0 || j->o->quiet) return;
+    print_startup(j);
     fprintf(stderr, "normsweep: %s: %d runs (%d to run) on %d rank%s, output %s\n", j->spec->name,
             j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->o->out);
     fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n", ns_blas_kernel(),
             ns_blas_kernel_origin(), ns_blas_threads(), ns_blas_threads() == 1 ? "" : "s");
+    const ns_shared_data_info *sh = &j->shared;
+    if (sh->shared)
+        fprintf(stderr, "normsweep: data %.3g MB, one shared copy per node (%d node%s)\n",
+                (double)sh->bytes / 1e6, sh->nodes, sh->nodes == 1 ? "" : "s");
+    else
+        fprintf(stderr, "normsweep: data %.3g MB per rank (rank 0: %s)\n",
+                (double)ns_dataset_memory(j->data) / 1e6, sh->fallback);
 }
 
 /* ------------------------------------------------------------ one run */
@@ -432,9 +497,9 @@ static void print_summary(const sweep_job *j, int code)
     if (j->rank != 0 || (j->o->quiet && code == NS_EXIT_OK)) return;
     fprintf(stderr,
             "normsweep: %s: %d done, %d diverged, %d failed, %d stopped, %d pending, "
-            "%d skipped in %.1f s\n",
+            "%d skipped in %.1f s (file close %.3f s)\n",
             j->spec->name, cr->n_done, cr->n_diverged, cr->n_failed, cr->n_stopped, cr->n_pending,
-            cr->n_skipped, cr->wall_s);
+            cr->n_skipped, cr->wall_s, j->t_close);
     if (code == NS_EXIT_INCOMPLETE)
         fprintf(stderr, "normsweep: stopped by %s - incomplete: resume with --resume\n",
                 cr->stop_from[0] ? cr->stop_from : ns_signal_name(cr->stop_signal));
@@ -448,7 +513,7 @@ static int run_sweep(sweep_job *j)
     /* --quiet silences the progress lines, not the progress sidecar */
     FILE *devnull = j->o->quiet ? fopen("/dev/null", "w") : NULL;
     ns_coord_opts co = {j->spec->nruns, j->cost, j->skip, j->o->progress_every, j->progress,
-                        devnull ? devnull : stderr};
+                        devnull ? devnull : stderr, j->o->rank_timeout};
     ns_status st = ns_coord_execute(MPI_COMM_WORLD, &co, execute_run, j, &j->cr);
     if (devnull) fclose(devnull);
     if (st == NS_ERR_MPI) {
@@ -456,8 +521,19 @@ static int run_sweep(sweep_job *j)
         fprintf(stderr, "normsweep run: rank %d: %s: aborting the job\n", j->rank, ns_error_msg());
         MPI_Abort(MPI_COMM_WORLD, NS_EXIT_FAIL);
     }
+    if (st == NS_OK && j->cr.n_lost > 0) {
+        /* Ranks were given up (dead, hung, cut off): the collective close and
+         * MPI_Finalize would wait for them forever. Every row written is in
+         * the file already (independent writes); the runs are checkpointed. */
+        fprintf(stderr, "normsweep: rank %d: %d rank%s lost; the file holds every finished run; "
+                        "ending the job: resume it with --resume\n",
+                j->rank, j->cr.n_lost, j->cr.n_lost == 1 ? "" : "s");
+        MPI_Abort(MPI_COMM_WORLD, NS_EXIT_INCOMPLETE);
+    }
     if (st != NS_OK) say0(j->rank, ns_error_msg());
+    double t0 = ns_now_s();
     ns_status cs = ns_results_close(j->res);
+    j->t_close = ns_now_s() - t0;
     j->res = NULL;
     if (cs != NS_OK) say0(j->rank, ns_error_msg());
     int code = st != NS_OK || cs != NS_OK ? NS_EXIT_FAIL
@@ -482,19 +558,20 @@ static void sweep_free(sweep_job *j)
 /* spec -> data -> run list -> paths -> output -> finished runs -> sweep; the
  * first step that fails decides the exit code (the same on every rank).
  * Nothing is written before the output step. */
-static int sweep(const run_opts *o, int rank, int size)
+static int sweep(const run_opts *o, int rank, int size, double t_mpi_init)
 {
     sweep_job j;
     memset(&j, 0, sizeof j);
     j.o = o;
     j.rank = rank;
     j.size = size;
-    int code = load_spec(&j);
-    if (code == NS_EXIT_OK) code = load_data(&j);
-    if (code == NS_EXIT_OK) code = plan_runs(&j);
-    if (code == NS_EXIT_OK) code = check_paths(&j);
-    if (code == NS_EXIT_OK) code = open_output(&j);
-    if (code == NS_EXIT_OK) code = skip_finished(&j);
+    j.t_mpi_init = t_mpi_init;
+    int code = NS_EXIT_OK;
+    for (int k = 0; k < NSTARTUP && code == NS_EXIT_OK; k++) {
+        double t0 = ns_now_s();
+        code = STARTUP[k].fn(&j);
+        j.t_step[k] = ns_now_s() - t0;
+    }
     if (code == NS_EXIT_OK) {
         print_banner(&j);
         code = run_sweep(&j);
@@ -512,12 +589,15 @@ int ns_cmd_run(int argc, char **argv)
      * data loads; it must be recorded (the sweep then stops at once, exit 3),
      * not kill the process with the default action. */
     ns_signals_install();
+    double t0 = ns_now_s();
     MPI_Init(&argc, &argv);
+    double t_mpi_init = ns_now_s() - t0;
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int code = sweep(&o, rank, size);
+    int code = sweep(&o, rank, size, t_mpi_init);
     ns_dataset_cache_clear();
+    ns_shared_data_release(); /* after the cache: its views point into the windows */
     MPI_Finalize();
     return code;
 }

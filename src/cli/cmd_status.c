@@ -37,8 +37,9 @@ static ns_status read_row(ns_h5 *h, size_t i, run_row *r)
 {
     memset(r, 0, sizeof *r);
     NS_TRY(ns_results_status_in(h, i, &r->status));
-    NS_TRY(ns_h5_read_rows(h, "arch", i, 1, r->arch));
-    NS_TRY(ns_h5_read_rows(h, "norm", i, 1, r->norm));
+    size_t idx[1] = {i};
+    NS_TRY(ns_h5_read_str(h, "arch", idx, r->arch, sizeof r->arch));
+    NS_TRY(ns_h5_read_str(h, "norm", idx, r->norm, sizeof r->norm));
     NS_TRY(ns_h5_read_rows(h, "lr", i, 1, &r->lr));
     NS_TRY(ns_h5_read_rows(h, "seed", i, 1, &r->seed));
     NS_TRY(ns_h5_read_rows(h, "steps_done", i, 1, &r->steps_done));
@@ -177,7 +178,7 @@ static void print_row(size_t i, const run_row *r, int json, int first)
 
 static int status_main(const char *path, int all, int json)
 {
-    if (ns_results_check(path, NULL, 0) != NS_OK) {
+    if (ns_results_check(path, NULL, NS_RESULTS_READ_V1) != NS_OK) {
         fprintf(stderr, "normsweep status: %s\n", ns_error_msg());
         return NS_EXIT_USAGE;
     }

@@ -23,7 +23,8 @@ enum {
     NS_UP_STARTED = 4, /* started_run has begun on this rank                   */
     NS_UP_REQUEST = 8, /* give me a run (exactly one reply: ASSIGN or NONE)... */
     NS_UP_IDLE = 16,   /* ...and I hold nothing: never NONE, park me instead   */
-    NS_UP_BYE = 32     /* reply to FINISH: the last message this rank sends    */
+    NS_UP_BYE = 32,    /* reply to FINISH: the last message this rank sends    */
+    NS_UP_ALIVE = 64   /* heartbeat: nothing else sent for NS_HEARTBEAT_S     */
 };
 typedef struct ns_up_msg {
     int flags;
@@ -35,11 +36,12 @@ typedef struct ns_up_msg {
 /* Rank 0 -> worker. FINISH is the last message a worker ever gets; its BYE
  * reply tells rank 0 that nothing more is in flight from that worker. */
 enum { NS_DOWN_ASSIGN = 1, NS_DOWN_NONE, NS_DOWN_STOP, NS_DOWN_FINISH };
+enum { NS_SUMMARY_INTS = 11 };
 typedef struct ns_down_msg {
     int kind;
     int run;                 /* ASSIGN */
     int stop_signal;         /* STOP, FINISH */
-    int summary[10];         /* FINISH: see ns_summary_pack */
+    int summary[NS_SUMMARY_INTS]; /* FINISH: see ns_summary_pack */
 } ns_down_msg;
 
 /* ---------------------------------------------------------------- outbox
@@ -74,7 +76,7 @@ struct ns_coord {
     int stop;        /* a stop is known on this rank */
     int stop_signal; /* signal that caused it (0: programmatic / unknown) */
     char stop_from[128]; /* rank 0: where the stop came from, for messages */
-    int stop_sent;   /* worker: rank 0 knows (told it, or heard it from it) */
+    int stop_sent;   /* worker: its STOP went up (its own stop, or the answer to rank 0's) */
     double t_start;
     ns_outbox out;
     /* The first failed MPI call on this rank (mpi_check.h's policy): from then
@@ -105,7 +107,20 @@ struct ns_coord {
     int held;     /* run assigned to this rank, not started (-1: none) */
     int req_out;  /* a REQUEST is outstanding */
     int finished; /* FINISH received */
+
+    /* ---- lost ranks (lost.c): who stays silent after a stop */
+    double t_stop;          /* when this rank learned of the stop (0: no stop yet) */
+    double rank_timeout_s;  /* resolved ns_coord_opts.rank_timeout_s */
+    int nlost;              /* rank 0: ranks given up; worker: 1 if it gave up rank 0 */
+    double *heard;          /* rank 0: when the last message of each rank came */
+    unsigned char *lost;    /* rank 0: per rank, given up */
+    char *hosts;            /* rank 0: [size][NS_HOST_LEN] processor name of each rank */
+    int noticed;            /* rank 0: the early notice about silent ranks was printed */
+    double next_watch;      /* rank 0: when ns_lost_watch looks again */
+    double t_last_up;       /* worker: when it last sent rank 0 anything */
 };
+enum { NS_HOST_LEN = 64 };
+#define NS_HEARTBEAT_S 5.0 /* a worker that sent nothing for this long says it is alive */
 
 void ns_backoff_reset(ns_backoff *b);
 void ns_backoff_sleep(ns_backoff *b);
@@ -124,8 +139,19 @@ void ns_outbox_free(ns_outbox *o);
  * into NS_RUN_FAILED with the message. */
 void ns_coord_run_one(ns_coord *c, int run, ns_run_outcome *out);
 
-void ns_summary_pack(const ns_coord_result *r, int s[10]);
-void ns_summary_unpack(const int s[10], ns_coord_result *r);
+void ns_summary_pack(const ns_coord_result *r, int s[NS_SUMMARY_INTS]);
+void ns_summary_unpack(const int s[NS_SUMMARY_INTS], ns_coord_result *r);
+
+/* lost.c: ranks that do not answer a stop. */
+ns_status ns_lost_alloc(ns_coord *c);      /* rank 0, in ns_leader_start   */
+void ns_lost_gather_hosts(ns_coord *c);    /* collective, after setup       */
+void ns_lost_stop_seen(ns_coord *c);       /* this rank learned of the stop */
+void ns_lost_heard(ns_coord *c, int src);  /* rank 0: a message from src    */
+int ns_lost_ignored(const ns_coord *c, int src); /* rank 0: src was given up */
+void ns_lost_watch(ns_coord *c);           /* rank 0, every service         */
+int ns_lost_worker_gives_up(ns_coord *c);  /* worker waiting for FINISH     */
+void ns_lost_heartbeat(ns_coord *c);       /* worker, every service         */
+void ns_lost_free(ns_coord *c);
 
 /* Role entry points and pollers. */
 ns_status ns_leader_start(ns_coord *c);

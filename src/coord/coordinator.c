@@ -134,6 +134,7 @@ static void begin_stop(ns_coord *c, int sig, int origin, const char *from)
     c->stop = 1;
     c->stop_signal = sig;
     c->json_dirty = 1;
+    ns_lost_stop_seen(c);
     if (sig == 0)
         snprintf(c->stop_from, sizeof c->stop_from, "a request on rank %d", origin);
     else
@@ -243,10 +244,13 @@ static int service(ns_coord *c)
                              "coordinator: MPI_Recv"))
             return handled;
         m.stop_from[sizeof m.stop_from - 1] = '\0';
+        if (ns_lost_ignored(c, st.MPI_SOURCE)) continue; /* given up: its runs are pending */
         handle_up(c, st.MPI_SOURCE, &m);
+        ns_lost_heard(c, st.MPI_SOURCE); /* after handle_up: a STOP from it sets t_stop */
         handled++;
     }
     ns_outbox_progress(c);
+    ns_lost_watch(c);
     progress_tick(c);
     return handled;
 }
@@ -270,6 +274,7 @@ ns_status ns_leader_start(ns_coord *c)
     NS_CHECK(c->order && c->state && c->seq && c->t_run && c->runs && c->parked && c->eta_cost &&
                  c->eta_elapsed,
              NS_ERR_NOMEM, "coordinator: cannot allocate the state of %d runs", n);
+    NS_TRY(ns_lost_alloc(c));
     for (int r = 0; r < n; r++) {
         c->seq[r] = -1;
         c->runs[r].rank = -1;
@@ -317,7 +322,9 @@ static void leader_dispatch(ns_coord *c)
             ns_backoff_reset(&b);
             continue;
         }
-        if (c->nparked == c->size - 1) return;
+        /* Nothing for rank 0 to run: done once every worker is parked, which
+         * means each has reported everything it was given (or was given up). */
+        if (c->nparked + c->nlost == c->size - 1) return;
         ns_backoff_sleep(&b);
     }
 }
@@ -336,12 +343,13 @@ void ns_leader_loop(ns_coord *c)
     ns_down_msg fin = {.kind = NS_DOWN_FINISH, .run = -1, .stop_signal = c->stop_signal};
     ns_summary_pack(&sum, fin.summary);
     c->finishing = 1;
-    for (int w = 1; w < c->size; w++) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
+    for (int w = 1; w < c->size; w++)
+        if (!c->lost[w]) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
     /* Wait for every BYE: then no message of this sweep is left unreceived
      * when the communicator is freed. */
     ns_backoff b;
     ns_backoff_reset(&b);
-    while (c->nbye < c->size - 1 && !c->err)
+    while (c->nbye < c->size - 1 - c->nlost && !c->err)
         if (service(c) == 0) ns_backoff_sleep(&b);
     if (c->opts->progress_every_s > 0) {
         char line[512];
@@ -364,8 +372,9 @@ void ns_leader_result(ns_coord *c, ns_coord_result *res)
     res->n_pending = c->nq - (res->n_done + res->n_diverged + res->n_failed + res->n_stopped);
     res->stop_requested = c->stop;
     res->stop_signal = c->stop_signal;
+    res->n_lost = c->nlost;
     snprintf(res->stop_from, sizeof res->stop_from, "%s", c->stop_from);
-    res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0;
+    res->complete = !c->stop && res->n_pending == 0 && res->n_stopped == 0 && c->nlost == 0;
 }
 
 void ns_leader_free(ns_coord *c)
@@ -378,6 +387,7 @@ void ns_leader_free(ns_coord *c)
     free(c->parked);
     free(c->eta_cost);
     free(c->eta_elapsed);
+    ns_lost_free(c);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -459,11 +469,13 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
     c->opts = o;
     c->nruns = o->nruns;
     c->held = -1;
+    c->rank_timeout_s = o->rank_timeout_s > 0 ? o->rank_timeout_s : NS_COORD_RANK_TIMEOUT_S;
     /* A private communicator: our tags cannot meet the caller's messages. */
     if (!ns_coord_mpi_ok(c, MPI_Comm_dup(comm, &c->comm), "ns_coord_execute: MPI_Comm_dup"))
         return ns_error_set(c->err, "%s", c->err_msg);
     ns_status st = coord_setup(c, o);
     if (st == NS_OK) {
+        ns_lost_gather_hosts(c);
         if (c->rank == 0) {
             ns_leader_loop(c);
             ns_leader_result(c, res);
@@ -472,14 +484,17 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
         } else {
             ns_worker_loop(c, res);
         }
-        if (!c->err) ns_outbox_drain(c);
+        /* Sends to a lost rank may never complete: their slots stay allocated
+         * (the caller ends the job with MPI_Abort). */
+        if (!c->err && c->nlost == 0) ns_outbox_drain(c);
     }
     res->wall_s = ns_now_s() - c->t_start;
     if (c->rank == 0) ns_leader_free(c);
-    ns_outbox_free(&c->out);
-    /* After an MPI failure the other ranks may never arrive: the collective
-     * free is skipped (the caller aborts the job). */
-    if (!c->err) ns_coord_mpi_ok(c, MPI_Comm_free(&c->comm), "ns_coord_execute: MPI_Comm_free");
+    if (c->nlost == 0) ns_outbox_free(&c->out);
+    /* After an MPI failure or a lost rank the others may never arrive: the
+     * collective free is skipped (the caller aborts the job). */
+    if (!c->err && c->nlost == 0)
+        ns_coord_mpi_ok(c, MPI_Comm_free(&c->comm), "ns_coord_execute: MPI_Comm_free");
     if (c->err) return ns_error_set(c->err, "%s", c->err_msg);
     return st;
 }

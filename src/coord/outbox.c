@@ -125,15 +125,15 @@ void ns_coord_run_one(ns_coord *c, int run, ns_run_outcome *out)
     out->msg[sizeof out->msg - 1] = '\0';
 }
 
-void ns_summary_pack(const ns_coord_result *r, int s[10])
+void ns_summary_pack(const ns_coord_result *r, int s[NS_SUMMARY_INTS])
 {
-    int v[10] = {r->complete,   r->stop_requested, r->stop_signal, r->n_done,
-                 r->n_diverged, r->n_failed,       r->n_stopped,   r->n_pending,
-                 r->n_skipped,  r->nruns};
+    int v[NS_SUMMARY_INTS] = {r->complete,   r->stop_requested, r->stop_signal, r->n_done,
+                              r->n_diverged, r->n_failed,       r->n_stopped,   r->n_pending,
+                              r->n_skipped,  r->nruns,          r->n_lost};
     memcpy(s, v, sizeof v);
 }
 
-void ns_summary_unpack(const int s[10], ns_coord_result *r)
+void ns_summary_unpack(const int s[NS_SUMMARY_INTS], ns_coord_result *r)
 {
     r->complete = s[0];
     r->stop_requested = s[1];
@@ -145,4 +145,5 @@ void ns_summary_unpack(const int s[10], ns_coord_result *r)
     r->n_pending = s[7];
     r->n_skipped = s[8];
     r->nruns = s[9];
+    r->n_lost = s[10];
 }

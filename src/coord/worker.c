@@ -6,6 +6,7 @@
  * wait. While it waits it sleeps (MPI_Test + nanosleep backoff), it never sits
  * in a blocking MPI call. */
 #include "coord_internal.h"
+#include "normsweep/clock.h"
 
 #include <string.h>
 
@@ -19,6 +20,16 @@ static void post_recv(ns_coord *c)
 static void send_up(ns_coord *c, const ns_up_msg *m)
 {
     ns_outbox_send(c, 0, NS_TAG_UP, m, (int)sizeof *m);
+    c->t_last_up = ns_now_s();
+}
+
+/* lost.c's heartbeat: rank 0 hears from every live worker at least this often
+ * (given a poll per step), so a silent one is dead, hung or cut off. */
+void ns_lost_heartbeat(ns_coord *c)
+{
+    if (c->finished || c->err || ns_now_s() - c->t_last_up < NS_HEARTBEAT_S) return;
+    ns_up_msg m = {.flags = NS_UP_ALIVE, .report_run = -1, .started_run = -1};
+    send_up(c, &m);
 }
 
 static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
@@ -34,9 +45,10 @@ static void handle_down(ns_coord *c, const ns_down_msg *d, ns_coord_result *fin)
         c->req_out = 0;
         break;
     case NS_DOWN_STOP:
+        /* Answered with a STOP of ours (unless sent already): that tells rank
+         * 0 this rank is alive (lost.c), within one step of the stop. */
         if (!c->stop) c->stop_signal = d->stop_signal;
         c->stop = 1;
-        c->stop_sent = 1; /* rank 0 knows already */
         break;
     case NS_DOWN_FINISH:
         NS_ASSERT(fin); /* only in the worker loop, never inside a run */
@@ -68,6 +80,7 @@ static int service(ns_coord *c, ns_coord_result *fin)
         c->stop = 1;
         c->stop_signal = ns_signals_caught();
     }
+    if (c->stop) ns_lost_stop_seen(c);
     if (c->stop && !c->stop_sent && !c->finished) {
         ns_up_msg m = {.flags = NS_UP_STOP, .report_run = -1, .started_run = -1,
                        .stop_signal = c->stop_signal};
@@ -75,6 +88,7 @@ static int service(ns_coord *c, ns_coord_result *fin)
         send_up(c, &m);
         c->stop_sent = 1;
     }
+    ns_lost_heartbeat(c);
     ns_outbox_progress(c);
     return handled;
 }
@@ -120,6 +134,15 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
             send_up(c, &m);
             c->req_out = 1;
             continue; /* the reply may already be there after a fast rank 0 */
+        }
+        if (ns_lost_worker_gives_up(c)) {
+            /* No FINISH will come: leave without BYE; the caller aborts the job. */
+            ns_coord_mpi_ok(c, MPI_Cancel(&c->down_req), "worker: MPI_Cancel");
+            res->nruns = c->nruns;
+            res->stop_requested = 1;
+            res->stop_signal = c->stop_signal;
+            res->n_lost = 1;
+            return;
         }
         ns_backoff_sleep(&b);
     }

@@ -97,6 +97,10 @@ ns_status ns_dataset_info_get(const char *spec, ns_dataset_info *out)
 void ns_dataset_free(ns_dataset *d)
 {
     if (!d) return;
+    if (d->storage) { /* a view: the arrays belong to the caller's buffer */
+        free(d);
+        return;
+    }
     free(d->x_train); free(d->x_test);
     free(d->y_train); free(d->y_test);
     free(d->t_train); free(d->t_test);
@@ -255,21 +259,33 @@ typedef struct cache_entry {
 static cache_entry *cache_head;
 static int cache_nloads;
 
+static void cache_key(const ns_data_spec *s, uint64_t data_seed, char key[300])
+{
+    int seeded = s->kind == NS_DATA_SYNTH_DLN || s->kind == NS_DATA_SYNTH_CLS;
+    if (seeded) snprintf(key, 300, "%s#seed=%" PRIu64, s->canonical, data_seed);
+    else snprintf(key, 300, "%s", s->canonical);
+}
+
+static cache_entry *cache_find(const char *key)
+{
+    for (cache_entry *e = cache_head; e; e = e->next)
+        if (strcmp(e->key, key) == 0) return e;
+    return NULL;
+}
+
 ns_status ns_dataset_cache_get(const char *spec, uint64_t data_seed, const ns_dataset **out)
 {
     *out = NULL;
     ns_data_spec s;
     NS_TRY(ns_data_spec_parse(spec, &s));
-    int seeded = s.kind == NS_DATA_SYNTH_DLN || s.kind == NS_DATA_SYNTH_CLS;
     char key[300];
-    if (seeded) snprintf(key, sizeof key, "%s#seed=%" PRIu64, s.canonical, data_seed);
-    else snprintf(key, sizeof key, "%s", s.canonical);
-    for (cache_entry *e = cache_head; e; e = e->next)
-        if (strcmp(e->key, key) == 0) {
-            *out = e->d;
-            return NS_OK;
-        }
-    cache_entry *e = calloc(1, sizeof *e);
+    cache_key(&s, data_seed, key);
+    cache_entry *e = cache_find(key);
+    if (e) {
+        *out = e->d;
+        return NS_OK;
+    }
+    e = calloc(1, sizeof *e);
     NS_CHECK(e, NS_ERR_NOMEM, "%s: out of memory", s.canonical);
     ns_status st = load_parsed(&s, data_seed, &e->d);
     if (st != NS_OK) {
@@ -281,6 +297,22 @@ ns_status ns_dataset_cache_get(const char *spec, uint64_t data_seed, const ns_da
     cache_head = e;
     cache_nloads++;
     *out = e->d;
+    return NS_OK;
+}
+
+ns_status ns_dataset_cache_adopt(const char *spec, uint64_t data_seed, ns_dataset *d)
+{
+    ns_data_spec s;
+    NS_TRY(ns_data_spec_parse(spec, &s));
+    char key[300];
+    cache_key(&s, data_seed, key);
+    NS_CHECK(!cache_find(key), NS_ERR_ARG, "%s: data set already in the cache", s.canonical);
+    cache_entry *e = calloc(1, sizeof *e);
+    NS_CHECK(e, NS_ERR_NOMEM, "%s: out of memory", s.canonical);
+    snprintf(e->key, sizeof e->key, "%s", key);
+    e->d = d;
+    e->next = cache_head;
+    cache_head = e;
     return NS_OK;
 }
 

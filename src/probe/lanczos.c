@@ -15,6 +15,7 @@
 #include "probe_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,51 +24,71 @@ ns_spectrum_config ns_spectrum_defaults(void)
     return (ns_spectrum_config){.k = 3, .steps = 20, .tol = 1e-3, .residuals = 1};
 }
 
-ns_status ns_lanczos_ws_alloc(ns_lanczos_ws *ws, size_t n, int m)
+/* The workspace's arrays, in the order they are laid out (each on a 64-byte
+ * line): (field, element type, count). */
+#define LANCZOS_ARRAYS(X, n, m)                                                                   \
+    X(Q, float, (m) * (n)) X(r, double, n) X(y, float, n) X(ay, float, n) X(x, float, n)          \
+    X(ax, float, n) X(alpha, double, m) X(beta, double, m) X(theta, double, m)                   \
+    X(S, double, (m) * (m)) X(work, double, m) X(qg, double, m)
+
+#define WS_ALIGN 64
+
+/* Lay the arrays out from offset 0 of base (NULL: only measure). */
+static size_t ws_layout(ns_lanczos_ws *ws, size_t n, size_t m, char *base)
 {
-    NS_CHECK(ws && n > 0 && m >= 1 && m <= NS_LANCZOS_MAX_STEPS, NS_ERR_ARG,
+    size_t off = 0;
+#define WS_PLACE(f, type, count)                                                                  \
+    off = (off + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;                                              \
+    if (base) ws->f = (type *)(void *)(base + off);                                               \
+    off += (count) * sizeof(type);
+    LANCZOS_ARRAYS(WS_PLACE, n, m)
+#undef WS_PLACE
+    return off;
+}
+
+static ns_status ws_check(size_t n, int m)
+{
+    NS_CHECK(n > 0 && m >= 1 && m <= NS_LANCZOS_MAX_STEPS, NS_ERR_ARG,
              "lanczos: workspace needs n > 0 and 1 <= m <= %d (got n %zu, m %d)",
              NS_LANCZOS_MAX_STEPS, n, m);
     NS_CHECK(n <= ((size_t)1 << 40) / (size_t)m, NS_ERR_ARG,
              "lanczos: basis of %d x %zu floats is too large", m, n);
+    return NS_OK;
+}
+
+size_t ns_lanczos_ws_bytes(size_t n, int m)
+{
+    return ws_check(n, m) == NS_OK ? ws_layout(NULL, n, (size_t)m, NULL) : 0;
+}
+
+ns_status ns_lanczos_ws_place(ns_lanczos_ws *ws, size_t n, int m, void *mem)
+{
+    NS_CHECK(ws && mem && ((uintptr_t)mem % WS_ALIGN) == 0, NS_ERR_ARG,
+             "lanczos: workspace memory must be 64-byte aligned");
+    NS_TRY(ws_check(n, m));
     *ws = (ns_lanczos_ws){.n = n, .m = m};
-    const size_t mm = (size_t)m;
-    ws->Q = malloc(mm * n * sizeof(float));
-    ws->r = malloc(n * sizeof(double));
-    ws->y = malloc(n * sizeof(float));
-    ws->ay = malloc(n * sizeof(float));
-    ws->x = malloc(n * sizeof(float));
-    ws->ax = malloc(n * sizeof(float));
-    ws->alpha = malloc(mm * sizeof(double));
-    ws->beta = malloc(mm * sizeof(double));
-    ws->theta = malloc(mm * sizeof(double));
-    ws->S = malloc(mm * mm * sizeof(double));
-    ws->work = malloc(mm * sizeof(double));
-    ws->qg = malloc(mm * sizeof(double));
-    if (!ws->Q || !ws->r || !ws->y || !ws->ay || !ws->x || !ws->ax || !ws->alpha || !ws->beta ||
-        !ws->theta || !ws->S || !ws->work || !ws->qg) {
-        ns_lanczos_ws_free(ws);
+    ws_layout(ws, n, (size_t)m, mem);
+    return NS_OK;
+}
+
+ns_status ns_lanczos_ws_alloc(ns_lanczos_ws *ws, size_t n, int m)
+{
+    NS_CHECK(ws, NS_ERR_ARG, "lanczos: NULL workspace");
+    NS_TRY(ws_check(n, m));
+    size_t bytes = (ns_lanczos_ws_bytes(n, m) + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;
+    void *mem = aligned_alloc(WS_ALIGN, bytes);
+    if (!mem)
         return ns_error_set(NS_ERR_NOMEM, "lanczos: cannot allocate a basis of %d x %zu floats",
                             m, n);
-    }
+    NS_TRY(ns_lanczos_ws_place(ws, n, m, mem));
+    ws->owned = mem;
     return NS_OK;
 }
 
 void ns_lanczos_ws_free(ns_lanczos_ws *ws)
 {
     if (!ws) return;
-    free(ws->Q);
-    free(ws->r);
-    free(ws->y);
-    free(ws->ay);
-    free(ws->x);
-    free(ws->ax);
-    free(ws->alpha);
-    free(ws->beta);
-    free(ws->theta);
-    free(ws->S);
-    free(ws->work);
-    free(ws->qg);
+    free(ws->owned);
     *ws = (ns_lanczos_ws){0};
 }
 

@@ -3,6 +3,7 @@
 #ifndef NS_RUN_INTERNAL_H
 #define NS_RUN_INTERNAL_H
 
+#include "normsweep/curvature.h"
 #include "normsweep/net.h"
 #include "normsweep/probe.h"
 #include "normsweep/run.h"
@@ -62,7 +63,22 @@ typedef struct ns_run_glue {
     X(double, thm_lhs, z.M)                                                                        \
     X(double, thm_rhs, z.M)                                                                        \
     X(double, unit_lhs, z.max_units)   /* Theorem 4.1 per unit of one layer                 */     \
-    X(double, unit_rhs, z.max_units)
+    X(double, unit_rhs, z.max_units)                                                               \
+    /* exact curvature (run_curv.c; all empty when it is off) */                                   \
+    X(char, lanczos_mem, z.lanczos)    /* the Lanczos workspace (ns_lanczos_ws_place)       */     \
+    X(float, curv_u, z.cn)             /* Hutchinson z / the FD check's displacement u      */     \
+    X(float, curv_hu, z.cn)            /*   A z / the FD product D_h(u)                     */     \
+    X(float, curv_hx, z.cn)            /*   the exact H u of the FD check                   */     \
+    X(float, curv_scratch, z.cn)       /*   the FD error estimate's second product          */     \
+    /* the curvature records, [ns_mode][...] */                                                    \
+    X(double, curv_top, 2 * z.K)                                                                   \
+    X(double, curv_top_res, 2 * z.K)                                                               \
+    X(int, curv_top_conv, 2 * z.K)                                                                 \
+    X(double, slq_nodes, 2 * z.V * z.SM)                                                           \
+    X(double, slq_weights, 2 * z.V * z.SM)                                                         \
+    X(double, curv_layer, 2 * z.CL)                                                                \
+    X(double, curv_layer_res, 2 * z.CL)                                                            \
+    X(int, curv_layer_conv, 2 * z.CL)
 
 /* A run's probe state.
  *
@@ -91,6 +107,9 @@ typedef struct ns_run_probe {
     ns_run_glue glue;
     ns_objective obj;
     ns_probe_ws ws_in_place, ws_hessian;
+    ns_lanczos_ws lanczos;     /* placed in lanczos_mem                          */
+    struct ns_hvp *hvp;        /* the exact HVP engine's buffers (its own; NULL
+                                  unless the curvature probes need exact products) */
     void *block;
     int nics; /* entries of ics_sel in use */
 #define NS_RUN_PROBE_FIELD(type, name, len) type *name;
@@ -100,6 +119,14 @@ typedef struct ns_run_probe {
 
 ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_run_dims *dims,
                             ns_net *net);
+/* The exact curvature of probe step `step` at w_t = p->wsave (run_curv.c):
+ * fills rec->curv[] for every mode the config asks (the others NaN), leaves
+ * net->params at a probe point and net->grads overwritten, like the other
+ * probes. curv_init makes its engine (after the table is laid out),
+ * curv_free releases it. */
+ns_status ns_run_curv_init(ns_run_probe *p);
+void ns_run_curv_free(ns_run_probe *p);
+ns_status ns_run_probe_curvature(ns_run_probe *p, int64_t step, ns_probe_rec *rec);
 void ns_run_probe_free(ns_run_probe *p);
 /* Install / remove the backward hook that evaluates Theorem 4.1 per BN layer
  * during the training step's own backward pass. */

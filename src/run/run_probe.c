@@ -79,6 +79,10 @@ typedef struct ns_run_probe_sizes {
     size_t n;             /* parameters                                                 */
     size_t max_units;     /* most channels of a tracked activation                      */
     size_t max_sample;    /* most values of one unit in a batch (batch * h * w)          */
+    /* exact curvature (0 when off): */
+    size_t lanczos;       /* bytes of the Lanczos workspace                             */
+    size_t cn;            /* parameters, for its vectors                                */
+    size_t K, V, SM, CL;  /* top eigenvalues, SLQ vectors x steps, per-layer blocks     */
 } ns_run_probe_sizes;
 
 /* Every array starts on a cache line (and so suits any element type). */
@@ -119,14 +123,24 @@ static void ns_run_probe_bind(ns_run_probe *p, ns_net *net)
 static ns_run_probe_sizes probe_sizes(const ns_run_config *cfg, const ns_run_dims *d,
                                       const ns_net *net)
 {
-    ns_run_probe_sizes z = {(size_t)d->nlayers, (size_t)d->nnorm,
-                            (size_t)(d->nunits > 0 ? d->nunits : 0), (size_t)d->nquant,
-                            (size_t)d->neta, net->nparams, 1, 1};
+    ns_run_probe_sizes z = {.L = (size_t)d->nlayers, .M = (size_t)d->nnorm,
+                            .U = (size_t)(d->nunits > 0 ? d->nunits : 0), .Q = (size_t)d->nquant,
+                            .E = (size_t)d->neta, .n = net->nparams, .max_units = 1,
+                            .max_sample = 1};
     for (int j = 0; j < d->nnorm; j++) {
         ns_shape s = net->layers[tracked_layer(net, j)].out_shape;
         if ((size_t)s.c > z.max_units) z.max_units = (size_t)s.c;
         size_t sample = (size_t)cfg->batch * s.h * s.w;
         if (sample > z.max_sample) z.max_sample = sample;
+    }
+    const ns_probe_config *pc = &cfg->probe;
+    if (pc->curv) {
+        z.lanczos = ns_lanczos_ws_bytes(net->nparams, ns_curv_max_steps(pc));
+        z.cn = net->nparams;
+        z.K = (size_t)d->neig;
+        z.V = (size_t)d->nslq_v;
+        z.SM = (size_t)d->nslq_m;
+        z.CL = pc->curv_layers ? z.L : 0;
     }
     return z;
 }
@@ -195,11 +209,12 @@ ns_status ns_run_probe_init(ns_run_probe *p, const ns_run_config *cfg, const ns_
     /* NaN until measured; without thm41 they stay NaN (attach refills them) */
     fill_nan(p->thm_lhs, (size_t)M);
     fill_nan(p->thm_rhs, (size_t)M);
-    return NS_OK;
+    return ns_run_curv_init(p);
 }
 
 void ns_run_probe_free(ns_run_probe *p)
 {
+    ns_run_curv_free(p);
     free(p->block);
     memset(p, 0, sizeof *p);
 }
@@ -331,6 +346,7 @@ ns_status ns_run_probe_step(ns_run_probe *p, ns_net *net, ns_optim *opt,
     NS_TRY(ns_run_probe_landscape(p, ns_optim_lr(opt, step), step, &rec.beta_eff,
                                   &rec.rand_beta_eff));
     NS_TRY(probe_hessian(p, step, &rec));
+    NS_TRY(ns_run_probe_curvature(p, step, &rec));
 
     /* The step's real update, exactly as a step without probes makes it. */
     ns_run_probe_restore(p, p->wsave);

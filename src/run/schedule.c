@@ -92,6 +92,10 @@ ns_status ns_run_dims_get(const ns_run_config *cfg, const ns_dataset_info *info,
     d->neta = cfg->probe.landscape ? cfg->probe.eta_count : 0;
     d->nunits = cfg->probe.act_units;
     d->nquant = cfg->probe.act_units > 0 ? cfg->probe.act_nquantiles : 0;
+    const ns_probe_config *pc = &cfg->probe;
+    d->neig = pc->curv ? pc->curv_k : 0;
+    d->nslq_v = pc->curv && pc->curv_slq ? pc->curv_slq_nv : 0;
+    d->nslq_m = pc->curv && pc->curv_slq ? pc->curv_slq_m : 0;
 
     int nout = info->nclasses > 0 ? info->nclasses : info->target_dim;
     ns_arch a;

@@ -7,8 +7,8 @@
  * reports its own outcome and all adopt the first failure (ns_coll_agree).
  * Either way every rank returns the same status with the same message.
  *
- * MPI return codes are checked everywhere (ns_mpi_check_file, which names the file): a failed call is
- * NS_ERR_MPI naming the call and the file. comm == MPI_COMM_NULL means a
+ * MPI return codes are checked everywhere (ns_mpi_check_file, which names
+ * the file): a failed call is NS_ERR_MPI naming the call and the file. comm == MPI_COMM_NULL means a
  * serial (one-process) file: nothing to agree on; so does an MPI that is not
  * running (the caller's own check refuses that case). */
 #ifndef NS_STORE_COLLECTIVE_H

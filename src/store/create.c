@@ -116,6 +116,10 @@ static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "units", V->units);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "long_name", V->long_name);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "description", V->description);
+    if (st == NS_OK) st = put_opt_attr(h, did, V->name, "coordinates", V->coordinates);
+    /* fixed-length text: xarray decodes it to str (not bytes) when told the encoding */
+    if (st == NS_OK && V->type == NS_H5_STR)
+        st = put_opt_attr(h, did, V->name, "_Encoding", "utf-8");
     H5Dclose(did);
     return st;
 }
@@ -208,13 +212,60 @@ static ns_status build(ns_h5 *h, MPI_Comm comm, const ns_h5_layout *L, int rank,
     /* metadata on disk before anyone writes a row: a crash from here on leaves a readable file */
     if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
         st = ns_h5_err(h->path, "H5Fflush after creating the layout failed");
-    NS_TRY(ns_coll_agree(comm, h->path, st));
-    if (rank == 0) trim(h->file, tmp);
-    st = rank == 0 && rename(tmp, h->path) != 0
-             ? ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", h->path, tmp,
-                            strerror(errno))
-             : NS_OK;
-    return ns_coll_from_root(comm, h->path, st);
+    return ns_coll_agree(comm, h->path, st);
+}
+
+static int has_init(const ns_h5_layout *L)
+{
+    for (int i = 0; i < L->nvars; i++)
+        if (L->vars[i].init) return 1;
+    return 0;
+}
+
+/* Rank 0, with the serial driver: every variable's initial values (parallel
+ * HDF5 cannot write variable-length strings at all), then give back the
+ * unused reservation. */
+static ns_status write_inits(const char *path, const char *tmp, const ns_h5_layout *L)
+{
+    ns_h5 *s = NULL;
+    NS_TRY(ns_h5_open(tmp, MPI_COMM_NULL, 1, &s));
+    ns_status st = NS_OK;
+    for (int i = 0; st == NS_OK && i < L->nvars; i++)
+        if (L->vars[i].init) st = ns_h5_write_rows(s, L->vars[i].name, 0, L->dims[ns_h5_layout_find_dim(L, L->vars[i].dims[0])].size, L->vars[i].init);
+    if (st == NS_OK && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)
+        st = ns_h5_err(path, "H5Fflush after writing the initial values failed");
+    if (st == NS_OK) trim(s->file, tmp);
+    ns_status cs = ns_h5_close(s);
+    if (st != NS_OK) return st;
+    if (cs != NS_OK) return cs;
+    return NS_OK;
+}
+
+/* The built file at its name: initial values written, renamed, and open as *h. */
+static ns_status finish(ns_h5 **h, MPI_Comm comm, const ns_h5_layout *L, int rank,
+                        const char *tmp)
+{
+    const char *path = (*h)->path;
+    ns_status st = NS_OK;
+    int reopen = has_init(L);
+    if (reopen) {
+        char *keep = strdup(path);
+        NS_CHECK(keep, NS_ERR_NOMEM, "out of memory");
+        st = ns_coll_agree(comm, keep, ns_h5_close(*h)); /* collective */
+        *h = NULL;
+        if (st == NS_OK) st = ns_coll_from_root(comm, keep, rank == 0 ? write_inits(keep, tmp, L) : NS_OK);
+        if (st == NS_OK && rank == 0 && rename(tmp, keep) != 0)
+            st = ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", keep, tmp, strerror(errno));
+        st = ns_coll_from_root(comm, keep, st);
+        if (st == NS_OK) st = ns_h5_open(keep, comm, 1, h);
+        free(keep);
+        return st;
+    }
+    if (rank == 0) trim((*h)->file, tmp);
+    if (rank == 0 && rename(tmp, path) != 0)
+        st = ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+    NS_TRY(ns_coll_from_root(comm, path, st));
+    return ns_coll_agree(comm, path, ns_h5_load_table(*h));
 }
 
 static ns_status create_file(const char *path, MPI_Comm comm, const ns_h5_layout *L, int rank,
@@ -267,7 +318,7 @@ static ns_status create_file(const char *path, MPI_Comm comm, const ns_h5_layout
     H5Pclose(fa);
     st = ns_coll_agree(comm, path, st);
     if (st == NS_OK) st = build(h, comm, L, rank, tmp, need);
-    if (st == NS_OK) st = ns_coll_agree(comm, path, ns_h5_load_table(h));
+    if (st == NS_OK) st = finish(&h, comm, L, rank, tmp);
     if (st != NS_OK) {
         ns_h5_free_handle(h); /* collective close of whatever was made */
         if (rank == 0) unlink(tmp);

@@ -66,6 +66,8 @@ ns_status ns_h5_load_table(ns_h5 *h);
 /* Dataset by name, or NULL with NS_ERR_ARG set naming the file and var. */
 ns_h5_dset *ns_h5_find(ns_h5 *h, const char *var);
 
+/* Cells of variable V of L (product of its dim sizes). */
+size_t ns_h5_layout_cells(const ns_h5_layout *L, const ns_h5_var *V);
 /* Index of the dim named name in L, or -1. */
 int ns_h5_layout_find_dim(const ns_h5_layout *L, const char *name);
 /* Collective over comm: every rank's layout is valid and all ranks passed the

@@ -85,15 +85,22 @@ size_t ns_h5_type_size(ns_h5_type t, int str_len)
     case NS_H5_I32: return 4;
     case NS_H5_I64: return 8;
     case NS_H5_STR: return str_len > 0 ? (size_t)str_len : 0;
+    case NS_H5_VSTR: return sizeof(char *);
     }
     return 0;
 }
 
+/* UTF-8 strings: str_len bytes NUL-padded, or variable length (str_len 0). */
 static hid_t str_type(int str_len)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, (size_t)str_len);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    if (str_len > 0) {
+        H5Tset_size(t, (size_t)str_len);
+        H5Tset_strpad(t, H5T_STR_NULLPAD);
+    } else {
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_strpad(t, H5T_STR_NULLTERM);
+    }
     H5Tset_cset(t, H5T_CSET_UTF8);
     return t;
 }
@@ -107,6 +114,7 @@ hid_t ns_h5_file_type(ns_h5_type t, int str_len)
     case NS_H5_I32: return H5Tcopy(H5T_STD_I32LE);
     case NS_H5_I64: return H5Tcopy(H5T_STD_I64LE);
     case NS_H5_STR: return str_type(str_len);
+    case NS_H5_VSTR: return str_type(0);
     }
     return H5I_INVALID_HID;
 }
@@ -119,6 +127,7 @@ hid_t ns_h5_mem_type(ns_h5_type t, int str_len)
     case NS_H5_I32: return H5Tcopy(H5T_NATIVE_INT32);
     case NS_H5_I64: return H5Tcopy(H5T_NATIVE_INT64);
     case NS_H5_STR: return str_type(str_len);
+    case NS_H5_VSTR: return str_type(0);
     }
     return H5I_INVALID_HID;
 }
@@ -131,6 +140,7 @@ void ns_h5_fill_value(ns_h5_type t, int str_len, void *buf)
     case NS_H5_I32: *(int32_t *)buf = NS_H5_FILL_INT; break;
     case NS_H5_I64: *(int64_t *)buf = NS_H5_FILL_INT; break;
     case NS_H5_STR: memset(buf, 0, (size_t)str_len); break;
+    case NS_H5_VSTR: *(const char **)buf = ""; break;
     }
 }
 
@@ -146,6 +156,11 @@ int ns_h5_all_fill(ns_h5_type t, int str_len, const void *p, size_t n)
             for (int k = 0; k < str_len; k++)
                 if (((const char *)p)[i * (size_t)str_len + (size_t)k] != 0) return 0;
             break;
+        case NS_H5_VSTR: {
+            const char *v = ((const char *const *)p)[i];
+            if (v && *v) return 0;
+            break;
+        }
         }
     }
     return 1;
@@ -162,13 +177,14 @@ static ns_status classify_type(const char *path, const char *name, hid_t ft, ns_
     else if (c == H5T_FLOAT && sz == 8) *t = NS_H5_F64;
     else if (c == H5T_INTEGER && sz == 4 && H5Tget_sign(ft) == H5T_SGN_2) *t = NS_H5_I32;
     else if (c == H5T_INTEGER && sz == 8 && H5Tget_sign(ft) == H5T_SGN_2) *t = NS_H5_I64;
+    else if (c == H5T_STRING && H5Tis_variable_str(ft) > 0) *t = NS_H5_VSTR;
     else if (c == H5T_STRING && H5Tis_variable_str(ft) == 0 && sz <= (size_t)INT32_MAX) {
         *t = NS_H5_STR;
         *str_len = (int)sz;
     } else
         return ns_error_set(NS_ERR_FORMAT,
                             "%s: dataset '%s' has a datatype the store does not handle (class %d, "
-                            "%zu bytes); expected float32/64, signed int32/64 or fixed string",
+                            "%zu bytes); expected float32/64, signed int32/64 or a string",
                             path, name, (int)c, sz);
     return NS_OK;
 }
@@ -242,6 +258,9 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
     }
     ns_h5_info *I = &d->info;
     ns_status st = classify_type(P, d->name, ft, &I->type, &I->str_len);
+    /* text is read in the file's own character set (ASCII from other tools, UTF-8
+     * from ours): HDF5 does not convert between the two */
+    hid_t cset = I->type == NS_H5_STR || I->type == NS_H5_VSTR ? H5Tget_cset(ft) : H5T_CSET_ERROR;
     H5Tclose(ft);
     int nd = H5Sget_simple_extent_ndims(sp);
     hsize_t shp[H5S_MAX_RANK];
@@ -260,6 +279,7 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
         if (i > 0) I->row_elems *= I->shape[i];
     }
     d->mtype = ns_h5_mem_type(I->type, I->str_len);
+    if (cset != H5T_CSET_ERROR && d->mtype >= 0) H5Tset_cset(d->mtype, cset);
     d->is_scale = H5DSis_scale(d->id) > 0;
     for (int i = 0; i < nd; i++) {
         d->dimname[i][0] = '\0';

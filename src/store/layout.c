@@ -13,7 +13,7 @@
 
 /* ------------------------------------------------------------ validation */
 
-static int valid_type(ns_h5_type t) { return t >= NS_H5_F32 && t <= NS_H5_STR; }
+static int valid_type(ns_h5_type t) { return t >= NS_H5_F32 && t <= NS_H5_VSTR; }
 
 static ns_status check_name(const char *what, int i, const char *name)
 {
@@ -50,6 +50,9 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
                  D->name);
         NS_CHECK(valid_type(D->coord_type), NS_ERR_ARG, "layout: dim '%s' has coord_type %d",
                  D->name, (int)D->coord_type);
+        NS_CHECK(D->coord_type != NS_H5_VSTR, NS_ERR_ARG,
+                 "layout: dim '%s': variable-length string coordinates are not supported",
+                 D->name);
         NS_CHECK(!D->coord || D->coord_type != NS_H5_STR || D->coord_str_len >= 1, NS_ERR_ARG,
                  "layout: dim '%s' has string coordinates but coord_str_len %d", D->name,
                  D->coord_str_len);
@@ -67,6 +70,9 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
                  (int)V->type);
         NS_CHECK(V->type != NS_H5_STR || V->str_len >= 1, NS_ERR_ARG,
                  "layout: string var '%s' has str_len %d (must be >= 1)", V->name, V->str_len);
+        NS_CHECK(V->type != NS_H5_VSTR || V->init, NS_ERR_ARG,
+                 "layout: var '%s' of variable-length strings needs its values (init): parallel "
+                 "HDF5 cannot write them later", V->name);
         NS_CHECK(V->ndims >= 1 && V->ndims <= NS_H5_MAX_DIMS, NS_ERR_ARG,
                  "layout: var '%s' has %d dims (must be 1..%d)", V->name, V->ndims,
                  NS_H5_MAX_DIMS);
@@ -121,6 +127,27 @@ static uLong crc_str(uLong c, const char *s)
 
 static uLong crc_int(uLong c, long long v) { return crc_bytes(c, &v, sizeof v); }
 
+size_t ns_h5_layout_cells(const ns_h5_layout *L, const ns_h5_var *V)
+{
+    size_t cells = 1;
+    for (int k = 0; k < V->ndims; k++) {
+        int d = ns_h5_layout_find_dim(L, V->dims[k]);
+        if (d >= 0) cells *= L->dims[d].size;
+    }
+    return cells;
+}
+
+/* A variable's initial values (strings for NS_H5_VSTR, bytes otherwise). */
+static uLong crc_init(uLong c, const ns_h5_layout *L, const ns_h5_var *V)
+{
+    c = crc_int(c, V->init != NULL);
+    if (!V->init) return c;
+    size_t n = ns_h5_layout_cells(L, V);
+    if (V->type != NS_H5_VSTR) return crc_bytes(c, V->init, n * ns_h5_type_size(V->type, V->str_len));
+    for (size_t i = 0; i < n; i++) c = crc_str(c, ((const char *const *)V->init)[i]);
+    return c;
+}
+
 /* Checksum of everything that must be identical on all ranks. Only called on
  * a layout that passed ns_h5_layout_check. */
 static uLong layout_crc(const char *path, const ns_h5_layout *L)
@@ -140,6 +167,7 @@ static uLong layout_crc(const char *path, const ns_h5_layout *L)
         c = crc_int(crc_int(crc_int(crc_str(c, V->name), V->type), V->str_len), V->ndims);
         for (int k = 0; k < V->ndims; k++) c = crc_str(c, V->dims[k]);
         c = crc_str(crc_str(crc_str(c, V->units), V->long_name), V->description);
+        c = crc_init(crc_str(c, V->coordinates), L, V);
     }
     for (int i = 0; i < L->nattrs; i++) c = crc_str(crc_str(c, L->attr_names[i]), L->attr_values[i]);
     return c;
@@ -180,13 +208,15 @@ unsigned long long ns_h5_layout_bytes(const ns_h5_layout *L)
     }
     for (int i = 0; i < L->nvars; i++) {
         const ns_h5_var *V = &L->vars[i];
-        unsigned long long cells = ns_h5_type_size(V->type, V->str_len);
-        for (int k = 0; k < V->ndims; k++)
-            for (int d = 0; d < L->ndims; d++)
-                if (strcmp(L->dims[d].name, V->dims[k]) == 0) cells *= L->dims[d].size;
-        raw += cells;
+        unsigned long long cells = ns_h5_layout_cells(L, V);
+        if (V->type == NS_H5_VSTR) { /* a heap id per cell, the text in the global heap */
+            raw += 16 * cells + 4096;
+            for (size_t k = 0; k < cells; k++) raw += strlen(((const char *const *)V->init)[k]) + 24;
+        } else {
+            raw += cells * ns_h5_type_size(V->type, V->str_len);
+        }
         meta += 2048 + 64 * (unsigned long long)V->ndims + opt_len(V->units) +
-                opt_len(V->long_name) + opt_len(V->description);
+                opt_len(V->long_name) + opt_len(V->description) + opt_len(V->coordinates);
     }
     for (int i = 0; i < L->nattrs; i++) meta += opt_len(L->attr_names[i]) + opt_len(L->attr_values[i]);
     return raw + meta;

@@ -15,27 +15,53 @@
 /* ------------------------------------------------------------ layout */
 
 /* The dims and vars of a layout, pointing into the schema tables and into
- * coordinate buffers owned here. */
+ * coordinate and initial-value buffers owned here. */
 typedef struct layout_buf {
     ns_h5_dim dims[NS_D_COUNT];
     int ndims;
     ns_h5_var *vars; /* [ns_schema_nvars] */
     int nvars;
     void *coords[NS_D_COUNT];
+    void **inits; /* [ns_schema_nvars]: each run-table setting column, and status */
 } layout_buf;
 
 static void layout_free(layout_buf *b)
 {
     for (int d = 0; d < NS_D_COUNT; d++) free(b->coords[d]);
+    for (int i = 0; b->inits && i < ns_schema_nvars; i++) free(b->inits[i]);
+    free(b->inits);
     free(b->vars);
 }
 
+/* The values of a run-table column known when the file is made: a setting of
+ * every run (from the spec), or every status "pending". Written at creation by
+ * rank 0 (h5store: `init`), which is also the only way parallel HDF5 lets the
+ * variable-length strings in. String cells point into the spec. */
+static ns_status initial_column(const ns_var_def *v, const ns_spec *s, void **out)
+{
+    size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
+    unsigned char *col = calloc(n, esz);
+    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the run-table column '%s'", v->name);
+    ns_status st = NS_OK;
+    for (size_t i = 0; i < n && st == NS_OK; i++) {
+        if (v->src == NS_SRC_CONFIG) st = ns_schema_encode(v, &s->runs[i], col + i * esz);
+        else memcpy(col + i * esz, "pending", 7); /* status: a fixed-length cell */
+    }
+    if (st != NS_OK) {
+        free(col);
+        return st;
+    }
+    *out = col;
+    return NS_OK;
+}
+
 /* Every dim and var the schema says exists for this sweep, in table order. */
-static ns_status layout_make(const ns_schema_sweep *sw, layout_buf *b)
+static ns_status layout_make(const ns_schema_sweep *sw, const ns_spec *spec, layout_buf *b)
 {
     memset(b, 0, sizeof *b);
     b->vars = calloc((size_t)ns_schema_nvars, sizeof *b->vars);
-    NS_CHECK(b->vars, NS_ERR_NOMEM, "out of memory laying out the results file");
+    b->inits = calloc((size_t)ns_schema_nvars, sizeof *b->inits);
+    NS_CHECK(b->vars && b->inits, NS_ERR_NOMEM, "out of memory laying out the results file");
     for (int d = 0; d < NS_D_COUNT; d++) {
         if (!ns_schema_has_dim(sw, (ns_dim_id)d)) continue;
         const ns_dim_def *D = &ns_schema_dims[d];
@@ -60,39 +86,13 @@ static ns_status layout_make(const ns_schema_sweep *sw, layout_buf *b)
         for (int k = 0; k < V->ndims; k++) V->dims[k] = ns_schema_dims[ids[k]].name;
         V->units = v->units;
         V->long_name = v->long_name;
+        V->coordinates = ns_schema_coordinates_of(sw, v);
+        if (v->src == NS_SRC_CONFIG || strcmp(v->name, "status") == 0) {
+            NS_TRY(initial_column(v, spec, &b->inits[i]));
+            V->init = b->inits[i];
+        }
     }
     return NS_OK;
-}
-
-/* ------------------------------------------------------------ settings */
-
-/* Column `v` of the run table for every run, from the runs' configs. */
-static ns_status write_setting(ns_results *r, const ns_var_def *v, const ns_spec *s)
-{
-    size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
-    unsigned char *col = calloc(n, esz);
-    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the run-table column '%s'", v->name);
-    ns_status st = NS_OK;
-    for (size_t i = 0; i < n && st == NS_OK; i++)
-        st = ns_schema_encode(v, &s->runs[i], col + i * esz);
-    if (st == NS_OK) st = ns_h5_write_rows(r->h, v->name, 0, n, col);
-    free(col);
-    return st;
-}
-
-/* The run table's settings and every status "pending": rank 0, right after creation. */
-static ns_status write_settings(ns_results *r, const ns_spec *s)
-{
-    for (int i = 0; i < ns_schema_nvars; i++)
-        if (ns_schema_vars[i].src == NS_SRC_CONFIG && ns_schema_has_var(&r->sw, &ns_schema_vars[i]))
-            NS_TRY(write_setting(r, &ns_schema_vars[i], s));
-    size_t n = (size_t)s->nruns, L = NS_RESULTS_STATUS_LEN;
-    char *col = calloc(n, L);
-    NS_CHECK(col, NS_ERR_NOMEM, "out of memory for the status column");
-    for (size_t i = 0; i < n; i++) memcpy(col + i * L, "pending", 7);
-    ns_status st = ns_h5_write_rows(r->h, "status", 0, n, col);
-    free(col);
-    return st;
 }
 
 /* ------------------------------------------------------------ create */
@@ -157,11 +157,13 @@ static void root_attrs_free(root_attrs *a)
 static ns_status create_file(const char *path, MPI_Comm comm, const ns_spec *spec,
                              const layout_buf *b, const root_attrs *a, ns_h5 **h)
 {
-    const char *names[] = {"schema", "schema_version", "normsweep_version", "git_commit",
+    const char *names[] = {"Conventions", "title", "schema", "schema_version",
+                           "normsweep_version", "git_commit",
                            "hdf5_version", "mpi_version", "blas_kernel", "blas_threads",
                            "spec_name", "spec_text", "spec_canonical", "data",
                            "data_mean", "data_std", "created_utc"};
-    const char *values[] = {"normsweep", NS_SCHEMA_VERSION, a->env[ENV_VERSION],
+    const char *values[] = {"CF-1.8", "normsweep results", "normsweep", NS_SCHEMA_VERSION,
+                            a->env[ENV_VERSION],
                             a->env[ENV_GIT], a->env[ENV_HDF5], a->env[ENV_MPI],
                             a->env[ENV_KERNEL], a->env[ENV_THREADS], spec->name,
                             spec->text ? spec->text : "", a->canon, spec->data, a->mean, a->std,
@@ -175,7 +177,7 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
                             const ns_results_meta *meta, ns_results **out)
 {
     *out = NULL;
-    int rank = 0;
+    int rank = 0; /* a communicator MPI cannot use fails here, before anything is made */
     NS_TRY(ns_coll_rank(comm, path, &rank));
     ns_results *r = calloc(1, sizeof *r);
     layout_buf b;
@@ -187,7 +189,7 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
         r->spec = spec;
         st = ns_schema_sweep_of(spec, &r->sw);
     }
-    if (st == NS_OK) st = layout_make(&r->sw, &b);
+    if (st == NS_OK) st = layout_make(&r->sw, spec, &b);
     if (st == NS_OK) st = root_attrs_make(spec, meta, &a);
     /* ns_h5_create is collective: enter it only if every rank got here */
     st = ns_coll_agree(comm, path, st);
@@ -195,11 +197,6 @@ ns_status ns_results_create(const char *path, MPI_Comm comm, const ns_spec *spec
     if (st == NS_OK) st = create_file(path, comm, spec, &b, &a, &r->h);
     layout_free(&b);
     root_attrs_free(&a);
-    if (st == NS_OK) {
-        st = ns_coll_agree(comm, path, rank == 0 ? write_settings(r, spec) : NS_OK);
-        ns_status fs = ns_h5_flush(r->h); /* collective: every rank flushes either way */
-        if (st == NS_OK) st = fs;
-    }
     if (st != NS_OK) {
         if (r && r->h) ns_h5_close(r->h);
         free(r);
@@ -219,7 +216,7 @@ ns_status ns_results_open(const char *path, MPI_Comm comm, const ns_spec *spec, 
     /* Nothing collective touches the file before rank 0 has checked it, read-only
      * and in a separate process: a damaged file is a message on every rank, never
      * a crash, a hang in a collective open, or a file modified by the attempt. */
-    NS_TRY(ns_coll_from_root(comm, path, rank == 0 ? ns_results_check(path, spec, 1) : NS_OK));
+    NS_TRY(ns_coll_from_root(comm, path, rank == 0 ? ns_results_check(path, spec, NS_RESULTS_SAME_SPEC) : NS_OK));
     ns_results *r = calloc(1, sizeof *r);
     ns_status st = r ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
     if (st == NS_OK) {

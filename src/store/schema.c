@@ -23,35 +23,43 @@
 
 /* Indexed by ns_dim_id. */
 const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
-    {"run", NS_H5_I64, NS_COORD_INDEX, 0, NULL, "run index", "runs in the sweep"},
-    {"step", NS_H5_I64, NS_COORD_LOG_STEP, 0, "step", "training step",
+    {"run", NS_H5_I64, NS_COORD_INDEX, 0, "1", "run index", "runs in the sweep"},
+    {"step", NS_H5_I64, NS_COORD_LOG_STEP, 0, "1", "training step",
      "logged training steps (every `log_every` steps, and the last)"},
-    {"eval", NS_H5_I64, NS_COORD_EVAL_STEP, 0, "step", "updates before evaluation",
+    {"eval", NS_H5_I64, NS_COORD_EVAL_STEP, 0, "1", "updates before evaluation",
      "evaluation points"},
-    {"layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, NULL, "measured (dense/conv) layer, 1-based",
+    {"layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, "1", "measured (dense/conv) layer, 1-based",
      "measured layers, max over runs"},
-    {"act_layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, NULL,
+    {"act_layer", NS_H5_I32, NS_COORD_ONE_BASED, 0, "1",
      "hidden layer whose pre-activation is tracked, 1-based",
      "tracked hidden layers, max over runs"},
-    {"unit", NS_H5_I32, NS_COORD_NONE, B(ACT_LAYER), NULL, "tracked unit slot",
+    {"unit", NS_H5_I32, NS_COORD_NONE, B(ACT_LAYER), "1", "tracked unit slot",
      "tracked units per activation layer"},
-    {"probe", NS_H5_I64, NS_COORD_PROBE_STEP, 0, "step", "training step of the probe",
+    {"probe", NS_H5_I64, NS_COORD_PROBE_STEP, 0, "1", "training step of the probe",
      "probe steps"},
-    {"eta", NS_H5_F64, NS_COORD_ETA_REL, B(PROBE), "lr", "step size relative to the learning rate",
+    {"eta", NS_H5_F64, NS_COORD_ETA_REL, B(PROBE), "1", "step size relative to the learning rate",
      "step sizes of the landscape probe"},
     {"quantile", NS_H5_F64, NS_COORD_QUANTILE, B(PROBE) | B(UNIT), "1", "quantile level",
      "activation quantiles"},
-    {"weight", NS_H5_I64, NS_COORD_NONE, 0, NULL, "flat parameter index",
+    {"weight", NS_H5_I64, NS_COORD_NONE, 0, "1", "flat parameter index",
      "parameters + state, max over runs"},
-    {"tensor", NS_H5_I32, NS_COORD_NONE, 0, NULL, "weight tensor slot",
+    {"tensor", NS_H5_I32, NS_COORD_NONE, 0, "1", "weight tensor slot",
      "named tensors, max over runs"},
-    {"axis", NS_H5_I32, NS_COORD_NONE, 0, NULL, "tensor axis", "4"},
+    {"axis", NS_H5_I32, NS_COORD_NONE, 0, "1", "tensor axis", "4"},
+    {"eig", NS_H5_I32, NS_COORD_ONE_BASED, B(PROBE), "1",
+     "rank of a top Hessian eigenvalue, 1 = the largest", "`probes.curvature.k`"},
+    {"slq_vec", NS_H5_I64, NS_COORD_INDEX, B(PROBE), "1", "SLQ start vector",
+     "`probes.curvature.slq.n_v`"},
+    {"slq_node", NS_H5_I64, NS_COORD_INDEX, B(PROBE), "1",
+     "SLQ quadrature node, by ascending Ritz value", "`probes.curvature.slq.m`"},
 };
 
 /* A variable whose values come from field f of source struct T. */
-#define FROM(src, kind, T, f) src, kind, offsetof(T, f), #T "." #f
-#define SPECIAL(src, what) src, NS_F_SPECIAL, 0, what
+#define FROM(src, kind, T, f) src, kind, offsetof(T, f), #T "." #f, NS_ROLE_DATA
+#define SPECIAL(src, what) src, NS_F_SPECIAL, 0, what, NS_ROLE_DATA
 #define CFG(kind, f) FROM(NS_SRC_CONFIG, kind, ns_run_config, f)
+/* settings that label the runs: always, or when the sweep varies them */
+#define CFG_AS(role, kind, f) NS_SRC_CONFIG, kind, offsetof(ns_run_config, f), "ns_run_config." #f, role
 #define DIMS(kind, f) FROM(NS_SRC_DIMS, kind, ns_run_dims, f)
 #define META(kind, f) FROM(NS_SRC_META, kind, ns_run_meta, f)
 #define STEP(f) FROM(NS_SRC_STEP, NS_F_F64, ns_step_rec, f)
@@ -62,6 +70,51 @@ const ns_dim_def ns_schema_dims[NS_D_COUNT] = {
 #define I32 NS_H5_I32, 0
 #define I64 NS_H5_I64, 0
 #define STR(n) NS_H5_STR, n
+#define VSTR NS_H5_VSTR, 0
+#define COORD NS_ROLE_COORD
+#define AXIS NS_ROLE_AXIS
+
+/* The rows of the exact curvature in mode M (its name suffix), measured in
+ * mode index I (ns_mode) when switch NEED holds. */
+#define CURV(f) PROBE(NS_F_F64, f)
+#define CURV_VARS(M, TEXT, I, NEED)                                                               \
+    {"curv_top_eig_" M, F64, "run,probe,eig", "1", "top-k Hessian eigenvalues, Lanczos (" TEXT ")", \
+     0, NEED, PROBE(NS_F_F64S, curv[I].top_eig)},                                                 \
+    {"curv_top_residual_" M, F64, "run,probe,eig", "1", "||H y - lambda y|| of each top pair", 0,  \
+     NEED, PROBE(NS_F_F64S, curv[I].top_residual)},                                               \
+    {"curv_top_converged_" M, I32, "run,probe,eig", "1", "1: residual <= tol ||H||_est", 0, NEED, \
+     PROBE(NS_F_INTS, curv[I].top_converged)},                                                    \
+    {"curv_min_eig_" M, F64, "run,probe", "1", "smallest Hessian eigenvalue, Lanczos (" TEXT ")",  \
+     0, NEED, CURV(curv[I].min_eig)},                                                             \
+    {"curv_min_residual_" M, F64, "run,probe", "1", "||H y - lambda y|| of the smallest pair", 0,  \
+     NEED, CURV(curv[I].min_residual)},                                                           \
+    {"curv_min_converged_" M, I32, "run,probe", "1", "1: residual <= tol ||H||_est", 0, NEED,     \
+     PROBE(NS_F_INT, curv[I].min_converged)},                                                     \
+    {"curv_grad_share_" M, F64, "run,probe", "1", "||P_k g||^2 / ||g||^2, top-k eigenspace", 0,    \
+     NEED, CURV(curv[I].grad_share)},                                                             \
+    {"curv_lanczos_steps_" M, I32, "run,probe", "1", "Lanczos steps made (top-k, smallest)", 0,   \
+     NEED, PROBE(NS_F_INT, curv[I].lanczos_steps)},                                               \
+    {"curv_products_" M, I32, "run,probe", "1", "Hessian-vector products of every curvature probe", \
+     0, NEED, PROBE(NS_F_INT, curv[I].products)},                                                 \
+    {"curv_slq_nodes_" M, F64, "run,probe,slq_vec,slq_node", "1",                                  \
+     "SLQ quadrature nodes (Ritz values, ascending)", 0, NEED, PROBE(NS_F_F64S, curv[I].slq_nodes)}, \
+    {"curv_slq_weights_" M, F64, "run,probe,slq_vec,slq_node", "1",                                \
+     "SLQ quadrature weights (sum 1 per vector)", 0, NEED, PROBE(NS_F_F64S, curv[I].slq_weights)}, \
+    {"curv_trace_" M, F64, "run,probe", "1", "Hutchinson estimate of tr(H), exact products", 0,    \
+     NEED | NS_NEED_CURV_HUTCH, CURV(curv[I].trace)},                                             \
+    {"curv_trace_se_" M, F64, "run,probe", "1", "standard error of curv_trace", 0,                 \
+     NEED | NS_NEED_CURV_HUTCH, CURV(curv[I].trace_se)},                                          \
+    {"curv_layer_top_eig_" M, F64, "run,probe,layer", "1",                                         \
+     "top eigenvalue of the layer's diagonal block of H", 0, NEED | NS_NEED_CURV_LAYERS,          \
+     PROBE(NS_F_F64S, curv[I].layer_eig)},                                                        \
+    {"curv_layer_residual_" M, F64, "run,probe,layer", "1", "its ||H_ii y - lambda y||", 0,        \
+     NEED | NS_NEED_CURV_LAYERS, PROBE(NS_F_F64S, curv[I].layer_residual)},                       \
+    {"curv_layer_converged_" M, I32, "run,probe,layer", "1", "1: residual <= tol ||H_ii||_est",   \
+     0, NEED | NS_NEED_CURV_LAYERS, PROBE(NS_F_INTS, curv[I].layer_converged)},                   \
+    {"curv_fd_rel_diff_" M, F64, "run,probe", "1", "||H u - D_h(u)|| / ||H u||, exact vs FD", 0,   \
+     NEED | NS_NEED_CURV_FDCHECK, CURV(curv[I].fd_rel_diff)},                                     \
+    {"curv_fd_rel_err_" M, F64, "run,probe", "1", "the FD's own error estimate / ||H u||", 0,      \
+     NEED | NS_NEED_CURV_FDCHECK, CURV(curv[I].fd_rel_err)}
 
 const ns_var_def ns_schema_vars[] = {
     /* training and evaluation traces */
@@ -72,11 +125,11 @@ const ns_var_def ns_schema_vars[] = {
     {"test_acc", F64, "run,eval", "1", "test accuracy (eval mode)", 0, 0, EVAL(acc)},
 
     /* what the probes look at */
-    {"layer_name", STR(STR_NAME), "run,layer", NULL, "module name of the measured layer", 0, 0,
+    {"layer_name", STR(STR_NAME), "run,layer", "1", "module name of the measured layer", 0, 0,
      META(NS_F_STRS, layer_names)},
-    {"act_layer_name", STR(STR_NAME), "run,act_layer", NULL, "module whose output is tracked", 0,
+    {"act_layer_name", STR(STR_NAME), "run,act_layer", "1", "module whose output is tracked", 0,
      0, META(NS_F_STRS, norm_names)},
-    {"act_unit_index", I32, "run,act_layer,unit", NULL,
+    {"act_unit_index", I32, "run,act_layer,unit", "1",
      "channel/feature index of the tracked unit", 0, 0, META(NS_F_INTS, act_units)},
 
     /* probes */
@@ -113,7 +166,7 @@ const ns_var_def ns_schema_vars[] = {
      NS_NEED_HESS, PROBE(NS_F_F64, hess_lambda)},
     {"hess_residual", F64, "run,probe", "1", "||Hu - lambda u|| / |lambda|", 0, NS_NEED_HESS,
      PROBE(NS_F_F64, hess_residual)},
-    {"hess_iters", I32, "run,probe", NULL, "power iterations made", 0, NS_NEED_HESS,
+    {"hess_iters", I32, "run,probe", "1", "power iterations made", 0, NS_NEED_HESS,
      PROBE(NS_F_INT, hess_iters)},
     {"hess_trace", F64, "run,probe", "1", "Hutchinson estimate of tr(H)", 0,
      NS_NEED_HESS | NS_NEED_HTRACE, PROBE(NS_F_F64, hess_trace)},
@@ -123,45 +176,49 @@ const ns_var_def ns_schema_vars[] = {
      "sum_j gamma^2/sigma^2 (||g||^2 - <1,g>^2/m - <g,yhat>^2/m)", 0, NS_NEED_THM41,
      PROBE(NS_F_F64S, thm41_rhs)},
 
+    /* exact curvature, one block of rows per mode (docs/measurements.md) */
+    CURV_VARS("train", "train mode", 0, NS_NEED_CURV_TRAIN),
+    CURV_VARS("eval", "eval mode", 1, NS_NEED_CURV_EVAL),
+
     /* final weights: flat params then state, with a tensor table in PyTorch's terms */
     {"weights", NS_H5_F32, 0, "run,weight", "1", "final parameters then state (flat)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "the final net: parameters then state")},
-    {"tensor_name", STR(STR_NAME), "run,tensor", NULL, "PyTorch state_dict key", 0, 0,
+    {"tensor_name", STR(STR_NAME), "run,tensor", "1", "PyTorch state_dict key", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.name` of each tensor")},
-    {"tensor_offset", I64, "run,tensor", NULL, "offset into weights", 0, 0,
+    {"tensor_offset", I64, "run,tensor", "1", "offset into weights", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.offset`")},
-    {"tensor_shape", I32, "run,tensor,axis", NULL, "shape (-1 past ndim)", 0, 0,
+    {"tensor_shape", I32, "run,tensor,axis", "1", "shape (-1 past ndim)", 0, 0,
      SPECIAL(NS_SRC_WEIGHTS, "`ns_tensor_ref.dims`")},
 
     /* the run table: settings, then outcome */
-    {"lr", F64, "run", "1", "learning rate", 0, 0, CFG(NS_F_F64, lr)},
-    {"arch", STR(STR_ARCH), "run", NULL, "architecture", 0, 0, CFG(NS_F_CHARS, arch)},
-    {"norm", STR(STR_NORM), "run", NULL, "normalization", 0, 0, CFG(NS_F_CHARS, norm)},
-    {"init", STR(STR_SHORT), "run", NULL, "weight initialisation", 0, 0, CFG(NS_F_INIT, init)},
-    {"seed", I64, "run", NULL, "run seed", 0, 0, CFG(NS_F_U64, seed)},
-    {"batch", I32, "run", NULL, "batch size", 0, 0, CFG(NS_F_INT, batch)},
-    {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG(NS_F_F64, momentum)},
-    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG(NS_F_F64, weight_decay)},
-    {"steps", I64, "run", NULL, "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
-    {"random_sample", I32, "run", NULL, "random LR sample index (-1: grid)", 0, 0,
+    {"lr", F64, "run", "1", "learning rate", 0, 0, CFG_AS(COORD, NS_F_F64, lr)},
+    {"arch", VSTR, "run", "1", "architecture", 0, 0, CFG_AS(COORD, NS_F_CHARS, arch)},
+    {"norm", VSTR, "run", "1", "normalization", 0, 0, CFG_AS(COORD, NS_F_CHARS, norm)},
+    {"init", VSTR, "run", "1", "weight initialisation", 0, 0, CFG_AS(AXIS, NS_F_INIT, init)},
+    {"seed", I64, "run", "1", "run seed", 0, 0, CFG_AS(COORD, NS_F_U64, seed)},
+    {"batch", I32, "run", "1", "batch size", 0, 0, CFG_AS(AXIS, NS_F_INT, batch)},
+    {"momentum", F64, "run", "1", "SGD momentum", 0, 0, CFG_AS(AXIS, NS_F_F64, momentum)},
+    {"weight_decay", F64, "run", "1", "weight decay", 0, 0, CFG_AS(AXIS, NS_F_F64, weight_decay)},
+    {"steps", I64, "run", "1", "planned optimizer steps", 0, 0, CFG(NS_F_I64, steps)},
+    {"random_sample", I32, "run", "1", "random LR sample index (-1: grid)", 0, 0,
      CFG(NS_F_INT, random_sample)},
-    {"status", STR(STR_SHORT), "run", NULL, "pending/running/done/diverged/failed/stopped", 0, 0,
-     SPECIAL(NS_SRC_STATUS, "`pending` at creation, `running` at run start, the result's status "
-                            "at run end (written last)")},
-    {"rank", I32, "run", NULL, "MPI rank that last ran it", 0, 0,
+    {"status", STR(STR_SHORT), "run", "1", "pending/running/done/diverged/failed/stopped", 0, 0,
+     NS_SRC_STATUS, NS_F_SPECIAL, 0, "`pending` at creation, `running` at run start, the "
+     "result's status at run end (written last)", COORD},
+    {"rank", I32, "run", "1", "MPI rank that last ran it", 0, 0,
      SPECIAL(NS_SRC_STATUS, "the rank running it, at run start and end")},
     {"wall_s", F64, "run", "s", "wall time", 0, 0, END(NS_F_F64, wall_s)},
     {"train_s", F64, "run", "s", "wall time in training steps", 0, 0, END(NS_F_F64, train_s)},
     {"probe_s_total", F64, "run", "s", "wall time in probes", 0, 0, END(NS_F_F64, probe_s)},
     {"eval_s", F64, "run", "s", "wall time in evaluation", 0, 0, END(NS_F_F64, eval_s)},
-    {"steps_done", I64, "run", NULL, "optimizer steps completed", 0, 0, END(NS_F_I64, steps_done)},
-    {"diverged_step", I64, "run", NULL, "step whose loss diverged (-1: none)", 0, 0,
+    {"steps_done", I64, "run", "1", "optimizer steps completed", 0, 0, END(NS_F_I64, steps_done)},
+    {"diverged_step", I64, "run", "1", "step whose loss diverged (-1: none)", 0, 0,
      END(NS_F_I64, diverged_step)},
-    {"message", STR(STR_MSG), "run", NULL, "why a run failed or diverged", 0, 0,
+    {"message", STR(STR_MSG), "run", "1", "why a run failed or diverged", 0, 0,
      SPECIAL(NS_SRC_STATUS, "\"\" at run start, the result's message at run end")},
-    {"n_layers", I32, "run", NULL, "measured layers of this run", 0, 0, DIMS(NS_F_INT, nlayers)},
-    {"n_act_layers", I32, "run", NULL, "tracked activation layers", 0, 0, DIMS(NS_F_INT, nnorm)},
-    {"n_params", I64, "run", NULL, "parameters", 0, 0, DIMS(NS_F_SIZE, nparams)},
+    {"n_layers", I32, "run", "1", "measured layers of this run", 0, 0, DIMS(NS_F_INT, nlayers)},
+    {"n_act_layers", I32, "run", "1", "tracked activation layers", 0, 0, DIMS(NS_F_INT, nnorm)},
+    {"n_params", I64, "run", "1", "parameters", 0, 0, DIMS(NS_F_SIZE, nparams)},
     {"final_train_loss", F64, "run", "1", "loss of the last step's batch", 0, 0,
      END(NS_F_F64, final_train_loss)},
     {"final_train_acc", F64, "run", "1", "accuracy of the last step's batch", 0, 0,
@@ -215,7 +272,12 @@ static int probe_switches_hold(const ns_probe_config *p, unsigned need)
     return (!(need & NS_NEED_RANDOM) || p->random_direction) && (!(need & NS_NEED_ICS) || p->ics) &&
            (!(need & NS_NEED_HESS) || p->hessian) &&
            (!(need & NS_NEED_HTRACE) || p->hess_trace_samples > 0) &&
-           (!(need & NS_NEED_THM41) || p->thm41);
+           (!(need & NS_NEED_THM41) || p->thm41) &&
+           (!(need & NS_NEED_CURV_TRAIN) || ns_curv_in_mode(p, NS_MODE_TRAIN)) &&
+           (!(need & NS_NEED_CURV_EVAL) || ns_curv_in_mode(p, NS_MODE_EVAL)) &&
+           (!(need & NS_NEED_CURV_HUTCH) || p->curv_hutchinson > 0) &&
+           (!(need & NS_NEED_CURV_LAYERS) || p->curv_layers) &&
+           (!(need & NS_NEED_CURV_FDCHECK) || p->curv_fd_check);
 }
 
 int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v)
@@ -227,6 +289,22 @@ int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v)
     for (int k = 0; k < NS_D_COUNT; k++)
         if ((v->need_dims & NS_DIM_BIT(k)) && !ns_schema_has_dim(sw, (ns_dim_id)k)) return 0;
     return probe_switches_hold(&sw->settings->probe, v->need_probe);
+}
+
+int ns_schema_is_coord(const ns_schema_sweep *sw, const ns_var_def *v)
+{
+    if (v->role == NS_ROLE_COORD) return 1;
+    if (v->role != NS_ROLE_AXIS) return 0;
+    for (int a = 0; a < NS_AXIS_COUNT; a++)
+        if (strcmp(ns_spec_axis_name(a), v->name) == 0) return (sw->varied >> a) & 1u;
+    return 0;
+}
+
+const char *ns_schema_coordinates_of(const ns_schema_sweep *sw, const ns_var_def *v)
+{
+    if (ns_schema_is_coord(sw, v) || strncmp(v->dims, "run", 3) != 0 || !sw->coordinates[0])
+        return NULL;
+    return sw->coordinates;
 }
 
 void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
@@ -244,6 +322,9 @@ void ns_schema_run_extents(const ns_run_dims *d, size_t weights, int tensors,
     ext[NS_D_WEIGHT] = weights;
     ext[NS_D_TENSOR] = (size_t)tensors;
     ext[NS_D_AXIS] = 4;
+    ext[NS_D_EIG] = (size_t)d->neig;
+    ext[NS_D_SLQ_VEC] = (size_t)d->nslq_v;
+    ext[NS_D_SLQ_NODE] = (size_t)d->nslq_m;
 }
 
 /* ------------------------------------------------------------ the sweep's facts */
@@ -263,7 +344,11 @@ static int same_sweep_settings(const ns_run_config *a, const ns_run_config *b)
                p->eta_count == q->eta_count && p->random_direction == q->random_direction &&
                p->ics == q->ics && p->act_units == q->act_units &&
                p->act_nquantiles == q->act_nquantiles && p->hessian == q->hessian &&
-               p->hess_trace_samples == q->hess_trace_samples && p->thm41 == q->thm41;
+               p->hess_trace_samples == q->hess_trace_samples && p->thm41 == q->thm41 &&
+               p->curv == q->curv && p->curv_mode == q->curv_mode && p->curv_k == q->curv_k &&
+               p->curv_slq == q->curv_slq && p->curv_slq_nv == q->curv_slq_nv &&
+               p->curv_slq_m == q->curv_slq_m && p->curv_hutchinson == q->curv_hutchinson &&
+               p->curv_layers == q->curv_layers && p->curv_fd_check == q->curv_fd_check;
     for (int i = 0; same && i < p->nat && i < NS_SPEC_MAX_PROBE_STEPS; i++)
         same = p->at[i] == q->at[i];
     for (int i = 0; same && i < p->act_nquantiles && i < NS_SPEC_MAX_QUANTILES; i++)
@@ -319,11 +404,24 @@ static ns_status size_nets(const ns_spec *s, ns_schema_sweep *sw)
     return st;
 }
 
+/* The run coordinates of the sweep, in table order (space-separated). */
+static void coordinates_of(ns_schema_sweep *sw)
+{
+    size_t k = 0;
+    sw->coordinates[0] = '\0';
+    for (int i = 0; i < ns_schema_nvars; i++)
+        if (ns_schema_is_coord(sw, &ns_schema_vars[i]))
+            k += (size_t)snprintf(sw->coordinates + k, k < sizeof sw->coordinates ? sizeof sw->coordinates - k : 0,
+                                  "%s%s", k ? " " : "", ns_schema_vars[i].name);
+}
+
 ns_status ns_schema_sweep_of(const ns_spec *s, ns_schema_sweep *sw)
 {
     memset(sw, 0, sizeof *sw);
     NS_CHECK(s->nruns > 0, NS_ERR_ARG, "%s: the sweep has no runs", s->path);
     sw->settings = &s->base;
+    sw->varied = s->varied;
+    coordinates_of(sw);
     ns_dataset_info info = info_of(s);
     for (int i = 0; i < s->nruns; i++) {
         const ns_run_config *c = &s->runs[i];
@@ -374,9 +472,13 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf)
 
 /* ------------------------------------------------------------ values */
 
-/* A string into a NUL-padded cell of n bytes. */
+/* A string into a NUL-padded cell of n bytes, or as a pointer (VSTR). */
 static ns_status put_str(const ns_var_def *v, const char *text, char *cell)
 {
+    if (v->type == NS_H5_VSTR) {
+        memcpy(cell, &text, sizeof text);
+        return NS_OK;
+    }
     size_t len = strlen(text), n = (size_t)v->str_len;
     NS_CHECK(len <= n, NS_ERR_ARG, "results: '%.60s...' (%zu bytes) does not fit a %zu-byte "
              "cell of '%s'", text, len, n, v->name);
@@ -416,6 +518,7 @@ const char *ns_schema_type_text(ns_h5_type t, int str_len, char *buf, size_t n)
     case NS_H5_I32: return "i32";
     case NS_H5_I64: return "i64";
     case NS_H5_STR: snprintf(buf, n, "string[%d]", str_len); return buf;
+    case NS_H5_VSTR: return "string";
     }
     return "?";
 }
@@ -459,6 +562,11 @@ static void needs_text(unsigned need_dims, unsigned need_probe, const char *dim_
         {NS_NEED_RANDOM, "`random_direction`"}, {NS_NEED_ICS, "`ics`"},
         {NS_NEED_HESS, "`hessian`"},            {NS_NEED_HTRACE, "`trace_samples` > 0"},
         {NS_NEED_THM41, "`thm41`"},
+        {NS_NEED_CURV_TRAIN, "`curvature` in train mode"},
+        {NS_NEED_CURV_EVAL, "`curvature` in eval mode"},
+        {NS_NEED_CURV_HUTCH, "`curvature.hutchinson` > 0"},
+        {NS_NEED_CURV_LAYERS, "`curvature.layers`"},
+        {NS_NEED_CURV_FDCHECK, "`curvature.fd_check`"},
     };
     size_t k = 0;
     buf[0] = '\0';
@@ -485,12 +593,12 @@ static void cell(FILE *f, const char *text)
 
 void ns_schema_markdown(FILE *f)
 {
-    char t[32], need[160];
+    char t[32], need[240];
     fprintf(f, "| dim | size | coordinate | units | long_name | exists when |\n"
                "|---|---|---|---|---|---|\n");
     for (int d = 0; d < NS_D_COUNT; d++) {
         const ns_dim_def *D = &ns_schema_dims[d];
-        char when[200];
+        char when[280];
         needs_text(D->needs, 0, "", need, sizeof need);
         snprintf(when, sizeof when, "size > 0%s%s", D->needs ? "; needs " : "", D->needs ? need : "");
         fprintf(f, "| `%s` |", D->name);

@@ -26,7 +26,8 @@
 
 typedef enum ns_dim_id {
     NS_D_RUN, NS_D_STEP, NS_D_EVAL, NS_D_LAYER, NS_D_ACT_LAYER, NS_D_UNIT, NS_D_PROBE,
-    NS_D_ETA, NS_D_QUANTILE, NS_D_WEIGHT, NS_D_TENSOR, NS_D_AXIS, NS_D_COUNT
+    NS_D_ETA, NS_D_QUANTILE, NS_D_WEIGHT, NS_D_TENSOR, NS_D_AXIS, NS_D_EIG, NS_D_SLQ_VEC,
+    NS_D_SLQ_NODE, NS_D_COUNT
 } ns_dim_id;
 
 #define NS_DIM_BIT(d) (1u << (d))
@@ -86,8 +87,22 @@ enum {
     NS_NEED_ICS = 1u << 1,    /* probes.ics                   */
     NS_NEED_HESS = 1u << 2,   /* probes.hessian               */
     NS_NEED_HTRACE = 1u << 3, /* hessian.trace_samples > 0    */
-    NS_NEED_THM41 = 1u << 4   /* probes.thm41                 */
+    NS_NEED_THM41 = 1u << 4,  /* probes.thm41                 */
+    NS_NEED_CURV_TRAIN = 1u << 5,   /* probes.curvature, mode train or both */
+    NS_NEED_CURV_EVAL = 1u << 6,    /* probes.curvature, mode eval or both  */
+    NS_NEED_CURV_HUTCH = 1u << 7,   /* curvature.hutchinson > 0             */
+    NS_NEED_CURV_LAYERS = 1u << 8,  /* curvature.layers                     */
+    NS_NEED_CURV_FDCHECK = 1u << 9  /* curvature.fd_check                   */
 };
+
+/* What a variable is to netCDF/CF readers. A coordinate labels the runs
+ * (xarray: ds.where(ds.norm == "batch"), ds.groupby("norm")); every other
+ * variable over `run` names the coordinates in its `coordinates` attribute. */
+typedef enum ns_role {
+    NS_ROLE_DATA = 0, /* a data variable                                  */
+    NS_ROLE_COORD,    /* always a coordinate on run (lr, arch, norm, ...)  */
+    NS_ROLE_AXIS      /* a coordinate when the sweep varies its axis      */
+} ns_role;
 
 typedef struct ns_var_def {
     const char *name;
@@ -101,6 +116,7 @@ typedef struct ns_var_def {
     ns_field field;
     size_t off;           /* offsetof the field in the src struct  */
     const char *from;     /* the field's name, for the docs        */
+    ns_role role;
 } ns_var_def;
 
 extern const ns_dim_def ns_schema_dims[NS_D_COUNT];
@@ -111,6 +127,8 @@ extern const int ns_schema_nvars;
 typedef struct ns_schema_sweep {
     size_t size[NS_D_COUNT];        /* maxima over runs (0: the dim is absent) */
     const ns_run_config *settings;  /* schedule and probe settings (sweep-wide) */
+    unsigned varied;                /* spec->varied: bit a = axis a varies     */
+    char coordinates[256];          /* "lr arch norm seed status ...": the run coordinates */
 } ns_schema_sweep;
 
 /* Sizes and settings of a spec's sweep. Refuses (NS_ERR_INTERNAL) a spec whose
@@ -119,6 +137,11 @@ ns_status ns_schema_sweep_of(const ns_spec *spec, ns_schema_sweep *sw);
 /* 1 if dim d / variable v exists in a file laid out for sw. */
 int ns_schema_has_dim(const ns_schema_sweep *sw, ns_dim_id d);
 int ns_schema_has_var(const ns_schema_sweep *sw, const ns_var_def *v);
+/* 1 if v is a coordinate on `run` in a file laid out for sw. */
+int ns_schema_is_coord(const ns_schema_sweep *sw, const ns_var_def *v);
+/* The `coordinates` attribute of v (NULL: none - v is a coordinate itself, or
+ * not over `run`). */
+const char *ns_schema_coordinates_of(const ns_schema_sweep *sw, const ns_var_def *v);
 /* Dim ids of v's dims; returns their number. */
 int ns_schema_var_dims(const ns_var_def *v, ns_dim_id out[NS_H5_MAX_DIMS]);
 /* Index of the variable named name, or -1. */
@@ -132,8 +155,9 @@ ns_status ns_schema_coords(const ns_schema_sweep *sw, ns_dim_id d, void *buf);
 
 /* One cell of scalar variable v (NS_F_F64, INT, I64, U64, SIZE, CHARS, INIT)
  * from its source struct src, in the variable's memory layout (cell: at least
- * ns_h5_type_size bytes, strings NUL-padded). A string longer than the cell is
- * NS_ERR_ARG naming the variable (never truncated). */
+ * ns_h5_type_size bytes, strings NUL-padded; NS_H5_VSTR: a pointer into src,
+ * or to a static string, valid as long as src). A string longer than a
+ * fixed-length cell is NS_ERR_ARG naming the variable (never truncated). */
 ns_status ns_schema_encode(const ns_var_def *v, const void *src, void *cell);
 
 /* "f64", "i32", "string[16]" ... (buf holds the string case). */

@@ -39,10 +39,23 @@ static void first_diff(const char *a, const char *b, char *buf, size_t n)
     snprintf(buf, n, "file has ...%.80s... / spec gives ...%.80s...", a + from, b + from);
 }
 
-ns_status ns_results_check_identity(ns_h5 *h, const char *path)
+ns_status ns_results_check_identity(ns_h5 *h, const char *path, unsigned flags)
 {
     NS_TRY(attr_is(h, path, "schema", "normsweep"));
-    return attr_is(h, path, "schema_version", NS_SCHEMA_VERSION);
+    char *v = NULL;
+    ns_status st = NS_OK;
+    if (ns_h5_get_attr(h, "schema_version", &v) != NS_OK)
+        st = ns_error_set(NS_ERR_FORMAT, "%s: not a normsweep results file (no 'schema_version' "
+                          "attribute)", path);
+    else if (strcmp(v, "1") == 0 && !(flags & NS_RESULTS_READ_V1))
+        st = ns_error_set(NS_ERR_FORMAT, "%s: schema_version 1 (written by an older normsweep); "
+                          "this normsweep writes %s: convert it with `normsweep merge NEW.h5 %s`",
+                          path, NS_SCHEMA_VERSION, path);
+    else if (strcmp(v, NS_SCHEMA_VERSION) != 0 && strcmp(v, "1") != 0)
+        st = ns_error_set(NS_ERR_FORMAT, "%s: schema_version '%.40s'; this normsweep reads %s "
+                          "(and 1)", path, v, NS_SCHEMA_VERSION);
+    free(v);
+    return st;
 }
 
 ns_status ns_results_check_spec(ns_h5 *h, const char *path, const ns_spec *spec)
@@ -64,9 +77,12 @@ ns_status ns_results_check_spec(ns_h5 *h, const char *path, const ns_spec *spec)
     return st;
 }
 
-/* Variable v as the schema says, over dims of these sizes. */
+static int is_text(ns_h5_type t) { return t == NS_H5_STR || t == NS_H5_VSTR; }
+
+/* Variable v as the schema says, over dims of these sizes (a schema-1 file
+ * has fixed-length strings where schema 2 has variable-length ones). */
 static ns_status check_var(ns_h5 *h, const char *path, const ns_var_def *v,
-                           const size_t size[NS_D_COUNT])
+                           const size_t size[NS_D_COUNT], unsigned flags)
 {
     ns_h5_info I;
     if (ns_h5_var_info(h, v->name, &I) != NS_OK)
@@ -75,7 +91,8 @@ static ns_status check_var(ns_h5 *h, const char *path, const ns_var_def *v,
     ns_dim_id ids[NS_H5_MAX_DIMS];
     int nd = ns_schema_var_dims(v, ids);
     char got[32], want[32];
-    NS_CHECK(I.type == v->type && (v->type != NS_H5_STR || I.str_len == v->str_len),
+    int v1_text = (flags & NS_RESULTS_READ_V1) && v->type == NS_H5_VSTR && I.type == NS_H5_STR;
+    NS_CHECK(v1_text || (I.type == v->type && (v->type != NS_H5_STR || I.str_len == v->str_len)),
              NS_ERR_FORMAT, "%s: variable '%s' has type %s; expected %s", path, v->name,
              ns_schema_type_text(I.type, I.str_len, got, sizeof got),
              ns_schema_type_text(v->type, v->str_len, want, sizeof want));
@@ -119,19 +136,33 @@ static ns_status check_dim(ns_h5 *h, const char *path, const ns_schema_sweep *sw
     return st;
 }
 
-/* The run table's settings are the spec's runs', cell for cell. */
+/* The run table's settings are the spec's runs', cell for cell (text compared
+ * as text, whatever kind of string cell holds it). */
 static ns_status check_setting(ns_h5 *h, const char *path, const ns_var_def *v, const ns_spec *s)
 {
     size_t n = (size_t)s->nruns, esz = ns_h5_type_size(v->type, v->str_len);
-    unsigned char *col = malloc(n * esz), *cell = malloc(esz);
-    ns_status st = col && cell ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
-    if (st == NS_OK) st = ns_h5_read_rows(h, v->name, 0, n, col);
+    unsigned char *col = NULL, *cell = malloc(esz);
+    char **text = NULL;
+    ns_status st = cell ? NS_OK : ns_error_set(NS_ERR_NOMEM, "out of memory");
+    if (st == NS_OK && is_text(v->type)) st = ns_h5_read_strs(h, v->name, 0, n, &text);
+    else if (st == NS_OK && !(col = malloc(n * esz))) st = ns_error_set(NS_ERR_NOMEM, "out of memory");
+    else if (st == NS_OK) st = ns_h5_read_rows(h, v->name, 0, n, col);
     for (size_t i = 0; st == NS_OK && i < n; i++) {
         st = ns_schema_encode(v, &s->runs[i], cell);
-        if (st == NS_OK && memcmp(cell, col + i * esz, esz) != 0)
+        int same = 1;
+        if (st == NS_OK && text) {
+            const char *want = (const char *)cell;
+            if (v->type == NS_H5_VSTR) memcpy(&want, cell, sizeof want);
+            size_t len = v->type == NS_H5_STR ? strnlen(want, (size_t)v->str_len) : strlen(want);
+            same = strlen(text[i]) == len && memcmp(text[i], want, len) == 0;
+        } else if (st == NS_OK) {
+            same = memcmp(cell, col + i * esz, esz) == 0;
+        }
+        if (st == NS_OK && !same)
             st = ns_error_set(NS_ERR_FORMAT, "%s: run %zu: '%s' in the file differs from the "
                               "spec's value (a damaged or edited file)", path, i, v->name);
     }
+    ns_h5_free_strs(text, n);
     free(col);
     free(cell);
     return st;
@@ -158,9 +189,9 @@ static ns_status check_statuses(ns_h5 *h, const char *path, size_t nrun)
 
 /* ------------------------------------------------------------ whole files */
 
-ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec)
+ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec, unsigned flags)
 {
-    NS_TRY(ns_results_check_identity(h, path));
+    NS_TRY(ns_results_check_identity(h, path, flags));
     ns_schema_sweep sw;
     NS_TRY(ns_schema_sweep_of(spec, &sw));
     for (int d = 0; d < NS_D_COUNT; d++)
@@ -168,7 +199,7 @@ ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec)
     for (int i = 0; i < ns_schema_nvars; i++) {
         const ns_var_def *v = &ns_schema_vars[i];
         if (!ns_schema_has_var(&sw, v)) continue;
-        NS_TRY(check_var(h, path, v, sw.size));
+        NS_TRY(check_var(h, path, v, sw.size, flags));
         if (v->src == NS_SRC_CONFIG) NS_TRY(check_setting(h, path, v, spec));
     }
     return check_statuses(h, path, sw.size[NS_D_RUN]);
@@ -176,15 +207,15 @@ ns_status ns_results_validate(ns_h5 *h, const char *path, const ns_spec *spec)
 
 /* Without a spec: the identity, and the run table as the schema types it
  * (what `status` reads), over the file's own run dim. */
-static ns_status validate_run_table(ns_h5 *h, const char *path)
+static ns_status validate_run_table(ns_h5 *h, const char *path, unsigned flags)
 {
-    NS_TRY(ns_results_check_identity(h, path));
+    NS_TRY(ns_results_check_identity(h, path, flags));
     size_t size[NS_D_COUNT] = {0};
     if (ns_h5_dim_size(h, "run", &size[NS_D_RUN]) != NS_OK)
         return ns_error_set(NS_ERR_FORMAT, "%s: no 'run' dimension", path);
     for (int i = 0; i < ns_schema_nvars; i++) {
         const ns_var_def *v = &ns_schema_vars[i];
-        if (strcmp(v->dims, "run") == 0) NS_TRY(check_var(h, path, v, size));
+        if (strcmp(v->dims, "run") == 0) NS_TRY(check_var(h, path, v, size, flags));
     }
     return check_statuses(h, path, size[NS_D_RUN]);
 }
@@ -192,7 +223,7 @@ static ns_status validate_run_table(ns_h5 *h, const char *path)
 typedef struct check_ctx {
     const char *path;
     const ns_spec *spec; /* NULL: the file's own spec, if it parses here */
-    int same_spec;       /* also: written by exactly this spec (canonical form) */
+    unsigned flags;      /* NS_RESULTS_SAME_SPEC, NS_RESULTS_READ_V1 */
 } check_ctx;
 
 /* In the child: open serially, read-only; validate. */
@@ -201,16 +232,16 @@ static ns_status check_in_child(void *vctx)
     const check_ctx *c = vctx;
     ns_h5 *h = NULL;
     NS_TRY(ns_h5_open(c->path, MPI_COMM_NULL, 0, &h));
-    ns_status st = validate_run_table(h, c->path);
+    ns_status st = validate_run_table(h, c->path, c->flags);
     if (st == NS_OK && c->spec) {
-        if (c->same_spec) st = ns_results_check_spec(h, c->path, c->spec);
-        if (st == NS_OK) st = ns_results_validate(h, c->path, c->spec);
+        if (c->flags & NS_RESULTS_SAME_SPEC) st = ns_results_check_spec(h, c->path, c->spec);
+        if (st == NS_OK) st = ns_results_validate(h, c->path, c->spec, c->flags);
     } else if (st == NS_OK) {
         char *text = NULL;
         ns_spec *own = NULL;
         if (ns_h5_get_attr(h, "spec_text", &text) == NS_OK &&
             ns_spec_parse(text, c->path, &own, NULL) == NS_OK)
-            st = ns_results_validate(h, c->path, own); /* else: data not here, say */
+            st = ns_results_validate(h, c->path, own, c->flags); /* else: data not here, say */
         ns_spec_free(own);
         free(text);
     }
@@ -231,8 +262,8 @@ static ns_status check_in_child_as_input(void *vctx)
     return st;
 }
 
-ns_status ns_results_check(const char *path, const ns_spec *spec, int same_spec)
+ns_status ns_results_check(const char *path, const ns_spec *spec, unsigned flags)
 {
-    check_ctx c = {path, spec, same_spec};
+    check_ctx c = {path, spec, flags};
     return ns_isolate(path, check_in_child_as_input, &c);
 }

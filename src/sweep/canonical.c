@@ -157,7 +157,20 @@ static void jprobes(ns_sbuf *b, const ns_probe_config *p)
         ns_sbuf_printf(b, ",\"trace_samples\":%d,\"mode\":\"%s\"}", p->hess_trace_samples,
                        p->hess_mode == NS_MODE_EVAL ? "eval" : "train");
     }
-    ns_sbuf_printf(b, ",\"thm41\":%s}", p->thm41 ? "true" : "false");
+    ns_sbuf_printf(b, ",\"thm41\":%s", p->thm41 ? "true" : "false");
+    if (p->curv) { /* absent when off: specs without it keep their canonical form */
+        static const char *const mode[] = {"train", "eval", "both"};
+        ns_sbuf_printf(b, ",\"curvature\":{\"mode\":\"%s\",\"hvp\":\"%s\",\"k\":%d,\"iters\":%d,"
+                       "\"tol\":", mode[p->curv_mode], p->curv_hvp == NS_CURV_HVP_FD ? "fd" : "exact",
+                       p->curv_k, p->curv_steps);
+        jnum(b, p->curv_tol);
+        if (p->curv_slq)
+            ns_sbuf_printf(b, ",\"slq\":{\"n_v\":%d,\"m\":%d}", p->curv_slq_nv, p->curv_slq_m);
+        ns_sbuf_printf(b, ",\"hutchinson\":%d", p->curv_hutchinson);
+        if (p->curv_layers) ns_sbuf_printf(b, ",\"layers\":{\"iters\":%d}", p->curv_layer_steps);
+        ns_sbuf_printf(b, ",\"fd_check\":%s}", p->curv_fd_check ? "true" : "false");
+    }
+    ns_sbuf_printf(b, "}");
 }
 
 ns_status ns_spec_build_canonical(ns_spec *s)

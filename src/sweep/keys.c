@@ -136,6 +136,7 @@ static const ns_key table[] = {
     {"probes", "activations", NK_SECTION, NK_NULL_OK, .hint = NULL},
     {"probes", "hessian", NK_SECTION, NK_NULL_OK, .on = offsetof(ns_spec, base.probe.hessian)},
     {"probes", "thm41", NK_BOOL, 0, .def = "false", PROBE(thm41)},
+    {"probes", "curvature", NK_SECTION, NK_NULL_OK, .on = offsetof(ns_spec, base.probe.curv)},
     {"probes.eta", "relative", NK_CUSTOM, 0, .def = "[0.5, 4.0]", PROBE(eta_rel_lo),
      .read = ns_read_eta_relative},
     {"probes.eta", "count", NK_INT32, 0, RANGE(1, 64), .def = "8", PROBE(eta_count)},
@@ -150,6 +151,28 @@ static const ns_key table[] = {
      PROBE(hess_trace_samples)},
     {"probes.hessian", "mode", NK_ENUM, 0, .choices = "train|eval", .def = "train",
      PROBE(hess_mode)},
+    /* exact curvature: Lanczos on Hessian-vector products (docs/measurements.md) */
+    {"probes.curvature", "mode", NK_ENUM, 0, .choices = "train|eval|both", .def = "train",
+     PROBE(curv_mode)},
+    {"probes.curvature", "hvp", NK_ENUM, 0, .choices = "exact|fd", .def = "exact",
+     PROBE(curv_hvp)},
+    {"probes.curvature", "k", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_CURV_K), .def = "3",
+     PROBE(curv_k)},
+    {"probes.curvature", "iters", NK_INT32, 0, RANGE(2, NS_SPEC_MAX_LANCZOS), .def = "20",
+     PROBE(curv_steps)},
+    {"probes.curvature", "tol", NK_POSITIVE, 0, .def = "1e-3", PROBE(curv_tol)},
+    {"probes.curvature", "slq", NK_SECTION, NK_NULL_OK,
+     .on = offsetof(ns_spec, base.probe.curv_slq)},
+    {"probes.curvature", "hutchinson", NK_INT32, 0, RANGE(0, 10000), .def = "0",
+     PROBE(curv_hutchinson)},
+    {"probes.curvature", "layers", NK_SECTION, NK_NULL_OK,
+     .on = offsetof(ns_spec, base.probe.curv_layers)},
+    {"probes.curvature", "fd_check", NK_BOOL, 0, .def = "false", PROBE(curv_fd_check)},
+    {"probes.curvature.slq", "n_v", NK_INT32, 0, RANGE(1, 256), .def = "2", PROBE(curv_slq_nv)},
+    {"probes.curvature.slq", "m", NK_INT32, 0, RANGE(2, NS_SPEC_MAX_LANCZOS), .def = "30",
+     PROBE(curv_slq_m)},
+    {"probes.curvature.layers", "iters", NK_INT32, 0, RANGE(1, NS_SPEC_MAX_LANCZOS), .def = "10",
+     PROBE(curv_layer_steps)},
 
     /* ---- checkpoint */
     {"checkpoint", "every", NK_INT, 0, RANGE(0, INT64_MAX), LIMIT, .def = "0", BASE(checkpoint_every)},
@@ -158,6 +181,9 @@ static const ns_key table[] = {
 
 /* hess_mode stores the index of its choice: keep "train|eval" in ns_mode order */
 _Static_assert(NS_MODE_TRAIN == 0 && NS_MODE_EVAL == 1, "probes.hessian.mode choices");
+_Static_assert((int)NS_CURV_MODE_TRAIN == (int)NS_MODE_TRAIN && (int)NS_CURV_MODE_EVAL == (int)NS_MODE_EVAL &&
+                   NS_CURV_MODE_BOTH == 2 && NS_CURV_HVP_FD == 1,
+               "probes.curvature.mode / hvp choices");
 
 const ns_key *ns_key_find(const char *section, const char *key)
 {

@@ -7,6 +7,7 @@
  *           E = eta_count * (1 + random_direction)       landscape
  *             + ICS layers measured (layer 1 is free)    ICS
  *             + 2 * (hess_iters + hess_trace_samples)    Hessian (central differences)
+ *             + modes * (2 P + 1 + 8 fd_check)           exact curvature (curv_evals)
  *   eval    nevals * n_eval * F/3, nevals = steps / eval_every (1 if eval_every = 0),
  *           n_eval = test-set size (training-set size if there is no test split)
  * Upper bounds: Hessian iterations may stop early at the tolerance.
@@ -38,6 +39,23 @@ static int ics_evals(const ns_probe_config *p, int nlayers)
     return k;
 }
 
+/* Evaluations of the curvature probes at one probe step: per mode, P
+ * Hessian-vector products at 2 evaluations each (an exact one costs 1.4-1.8
+ * training steps, docs/benchmarks.md; a finite difference exactly 2), the
+ * base pass, and the finite-difference check's 6 evaluations and 1 exact
+ * product. P = Lanczos steps + k + 1
+ * residuals, SLQ n_v m, Hutchinson samples, and layers x (block steps + 1)
+ * (an upper bound: a block's products are cheaper, Lanczos may stop early). */
+static double curv_evals(const ns_probe_config *p, int nlayers)
+{
+    if (!p->curv) return 0;
+    double products = p->curv_steps + p->curv_k + 1 + p->curv_hutchinson;
+    if (p->curv_slq) products += (double)p->curv_slq_nv * p->curv_slq_m;
+    if (p->curv_layers) products += (double)nlayers * (p->curv_layer_steps + 1);
+    int modes = p->curv_mode == NS_CURV_MODE_BOTH ? 2 : 1;
+    return modes * (2 * products + 1 + (p->curv_fd_check ? 8 : 0));
+}
+
 ns_run_cost ns_plan_run_cost(const ns_spec *s, int i)
 {
     ns_run_cost c = {0};
@@ -50,6 +68,7 @@ ns_run_cost ns_plan_run_cost(const ns_spec *s, int i)
     if (p->landscape) evals += p->eta_count * (1 + (p->random_direction != 0));
     evals += ics_evals(p, s->measured_layers[i]);
     if (p->hessian) evals += 2.0 * (p->hess_iters + p->hess_trace_samples);
+    evals += curv_evals(p, s->measured_layers[i]);
     double per_probe = B * (evals * F + (p->act_units > 0 ? F / 3 : 0));
     c.probe_gflop = (double)c.nprobes * per_probe * 1e-9;
     double nevals = r->eval_every > 0 ? (double)(r->steps / r->eval_every) : 1;

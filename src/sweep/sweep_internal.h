@@ -346,5 +346,9 @@ int ns_ref_arch_width(char *buf, size_t cap, const char *arch, double width);
 /* Whether a norm can normalize every hidden layer of an arch (group norms:
  * the groups divide each hidden layer's channels/features). */
 ns_status ns_ref_norm_fits(const char *norm, const char *arch, ns_shape in, int nout);
+/* 1: the norm has running statistics for eval mode to hold fixed (or, none,
+ * no statistics at all); 0: it normalizes per sample in both modes (layer,
+ * group); -1: not a norm. */
+int ns_ref_norm_has_eval(const char *norm);
 
 #endif

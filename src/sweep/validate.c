@@ -8,7 +8,9 @@
  *   arch       every arch against the data set's input shape and classes
  *   overrides  random_lr needs a random section; each override matches a pair
  *   probes     steps inside train.steps, random_direction needs eta, ICS
- *              layer numbers inside every arch
+ *              layer numbers inside every arch; curvature: steps > k, eval
+ *              mode only for norms with running statistics, the Lanczos basis
+ *              within the limits
  *
  * Messages keep the file:line:col of the value they are about.
  */
@@ -274,6 +276,47 @@ static void check_ics_layers(ns_reader *r, const yaml_node_t *probes)
                          pv->arch_layers[i] == 1 ? "" : "s");
 }
 
+/* probes.curvature: Lanczos needs k + 1 iterations; eval mode needs norms with
+ * running statistics; the largest Lanczos basis (steps x parameters floats)
+ * within the activation-values limit. */
+static void check_curvature(ns_reader *r, const yaml_node_t *probes)
+{
+    const ns_probe_config *p = &r->s->base.probe;
+    const struct ns_spec_priv *pv = r->s->priv;
+    if (!p->curv) return;
+    const yaml_node_t *cv = ny_get(&r->c, probes, "curvature"),
+                      *steps = ny_get(&r->c, cv, "iters"), *k = ny_get(&r->c, cv, "k"),
+                      *mode = ny_get(&r->c, cv, "mode");
+    if (p->curv_steps <= p->curv_k)
+        ns_errs_node(r->c.e, steps ? steps : k ? k : cv,
+                     "probes.curvature.%s: Lanczos needs more iterations than top eigenvalues "
+                     "(iters %d, k %d): give iters >= k + 1", steps ? "iters" : "k",
+                     p->curv_steps, p->curv_k);
+    for (int j = 0; j < pv->nnorm && p->curv_mode != NS_CURV_MODE_TRAIN; j++)
+        if (ns_ref_norm_has_eval(pv->norm[j]) == 0)
+            ns_errs_node(r->c.e, mode ? mode : cv,
+                         "probes.curvature.mode: %s eval mode, which holds running statistics "
+                         "fixed, but grid.norm[%d] '%s' keeps none (it normalizes each sample by "
+                         "its own statistics in both modes, so its eval-mode Hessian is its "
+                         "train-mode one): use mode: train",
+                         p->curv_mode == NS_CURV_MODE_BOTH ? "'both' includes" : "'eval' is",
+                         r->norm_item[j], pv->norm[j]);
+    if (!r->data_ok) return;
+    const ns_spec *s = r->s;
+    int nout = s->nclasses > 0 ? s->nclasses : s->target_dim, m = ns_curv_max_steps(p);
+    for (int i = 0; i < pv->narch; i++) {
+        ns_ref_size z;
+        if (pv->arch_layers[i] <= 0 || ns_ref_arch_size(pv->arch[i], s->in_shape, nout, &z) != NS_OK)
+            continue; /* reported by check_archs */
+        if ((double)m * z.params > (double)NS_SPEC_MAX_VALUES)
+            ns_errs_node(r->c.e, cv,
+                         "probes.curvature: a Lanczos basis of %d vectors x %.3g parameters "
+                         "('%s') is %.3g floats, over the limit of %.3g (fewer iterations; %s)",
+                         m, z.params, pv->arch[i], (double)m * z.params,
+                         (double)NS_SPEC_MAX_VALUES, LIMITS_DOC);
+    }
+}
+
 void ns_spec_validate(ns_reader *r)
 {
     if (!r->root || r->root->type != YAML_MAPPING_NODE) return;
@@ -291,6 +334,7 @@ void ns_spec_validate(ns_reader *r)
     check_overrides(r);
     check_probe_steps(r, probes);
     check_ics_layers(r, probes);
+    check_curvature(r, probes);
     check_records(r, train, probes);
 }
 

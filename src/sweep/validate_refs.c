@@ -124,3 +124,14 @@ ns_status ns_ref_norm(const char *norm)
     return ns_error_set(NS_ERR_ARG, "norm \"%s\": unknown normalization '%.*s' (did you mean '%s'?)",
                         norm, (int)len, norm, near);
 }
+
+/* Eval mode holds a normalization's statistics fixed at their running values.
+ * layer and group keep none (each sample is normalized by its own statistics
+ * in both modes), so they have no eval mode of their own: 0 for them, 1 for
+ * every other kind (none has no statistics to hold), -1 if norm does not parse. */
+int ns_ref_norm_has_eval(const char *norm)
+{
+    ns_norm_config cfg;
+    if (ns_norm_parse(norm, &cfg) != NS_OK) return -1;
+    return cfg.kind != NS_NORM_LAYER && cfg.kind != NS_NORM_GROUP;
+}

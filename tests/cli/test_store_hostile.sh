@@ -3,13 +3,15 @@
 # gives the store (issue 17): each is refused with one line naming the file and
 # what is wrong (or simply works), never a crash, a hang or a modified input.
 #   row 2  --resume on a damaged superblock, 2 ranks: refused, no hang
-#   row 4  merge --force X X (and X given through a link): refused, X intact
+#   row 4  merge --force X X (and X given through a link): refused, X intact;
+#          merge keeps the spec's name (issue 14)
 #   row 5  an output path of 245+ characters: works at 1 and 2 ranks
 #   row 7  ranks whose environment differs (BLAS threads): rank 0 decides
 #   row 8  a spec of 64 KB and 1 MB: stored and read back
 #   row 9  merge of a shard with a wrong-shaped trace or a short status column
 #   row 10 --resume on a file missing `status`, or with a wrong type
 #   row 14 a 0-byte file given to --resume: refused, left as it was
+#   a file of schema 1: --resume names the conversion, merge converts it
 #   messages: a truncated file, a directory (no "no HDF5 error message")
 # ctest-labels: cli mpi
 # ctest-timeout: 300
@@ -42,7 +44,7 @@ run 2 tiny.yaml -o good.h5 || fail "the tiny sweep: $(cat out.txt)"
 # row 14: a 0-byte file is refused and stays 0 bytes
 : >zero.h5
 run 2 tiny.yaml -o zero.h5 --resume; rc=$?
-refused "0-byte file to --resume" $rc "empty file (0 bytes)"
+refused "0-byte file to --resume" $rc "empty"
 [ -f zero.h5 ] && [ ! -s zero.h5 ] || fail "0-byte file was modified: $(ls -la zero.h5)"
 
 # row 2: a damaged superblock (byte 0 of the signature), 2 ranks
@@ -108,6 +110,14 @@ refused "merge --force through a link to an input" $rc "is the shard"
 "$NS" merge m.h5 s0.h5 s1.h5 >out.txt 2>&1 || fail "good merge: $(cat out.txt)"
 $PY "$SRC/tests/tools/h5same.py" good.h5 m.h5 >/dev/null || fail "merged shards differ from the one-job file"
 ok "good shards still merge into the one-job file"
+# the merged sweep keeps the spec's name (a spec without `name:` is named after
+# its file: the merge used to name it after the first shard's file)
+grep -v '^name:' tiny.yaml >noname.yaml
+run 1 noname.yaml -o n0.h5 --shard 0/2 && run 1 noname.yaml -o n1.h5 --shard 1/2 || fail "shards: $(cat out.txt)"
+"$NS" merge nm.h5 n0.h5 n1.h5 >out.txt 2>&1 || fail "merge: $(cat out.txt)"
+[ "$($PY -c "import h5py; print(h5py.File('nm.h5', 'r').attrs['spec_name'].decode())")" = noname ] ||
+  fail "the merged file is not named after the spec"
+ok "merge keeps the spec's name"
 
 # row 5: long output paths
 d=$T/$(printf 'a%.0s' $(seq 1 120))/$(printf 'b%.0s' $(seq 1 120))
@@ -138,6 +148,28 @@ for kb in 70 1100; do
   ok "spec of $(wc -c <big.yaml) bytes stored whole"
 done
 
+# schema 1 (an older normsweep: fixed-length strings, no coordinates, version "1"):
+# --resume refuses naming the conversion; merge converts it into the current file
+cp good.h5 old.h5
+$PY - <<'P'
+import h5py, numpy as np
+f = h5py.File('old.h5', 'a')
+for name in ('arch', 'norm', 'init'):
+    v = f[name].asstr()[()]
+    del f[name]
+    f.create_dataset(name, data=np.array([s.encode() for s in v], dtype='S128'))
+    f[name].dims[0].attach_scale(f['run'])
+for name in f:
+    f[name].attrs.pop('coordinates', None)
+f.attrs['schema_version'] = np.bytes_('1')
+P
+run 2 tiny.yaml -o old.h5 --resume; rc=$?
+refused "--resume on a schema-1 file" $rc "normsweep merge NEW.h5 old.h5"
+rc=0; "$NS" merge new.h5 old.h5 >out.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "merge converting schema 1: exit $rc: $(cat out.txt)"
+$PY "$SRC/tests/tools/h5same.py" good.h5 new.h5 >out.txt || fail "converted file differs: $(cat out.txt)"
+ok "schema 1: --resume names the conversion; merge NEW OLD gives the current file"
+
 # messages: a truncated file and a directory name what is wrong
 head -c 3000 good.h5 >trunc.h5
 rc=0; "$NS" status trunc.h5 >out.txt 2>&1 || rc=$?
@@ -146,7 +178,7 @@ mkdir dir.h5
 rc=0; "$NS" status dir.h5 >out.txt 2>&1 || rc=$?
 refused "status of a directory" $rc "is a directory"
 run 2 tiny.yaml -o dir.h5 --resume; rc=$?
-grep -q "is a directory" out.txt || fail "--resume on a directory: $(cat out.txt)"
-ok "--resume on a directory: $(grep -m1 'is a directory' out.txt)"
+grep -Eq "is a directory|not a regular file" out.txt || fail "--resume on a directory: $(cat out.txt)"
+ok "--resume on a directory: $(grep -Em1 'is a directory|not a regular file' out.txt)"
 ! grep -rq "no HDF5 error message" out.txt || fail "a message without a reason"
 echo "all $pass checks passed"

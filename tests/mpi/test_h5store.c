@@ -49,14 +49,14 @@ static void make_layout(test_layout *t, size_t runs)
         {"norm", NNORM, NS_H5_STR, norm_coord, 8, NULL, "normalization"},
     };
     ns_h5_var v[8] = {
-        {"loss", NS_H5_F32, 0, 2, {"run", "step"}, "nats", "training loss", "cross-entropy"},
-        {"grad", NS_H5_F64, 0, 3, {"run", "step", "eta"}, "1", "gradient predictiveness", NULL},
-        {"steps_done", NS_H5_I32, 0, 1, {"run"}, NULL, "steps completed", NULL},
-        {"seed", NS_H5_I64, 0, 1, {"run"}, NULL, NULL, NULL},
-        {"label", NS_H5_STR, LABEL_LEN, 1, {"run"}, NULL, "run label", NULL},
-        {"act", NS_H5_F32, 0, 4, {"run", "step", "unit", "norm"}, NULL, NULL, NULL},
-        {"cfg", NS_H5_STR, CFG_LEN, 2, {"run", "norm"}, NULL, NULL, NULL},
-        {"lonely", NS_H5_F64, 0, 1, {"step"}, NULL, "not a per-run variable", NULL},
+        {"loss", NS_H5_F32, 0, 2, {"run", "step"}, "nats", "training loss", "cross-entropy", NULL, NULL},
+        {"grad", NS_H5_F64, 0, 3, {"run", "step", "eta"}, "1", "gradient predictiveness", NULL, NULL, NULL},
+        {"steps_done", NS_H5_I32, 0, 1, {"run"}, NULL, "steps completed", NULL, NULL, NULL},
+        {"seed", NS_H5_I64, 0, 1, {"run"}, NULL, NULL, NULL, NULL, NULL},
+        {"label", NS_H5_STR, LABEL_LEN, 1, {"run"}, NULL, "run label", NULL, NULL, NULL},
+        {"act", NS_H5_F32, 0, 4, {"run", "step", "unit", "norm"}, NULL, NULL, NULL, NULL, NULL},
+        {"cfg", NS_H5_STR, CFG_LEN, 2, {"run", "norm"}, NULL, NULL, NULL, NULL, NULL},
+        {"lonely", NS_H5_F64, 0, 1, {"step"}, NULL, "not a per-run variable", NULL, NULL, NULL},
     };
     memcpy(t->dims, d, sizeof d);
     memcpy(t->vars, v, sizeof v);

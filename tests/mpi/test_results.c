@@ -65,7 +65,9 @@ static const char *SPEC_ALL = "name: t\n"
                               "  ics: {layers: all}\n"
                               "  activations: {units: 2}\n"
                               "  hessian: {iters: 3, tol: 1.0e-3, trace_samples: 1}\n"
-                              "  thm41: true\n";
+                              "  thm41: true\n"
+                              "  curvature: {mode: both, k: 2, iters: 4, slq: {n_v: 2, m: 3},\n"
+                              "              hutchinson: 2, layers: {iters: 2}, fd_check: true}\n";
 static const char *SPEC_NONE = "name: t\n"
                                "data: \"synthetic-cls:n=64,test=16,c=1,h=4,w=4,classes=3\"\n"
                                "train: {steps: 12, batch: 8, log_every: 1}\n"
@@ -126,7 +128,7 @@ static void check_layout(const char *text)
         ck_assert(!ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("act_unit_index")]));
         ck_assert(ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("train_loss")]));
         ck_assert(ns_schema_has_var(&sw, &ns_schema_vars[ns_schema_find("test_acc")]));
-        ck_assert_int_eq(present, ns_schema_nvars - 22);
+        ck_assert_int_eq(present, ns_schema_nvars - 58); /* 22 + 36 curvature */
     }
     ns_spec_free(spec);
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016  # single-quoted \$ is meant: the agent's own code
 # mh_harness.sh - N "hosts" on one machine, for multi-node MPI tests (sourced).
 #
 #   mh_up N [SLOTS]    create N network namespaces ${MH_PREFIX}h0.. on a private
@@ -9,6 +10,10 @@
 #   mh_on I CMD...     run CMD on host I (its network, its hostname)
 #   mh_pids I          pids of every process on host I
 #   mh_kill_host I [SIG]  kill every process on host I (default SIGKILL)
+#   mh_cut_host I      take host I off the network, its processes alive
+#   mh_uncut_host I    put it back
+#   mh_launcher_pid    pid of mpirun (on host 0)
+#   mh_rank_pid R      pid of MPI rank R
 #   mh_down            kill what runs on the hosts, delete the namespaces
 #
 # Nothing outside the namespaces is touched: the root namespace gets no
@@ -21,6 +26,9 @@
 #   process on every host also gets its own UTS namespace (unshare --uts) and
 #   the host's name. Without it, vader (shared memory) is chosen between
 #   "hosts" and MPI_Comm_split_type(SHARED) groups are wrong.
+# - A process enters a host with `nsenter --net`, not `ip netns exec`: the
+#   latter also remounts /sys for the namespace, which hides the cgroup
+#   mounts (slurmd refuses to start without them: tests/slurm multi-node).
 # - Open MPI starts its daemons through an rsh agent; $MH_DIR/agent maps a
 #   host name or address to its namespace and runs the command there, so no
 #   sshd is needed. Like ssh, it starts the daemon with a clean environment
@@ -45,7 +53,7 @@ mh_skip() { echo "SKIPPED: $*"; exit 77; }
 # mh_check: can this machine make hosts? Exits 77 with the reason if not.
 mh_check() {
   local b probe err
-  for b in ip unshare mpirun; do
+  for b in ip nsenter unshare mpirun; do
     command -v "$b" >/dev/null 2>&1 || mh_skip "multihost: '$b' not installed (iproute2, util-linux, openmpi-bin)"
   done
   probe=${MH_PREFIX}probe
@@ -56,7 +64,7 @@ mh_check() {
     ip netns del "$probe" 2>/dev/null
     mh_skip "multihost: cannot create a veth pair (no veth support in this kernel/container?): $err"
   fi
-  if ! err=$(ip netns exec "$probe" unshare --uts sh -c 'hostname mh-probe' 2>&1); then
+  if ! err=$(nsenter --net="/run/netns/$probe" unshare --uts sh -c 'hostname mh-probe' 2>&1); then
     ip netns del "$probe" 2>/dev/null
     mh_skip "multihost: cannot set a hostname in a new UTS namespace: $err"
   fi
@@ -114,7 +122,7 @@ mh_write_agent() {
     done
     echo '  *) echo "mh agent: unknown host $host" >&2; exit 255 ;;'
     echo 'esac'
-    echo "exec ip netns exec \"\$ns\" unshare --uts env -i HOME=\"\$HOME\" TMPDIR=\"\$tmp\"$keep \\"
+    echo "exec nsenter --net=\"/run/netns/\$ns\" unshare --uts env -i HOME=\"\$HOME\" TMPDIR=\"\$tmp\"$keep \\"
     echo '  /bin/sh -c "hostname $name && $*"'
   } > "$MH_DIR/agent"
   chmod +x "$MH_DIR/agent"
@@ -124,7 +132,7 @@ mh_write_agent() {
 mh_on() {
   local i=$1
   shift
-  ip netns exec "$(mh_ns "$i")" unshare --uts \
+  nsenter --net="/run/netns/$(mh_ns "$i")" unshare --uts \
     env TMPDIR="$MH_DIR/hosts/h$i/tmp" /bin/sh -c 'hostname "$0" && exec "$@"' "$(mh_host_name "$i")" "$@"
 }
 
@@ -143,6 +151,33 @@ mh_mpirun() {
 }
 
 mh_pids() { ip netns pids "$(mh_ns "$1")" 2>/dev/null; }
+
+# mh_launcher_pid: pid of the mpirun that mh_mpirun started on host 0 (signals
+# for the job go to it, not to the shell function running it)
+mh_launcher_pid() {
+  local p
+  for p in $(mh_pids 0); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mpirun ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# mh_cut_host I: take host I off the network (its link down), its processes
+# alive: a hung or unplugged node, which sends no TCP reset to anyone
+mh_cut_host() { ip -n "$(mh_ns "$1")" link set eth0 down; }
+mh_uncut_host() { ip -n "$(mh_ns "$1")" link set eth0 up; }
+
+# mh_rank_pid R: pid of MPI rank R (of the running job), on whichever host
+mh_rank_pid() {
+  local i p
+  for ((i = 0; i < MH_NHOSTS; i++)); do
+    for p in $(mh_pids "$i"); do
+      tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
+        { echo "$p"; return 0; }
+    done
+  done
+  return 1
+}
 
 mh_kill_host() {
   local pids

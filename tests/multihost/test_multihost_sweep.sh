@@ -2,9 +2,14 @@
 # test_multihost_sweep.sh - normsweep across 3 "hosts" (network namespaces on a
 # private bridge, tests/multihost/mh_harness.sh), 2 ranks each, over TCP:
 #  1. Open MPI sees 3 nodes of 2 ranks (not one node of 6)
-#  2. the 3x2 sweep writes a file bitwise equal (every trace) to a 1-rank run
-#  3. every process of one host killed mid-sweep: the job ends within a bound,
-#     the file stays readable, and --resume completes it equal to the 1-rank run
+#  2. the 3x2 sweep writes a file bitwise equal (every trace) to a 1-rank run,
+#     with one shared copy of the data set per host
+#  3. every process of one host killed mid-sweep; 4. one rank killed: mpirun
+#     ends the job within a bound, the file stays readable, and --resume
+#     completes it equal to the 1-rank run
+#  5. one rank killed with a launcher that keeps the job running, 6. one host
+#     cut off the network: normsweep's own detection (--rank-timeout) stops the
+#     survivors, names what was lost, ends the job; --resume = 1-rank run
 # Skipped (exit 77, with the reason) where namespaces cannot be created.
 # ctest-labels: slow
 # ctest-timeout: 600
@@ -39,8 +44,11 @@ ok "3 hosts x 2 ranks, each host its own node"
 
 # 2. 3 hosts x 2 ranks = 1 rank (the reference runs outside the namespaces)
 mpirun -n 1 "$NS" run "$SPEC" -o ref.h5 --quiet
-hrun "$SPEC" -o h6.h5 --quiet 2> h6.err || { cat h6.err; fail "3x2 sweep failed"; }
+hrun "$SPEC" -o h6.h5 --progress-every 0 2> h6.err || { cat h6.err; fail "3x2 sweep failed"; }
+grep -v setpgid h6.err
 $SAME ref.h5 h6.h5 || fail "3 hosts x 2 ranks differ from 1 rank"
+# one copy of the data set per host: the 2 ranks of a host share it
+grep -q "one shared copy per node (3 nodes)" h6.err || fail "the data set was not shared per host"
 /usr/bin/python3 - h6.h5 <<'PY' || fail "runs did not spread over the hosts"
 import sys, h5py
 ranks = set(int(r) for r in h5py.File(sys.argv[1], "r")["rank"][()])
@@ -48,32 +56,146 @@ hosts = {r // 2 for r in ranks}
 print("ranks that ran:", sorted(ranks), "hosts:", sorted(hosts))
 assert len(hosts) == 3, hosts
 PY
-ok "3x2 over TCP = 1 rank, bitwise, every trace"
+ok "3x2 over TCP = 1 rank, bitwise, every trace; one data copy per host"
 
-# wait until the sweep writing $1 has finished a run and is still going
+# 2b. a setting exported on the launch node only: the remote ranks pick their own
+#     BLAS kernel. Refused before anything is written (the runs' traces would
+#     depend on the node they land on), naming a rank and node that differ.
+auto=$(env -u OPENBLAS_CORETYPE "$NS" --version | sed -n 's/^kernel: *\([A-Za-z0-9]*\).*/\1/p')
+other=Haswell
+[ "$auto" = Haswell ] && other=Sandybridge
+set +e
+OPENBLAS_CORETYPE=$other mh_mpirun -n 6 "$NS" run "$SPEC" -o env.h5 --quiet 2> env.err
+rc=$?
+set -e
+grep -v setpgid env.err | head -3
+[ $rc -ne 0 ] || fail "ranks with different BLAS kernels ($other here, $auto remote) ran"
+grep -q "ranks differ in their BLAS kernel: rank 0 on node0 has $other, 1 thread, rank 2 on node1 has $auto" env.err ||
+  fail "no clear message about the kernels"
+[ ! -e env.h5 ] || fail "a file was written"
+ok "a BLAS kernel set on the launch node only: refused, naming the node"
+
+# wait_first_done OUT PID LOG: the sweep writing OUT (job PID, output in LOG)
+# has finished a run and is still going
 wait_first_done() {
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 1200); do
     grep -qE '"(done|diverged)": [1-9]' "$1.progress.json" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3"; fail "the job writing $1 ended before any run finished"; }
     sleep 0.05
   done
-  fail "no run finished in $1 within 30 s"
+  cat "$3"
+  fail "no run finished in $1 within 60 s"
+}
+# wait_job PID LIMIT_S: wait for the job; sets rc and dt (seconds it took from
+# now), fails past LIMIT_S
+wait_job() {
+  local t0 i
+  t0=$(date +%s.%N)
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && fail "job still running $2 s later"
+  set +e; wait "$1"; rc=$?; set -e
+  dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+}
+# resume_equal OUT: --resume across the hosts completes OUT equal to the reference
+resume_equal() {
+  hrun "$SPEC" -o "$1" --resume --quiet 2> "$1.resume.err" || { cat "$1.resume.err"; fail "resume of $1 failed"; }
+  $SAME ref.h5 "$1" || fail "$1 after --resume differs from the uninterrupted sweep"
+}
+# the file is readable and shows an interrupted sweep
+interrupted() {
+  grep -q '"finished": false\|"complete": false' "$1.progress.json" || fail "$1: the sweep had completed"
+  "$NS" status "$1" > "$1.status" || fail "status of $1: $(cat "$1.status")"
 }
 
-# 3. a host dies mid-sweep (every process on it: its orted and both ranks)
+# 3. a host dies mid-sweep (every process on it: its orted and both ranks).
+#    mpirun notices the lost daemon, SIGTERMs the survivors (they checkpoint),
+#    and SIGKILLs them odls_base_sigkill_timeout (1 s) later.
 hrun "$SPEC" -o k.h5 --progress-every 0.5 > k.log 2>&1 & mp=$!
-wait_first_done k.h5
-t0=$(date +%s.%N)
+wait_first_done k.h5 $mp k.log
 mh_kill_host 1
-set +e; wait $mp; rc=$?; set -e
-dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-cat k.log
+wait_job $mp 30
+grep -v setpgid k.log
 [ $rc -ne 0 ] || fail "the job lost a host and exited 0"
-awk -v d="$dt" 'BEGIN{exit !(d < 30)}' || fail "job took ${dt}s to end after its host died"
-grep -q '"finished": false' k.h5.progress.json || fail "the sweep had finished before the kill"
-"$NS" status k.h5 > k.status || fail "status of the damaged file: $(cat k.status)"
-ok "host killed: job ended in ${dt}s (exit $rc), file readable"
-hrun "$SPEC" -o k.h5 --resume --quiet 2> k2.err || { cat k2.err; fail "resume after a lost host failed"; }
-$SAME ref.h5 k.h5 || fail "host lost + --resume differs from uninterrupted"
+# mpirun's words vary with the moment: "lost communication with a remote
+# daemon", or (the daemon died while the job was still being wired up)
+# "unable to reliably start one or more daemons"
+grep -qE "lost communication with a remote daemon|unable to reliably start one or more daemons" k.log ||
+  fail "no message about the lost host"
+interrupted k.h5
+ok "host killed: job ended ${dt} s later (exit $rc), file readable"
+resume_equal k.h5
 ok "host lost mid-sweep + --resume = uninterrupted"
+
+# 4. one rank killed (default mpirun): the launcher ends the job the same way
+hrun "$SPEC" -o r.h5 --progress-every 0.5 > r.log 2>&1 & mp=$!
+wait_first_done r.h5 $mp r.log
+kill -KILL "$(mh_rank_pid 3)"
+wait_job $mp 30
+grep -v setpgid r.log
+[ $rc -ne 0 ] || fail "a rank died and the job exited 0"
+grep -q "rank 3 with PID .* exited on signal 9" r.log || fail "no message naming the dead rank"
+interrupted r.h5
+ok "rank killed: job ended ${dt} s later (exit $rc)"
+resume_equal r.h5
+ok "rank lost + --resume = uninterrupted"
+
+# 5. one rank killed, launcher told to keep the job (orte_enable_recovery):
+#    normsweep's own detection. The dead rank stops heartbeating; after
+#    --rank-timeout rank 0 stops the sweep, the survivors checkpoint, and after
+#    the timeout again the dead rank is given up and the job ends (MPI_Abort)
+#    with a message naming the rank, its host and its run.
+mh_mpirun -n 6 "${fwd[@]}" --mca orte_enable_recovery 1 "$NS" run "$SPEC" -o d.h5 \
+  --progress-every 0.5 --rank-timeout 4 > d.log 2>&1 & mp=$!
+wait_first_done d.h5 $mp d.log
+kill -KILL "$(mh_rank_pid 4)"
+wait_job $mp 40
+grep -v "setpgid\|PMIX ERROR" d.log
+grep -q "rank 4 on node2 has been silent for [0-9]* s (dead, hung or cut off): stopping the sweep" d.log ||
+  fail "no message about the silent rank"
+grep -q "sweep:   rank 4 on node2: run [0-9]* (running" d.log || fail "the lost run is not named"
+grep -q "giving up 1 silent rank" d.log || fail "the dead rank was not given up"
+grep -q "ending the job: resume it with --resume" d.log || fail "no closing message"
+interrupted d.h5
+awk -v d="$dt" 'BEGIN{exit !(d >= 8 && d < 30)}' || fail "ended ${dt} s after the kill (expected 2 x 4 s + a step)"
+ok "rank killed, launcher lets the job run: normsweep gave it up and ended the job in ${dt} s"
+resume_equal d.h5
+ok "given-up rank + --resume = uninterrupted"
+
+# 6. a host cut off the network (its processes alive: no TCP reset reaches
+#    anyone, so mpirun alone would wait forever): rank 0 notices the silence,
+#    stops the sweep, gives the host's ranks up and ends the ranks it can
+#    reach. The cut-off host's processes and mpirun (which cannot reach that
+#    host's daemon) are beyond the job's reach: the test ends them as a
+#    scheduler would (TERM to mpirun, KILL on the host).
+ranks_on() { # pids of normsweep processes on host $1 (comm: normsweep, or exe after the BLAS re-exec)
+  local p c
+  for p in $(mh_pids "$1"); do
+    c=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    [ "$c" = normsweep ] || [ "$c" = exe ] && echo "$p"
+  done
+  return 0
+}
+hrun "$SPEC" -o c.h5 --progress-every 0.5 --rank-timeout 4 > c.log 2>&1 & mp=$!
+wait_first_done c.h5 $mp c.log
+launcher=$(mh_launcher_pid)
+mh_cut_host 2
+t0=$(date +%s)
+for _ in $(seq 1 300); do
+  [ -z "$(ranks_on 0)$(ranks_on 1)" ] && break
+  sleep 0.1
+done
+gone=$(( $(date +%s) - t0 ))
+[ -z "$(ranks_on 0)$(ranks_on 1)" ] || fail "ranks on the reachable hosts still running 30 s after host 2 was cut off"
+kill -TERM "$launcher" 2>/dev/null || true
+mh_kill_host 2
+wait_job $mp 20
+grep -v "setpgid" c.log
+grep -q "rank [45] on node2 has been silent for" c.log || fail "no message about the silent ranks"
+grep -q "giving up 2 silent ranks" c.log || fail "the cut-off ranks were not given up"
+interrupted c.h5
+mh_uncut_host 2
+ok "host cut off: the reachable ranks ended ${gone} s later, the lost ones named"
+resume_equal c.h5
+ok "cut-off host + --resume = uninterrupted"
 
 echo "$pass passed, 0 failed"

@@ -22,8 +22,8 @@ static void teardown(void) { ns_test_rmtree(dir); }
 static const double xs[3] = {0.1, 0.2, 0.4};
 static const ns_h5_dim dims[2] = {{"run", 4, NS_H5_I32, NULL, 0, NULL, NULL},
                                   {"x", 3, NS_H5_F64, xs, 0, "1", "x"}};
-static const ns_h5_var vars[2] = {{"y", NS_H5_F64, 0, 2, {"run", "x"}, "1", "y", NULL},
-                                  {"tag", NS_H5_STR, 4, 1, {"run"}, NULL, NULL, NULL}};
+static const ns_h5_var vars[2] = {{"y", NS_H5_F64, 0, 2, {"run", "x"}, "1", "y", NULL, NULL, NULL},
+                                  {"tag", NS_H5_STR, 4, 1, {"run"}, NULL, NULL, NULL, NULL, NULL}};
 static const ns_h5_layout L = {dims, 2, vars, 2, NULL, NULL, 0};
 
 START_TEST(serial_roundtrip_without_mpi)

@@ -130,8 +130,16 @@ START_TEST(table_is_consistent)
         case NS_F_CHARS: case NS_F_STRS: case NS_F_INIT: want = NS_H5_STR; break;
         case NS_F_SPECIAL: break;
         }
+        if (want == NS_H5_STR && v->type == NS_H5_VSTR) want = NS_H5_VSTR; /* text either way */
         ck_assert_msg(v->type == want, "'%s': field kind %d does not fit type %d", v->name,
                       (int)v->field, (int)v->type);
+        /* parallel HDF5 cannot write variable-length strings: only values known
+         * when the file is made (the settings) may be of that type */
+        ck_assert_msg(v->type != NS_H5_VSTR || v->src == NS_SRC_CONFIG,
+                      "'%s': variable-length strings can only be written at creation", v->name);
+        /* every variable carries units and long_name (CF) */
+        ck_assert_msg(v->units && *v->units && *v->long_name, "'%s' lacks units or long_name",
+                      v->name);
         ck_assert_msg(v->type != NS_H5_STR || v->str_len > 0, "'%s' has no cell size", v->name);
         /* scalars per run (or per probe step) and arrays over the trailing dims */
         int array = v->field == NS_F_F64S || v->field == NS_F_INTS || v->field == NS_F_STRS;
@@ -149,6 +157,9 @@ static ns_schema_sweep full_sweep(ns_run_config *c)
     memset(c, 0, sizeof *c);
     c->probe.random_direction = c->probe.ics = c->probe.hessian = c->probe.thm41 = 1;
     c->probe.hess_trace_samples = 2;
+    c->probe.curv = c->probe.curv_slq = c->probe.curv_layers = c->probe.curv_fd_check = 1;
+    c->probe.curv_mode = NS_CURV_MODE_BOTH;
+    c->probe.curv_hutchinson = 2;
     ns_schema_sweep sw;
     memset(&sw, 0, sizeof sw);
     for (int d = 0; d < NS_D_COUNT; d++) sw.size[d] = 3;

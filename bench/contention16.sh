@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# contention16.sh - why does a run get slower when 16 run at once? (issue 15:
+# 2.19-2.64 s alone, 2.80-4.85 s with 16 running on a 16-core Xeon.) Needs a
+# machine with 16+ cores; NOT run on the 2-core development machine.
+#
+# Two steps:
+#   here:    bench/contention16.sh --pack DIR [build-dir]
+#            assembles the relocatable bundle (/work/shared/tools/bundle, or
+#            $BUNDLE_SRC) into DIR with build-dir/normsweep and copies this script
+#            into it. Copy DIR to the 16-core machine.
+#   there:   DIR/contention16.sh [-n 16] [-o OUTDIR]
+#            needs nothing but glibc >= 2.36 (python3 + h5py for the tables;
+#            perf for the counters, if installed; root only for the THP switch).
+#
+# Every experiment runs the bundle's scaling-small.yaml (32 equal runs of a
+# 256-512-512-10 MLP with batch norm, ~2.4 s each) at N = 1 and N ranks with the
+# bundle's scaling.sh, and reports the mean run time at 1 and at N, their ratio
+# (the contention: 1.00 = none) and eff = sum(run times at 1) / (N x wall at N):
+#   base      as shipped (no binding)
+#   bind      --bind-to core: no migration; memory first-touched on the core's
+#             NUMA node stays local
+#   spread    --map-by numa --bind-to core: ranks spread over sockets / NUMA nodes
+#   thp-on    GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (malloc asks for transparent
+#             huge pages: fewer TLB misses); thp-off: =0; the system setting
+#             (/sys/kernel/mm/transparent_hugepage/enabled) is printed
+#   avx2      OPENBLAS_CORETYPE=Haswell instead of the AVX-512 kernel: if 16 cores
+#             running AVX-512 drop to a lower clock, avx2 slows down less
+#   logs-x10  log_every 100 instead of 10: 10x fewer per-step rows written to the
+#             shared file (the store's part)
+#   private   NORMSWEEP_SHARED_DATA=0: one copy of the data per rank instead of
+#             one per node (cache and TLB footprint of the data)
+# With perf installed, `perf stat -a` around the N=1 and N runs of base adds
+# cycles per instruction, cache and dTLB misses per run, and the mean clock
+# (cycles / task-clock): IPC falling with N means memory or cache contention, the
+# clock falling means frequency (power or AVX-512 licence) limits.
+set -u
+HERE=$(cd -P -- "$(dirname -- "$0")" && pwd)
+
+if [ "${1:-}" = --pack ]; then
+    dir=${2:?usage: contention16.sh --pack DIR [build-dir]}
+    build=${3:-build}
+    src=${BUNDLE_SRC:-/work/shared/tools/bundle}
+    "$src/assemble.sh" "$dir" "$build/normsweep" || exit 1
+    cp "$0" "$dir/contention16.sh"
+    echo "contention16: bundle in $dir; copy it to the 16-core machine and run $dir/contention16.sh"
+    exit 0
+fi
+[ -x "$HERE/scaling.sh" ] || { echo "contention16: run it inside an assembled bundle (see --pack)" >&2; exit 2; }
+N=16
+OUT=$PWD/contention-out
+while getopts "n:o:h" opt; do
+    case $opt in
+        n) N=$OPTARG ;;
+        o) OUT=$OPTARG ;;
+        *) sed -n '2,40p' "$0"; exit 0 ;;
+    esac
+done
+mkdir -p "$OUT"
+SPEC=${SPEC:-$HERE/scaling-small.yaml}  # SPEC=... for a smoke test with a small sweep
+sed 's/log_every: 10/log_every: 100/' "$SPEC" > "$OUT/logs-x10.yaml"
+echo "contention16: $(nproc) cores, N=$N, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
+lscpu 2>/dev/null | grep -E '^(Socket|NUMA node|L2|L3)' || true
+
+# one experiment: NAME SPEC MPIRUN_ARGS [VAR=VALUE...]
+experiment() {
+    local name=$1 spec=$2 margs=$3
+    shift 3
+    echo "== $name: $*${margs:+ mpirun $margs}"
+    env "$@" MPIRUN_ARGS="$margs" "$HERE/scaling.sh" -s "$spec" -o "$OUT/$name" 1 "$N" \
+        > "$OUT/$name.log" 2>&1 || echo "   (scaling.sh failed: $OUT/$name.log)"
+}
+experiment base "$SPEC" ""
+experiment bind "$SPEC" "--bind-to core"
+experiment spread "$SPEC" "--map-by numa --bind-to core"
+experiment thp-on "$SPEC" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+experiment thp-off "$SPEC" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=0
+experiment avx2 "$SPEC" "" OPENBLAS_CORETYPE=Haswell
+experiment logs-x10 "$OUT/logs-x10.yaml" ""
+experiment private "$SPEC" "" NORMSWEEP_SHARED_DATA=0
+
+if command -v perf >/dev/null 2>&1; then
+    for n in 1 "$N"; do
+        perf stat -a -x, -o "$OUT/perf-n$n.csv" \
+            -e task-clock,cycles,instructions,cache-references,cache-misses,LLC-load-misses,dTLB-load-misses \
+            -- "$HERE/scaling.sh" -s "$SPEC" -o "$OUT/perf-n$n" "$n" > "$OUT/perf-n$n.log" 2>&1
+    done
+else
+    echo "perf not installed: no hardware counters (apt-get install linux-perf, or the distribution's perf)"
+fi
+
+# summary: python3 with h5py not needed: scaling.sh wrote scaling.csv per experiment
+printf '\n%-9s %9s %9s %7s %6s\n' experiment "run@1 s" "run@$N s" ratio eff
+for d in base bind spread thp-on thp-off avx2 logs-x10 private; do
+    csv=$OUT/$d/scaling.csv
+    [ -f "$csv" ] || { printf '%-9s (no table: see %s.log)\n' "$d" "$OUT/$d"; continue; }
+    awk -F, -v name="$d" -v n="$N" 'NR > 1 { sum[$1] = $3; tot[$1] = $9; eff[$1] = $5 }
+        END { a = sum[1] / tot[1]; b = sum[n] / tot[n]
+              printf "%-9s %9.3f %9.3f %7.2f %6.3f\n", name, a, b, b / a, eff[n] }' "$csv"
+done
+for n in 1 "$N"; do
+    f=$OUT/perf-n$n.csv
+    [ -f "$f" ] || continue
+    awk -F, -v n="$n" '$3 != "" { v[$3] = $1 }
+        END { printf "perf N=%s: IPC %.2f, clock %.2f GHz, cache-miss %.1f%%, LLC-load-misses %.3g, dTLB-load-misses %.3g\n",
+              n, v["instructions"] / v["cycles"], v["cycles"] / (v["task-clock"] * 1e6),
+              100 * v["cache-misses"] / v["cache-references"], v["LLC-load-misses"], v["dTLB-load-misses"] }' "$f"
+done
+echo "(per run: the perf totals cover 32 runs at either N; divide by 32 to compare per run)"

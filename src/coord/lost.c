@@ -53,7 +53,7 @@ void ns_lost_gather_hosts(ns_coord *c)
     char name[MPI_MAX_PROCESSOR_NAME] = "", mine[NS_HOST_LEN];
     int len = 0;
     if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
-    snprintf(mine, sizeof mine, "%.*s", NS_HOST_LEN - 1, name);
+    snprintf(mine, sizeof mine, "%.*s", NS_HOST_LEN - 1, name); /* cut long host names */
     ns_coord_mpi_ok(c, MPI_Gather(mine, NS_HOST_LEN, MPI_CHAR, c->hosts, NS_HOST_LEN, MPI_CHAR, 0,
                                   c->comm),
                     "coordinator: MPI_Gather of host names");

@@ -20,6 +20,8 @@
 #include "normsweep/spec.h"
 #include "normsweep/version.h"
 #include "cli_util.h"
+#include "run_args.h"
+#include "run_extend.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -32,140 +34,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct run_opts {
-    const char *spec, *out;
-    const char *overrides[NS_SPEC_MAX_CLI_OVERRIDES]; /* KEY=VALUE after SPEC */
-    int noverrides;
-    int resume, force, quiet;
-    int shard, nshards;
-    double progress_every, rank_timeout;
-} run_opts;
-
-static void run_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: normsweep run SPEC [KEY=VALUE ...] -o OUT [--resume | --force]\n"
-            "                     [--shard I/N] [--progress-every SECONDS] [--rank-timeout SECONDS]\n"
-            "                     [--quiet]\n"
-            "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
-            "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
-            "  progress to OUT.progress.json.\n"
-            "  KEY=VALUE         override the sweep file: train.steps=500, grid.seed=[0,1],\n"
-            "                    ~probes (docs/sweep-format.md); recorded in OUT\n"
-            "  -o OUT, --output OUT, --output=OUT   the results file (once)\n"
-            "  --resume          continue an interrupted sweep in OUT (same spec only)\n"
-            "  --force           overwrite an existing OUT\n"
-            "  --shard I/N       run only runs with index %% N == I (Slurm arrays; then\n"
-            "                    `normsweep merge`)\n"
-            "  --progress-every SECONDS  progress line interval on rank 0 (default 30;\n"
-            "                    0: none)\n"
-            "  --rank-timeout SECONDS  a rank silent this long (dead, hung, cut off) stops\n"
-            "                    the sweep; after a stop, ranks silent this long are given\n"
-            "                    up and the job ends (default 300; docs/coordinator.md)\n"
-            "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
-            "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
-            "      3 stopped by a signal (resume with --resume)\n");
-}
-
-/* "I/N" with 0 <= I < N, both whole numbers and nothing else. */
-static int parse_shard(const char *v, run_opts *o)
-{
-    char i_part[32];
-    const char *slash = strchr(v, '/');
-    long i, n;
-    if (!slash || (size_t)(slash - v) >= sizeof i_part) return 0;
-    memcpy(i_part, v, (size_t)(slash - v));
-    i_part[slash - v] = '\0';
-    if (!ns_cli_long(slash + 1, 1, INT_MAX, &n) || !ns_cli_long(i_part, 0, n - 1, &i)) return 0;
-    o->shard = (int)i;
-    o->nshards = (int)n;
-    return 1;
-}
-
-/* One option or argument at argv[*i]: 0 consumed, -1 --help, 2 refused. */
-static int parse_one(int argc, char **argv, int *i, run_opts *o)
-{
-    static const char *const who = "normsweep run";
-    static const char *const out_names[] = {"-o", "--out", "--output"};
-    const char *a = argv[*i], *v = NULL;
-    int r = 0;
-    for (int k = 0; k < 3 && r == 0; k++) r = ns_cli_value(argc, argv, i, out_names[k], &v, who);
-    if (r == 1) {
-        if (o->out || !*v) {
-            fprintf(stderr, o->out ? "%s: -o given twice ('%s' and '%s'): one output per run\n"
-                                   : "%s: -o needs a file name%s%s\n",
-                    who, o->out ? o->out : "", v);
-            return 2;
-        }
-        o->out = v;
-    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--progress-every", &v, who)) == 1) {
-        char *end;
-        o->progress_every = strtod(v, &end);
-        if (end == v || *end || !isfinite(o->progress_every) || o->progress_every < 0) {
-            fprintf(stderr, "%s: --progress-every needs seconds >= 0, got '%s'\n", who, v);
-            return 2;
-        }
-    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--rank-timeout", &v, who)) == 1) {
-        char *end;
-        o->rank_timeout = strtod(v, &end);
-        if (end == v || *end || !isfinite(o->rank_timeout) || !(o->rank_timeout > 0)) {
-            fprintf(stderr, "%s: --rank-timeout needs seconds > 0, got '%s'\n", who, v);
-            return 2;
-        }
-    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--shard", &v, who)) == 1) {
-        if (!parse_shard(v, o)) {
-            fprintf(stderr, "%s: --shard needs I/N, whole numbers with 0 <= I < N, got '%s'\n",
-                    who, v);
-            return 2;
-        }
-    } else if (r < 0) {
-        return 2;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-        run_usage(stdout);
-        return -1;
-    } else if (strcmp(a, "--resume") == 0) {
-        o->resume = 1;
-    } else if (strcmp(a, "--force") == 0) {
-        o->force = 1;
-    } else if (strcmp(a, "--quiet") == 0) {
-        o->quiet = 1;
-    } else if (a[0] == '-' && a[1] != '\0') {
-        fprintf(stderr, "%s: unknown option '%s' (see --help)\n", who, a);
-        return 2;
-    } else if (!o->spec) {
-        o->spec = a;
-    } else if (ns_spec_is_override(a) && o->noverrides < NS_SPEC_MAX_CLI_OVERRIDES) {
-        o->overrides[o->noverrides++] = a;
-    } else {
-        fprintf(stderr, "%s: unexpected argument '%s' (one SPEC per run)\n", who, a);
-        return 2;
-    }
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, run_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->nshards = 1;
-    o->progress_every = 30.0;
-    for (int i = 1; i < argc; i++) {
-        int r = parse_one(argc, argv, &i, o);
-        if (r != 0) return r;
-    }
-    if (!o->spec || !o->out) {
-        fprintf(stderr, "normsweep run: missing %s (see --help)\n",
-                !o->spec ? "the sweep file SPEC" : "-o OUT, the results file to write");
-        run_usage(stderr);
-        return 2;
-    }
-    if (o->resume && o->force) {
-        fprintf(stderr, "normsweep run: --resume and --force exclude each other\n");
-        return 2;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ the job */
+
+enum { NS_MAX_STARTUP = 12 }; /* start-up steps (STARTUP, below) */
 
 /* Everything one `run` holds; sweep_free() is the one cleanup path. */
 typedef struct sweep_job {
@@ -175,6 +46,9 @@ typedef struct sweep_job {
     const ns_dataset *data;
     ns_shared_data_info shared; /* one copy of the data set per node (shared_data.h) */
     int resuming; /* --resume and OUT exists: rank 0 decided, every rank knows */
+    const char *path; /* the file the sweep writes: OUT, or OUT.extending */
+    ns_extend ext;    /* --extend (run_extend.h); mode NONE otherwise */
+    int finished;     /* the sweep ran to its end and its file closed cleanly */
     char ckpt_dir[PATH_MAX], progress[PATH_MAX];
     ns_results *res;
     unsigned char *skip; /* per run: finished earlier or in another shard */
@@ -184,7 +58,7 @@ typedef struct sweep_job {
     ns_coord_result cr;
     /* start-up and teardown seconds on rank 0; each start-up step ends in a
      * collective agreement, so this is the slowest rank's time */
-    double t_mpi_init, t_step[8], t_close;
+    double t_mpi_init, t_step[NS_MAX_STARTUP], t_close;
 } sweep_job;
 
 /* Print every line of a multi-line message from rank 0 only. */
@@ -284,7 +158,7 @@ static int plan_runs(sweep_job *j)
  * is the last run's checkpoint while it is written: ".tmp"). */
 static ns_status derived_paths(sweep_job *j)
 {
-    const char *out = j->o->out;
+    const char *out = j->path;
     char longest[PATH_MAX];
     NS_TRY(ns_cli_path(j->ckpt_dir, sizeof j->ckpt_dir, "the checkpoint directory", "%s.ckpt", out));
     NS_TRY(ns_cli_path(j->progress, sizeof j->progress, "the progress file", "%s.progress.json",
@@ -293,31 +167,6 @@ static ns_status derived_paths(sweep_job *j)
                        j->progress));
     return ns_cli_path(longest, sizeof longest, "a checkpoint's temporary name",
                        "%s/run_%05d.ckpt.tmp", j->ckpt_dir, j->spec->nruns - 1);
-}
-
-enum { NS_REGULAR_FILE, NS_DIRECTORY };
-
-/* `path` must be absent or of the kind `want` (NS_REGULAR_FILE, NS_DIRECTORY):
- * stat follows links, so a FIFO, a socket or a symlink loop is refused, named
- * by `role`. *exists: 1 when present. */
-static ns_status stat_as(const char *path, int want, const char *role, int *exists)
-{
-    struct stat st;
-    *exists = 0;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT) return NS_OK;
-        return ns_error_set(NS_ERR_ARG, "%s (%s): %s", path, role, strerror(errno));
-    }
-    *exists = 1;
-    int ok = want == NS_DIRECTORY ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-    const char *is = S_ISDIR(st.st_mode)    ? "a directory"
-                     : S_ISREG(st.st_mode)  ? "a regular file"
-                     : S_ISFIFO(st.st_mode) ? "a FIFO"
-                     : S_ISSOCK(st.st_mode) ? "a socket"
-                                            : "a device";
-    NS_CHECK(ok, NS_ERR_ARG, "%s (%s) is %s, not a %s", path, role, is,
-             want == NS_DIRECTORY ? "directory" : "regular file");
-    return NS_OK;
 }
 
 /* A file --resume may open: an HDF5 file (its signature at byte 0, where
@@ -347,23 +196,25 @@ static ns_status check_output_files(const sweep_job *j, int *exists)
     const run_opts *o = j->o;
     char dir[PATH_MAX];
     int dummy;
-    NS_TRY(stat_as(o->out, NS_REGULAR_FILE, "the output", exists));
-    if (*exists && !o->resume && !o->force)
+    NS_TRY(ns_cli_stat_as(o->out, NS_REGULAR_FILE, "the output", exists));
+    if (*exists && !o->resume && !o->force && !o->extend)
         return ns_error_set(NS_ERR_ARG, "output exists; use --resume to continue it or --force "
                                         "to overwrite it (%s)", o->out);
-    if (*exists && o->resume) NS_TRY(check_hdf5_signature(o->out));
+    NS_CHECK(*exists || !o->extend, NS_ERR_ARG,
+             "%s does not exist: --extend adds runs to a results file (run without it)", o->out);
+    if (*exists && (o->resume || o->extend)) NS_TRY(check_hdf5_signature(o->out));
     if (!*exists) { /* its directory must be there: nothing creates it */
         snprintf(dir, sizeof dir, "%s", o->out); /* fits: o->out fit in ckpt_dir */
         char *slash = strrchr(dir, '/');
         if (slash) {
             slash[slash == dir] = '\0'; /* "/x" -> "/" */
-            NS_TRY(stat_as(dir, NS_DIRECTORY, "the output's directory", &dummy));
+            NS_TRY(ns_cli_stat_as(dir, NS_DIRECTORY, "the output's directory", &dummy));
             NS_CHECK(dummy, NS_ERR_ARG, "%s: the output's directory %s does not exist", o->out,
                      dir);
         }
     }
-    NS_TRY(stat_as(j->ckpt_dir, NS_DIRECTORY, "the checkpoint directory", &dummy));
-    return stat_as(j->progress, NS_REGULAR_FILE, "the progress file", &dummy);
+    NS_TRY(ns_cli_stat_as(j->ckpt_dir, NS_DIRECTORY, "the checkpoint directory", &dummy));
+    return ns_cli_stat_as(j->progress, NS_REGULAR_FILE, "the progress file", &dummy);
 }
 
 /* 4. Rank 0 checks OUT and the names next to it before anything is written,
@@ -382,8 +233,32 @@ static int check_paths(sweep_job *j)
     int code = from_rank0(v, 2);
     if (code != NS_EXIT_OK) return code;
     if (v[0] == NS_EXIT_OK && j->rank != 0 && derived_paths(j) != NS_OK) v[0] = NS_EXIT_FAIL;
-    j->resuming = j->o->resume && v[1];
+    j->resuming = (j->o->resume || j->o->extend) && v[1];
     return agree(v[0]);
+}
+
+/* 4b. --extend (or --resume of an extension in progress): rank 0 reads OUT
+ * and decides (run_extend.h); every rank then writes OUT.extending. */
+static int plan_extend(sweep_job *j)
+{
+    int v[2] = {NS_EXIT_OK, NS_EXTEND_NONE}; /* exit code, mode */
+    if (j->rank == 0 && j->resuming) {
+        ns_status st = ns_extend_plan(&j->ext, j->o->out, j->spec, j->o->extend);
+        if (st != NS_OK) fprintf(stderr, "normsweep run: %s\n", ns_error_msg());
+        v[0] = st == NS_OK ? NS_EXIT_OK
+             : st == NS_ERR_ARG || st == NS_ERR_FORMAT ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+        v[1] = (int)j->ext.mode;
+    }
+    int code = from_rank0(v, 2);
+    if (code != NS_EXIT_OK || v[0] != NS_EXIT_OK || v[1] == NS_EXTEND_NONE)
+        return code != NS_EXIT_OK ? code : agree(v[0]);
+    j->ext.mode = (ns_extend_mode)v[1];
+    ns_status st = ns_extend_paths(&j->ext, j->o->out);
+    j->path = j->ext.work;
+    j->resuming = j->ext.mode == NS_EXTEND_CONTINUE;
+    if (st == NS_OK) st = derived_paths(j);
+    if (st != NS_OK) fprintf(stderr, "normsweep run: %s\n", ns_error_msg());
+    return agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_USAGE);
 }
 
 /* 5. The checkpoint directory and the results file (created, or reopened). */
@@ -400,18 +275,58 @@ static int open_output(sweep_job *j)
     if (ns_fault("kill-before-layout", j->rank)) raise(SIGKILL); /* tests: a rank dies here */
     ns_status st;
     if (j->resuming) {
-        st = ns_results_open(j->o->out, MPI_COMM_WORLD, j->spec, &j->res);
+        st = ns_results_open(j->path, MPI_COMM_WORLD, j->spec, &j->res);
     } else {
         char h5[64], mpi[256];
         ns_hdf5_version(h5, sizeof h5);
         ns_mpi_version(mpi, sizeof mpi);
         ns_results_meta meta = {NS_VERSION, ns_git_commit(), h5, mpi, ns_blas_kernel(),
-                                ns_blas_threads(), j->data->mean, j->data->std};
-        st = ns_results_create(j->o->out, MPI_COMM_WORLD, j->spec, &meta, &j->res);
+                                ns_blas_threads(), j->data->mean, j->data->std,
+                                j->ext.history};
+        st = ns_results_create(j->path, MPI_COMM_WORLD, j->spec, &meta, &j->res);
+        /* a new file starts with no checkpoints: one left by an earlier file
+         * (a killed run, then --force) would continue a run whose first steps
+         * this file does not have */
+        if (st == NS_OK && j->rank == 0) ns_cli_clear_checkpoints(j->ckpt_dir);
     }
     if (st == NS_OK) return NS_EXIT_OK;
     say0(j->rank, ns_error_msg());
     return st == NS_ERR_ARG || st == NS_ERR_FORMAT ? NS_EXIT_USAGE : NS_EXIT_FAIL;
+}
+
+/* 5b. An extension: with OUT.extending laid out and closed, rank 0 carries
+ * OUT's runs into it (serially: no MPI-IO handle may be open); then every
+ * rank reopens it - checked against the spec - as for --resume. */
+static int carry_extend(sweep_job *j)
+{
+    if (j->ext.mode == NS_EXTEND_NONE) return NS_EXIT_OK;
+    ns_status st = ns_results_close(j->res);
+    j->res = NULL;
+    int code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
+    if (code == NS_EXIT_OK && j->rank == 0) st = ns_extend_carry(&j->ext);
+    if (ns_fault("kill-after-carry", j->rank)) raise(SIGKILL); /* tests: killed mid-extension */
+    if (code == NS_EXIT_OK) code = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
+    if (code != NS_EXIT_OK) {
+        say0(j->rank, ns_error_msg());
+        return code;
+    }
+    j->resuming = 1;
+    return open_output(j);
+}
+
+/* 8. The extended sweep ran to its end: OUT.extending takes OUT's place. */
+static int commit_extend(sweep_job *j, int code)
+{
+    if (j->ext.mode == NS_EXTEND_NONE || !j->finished) return code;
+    if (ns_fault("kill-before-commit", j->rank)) raise(SIGKILL); /* tests */
+    ns_status st = j->rank == 0 ? ns_extend_commit(&j->ext) : NS_OK;
+    if (st != NS_OK) fprintf(stderr, "normsweep run: %s (%s is complete; OUT is unchanged)\n",
+                             ns_error_msg(), j->path);
+    else if (j->rank == 0 && !j->o->quiet)
+        fprintf(stderr, "normsweep: %s extended: %d runs, %d of them kept from it\n", j->o->out,
+                j->spec->nruns, j->ext.nkept);
+    int c = agree(st == NS_OK ? NS_EXIT_OK : NS_EXIT_FAIL);
+    return c > code ? c : code;
 }
 
 /* 6. With --resume, rank 0 also skips the runs the file has finished (done or
@@ -433,8 +348,10 @@ static const struct {
     const char *name;
     int (*fn)(sweep_job *);
 } STARTUP[] = {{"spec", load_spec},   {"blas", check_numerics}, {"data", load_data}, {"plan", plan_runs},
-               {"paths", check_paths}, {"file", open_output}, {"resume", skip_finished}};
+               {"paths", check_paths}, {"extend", plan_extend}, {"file", open_output},
+               {"carry", carry_extend}, {"resume", skip_finished}};
 enum { NSTARTUP = sizeof STARTUP / sizeof STARTUP[0] };
+_Static_assert((int)NSTARTUP <= (int)NS_MAX_STARTUP, "sweep_job.t_step: room for every start-up step");
 
 /* "start-up 1.23 s: MPI init 0.30, spec 0.01, ..." (bench/sweep_scaling.sh reads it) */
 static void print_startup(const sweep_job *j)
@@ -451,7 +368,11 @@ static void print_banner(const sweep_job *j)
     if (j->rank != 0 || j->o->quiet) return;
     print_startup(j);
     fprintf(stderr, "normsweep: %s: %d runs (%d to run) on %d rank%s, output %s\n", j->spec->name,
-            j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->o->out);
+            j->spec->nruns, j->spec->nruns - j->nskip, j->size, j->size == 1 ? "" : "s", j->path);
+    if (j->ext.mode != NS_EXTEND_NONE)
+        fprintf(stderr, "normsweep: extending %s (%d runs): %d finished runs copied, %d continue "
+                "from their checkpoints; it is replaced when the sweep is complete\n", j->o->out,
+                j->ext.nkept, j->ext.carried.finished, j->ext.carried.resumed);
     fprintf(stderr, "normsweep: BLAS kernel %s (%s), %d thread%s per rank\n", ns_blas_kernel(),
             ns_blas_kernel_origin(), ns_blas_threads(), ns_blas_threads() == 1 ? "" : "s");
     const ns_shared_data_info *sh = &j->shared;
@@ -536,6 +457,7 @@ static int run_sweep(sweep_job *j)
     j->t_close = ns_now_s() - t0;
     j->res = NULL;
     if (cs != NS_OK) say0(j->rank, ns_error_msg());
+    j->finished = st == NS_OK && cs == NS_OK && j->cr.complete;
     int code = st != NS_OK || cs != NS_OK ? NS_EXIT_FAIL
              : !j->cr.complete            ? NS_EXIT_INCOMPLETE
              : j->cr.n_failed > 0         ? NS_EXIT_FAIL
@@ -552,6 +474,7 @@ static void sweep_free(sweep_job *j)
     ns_coord_result_free(&j->cr);
     free(j->skip);
     free(j->cost);
+    ns_extend_free(&j->ext);
     ns_spec_free(j->spec);
 }
 
@@ -565,6 +488,7 @@ static int sweep(const run_opts *o, int rank, int size, double t_mpi_init)
     j.o = o;
     j.rank = rank;
     j.size = size;
+    j.path = o->out;
     j.t_mpi_init = t_mpi_init;
     int code = NS_EXIT_OK;
     for (int k = 0; k < NSTARTUP && code == NS_EXIT_OK; k++) {
@@ -574,7 +498,7 @@ static int sweep(const run_opts *o, int rank, int size, double t_mpi_init)
     }
     if (code == NS_EXIT_OK) {
         print_banner(&j);
-        code = run_sweep(&j);
+        code = commit_extend(&j, run_sweep(&j));
     }
     sweep_free(&j);
     return code;
@@ -583,7 +507,7 @@ static int sweep(const run_opts *o, int rank, int size, double t_mpi_init)
 int ns_cmd_run(int argc, char **argv)
 {
     run_opts o;
-    int rc = parse_args(argc, argv, &o);
+    int rc = ns_run_parse_args(argc, argv, &o);
     if (rc != 0) return rc < 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     /* First thing: a scheduler's stop signal may come while MPI starts or the
      * data loads; it must be recorded (the sweep then stops at once, exit 3),

@@ -24,7 +24,7 @@
 /* x86_64 / LP64. If this fires, a field was added to ns_run_config (or to
  * ns_probe_config / ns_lr_schedule): give it a row in `fields` (or say why it
  * does not shape a run's traces, like checkpoint_every), then update N. */
-_Static_assert(sizeof(ns_run_config) == 3240,
+_Static_assert(sizeof(ns_run_config) == 3760,
                "ns_run_config changed: update the run identity table in src/sweep/identity.c");
 
 typedef void (*put_fn)(ns_sbuf *b, const void *field);
@@ -169,6 +169,16 @@ static void put_curvature(ns_sbuf *b, const void *f)
     ns_sbuf_printf(b, "}");
 }
 
+/* save_weights: the steps whose weights the file stores */
+static void put_save(ns_sbuf *b, const void *f)
+{
+    const ns_run_config *c = f;
+    ns_sbuf_printf(b, "[");
+    for (int i = 0; i < c->nsave && i < NS_SPEC_MAX_SAVE_STEPS; i++)
+        ns_sbuf_printf(b, "%s%lld", i ? ", " : "", (long long)c->save_at[i]);
+    ns_sbuf_printf(b, "]");
+}
+
 /* ------------------------------------------------------------ the table */
 
 #define AT(f) offsetof(ns_run_config, f)
@@ -196,6 +206,7 @@ static const id_field fields[] = {
     {"probes.hessian", put_hessian, PROBES, 0},
     {"probes.thm41", put_bool, AT(probe.thm41), 0},
     {"probes.curvature", put_curvature, PROBES, 0},
+    {"save_weights.at", put_save, 0, 0},
     {"arch", put_str, AT(arch), 1},
     {"norm", put_str, AT(norm), 1},
     {"lr", put_f64, AT(lr), 1},

@@ -41,6 +41,7 @@ START_TEST(fields_and_names)
     DIFFERS(b.probe.hess_tol = 0.5, "probes.hessian");
     DIFFERS(b.probe.thm41 = 1, "probes.thm41");
     DIFFERS(b.probe.curv = 1, "probes.curvature");
+    DIFFERS((b.nsave = 1, b.save_at[0] = 0), "save_weights.at");
     DIFFERS(snprintf(b.arch, sizeof b.arch, "mlp:784-8-10"), "arch");
     DIFFERS(snprintf(b.norm, sizeof b.norm, "batch"), "norm");
     DIFFERS(b.lr = 0.2, "lr");

@@ -559,7 +559,7 @@ def fig_lp(sw, facet):
 
 def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
     """Every figure of the report, in report order, for every facet of the file."""
-    from . import figures_extra as X
+    from . import figures_curv as C, figures_extra as X
     facets = all_facets(sw)
     main = [n for n in NORM_ORDER if n not in LP_NORMS]
     main = main + [n for n in sw.values("norm") if n not in NORM_ORDER]
@@ -588,6 +588,7 @@ def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
         plots += fig_lp(sw, f)
     for f in facets:
         plots += X.fig_hessian(sw, f)
+    plots += C.curv_figures(sw, facets)  # only those whose probe the file has
     for f in facets:
         plots += X.fig_grad_depth(sw, f)
     for f in facets:

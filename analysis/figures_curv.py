@@ -76,8 +76,9 @@ def _log_rule(values):
 
 # -- 1. top eigenvalues over training, with 2/lr ----------------------------------------------
 def _abs_series(ax, x, st, hollow, norm, ls, gid, band, label):
-    """|median| as a line, its filled / hollow circles (>= 0) and triangles (< 0), and for
-    `band` the min..max band of |lambda| over seeds (down to 0 where seeds differ in sign)."""
+    """|median| as a line (gid), its circles (>= 0, gid:pos) and triangles (< 0, gid:neg),
+    hollow where not converged (gid:pos:hollow, gid:neg:hollow), and for `band` the
+    min..max band of |lambda| over seeds (down to 0 where seeds differ in sign)."""
     med, lo, hi, n = st
     x, y, c = np.asarray(x), np.abs(med), norm_color(norm)
     ax.plot(x, y, color=c, ls=ls, lw=1.3, gid=gid,
@@ -91,9 +92,9 @@ def _abs_series(ax, x, st, hollow, norm, ls, gid, band, label):
         for hol in (False, True):
             m = ok & ((med < 0) == neg) & (np.asarray(hollow) == hol)
             if m.any():
-                ax.plot(x[m], y[m], ls="none", marker="v" if neg else "o", ms=5.5, mec=c,
-                        mfc="none" if hol else c, mew=1.2, zorder=5, label="_nolegend_",
-                        gid=gid + (":neg" if neg else "") + (":hollow" if hol else ""))
+                ax.plot(x[m], y[m], ls="none", marker="v" if neg else "o", ms=5.5, color=c,
+                        mec=c, mfc="none" if hol else c, mew=1.2, zorder=5, label="_nolegend_",
+                        gid=gid + (":neg" if neg else ":pos") + (":hollow" if hol else ""))
 
 
 def _top_panel(ax, sw, mode, lr, row, ranks, data, first):

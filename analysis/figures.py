@@ -9,8 +9,9 @@ Conventions (docs/analysis.md, "Figures"):
 - runs are grouped by every axis that varies except the seed (analysis/groups.py):
   one figure per facet (architecture, and batch / momentum / weight decay / init / ...
   when they vary), columns (or rows) per learning rate, colours per normalization;
-- the seeds of a group are its band: the line is the mean over seeds, the light band
-  min..max over seeds, the seed count in the legend; nothing else is ever a band;
+- the seeds of a group are its band: the line is the mean over seeds (the median in
+  the curvature figures, figures_curv.py), the light band min..max over seeds, the seed
+  count in the legend; nothing else is ever a band;
 - the spread over eta (the landscape probe's step sizes) is summarized per probe step
   (range over eta, max over eta), and drawn against eta in its own figure;
 - NaN (unwritten: running, killed, pending runs) is left out, so a running run

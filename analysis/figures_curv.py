@@ -365,8 +365,11 @@ def fig_curv_layers(sw, facet, norms=None):
         meds[(norm, m, lr)] = (seed_median(a)[0].T, unconverged(fl).T)
         data[(m, lr, norm)] = meds[(norm, m, lr)][0]
         data[(m, lr, norm, "hollow")] = meds[(norm, m, lr)][1]
-    allv = np.concatenate([c.ravel() for c, _ in meds.values()])
+    allv = np.concatenate([c.ravel() for c, _ in meds.values()] or [np.array([np.nan])])
     fin = allv[np.isfinite(allv)]
+    if not fin.size:
+        return [_skip(name, title, "no curv_layer_top_eig data within the layers of %s"
+                      % f.label)]
     log = _log_rule(fin)
     norm_ = LogNorm(fin.min(), fin.max()) if log else Normalize(fin.min(), fin.max())
     cmap = colormaps["viridis"].copy()

@@ -9,8 +9,9 @@ Conventions (docs/analysis.md, "Figures"):
 - runs are grouped by every axis that varies except the seed (analysis/groups.py):
   one figure per facet (architecture, and batch / momentum / weight decay / init / ...
   when they vary), columns (or rows) per learning rate, colours per normalization;
-- the seeds of a group are its band: the line is the mean over seeds, the light band
-  min..max over seeds, the seed count in the legend; nothing else is ever a band;
+- the seeds of a group are its band: the line is the mean over seeds (the median in
+  the curvature figures, figures_curv.py), the light band min..max over seeds, the seed
+  count in the legend; nothing else is ever a band;
 - the spread over eta (the landscape probe's step sizes) is summarized per probe step
   (range over eta, max over eta), and drawn against eta in its own figure;
 - NaN (unwritten: running, killed, pending runs) is left out, so a running run
@@ -559,7 +560,7 @@ def fig_lp(sw, facet):
 
 def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
     """Every figure of the report, in report order, for every facet of the file."""
-    from . import figures_extra as X
+    from . import figures_curv as C, figures_extra as X
     facets = all_facets(sw)
     main = [n for n in NORM_ORDER if n not in LP_NORMS]
     main = main + [n for n in sw.values("norm") if n not in NORM_ORDER]
@@ -588,6 +589,7 @@ def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
         plots += fig_lp(sw, f)
     for f in facets:
         plots += X.fig_hessian(sw, f)
+    plots += C.curv_figures(sw, facets)  # only those whose probe the file has
     for f in facets:
         plots += X.fig_grad_depth(sw, f)
     for f in facets:

@@ -60,6 +60,7 @@ probes:
   activations: {units: 3}
   hessian: {iters: 5, tol: 1.0e-3, trace_samples: 2}
   thm41: true
+  curvature: {mode: both, k: 2, iters: 8, slq: {n_v: 2, m: 6}, hutchinson: 2, layers: {iters: 4}}
 """
 
 

@@ -144,6 +144,89 @@ def hess_top_eig(r, p):
     return (2.0 / lr) * (1.0 - np.exp(-p / 30.0)) * (1.0 + 0.01 * seed) + 1.0
 
 
+# ---- exact curvature (probes.curvature, mode both; docs/measurements.md) ----------------
+NEIG = 3      # eig dim: k = 3, coordinate 1..3
+NSLQ_V = 2    # slq_vec dim
+NSLQ_M = 4    # slq_node dim
+CURV_MODES = ("train", "eval")
+MODE_FACTOR = {"train": 1.0, "eval": 0.5}
+SLQ_WEIGHTS = np.array([0.1, 0.4, 0.3, 0.2])
+# (stem, dims, dtype): the file has stem + "_train" and stem + "_eval"
+CURV_VARS = (
+    ("curv_top_eig", ("run", "probe", "eig"), "f8"),
+    ("curv_top_residual", ("run", "probe", "eig"), "f8"),
+    ("curv_top_converged", ("run", "probe", "eig"), "i4"),
+    ("curv_min_eig", ("run", "probe"), "f8"),
+    ("curv_min_residual", ("run", "probe"), "f8"),
+    ("curv_min_converged", ("run", "probe"), "i4"),
+    ("curv_grad_share", ("run", "probe"), "f8"),
+    ("curv_lanczos_steps", ("run", "probe"), "i4"),
+    ("curv_products", ("run", "probe"), "i4"),
+    ("curv_slq_nodes", ("run", "probe", "slq_vec", "slq_node"), "f8"),
+    ("curv_slq_weights", ("run", "probe", "slq_vec", "slq_node"), "f8"),
+    ("curv_trace", ("run", "probe"), "f8"),
+    ("curv_trace_se", ("run", "probe"), "f8"),
+    ("curv_layer_top_eig", ("run", "probe", "layer"), "f8"),
+    ("curv_layer_residual", ("run", "probe", "layer"), "f8"),
+    ("curv_layer_converged", ("run", "probe", "layer"), "i4"),
+)
+CURV_NAMES = tuple(s + "_" + m for m in CURV_MODES for s, _, _ in CURV_VARS)
+
+
+def curv_top_eig(r, p, k, mode):
+    """lambda_k (k = 1..3) at probe step p: hess_top_eig / k, halved in eval mode; the
+    `none` runs' lambda_3 is negative: -0.2 (1 + seed) (1 + p/100)."""
+    if RUNS[r][2] == "none" and k == 3:
+        return -0.2 * (1.0 + RUNS[r][3]) * (1.0 + p / 100.0)
+    return hess_top_eig(r, p) * MODE_FACTOR[mode] / k
+
+
+def curv_top_converged(r, p, k, mode):
+    """1, except lambda_1 of the batch runs' seed 1 at probe step 40 (both modes)."""
+    return 0 if (RUNS[r][2] == "batch" and RUNS[r][3] == 1 and p == 40 and k == 1) else 1
+
+
+def curv_min_eig(r, p, mode):
+    """Negative (-0.05 (1 + r/10)(1 + p/100)), except l2: +0.01 (a PSD Hessian)."""
+    if RUNS[r][2] == "l2":
+        return 0.01
+    return -0.05 * (1.0 + r / 10.0) * (1.0 + p / 100.0) * MODE_FACTOR[mode]
+
+
+def curv_min_converged(r, p, mode):
+    """1, except the none runs' seed 0 at probe step 80."""
+    return 0 if (RUNS[r][2] == "none" and RUNS[r][3] == 0 and p == 80) else 1
+
+
+def curv_slq(r, p, v, mode):
+    """(nodes, weights) of SLQ vector v: nodes (i - 1)(1 + v) s for i = 0..3 with
+    s = (1 + r/10 + p/100) x MODE_FACTOR, weights SLQ_WEIGHTS (sum 1); noisy_batch's
+    vector 1 stops after 3 steps: node 3 NaN with weight 0, node 2's weight 0.5."""
+    s = (1.0 + r / 10.0 + p / 100.0) * MODE_FACTOR[mode]
+    nodes = (np.arange(NSLQ_M) - 1.0) * (1.0 + v) * s
+    w = SLQ_WEIGHTS.copy()
+    if RUNS[r][2] == "noisy_batch" and v == 1:
+        nodes[3], w[2], w[3] = np.nan, 0.5, 0.0
+    return nodes, w
+
+
+def curv_layer_top_eig(r, p, l, mode):
+    """Layer position l (0-based) of run r: (l + 1) 10^(l/2) (1 + p/100) (1 + seed/10);
+    NaN beyond the run's layers."""
+    if l >= n_layers(r):
+        return np.nan
+    return (l + 1) * 10.0 ** (l / 2.0) * (1.0 + p / 100.0) * (1.0 + RUNS[r][3] / 10.0) * \
+        MODE_FACTOR[mode]
+
+
+def curv_layer_converged(r, p, l, mode):
+    """1, except layer position 2 of the noisy_batch runs' seed 0 at probe step 20; -1
+    beyond the run's layers."""
+    if l >= n_layers(r):
+        return -1
+    return 0 if (RUNS[r][2] == "noisy_batch" and RUNS[r][3] == 0 and p == 20 and l == 2) else 1
+
+
 # ---- partial-file statuses ----------------------------------------------------
 # Runs 0-7 (lr 0.1, vgg, every norm and seed) are done; 8-11 running at step 40;
 # 12 diverged at step 30; 13 failed at step 20; 14 stopped at step 50; 15-31 pending.
@@ -246,6 +329,14 @@ def write(path, partial=False, schema_version=2, drop=(), nan=()):
         _dim_only(f, "weight", NWEIGHT, "flat parameter index")
         _dim_only(f, "tensor", NTENSOR, "weight tensor slot")
         _dim_only(f, "axis", 4, "tensor axis")
+        curv = [(s + "_" + m, d, t) for m in CURV_MODES for s, d, t in CURV_VARS
+                if s + "_" + m not in drop]
+        used = {d for _, dims, _ in curv for d in dims}
+        if "eig" in used:
+            _scale(f, "eig", np.arange(1, NEIG + 1, dtype=np.int32), "rank of a top Hessian eigenvalue")
+        if "slq_vec" in used:
+            _scale(f, "slq_vec", np.arange(NSLQ_V, dtype=np.int64), "SLQ start vector")
+            _scale(f, "slq_node", np.arange(NSLQ_M, dtype=np.int64), "SLQ quadrature node")
 
         cols = {}
         for c, t in (("lr", "f8"), ("arch", VSTR), ("norm", VSTR), ("init", VSTR), ("seed", "i8"),
@@ -285,6 +376,8 @@ def write(path, partial=False, schema_version=2, drop=(), nan=()):
                 ("tensor_shape", ("run", "tensor", "axis"), "i4")):
             if name not in drop:
                 tr[name] = _var(f, name, dims, np.dtype(dt))
+        for name, dims, dt in curv:
+            tr[name] = _var(f, name, dims, np.dtype(dt))
 
         for r, (lr, arch, norm, seed) in enumerate(RUNS):
             # configuration columns are written when the file is laid out
@@ -420,6 +513,53 @@ def _write_traces(tr, r, last, status, arch, nan):
     put("thm41_lhs", thl)
     put("thm41_rhs", thl * (1.0 + 1e-6))
     put("probe_s", np.where(kp, 0.5, nan_))
+    for mode in CURV_MODES:
+        _write_curv(put, r, last, mode)
+
+
+def _write_curv(put, r, last, mode):
+    """The curvature records of one mode at the probe steps reached (NaN / -1 after)."""
+    P, L = len(PROBE), NLAYER
+    top = np.full((P, NEIG), np.nan)
+    topc = np.full((P, NEIG), -1, dtype=np.int32)
+    mn, mnc = np.full(P, np.nan), np.full(P, -1, dtype=np.int32)
+    nodes = np.full((P, NSLQ_V, NSLQ_M), np.nan)
+    wts = np.full((P, NSLQ_V, NSLQ_M), np.nan)
+    lay, layc = np.full((P, L), np.nan), np.full((P, L), -1, dtype=np.int32)
+    for i, p in enumerate(PROBE):
+        if p > last:
+            continue
+        for k in range(NEIG):
+            top[i, k] = curv_top_eig(r, p, k + 1, mode)
+            topc[i, k] = curv_top_converged(r, p, k + 1, mode)
+        mn[i], mnc[i] = curv_min_eig(r, p, mode), curv_min_converged(r, p, mode)
+        for v in range(NSLQ_V):
+            nodes[i, v], wts[i, v] = curv_slq(r, p, v, mode)
+        for l in range(L):
+            lay[i, l] = curv_layer_top_eig(r, p, l, mode)
+            layc[i, l] = curv_layer_converged(r, p, l, mode)
+    kp = PROBE <= last
+    m = "_" + mode
+    put("curv_top_eig" + m, top)
+    put("curv_top_residual" + m, np.where(topc == 1, 1e-6, np.where(topc == 0, 0.5, np.nan)))
+    put("curv_top_converged" + m, topc)
+    put("curv_min_eig" + m, mn)
+    put("curv_min_residual" + m, np.where(mnc == 1, 1e-6, np.where(mnc == 0, 0.5, np.nan)))
+    put("curv_min_converged" + m, mnc)
+    put("curv_grad_share" + m, np.where(kp, 0.5 + r / 1000.0, np.nan))
+    put("curv_lanczos_steps" + m, np.where(kp, 20, -1).astype(np.int32))
+    put("curv_products" + m, np.where(kp, 40, -1).astype(np.int32))
+    put("curv_slq_nodes" + m, nodes)
+    put("curv_slq_weights" + m, wts)
+    put("curv_trace" + m, np.where(kp, 10.0 + r, np.nan))
+    put("curv_trace_se" + m, np.where(kp, 0.1, np.nan))
+    put("curv_layer_top_eig" + m, lay)
+    put("curv_layer_residual" + m, np.where(layc == 1, 1e-6, np.where(layc == 0, 0.5, np.nan)))
+    put("curv_layer_converged" + m, layc)
+
+
+PARTIAL_CURV_DROP = tuple(n for n in CURV_NAMES if n.endswith("_eval") or "_slq_" in n
+                          or "_layer_" in n)
 
 
 def write_foreign(path):
@@ -434,8 +574,9 @@ def write_all(d):
     """All fixtures into directory d; returns a dict kind -> path."""
     p = {
         "full": write(os.path.join(d, "full.h5")),
-        "partial": write(os.path.join(d, "partial.h5"), partial=True, drop=("hess_top_eig",),
-                         nan=("act_quantiles",)),
+        # the curvature probe in train mode only, without slq and layers
+        "partial": write(os.path.join(d, "partial.h5"), partial=True,
+                         drop=("hess_top_eig",) + PARTIAL_CURV_DROP, nan=("act_quantiles",)),
         "wrong_version": write(os.path.join(d, "v3.h5"), schema_version=3),
         "old_version": write(os.path.join(d, "v1.h5"), schema_version=1),
         "foreign": write_foreign(os.path.join(d, "foreign.h5")),

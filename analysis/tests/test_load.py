@@ -40,7 +40,8 @@ def test_traces_dims_coords_values(files):
     _, tr = analysis.load(files["full"])
     assert isinstance(tr, xr.Dataset)
     assert dict(tr.sizes) == {"run": 32, "step": 11, "eval": 3, "probe": 5, "eta": 4,
-                              "layer": 6, "act_layer": 5, "unit": 3, "quantile": 5}
+                              "layer": 6, "act_layer": 5, "unit": 3, "quantile": 5,
+                              "eig": 3, "slq_vec": 2, "slq_node": 4}
     assert "weights" not in tr and "tensor_name" not in tr  # large: only by name
     assert tr.train_loss.dims == ("run", "step")
     assert tr.act_quantiles.dims == ("run", "probe", "act_layer", "unit", "quantile")

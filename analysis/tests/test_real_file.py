@@ -62,7 +62,8 @@ def test_structure(real, loaded):
     # 16*16+16 + 16*16+16 + 16*3+3 = 595 parameters; a norm adds gamma, beta: 2 x 32
     np.testing.assert_array_equal(runs.n_params, [595] * 4 + [659] * 12)
     assert dict(tr.sizes) == {"run": 16, "step": 16, "eval": 3, "probe": 3, "eta": 4,
-                              "layer": 3, "act_layer": 2, "unit": 3, "quantile": 5}
+                              "layer": 3, "act_layer": 2, "unit": 3, "quantile": 5,
+                              "eig": 2, "slq_vec": 2, "slq_node": 6}  # probes.curvature
     np.testing.assert_array_equal(tr.step, list(range(0, 30, 2)) + [29])  # + the last step
     np.testing.assert_array_equal(tr["eval"], [10, 20, 30])  # updates before evaluation
     np.testing.assert_array_equal(tr.probe, [0, 10, 20])

@@ -417,8 +417,57 @@ def _probe_ticks(ax, steps, most=8):
 
 
 # -- registration -------------------------------------------------------------------------
+
+# -- Hutchinson trace on exact products -------------------------------------------------
+def fig_curv_trace(sw, facet, norms=None):
+    """Rows: modes; columns: lr. Per norm, the seed mean of the Hutchinson trace of H
+    with the seed band, and each run's own standard error as error bars."""
+    f = as_facet(sw, facet)
+    name = "curv_trace_" + f.slug
+    title = _title("Exact Hessian: trace (Hutchinson) vs step", f)
+    norms = f.norms(norms)
+    modes = modes_with(sw, "curv_trace", f.idx)
+    if not modes:
+        return [_skip(name, title, "no curv_trace data for %s (curvature.hutchinson off or "
+                      "not reached)" % f.label)]
+    cells = {m: f.cells(norms, "curv_trace_" + m) for m in modes}
+    lrs = _lrs(cells)
+    fig = Figure(figsize=(max(7.0, 3.9 * len(lrs) + 0.6), 3.2 * len(modes) + 1.2))
+    axes = fig.subplots(len(modes), len(lrs), squeeze=False, sharex=True)
+    probe, data = sw.coords["probe"], {}
+    for i, mode in enumerate(modes):
+        tr, se = sw.var("curv_trace_" + mode), sw.var("curv_trace_se_" + mode)
+        for c, lr in enumerate(lrs):
+            ax = axes[i, c]
+            for norm, idx in cells[mode].get(lr, []):
+                st = seed_stats(tr[idx])
+                if st[3] == 0:
+                    continue
+                col = norm_color(norm)
+                ax.plot(probe, st[0], color=col, marker=".", ms=4, gid="line:" + norm,
+                        label=_seed_label(norm, st[3]) if (i, c) == (0, 0) else "_nolegend_")
+                ax.fill_between(probe, st[1], st[2], color=col, alpha=BAND_ALPHA, lw=0)
+                # the estimator's own error: the largest standard error over the seeds
+                ax.errorbar(probe, st[0], yerr=_nanreduce(np.nanmax, se[idx], 0), fmt="none",
+                            ecolor=col, elinewidth=0.8, capsize=2)
+                data[(mode, lr, norm)] = st[0]
+            if i == 0:
+                ax.set_title("lr = %g" % lr, fontsize="medium")
+            if c == 0:
+                ax.set_ylabel("%s\ntr(H)" % mode)
+            ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    cap = ("Lines: mean over seeds; light band: min..max over seeds (seed count in the "
+           "legend); error bars: the largest over seeds of a run's own standard error of the "
+           "Hutchinson estimate (Rademacher vectors on exact Hessian-vector products). One "
+           "row per mode (%s). The trace can be negative: a linear axis." %
+           "; ".join(MODE_TEXT[m] for m in modes))
+    return [Plot(name, title, cap, _finish(fig, axes, title), data=data)]
+
+
 CURV_FIGURES = (("curv_top_eig", fig_curv_top), ("curv_slq_nodes", fig_curv_density),
-                ("curv_layer_top_eig", fig_curv_layers))
+                ("curv_layer_top_eig", fig_curv_layers), ("curv_trace", fig_curv_trace))
 
 
 def curv_figures(sw, facets):

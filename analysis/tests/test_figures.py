@@ -254,7 +254,7 @@ def test_every_figure_has_data_on_full_file(report_full):
     # the fixture has no random-direction landscape (probes.random_direction off)
     assert skipped == ["landscape_random_dln_depth_4", "landscape_random_vgg11_width_0.125"]
     names = [p.name for p in plots]
-    assert len(names) == len(set(names)) == 32  # 26 + 3 curvature figures x 2 facets
+    assert len(names) == len(set(names)) == 34  # 26 + 4 curvature figures x 2 facets
 
 
 def test_new_figures_on_full_file(sw):

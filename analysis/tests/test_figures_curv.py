@@ -214,7 +214,8 @@ def test_skipped_when_absent(files, sw, tmp_path):
     (p,) = C.fig_curv_layers(sp, VGG)
     assert p.fig is None and "probes.curvature.layers off" in p.note
     plots = C.curv_figures(sp, F.all_facets(sp))  # the report leaves them out quietly
-    assert [q.name for q in plots] == ["curv_top_vgg11_width_0.125", "curv_top_dln_depth_4"]
+    assert [q.name for q in plots] == ["curv_top_vgg11_width_0.125", "curv_top_dln_depth_4",
+                                       "curv_trace_vgg11_width_0.125", "curv_trace_dln_depth_4"]
     (p,) = C.fig_curv_top(sp, DLN)
     axes = p.fig.axes
     assert len(axes) == 1 and axes[0].get_title() == "lr = 0.1 (2/lr = 20)"  # train; lr 0.5 pending
@@ -229,7 +230,7 @@ def test_skipped_when_absent(files, sw, tmp_path):
     path = fx.write(str(tmp_path / "nocurv.h5"), drop=fx.CURV_NAMES)
     s0 = analysis.read_sweep(path)
     assert not any(q.name.startswith("curv_") for q in F.all_figures(s0))
-    for fn in (C.fig_curv_top, C.fig_curv_density, C.fig_curv_layers):
+    for fn in (C.fig_curv_top, C.fig_curv_density, C.fig_curv_layers, C.fig_curv_trace):
         (q,) = fn(s0, VGG)
         assert q.fig is None and "off" in q.note
     with h5py.File(path, "r") as f:
@@ -238,12 +239,13 @@ def test_skipped_when_absent(files, sw, tmp_path):
 
 def test_report_draws_the_curvature_figures(report_full, report_partial):
     full = report_full[1]
-    for kind in ("curv_top", "curv_density", "curv_layers"):
+    for kind in ("curv_top", "curv_density", "curv_layers", "curv_trace"):
         for facet in ("vgg11_width_0.125", "dln_depth_4"):
             assert full["%s_%s" % (kind, facet)].fig is not None
     part = report_partial[1]
     assert sorted(n for n in part if n.startswith("curv_")) == [
-        "curv_top_dln_depth_4", "curv_top_vgg11_width_0.125"]
+        "curv_top_dln_depth_4", "curv_top_vgg11_width_0.125",
+        "curv_trace_dln_depth_4", "curv_trace_vgg11_width_0.125"]
 
 
 def nanmedian(a):
@@ -283,3 +285,22 @@ def test_curvature_figures_on_the_real_file(real):
     for key, (t, phi) in ((k, v) for k, v in plots["curv_density_mlp_16-16-16-3"].data.items()
                           if k[0] != "sigma"):
         np.testing.assert_allclose(np.trapz(phi, t), 1.0, rtol=1e-3, err_msg=str(key))
+
+
+def test_trace_lines_are_seed_means_with_the_runs_own_error(sw, files):
+    (p,) = C.fig_curv_trace(sw, VGG)
+    assert p.name == "curv_trace_vgg11_width_0.125"
+    axes = np.array(p.fig.axes).reshape(2, 2)  # rows: train, eval; columns: lr
+    with h5py.File(files["full"], "r") as f:
+        for i, mode in enumerate(MODES):
+            tr = f["curv_trace_" + mode][()]
+            assert axes[i, 0].get_ylabel().startswith(mode)
+            for c, lr in enumerate(fx.LRS):
+                for norm in fx.NORMS:
+                    rs = runs_of(lr, VGG, norm)
+                    want = np.nanmean(np.where(np.isfinite(tr[rs]), tr[rs], np.nan), axis=0)
+                    got = line(axes[i, c], "line:" + norm).get_ydata()
+                    np.testing.assert_allclose(got, want)  # 10 + run, seed-averaged
+                    np.testing.assert_allclose(p.data[(mode, lr, norm)], want)
+    assert "standard error" in p.caption
+

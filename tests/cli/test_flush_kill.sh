@@ -13,7 +13,8 @@
 #     from below); the step rate seen by the reader turns that into steps.
 #     Asserted: lost <= 1 s (the interval) + 0.5 s (one step, the sync itself,
 #     a loaded machine). The test prints what it measured.
-#  4. each run has a time checkpoint; --resume = the uninterrupted file (h5same)
+#  4. `normsweep status` shows each killed run as running, with the steps in the file
+#  5. each run has a time checkpoint; --resume = the uninterrupted file (h5same)
 # ctest-labels: mpi
 # ctest-timeout: 300
 set -euo pipefail
@@ -115,6 +116,8 @@ for r in RUNS:
     if lost_hi > flush + 0.5:
         bad.append(f"run {r}: lost up to {lost_hi:.2f} s > one flush interval {flush:g} s + 0.5 s")
 print(f"polls: {len(obs)}, kill {t_kill - obs[0][0]:.2f} s after the first")
+with open("in_file.txt", "w") as out:  # for the status check
+    out.write(" ".join(str(final[r] + 1) for r in RUNS) + "\n")
 if bad:
     sys.exit("FAIL: " + "; ".join(bad))
 PY
@@ -122,7 +125,18 @@ PY
 wait "$mp" 2>/dev/null || true
 echo "ok: SIGKILL of mpirun and every rank lost at most one flush interval per run"
 
-# 4. time checkpoints, then resume
+# status shows each killed run's progress as far as its traces are in the file
+"$NS" status --json s.h5 >status.json || fail "status failed on the killed file"
+"$PY" - <<'PY' || fail "status does not show the runs' logged steps"
+import json
+want = [int(x) for x in open("in_file.txt").read().split()]
+runs = json.load(open("status.json"))["runs"]
+got = [(r["status"], r["steps_done"]) for r in runs[:2]]
+assert got == [("running", w) for w in want], f"status {got}, file {want}"
+PY
+echo "ok: status shows the killed runs as running with the steps in the file"
+
+# 5. time checkpoints, then resume
 for r in 0 1; do
     [ -s "s.h5.ckpt/run_0000$r.ckpt" ] || fail "run $r has no time checkpoint"
 done
@@ -130,4 +144,4 @@ mpirun --oversubscribe -n 2 "$NS" run "$SPEC" "${OV[@]}" -o s.h5 --resume --quie
     fail "--resume failed"
 "$PY" "$SRC/tests/tools/h5same.py" ref.h5 s.h5 >same.txt || { cat same.txt; fail "resume differs"; }
 echo "ok: each run had a time checkpoint; --resume = the uninterrupted run (h5same)"
-echo "2 passed, 0 failed"
+echo "3 passed, 0 failed"

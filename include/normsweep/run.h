@@ -17,7 +17,10 @@
  *      batch(t), without touching training state; then the optimizer update;
  *      then ICS (needs w_{t+1}); else just the optimizer update
  *   3. evaluate (every eval_every steps and after the last), checkpoint (every
- *      checkpoint_every steps but the last, and when asked to stop)
+ *      checkpoint_every steps but the last, every ns_run_cadence.checkpoint_s
+ *      seconds, and when asked to stop)
+ *   4. sync the sink's buffered traces when ns_run_cadence.flush_s seconds
+ *      have passed since the last sync (and before every checkpoint)
  * A loss that is not finite or exceeds diverge_above ends the run as
  * "diverged at step t" right after the step's record, before 2.
  */
@@ -143,7 +146,9 @@ typedef struct ns_run_sink {
     ns_status (*eval)(void *ctx, const ns_eval_rec *r);
     ns_status (*probe)(void *ctx, const ns_probe_rec *r);
     /* Make every record so far durable: called before each checkpoint is
-     * written, so a checkpoint never points past data that could be lost. */
+     * written, so a checkpoint never points past data that could be lost, and
+     * on the flush cadence (ns_run_cadence.flush_s), so readers see a running
+     * run's traces and a killed run loses at most the last interval. */
     ns_status (*sync)(void *ctx);
     /* Final parameters (flat, with the net for names/shapes). May be NULL. */
     ns_status (*weights)(void *ctx, const struct ns_net *net);
@@ -154,11 +159,42 @@ typedef struct ns_run_sink {
     ns_status (*save)(void *ctx, int index, int64_t step, const struct ns_net *net);
 } ns_run_sink;
 
+/* Wall-time cadences of a run. Runtime settings, not part of the run's
+ * configuration or identity: neither changes a single trace value (a sync only
+ * writes records earlier; a checkpoint holds the exact state, so a resume from
+ * any step is bitwise the uninterrupted run). Both are checked after every
+ * step, so an interval ends at the first step boundary past it. */
+typedef struct ns_run_cadence {
+    /* Sync the sink when at least flush_s seconds have passed since the last
+     * sync (or the run's start): a kill loses at most that plus one step of
+     * traces. 0: after every step (every logged step is written at once);
+     * < 0 or +inf: only before checkpoints and at the end. */
+    double flush_s;
+    /* Checkpoint when at least checkpoint_s seconds have passed since the last
+     * checkpoint (or the run's start), besides checkpoint.every; needs
+     * checkpoint_path. <= 0 or +inf: off. */
+    double checkpoint_s;
+} ns_run_cadence;
+
+/* What `normsweep run` uses unless told otherwise (docs/cli.md). 10 s: live
+ * traces for readers at a cost far below 1% of a run (bench/flush_cost.sh);
+ * 300 s: a kill costs at most ~5 minutes of a run's work by default. */
+#define NS_RUN_FLUSH_S_DEFAULT 10.0
+#define NS_RUN_CHECKPOINT_S_DEFAULT 300.0
+
+/* Is an interval of `every` seconds (< 0: never) over, `since` seconds after
+ * its start? The one rule of both cadences. */
+int ns_run_cadence_due(double every, double since);
+
 typedef struct ns_run_control {
     void *ctx;
     void (*poll)(void *ctx);         /* every step: coordinator service; may be NULL */
     int (*stop)(void *ctx);          /* nonzero: checkpoint and return STOPPED; may be NULL */
     const char *checkpoint_path;     /* NULL: no checkpoints, no resume               */
+    /* NULL: traces synced only before checkpoints and at the end, no time
+     * checkpoints (tests, benchmarks: what the run writes is then decided by
+     * steps alone) */
+    const ns_run_cadence *cadence;
 } ns_run_control;
 
 /* Execute (or resume, if checkpoint_path holds a checkpoint of this run) one

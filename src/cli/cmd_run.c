@@ -398,7 +398,8 @@ static ns_status execute_run(void *vjob, ns_coord *c, int index, ns_run_outcome 
     NS_TRY(ns_cli_path(ckpt, sizeof ckpt, "the checkpoint", "%s/run_%05d.ckpt", j->ckpt_dir, index));
     ns_run_sink sink;
     NS_TRY(ns_results_sink_new(j->res, index, j->rank, &sink));
-    ns_run_control ctl = {c, ctl_poll, ctl_stop, ckpt};
+    ns_run_cadence cad = {j->o->flush_s, j->o->checkpoint_s};
+    ns_run_control ctl = {c, ctl_poll, ctl_stop, ckpt, &cad};
     ns_run_result r;
     ns_status st = ns_run_execute(cfg, j->data, &sink, &ctl, &r);
     ns_results_sink_free(&sink);

@@ -33,6 +33,26 @@ static void printable(char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
 }
 
+/* A run's steps as its traces in the file show them: one past the last
+ * logged step with a train_loss (-1: none). steps_done is written at a run's
+ * end; while it runs, its traces reach the file every --flush-seconds. */
+static ns_status logged_steps(ns_h5 *h, size_t i, int64_t *out)
+{
+    size_t n = 0;
+    *out = -1;
+    NS_TRY(ns_h5_dim_size(h, "step", &n));
+    double *loss = malloc((n ? n : 1) * sizeof *loss);
+    NS_CHECK(loss, NS_ERR_NOMEM, "out of memory for a run's trace");
+    ns_status st = ns_h5_read_rows(h, "train_loss", i, 1, loss);
+    size_t k = n;
+    while (st == NS_OK && k > 0 && isnan(loss[k - 1])) k--;
+    int64_t step = -1;
+    if (st == NS_OK && k > 0) st = ns_h5_read_rows(h, "step", k - 1, 1, &step);
+    free(loss);
+    if (st == NS_OK && k > 0) *out = step + 1;
+    return st;
+}
+
 static ns_status read_row(ns_h5 *h, size_t i, run_row *r)
 {
     memset(r, 0, sizeof *r);
@@ -44,6 +64,11 @@ static ns_status read_row(ns_h5 *h, size_t i, run_row *r)
     NS_TRY(ns_h5_read_rows(h, "seed", i, 1, &r->seed));
     NS_TRY(ns_h5_read_rows(h, "steps_done", i, 1, &r->steps_done));
     NS_TRY(ns_h5_read_rows(h, "steps", i, 1, &r->steps));
+    if (r->status == NS_RUN_RUNNING) { /* live: as far as its traces are written */
+        int64_t logged;
+        NS_TRY(logged_steps(h, i, &logged));
+        if (logged > r->steps_done) r->steps_done = logged;
+    }
     printable(r->arch);
     printable(r->norm);
     return ns_h5_read_rows(h, "final_test_acc", i, 1, &r->test_acc);

@@ -3,6 +3,8 @@
 
 #include "cli_util.h"
 
+#include "normsweep/run.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: normsweep run SPEC [KEY=VALUE ...] -o OUT [--resume | --force | --extend]\n"
             "                     [--shard I/N] [--progress-every SECONDS] [--rank-timeout SECONDS]\n"
+            "                     [--flush-seconds SECONDS] [--checkpoint-seconds SECONDS]\n"
             "                     [--quiet]\n"
             "  Runs every configuration of the sweep file SPEC with all MPI ranks and\n"
             "  writes OUT (HDF5, docs/hdf5-schema.md). Checkpoints go to OUT.ckpt/,\n"
@@ -33,6 +36,12 @@ static void run_usage(FILE *f)
             "  --rank-timeout SECONDS  a rank silent this long (dead, hung, cut off) stops\n"
             "                    the sweep; after a stop, ranks silent this long are given\n"
             "                    up and the job ends (default 300; docs/coordinator.md)\n"
+            "  --flush-seconds SECONDS  write each run's buffered traces to OUT at least\n"
+            "                    this often (default 10; 0: every logged step; inf: only\n"
+            "                    at checkpoints and the end): readers see live traces, a\n"
+            "                    kill loses at most this much of a running run's traces\n"
+            "  --checkpoint-seconds SECONDS  checkpoint each run at least this often, besides\n"
+            "                    checkpoint.every (default 300; 0: off)\n"
             "  --quiet           no banner or progress lines (OUT.progress.json is kept)\n"
             "exit: 0 complete, 1 a run failed, 2 bad input (nothing written),\n"
             "      3 stopped by a signal (resume with --resume)\n");
@@ -51,6 +60,17 @@ static int parse_shard(const char *v, run_opts *o)
     o->shard = (int)i;
     o->nshards = (int)n;
     return 1;
+}
+
+/* A cadence in seconds: a number >= 0, inf allowed (never). 1 ok, 0 refused
+ * after a line naming the option. */
+static int seconds_arg(const char *who, const char *opt, const char *v, double *out)
+{
+    char *end;
+    *out = strtod(v, &end);
+    if (end != v && !*end && *out >= 0) return 1; /* NaN fails >= 0 */
+    fprintf(stderr, "%s: %s needs seconds >= 0 (inf: never), got '%s'\n", who, opt, v);
+    return 0;
 }
 
 /* One option or argument at argv[*i]: 0 consumed, -1 --help, 2 refused. */
@@ -83,6 +103,10 @@ static int parse_one(int argc, char **argv, int *i, run_opts *o)
             fprintf(stderr, "%s: --rank-timeout needs seconds > 0, got '%s'\n", who, v);
             return 2;
         }
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--flush-seconds", &v, who)) == 1) {
+        if (!seconds_arg(who, "--flush-seconds", v, &o->flush_s)) return 2;
+    } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--checkpoint-seconds", &v, who)) == 1) {
+        if (!seconds_arg(who, "--checkpoint-seconds", v, &o->checkpoint_s)) return 2;
     } else if (r == 0 && (r = ns_cli_value(argc, argv, i, "--shard", &v, who)) == 1) {
         if (!parse_shard(v, o)) {
             fprintf(stderr, "%s: --shard needs I/N, whole numbers with 0 <= I < N, got '%s'\n",
@@ -121,6 +145,8 @@ int ns_run_parse_args(int argc, char **argv, run_opts *o)
     memset(o, 0, sizeof *o);
     o->nshards = 1;
     o->progress_every = 30.0;
+    o->flush_s = NS_RUN_FLUSH_S_DEFAULT;
+    o->checkpoint_s = NS_RUN_CHECKPOINT_S_DEFAULT;
     for (int i = 1; i < argc; i++) {
         int r = parse_one(argc, argv, &i, o);
         if (r != 0) return r;

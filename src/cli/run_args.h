@@ -12,6 +12,9 @@ typedef struct run_opts {
     int resume, force, quiet, extend;
     int shard, nshards;
     double progress_every, rank_timeout;
+    /* the runs' wall-time cadences (ns_run_cadence): runtime settings, not in
+     * the spec or the file, since they change no trace */
+    double flush_s, checkpoint_s;
 } run_opts;
 
 /* Fill o from argv. 0: go on; -1: --help was printed; 2: refused, after one

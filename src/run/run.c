@@ -31,6 +31,10 @@ typedef struct run {
     /* probes */
     ns_schedule sched;
     ns_run_probe probe;
+
+    /* wall clock (ns_now_s): start of the part of wall_s not yet in the
+     * result, the last sync and the last checkpoint (or the run's start) */
+    double t_wall, last_sync, last_ckpt;
 } run;
 
 static void run_free(run *r)
@@ -122,6 +126,64 @@ static int diverged(const ns_run_config *cfg, double loss)
     return !isfinite(loss) || loss > cfg->diverge_above;
 }
 
+/* ------------------------------------------------------------ durability */
+
+int ns_run_cadence_due(double every, double since)
+{
+    return every >= 0 && since >= every; /* NaN or < 0: never; +inf: never */
+}
+
+/* The two cadences as intervals, < 0 where off (no control, no cadence). */
+static double flush_every(const ns_run_control *ctl)
+{
+    const ns_run_cadence *c = ctl ? ctl->cadence : NULL;
+    return c && c->flush_s >= 0 ? c->flush_s : -1.0;
+}
+
+static double checkpoint_every(const ns_run_control *ctl)
+{
+    const ns_run_cadence *c = ctl ? ctl->cadence : NULL;
+    return c && c->checkpoint_s > 0 ? c->checkpoint_s : -1.0;
+}
+
+/* The sink's buffered traces into place. The mark is taken before the write:
+ * records of steps after it are what a kill could lose. */
+static ns_status run_sync(run *r, const ns_run_sink *sink)
+{
+    r->last_sync = ns_now_s();
+    return sink && sink->sync ? sink->sync(sink->ctx) : NS_OK;
+}
+
+/* A checkpoint of the state before step `next`: traces synced first (a
+ * checkpoint never points past records that could be lost) and the wall time
+ * so far in the result (the checkpoint carries it into a resumed run). */
+static ns_status run_checkpoint(run *r, const ns_run_sink *sink, const char *ckpt, int64_t next,
+                                ns_run_result *res)
+{
+    NS_TRY(run_sync(r, sink));
+    double now = ns_now_s();
+    res->wall_s += now - r->t_wall;
+    r->t_wall = r->last_ckpt = now;
+    return ns_run_checkpoint_save(ckpt, r->cfg, r->net, &r->opt, next, res);
+}
+
+/* After step t: a checkpoint every checkpoint_every steps or on the wall-time
+ * cadence (not after the last step: the run ends there and removes it), else
+ * a sync on the flush cadence. Neither changes what the run computes. */
+static ns_status after_step(run *r, const ns_run_sink *sink, const ns_run_control *ctl, int64_t t,
+                            ns_run_result *res)
+{
+    const ns_run_config *cfg = r->cfg;
+    const char *ckpt = ctl ? ctl->checkpoint_path : NULL;
+    double now = ns_now_s();
+    int by_steps = cfg->checkpoint_every > 0 && (t + 1) % cfg->checkpoint_every == 0;
+    if (ckpt && t + 1 < cfg->steps &&
+        (by_steps || ns_run_cadence_due(checkpoint_every(ctl), now - r->last_ckpt)))
+        return run_checkpoint(r, sink, ckpt, t + 1, res);
+    if (ns_run_cadence_due(flush_every(ctl), now - r->last_sync)) return run_sync(r, sink);
+    return NS_OK;
+}
+
 ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
                          const ns_run_sink *sink, const ns_run_control *ctl,
                          ns_run_result *res)
@@ -135,6 +197,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
 
     run r;
     ns_status st = run_build(&r, cfg, data);
+    r.t_wall = t_start;
     if (st != NS_OK) {
         snprintf(res->message, sizeof res->message, "%s", ns_error_msg());
         run_free(&r);
@@ -153,6 +216,7 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
     if (sink && sink->begin && (st = sink->begin(sink->ctx, cfg, &meta)) != NS_OK) goto fail;
 
     int regression = data->info.nclasses == 0;
+    r.last_sync = r.last_ckpt = ns_now_s();
     res->status = NS_RUN_RUNNING;
     int64_t t = t0;
     for (; t < cfg->steps; t++) {
@@ -216,21 +280,16 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
             if (sink && sink->eval && (st = sink->eval(sink->ctx, &er)) != NS_OK) goto fail;
         }
 
-        if (ckpt && cfg->checkpoint_every > 0 && (t + 1) % cfg->checkpoint_every == 0 &&
-            t + 1 < cfg->steps) {
-            if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
-            res->wall_s += ns_now_s() - t_start;
-            t_start = ns_now_s();
-            if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, &r.opt, t + 1, res)) != NS_OK) goto fail;
-        }
+        if ((st = after_step(&r, sink, ctl, t, res)) != NS_OK) goto fail;
     }
     if (res->status == NS_RUN_RUNNING) res->status = NS_RUN_DONE;
-    res->wall_s += ns_now_s() - t_start;
+    double t_end = ns_now_s();
+    res->wall_s += t_end - r.t_wall;
+    r.t_wall = t_end;
 
-    if (res->status == NS_RUN_STOPPED && ckpt) {
-        if (sink && sink->sync && (st = sink->sync(sink->ctx)) != NS_OK) goto fail;
-        if ((st = ns_run_checkpoint_save(ckpt, cfg, r.net, &r.opt, t, res)) != NS_OK) goto fail;
-    }
+    if (res->status == NS_RUN_STOPPED && ckpt &&
+        (st = run_checkpoint(&r, sink, ckpt, t, res)) != NS_OK)
+        goto fail;
     if (res->status != NS_RUN_STOPPED && sink && sink->weights &&
         (st = sink->weights(sink->ctx, r.net)) != NS_OK)
         goto fail;

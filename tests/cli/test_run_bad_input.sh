@@ -120,6 +120,9 @@ refuse_args "--shard 2/2" "--shard needs I/N" good.yaml -o out.h5 --shard 2/2
 refuse_args "--progress-every nan" "--progress-every needs" good.yaml -o out.h5 --progress-every nan
 refuse_args "--progress-every inf" "--progress-every needs" good.yaml -o out.h5 --progress-every=inf
 refuse_args "--progress-every without a value" "needs a value" good.yaml -o out.h5 --progress-every
+refuse_args "--flush-seconds -1" "--flush-seconds needs seconds >= 0" good.yaml -o out.h5 --flush-seconds -1
+refuse_args "--flush-seconds nan" "--flush-seconds needs seconds >= 0" good.yaml -o out.h5 --flush-seconds nan
+refuse_args "--checkpoint-seconds 5s" "--checkpoint-seconds needs seconds >= 0" good.yaml -o out.h5 --checkpoint-seconds 5s
 
 # ---- the names next to OUT: checked at start-up, before anything is written
 : > out.h5.ckpt

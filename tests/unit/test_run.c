@@ -209,12 +209,12 @@ START_TEST(kill_and_resume_is_bitwise_identical)
 
     /* stop at the start of step 6: checkpoint holds w_6 */
     stopper sp = {0, 6};
-    ns_run_control ctl = {&sp, NULL, stop_fn, ckpt};
+    ns_run_control ctl = {&sp, NULL, stop_fn, ckpt, NULL};
     run_spec(yaml, &parts, &ctl);
     ck_assert_int_eq(parts.res.status, NS_RUN_STOPPED);
     ck_assert_int_eq(parts.res.steps_done, 6);
     ck_assert_int_eq(access(ckpt, F_OK), 0);
-    ns_run_control ctl2 = {NULL, NULL, NULL, ckpt};
+    ns_run_control ctl2 = {NULL, NULL, NULL, ckpt, NULL};
     run_spec(yaml, &parts, &ctl2);
     ck_assert_int_eq(parts.res.status, NS_RUN_DONE);
     ck_assert_int_eq(parts.res.steps_done, 13);

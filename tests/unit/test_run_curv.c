@@ -170,10 +170,10 @@ START_TEST(curvature_kill_and_resume)
     memset(&parts, 0, sizeof parts);
     run_spec(yaml, &whole, NULL);
     stopper sp = {0, 6};
-    ns_run_control ctl = {&sp, NULL, stop_fn, ckpt};
+    ns_run_control ctl = {&sp, NULL, stop_fn, ckpt, NULL};
     run_spec(yaml, &parts, &ctl);
     ck_assert_int_eq(parts.res.status, NS_RUN_STOPPED);
-    ns_run_control ctl2 = {NULL, NULL, NULL, ckpt};
+    ns_run_control ctl2 = {NULL, NULL, NULL, ckpt, NULL};
     run_spec(yaml, &parts, &ctl2);
     ck_assert_int_eq(parts.res.status, NS_RUN_DONE);
     ck_assert_mem_eq(whole.loss, parts.loss, sizeof whole.loss);

@@ -587,8 +587,9 @@ def all_figures(sw, act_layers=None, ics_layers=None, unit=0):
         plots += X.fig_random_direction(sw, f, main)
     for f in facets:
         plots += fig_lp(sw, f)
-    for f in facets:
-        plots += X.fig_hessian(sw, f)
+    if sw.has("hess_top_eig"):  # the FD power iteration: left out when its probe is off
+        for f in facets:
+            plots += X.fig_hessian(sw, f)
     plots += C.curv_figures(sw, facets)  # only those whose probe the file has
     for f in facets:
         plots += X.fig_grad_depth(sw, f)

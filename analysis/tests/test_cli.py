@@ -44,9 +44,9 @@ def test_report_cli(files, repo_root, tmp_path):
     r = run(repo_root, "report", files["partial"], "-o", str(out), "--ics-layers", "1",
             "--dpi", "40")
     assert r.returncode == 0, r.stderr
-    # not drawn: activations (never written), Hessian x 2 (dataset absent), random
-    # direction x 2 (no data); drawn: 18 + the curvature's top eigenvalues and traces x 2 (the
+    # not drawn: activations (never written), random direction x 2 (no data); left out:
+    # the FD Hessian (its probe off: no dataset); drawn: 18 + the curvature's top eigenvalues and traces x 2 (the
     # partial file has no SLQ or per-layer curvature: those figures are left out)
-    assert r.stdout.strip() == "%s: 22 figures, 5 not drawn (no data)" % (out / "index.html")
+    assert r.stdout.strip() == "%s: 22 figures, 3 not drawn (no data)" % (out / "index.html")
     assert (out / "index.html").is_file() and (out / "report.md").is_file()
     assert (out / "ics_vgg11_width_0.125.png").is_file()

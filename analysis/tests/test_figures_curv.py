@@ -261,7 +261,7 @@ def test_curvature_figures_on_the_real_file(real):
     sw = analysis.read_sweep(real["full"])
     plots = {p.name: p for p in C.curv_figures(sw, F.all_facets(sw))}
     assert sorted(plots) == ["curv_density_mlp_16-16-16-3", "curv_layers_mlp_16-16-16-3",
-                             "curv_top_mlp_16-16-16-3"]
+                             "curv_top_mlp_16-16-16-3", "curv_trace_mlp_16-16-16-3"]
     assert all(p.fig is not None for p in plots.values())
     runs = sw.runs
     with h5py.File(real["full"], "r") as f:

@@ -83,7 +83,8 @@ def test_partial_report_notes_and_statuses(report_partial):
     out, plots = report_partial
     text, _ = _page(out)
     assert "Figures not drawn" in text
-    for name in ("activations", "hessian_vgg11_width_0.125", "hessian_dln_depth_4"):
+    assert "hessian_vgg11_width_0.125" not in plots  # probe off: left out, not a note
+    for name in ("activations",):
         assert plots[name].fig is None
         assert plots[name].note in text.replace("&#x27;", "'")
         assert not os.path.exists(os.path.join(out, name + ".png"))

@@ -184,6 +184,68 @@ static ns_status after_step(run *r, const ns_run_sink *sink, const ns_run_contro
     return NS_OK;
 }
 
+/* The evaluation after step t, when one is due: test loss and accuracy of w_{t+1}. */
+static ns_status eval_if_due(run *r, const ns_run_config *cfg, const ns_run_sink *sink,
+                             int64_t t, ns_run_result *res)
+{
+    int64_t ei = r->dims.neval > 0 ? ns_run_eval_index(cfg, t) : -1;
+    if (ei < 0) return NS_OK;
+    double te = ns_now_s();
+    ns_eval_rec er = {t + 1, ei, NAN, NAN};
+    evaluate(r, &er.loss, &er.acc);
+    res->final_test_loss = er.loss;
+    res->final_test_acc = er.acc;
+    res->eval_s += ns_now_s() - te;
+    return sink && sink->eval ? sink->eval(sink->ctx, &er) : NS_OK;
+}
+
+/* Step t: the batch's forward and backward, its log record, then either the probe step
+ * (which applies update t itself: ICS needs w_{t+1}) or the plain update, then an
+ * evaluation when due. A diverged loss ends the run at t without the update (*stop). */
+static ns_status run_step(run *r, const ns_run_config *cfg, const ns_run_sink *sink, int64_t t,
+                          int regression, ns_run_result *res, int *stop)
+{
+    double ts = ns_now_s();
+    ns_batcher_fill(r->batcher, t, r->x, r->y, r->t);
+    int correct = 0;
+    int pidx = r->sched.count > 0 ? ns_schedule_index(&r->sched, (long)t) : -1;
+    if (pidx >= 0) ns_run_probe_attach(&r->probe); /* Theorem 4.1 hook on this backward */
+    double loss = ns_net_forward(r->net, r->x, r->y, r->t, cfg->batch, NULL, &correct);
+    ns_net_backward(r->net, cfg->batch);
+    if (pidx >= 0) ns_run_probe_detach(&r->probe);
+    double acc = regression ? NAN : (double)correct / cfg->batch;
+    double gnorm = ns_vec_norm(r->net->grads, r->net->nparams);
+    res->train_s += ns_now_s() - ts;
+
+    res->final_train_loss = loss;
+    res->final_train_acc = acc;
+    int64_t li = ns_run_log_index(cfg, t);
+    if (li >= 0 && sink && sink->step) {
+        ns_step_rec sr = {t, li, loss, acc, gnorm};
+        NS_TRY(sink->step(sink->ctx, &sr));
+    }
+    if (diverged(cfg, loss)) {
+        res->status = NS_RUN_DIVERGED;
+        res->diverged_step = t;
+        snprintf(res->message, sizeof res->message, "loss %g at step %lld%s", loss,
+                 (long long)t, isfinite(loss) ? " above diverge_above" : "");
+        *stop = 1;
+        return NS_OK;
+    }
+    if (pidx >= 0) {
+        double tp = ns_now_s();
+        NS_TRY(ns_run_probe_step(&r->probe, r->net, &r->opt, r->x, r->y, r->t, cfg->batch, t,
+                                 pidx, loss, gnorm, sink));
+        res->probe_s += ns_now_s() - tp;
+    } else {
+        double tu = ns_now_s();
+        ns_optim_step(&r->opt, t, r->net->params, r->net->grads);
+        res->train_s += ns_now_s() - tu;
+    }
+    res->steps_done = t + 1;
+    return eval_if_due(r, cfg, sink, t, res);
+}
+
 ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
                          const ns_run_sink *sink, const ns_run_control *ctl,
                          ns_run_result *res)
@@ -228,58 +290,9 @@ ns_status ns_run_execute(const ns_run_config *cfg, const ns_dataset *data,
         int si = sink && sink->save ? ns_run_save_index(cfg, t) : -1;
         if (si >= 0 && (st = sink->save(sink->ctx, si, t, r.net)) != NS_OK) goto fail;
 
-        double ts = ns_now_s();
-        ns_batcher_fill(r.batcher, t, r.x, r.y, r.t);
-        int correct = 0;
-        int pidx = r.sched.count > 0 ? ns_schedule_index(&r.sched, (long)t) : -1;
-        if (pidx >= 0) ns_run_probe_attach(&r.probe); /* Theorem 4.1 hook on this backward */
-        double loss = ns_net_forward(r.net, r.x, r.y, r.t, cfg->batch, NULL, &correct);
-        ns_net_backward(r.net, cfg->batch);
-        if (pidx >= 0) ns_run_probe_detach(&r.probe);
-        double acc = regression ? NAN : (double)correct / cfg->batch;
-        double gnorm = ns_vec_norm(r.net->grads, r.net->nparams);
-        res->train_s += ns_now_s() - ts;
-
-        res->final_train_loss = loss;
-        res->final_train_acc = acc;
-        int64_t li = ns_run_log_index(cfg, t);
-        if (li >= 0 && sink && sink->step) {
-            ns_step_rec sr = {t, li, loss, acc, gnorm};
-            if ((st = sink->step(sink->ctx, &sr)) != NS_OK) goto fail;
-        }
-        if (diverged(cfg, loss)) {
-            res->status = NS_RUN_DIVERGED;
-            res->diverged_step = t;
-            snprintf(res->message, sizeof res->message, "loss %g at step %lld%s", loss,
-                     (long long)t, isfinite(loss) ? " above diverge_above" : "");
-            break;
-        }
-
-        if (pidx >= 0) {
-            double tp = ns_now_s();
-            st = ns_run_probe_step(&r.probe, r.net, &r.opt, r.x, r.y, r.t, cfg->batch, t, pidx,
-                                   loss, gnorm, sink);
-            if (st != NS_OK) goto fail;
-            res->probe_s += ns_now_s() - tp;
-            /* ns_run_probe_step applied this step's update itself (ICS needs it). */
-        } else {
-            double tu = ns_now_s();
-            ns_optim_step(&r.opt, t, r.net->params, r.net->grads);
-            res->train_s += ns_now_s() - tu;
-        }
-        res->steps_done = t + 1;
-
-        int64_t ei = r.dims.neval > 0 ? ns_run_eval_index(cfg, t) : -1;
-        if (ei >= 0) {
-            double te = ns_now_s();
-            ns_eval_rec er = {t + 1, ei, NAN, NAN};
-            evaluate(&r, &er.loss, &er.acc);
-            res->final_test_loss = er.loss;
-            res->final_test_acc = er.acc;
-            res->eval_s += ns_now_s() - te;
-            if (sink && sink->eval && (st = sink->eval(sink->ctx, &er)) != NS_OK) goto fail;
-        }
-
+        int stop = 0;
+        if ((st = run_step(&r, cfg, sink, t, regression, res, &stop)) != NS_OK) goto fail;
+        if (stop) break;
         if ((st = after_step(&r, sink, ctl, t, res)) != NS_OK) goto fail;
     }
     if (res->status == NS_RUN_RUNNING) res->status = NS_RUN_DONE;

@@ -141,22 +141,33 @@ def _top_key(ax, ranks):
     ax.plot([], [], ls="none", marker="v", color="#555555", label="negative: |lambda| shown")
 
 
+def _mode_lr_grid(sw, f, norms, stem, name, title, why, row_h, extra_h):
+    """The rows-per-mode x columns-per-lr layout of a curvature figure: (None, skip plot)
+    when no mode has `stem` data for the facet, else (cells per mode, lrs, fig, axes)."""
+    modes = modes_with(sw, stem, f.idx)
+    if not modes:
+        return None, _skip(name, title, "no %s data for %s (%s off or not reached)"
+                           % (stem, f.label, why))
+    cells = {m: f.cells(norms, "%s_%s" % (stem, m)) for m in modes}
+    lrs = _lrs(cells)
+    fig = Figure(figsize=(max(7.0, 3.9 * len(lrs) + 0.6), row_h * len(modes) + extra_h))
+    axes = fig.subplots(len(modes), len(lrs), squeeze=False, sharex=True)
+    return (cells, lrs, fig, axes), None
+
+
 def fig_curv_top(sw, facet, norms=None, ranks=MAX_RANKS):
     """Rows: the modes the file has (train, eval); columns: lr. Per norm, the median over
     seeds of |lambda_1..ranks| and |lambda_min| vs probe step, with 2/lr."""
     f = as_facet(sw, facet)
     name = "curv_top_" + f.slug
     title = _title("Exact Hessian: top eigenvalues (Lanczos) vs step, with 2/lr", f)
-    norms = f.norms(norms)
-    modes = modes_with(sw, "curv_top_eig", f.idx)
-    if not modes:
-        return [_skip(name, title, "no curv_top_eig data for %s (probes.curvature off or "
-                      "not reached)" % f.label)]
-    cells = {m: f.cells(norms, "curv_top_eig_" + m) for m in modes}
-    lrs = _lrs(cells)
+    grid, skip = _mode_lr_grid(sw, f, f.norms(norms), "curv_top_eig", name, title,
+                               "probes.curvature", 3.4, 1.6)
+    if skip:
+        return [skip]
+    cells, lrs, fig, axes = grid
+    modes = list(cells)
     ranks = max(1, min(ranks, MAX_RANKS, len(sw.coords.get("eig", [1]))))
-    fig = Figure(figsize=(max(7.0, 3.9 * len(lrs) + 0.6), 3.4 * len(modes) + 1.6))
-    axes = fig.subplots(len(modes), len(lrs), squeeze=False, sharex=True)
     data = {}
     for i, mode in enumerate(modes):
         for c, lr in enumerate(lrs):
@@ -416,8 +427,6 @@ def _probe_ticks(ax, steps, most=8):
     ax.set_xticklabels([str(int(steps[p])) for p in pos], fontsize="small")
 
 
-# -- registration -------------------------------------------------------------------------
-
 # -- Hutchinson trace on exact products -------------------------------------------------
 def fig_curv_trace(sw, facet, norms=None):
     """Rows: modes; columns: lr. Per norm, the seed mean of the Hutchinson trace of H
@@ -425,15 +434,12 @@ def fig_curv_trace(sw, facet, norms=None):
     f = as_facet(sw, facet)
     name = "curv_trace_" + f.slug
     title = _title("Exact Hessian: trace (Hutchinson) vs step", f)
-    norms = f.norms(norms)
-    modes = modes_with(sw, "curv_trace", f.idx)
-    if not modes:
-        return [_skip(name, title, "no curv_trace data for %s (curvature.hutchinson off or "
-                      "not reached)" % f.label)]
-    cells = {m: f.cells(norms, "curv_trace_" + m) for m in modes}
-    lrs = _lrs(cells)
-    fig = Figure(figsize=(max(7.0, 3.9 * len(lrs) + 0.6), 3.2 * len(modes) + 1.2))
-    axes = fig.subplots(len(modes), len(lrs), squeeze=False, sharex=True)
+    grid, skip = _mode_lr_grid(sw, f, f.norms(norms), "curv_trace", name, title,
+                               "probes.curvature.hutchinson", 3.2, 1.2)
+    if skip:
+        return [skip]
+    cells, lrs, fig, axes = grid
+    modes = list(cells)
     probe, data = sw.coords["probe"], {}
     for i, mode in enumerate(modes):
         tr, se = sw.var("curv_trace_" + mode), sw.var("curv_trace_se_" + mode)
@@ -466,6 +472,7 @@ def fig_curv_trace(sw, facet, norms=None):
     return [Plot(name, title, cap, _finish(fig, axes, title), data=data)]
 
 
+# -- registration -------------------------------------------------------------------------
 CURV_FIGURES = (("curv_top_eig", fig_curv_top), ("curv_slq_nodes", fig_curv_density),
                 ("curv_layer_top_eig", fig_curv_layers), ("curv_trace", fig_curv_trace))
 

@@ -102,7 +102,25 @@ done
 # 4b. a stop signal during start-up (MPI init, data loading) is recorded, not fatal
 rm -rf e.h5 e.h5.ckpt e.h5.progress.json
 mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o e.h5 --quiet & mp=$!
-sleep 0.2
+# As soon as both ranks catch SIGUSR1 (SigCgt bit 10: main() installs the handler
+# before MPI_Init): still in start-up. Before that, the default action would kill a
+# rank that is still being exec'd - a different case (docs/coordinator.md).
+caught() { # pid: 1 if it catches SIGUSR1
+  (( 0x$(awk '/^SigCgt/{print $2}' /proc/$1/status 2>/dev/null || echo 0) & 0x200 ))
+}
+ranks_of() { # the normsweep processes below pid $1, at any depth
+  ps -e -o pid=,ppid=,comm= | awk -v root="$1" '
+    { parent[$1] = $2; name[$1] = $3 }
+    END { for (p in parent) { q = p
+            while (q in parent && q != root && q > 1) q = parent[q]
+            if (q == root && name[p] == "normsweep") print p } }'
+}
+for _ in $(seq 1 2000); do
+  n=0; for p in $(ranks_of $mp); do caught $p && n=$((n + 1)); done
+  [ $n -ge 2 ] && break
+  kill -0 $mp 2>/dev/null || break
+  sleep 0.005
+done
 kill -USR1 $mp 2>/dev/null || true
 while kill -0 $mp 2>/dev/null; do wait $mp || true; done
 set +e; wait $mp; rc=$?; set -e

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The message that travels with a status: as long as ns_error's buffer. */
 enum { MSG_CAP = 1024 };
@@ -64,8 +65,25 @@ ns_status ns_coll_bcast_str(MPI_Comm comm, const char *path, char **s)
     return NS_OK;
 }
 
-/* Status and message of rank `root`, on every rank. */
-static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_status st)
+/* Wait for a non-blocking collective without spinning a core: Open MPI's
+ * blocking calls busy-poll, and the ranks that wait here share the cores with
+ * the one rank that works (docs/coordinator.md, "Polling model"). */
+static int wait_sleeping(MPI_Request *req)
+{
+    long ns = 100000;
+    for (;;) {
+        int done = 0;
+        int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS || done) return rc;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL); /* EINTR (a signal) just ends the nap early */
+        if (ns < 5000000) ns *= 2;
+    }
+}
+
+/* Status and message of rank `root`, on every rank; idle: the others sleep
+ * while they wait instead of polling. */
+static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_status st, int idle)
 {
     int me = 0;
     NS_TRY(ns_coll_rank(comm, path, &me));
@@ -78,7 +96,15 @@ static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_stat
         m.code = (int)st;
         snprintf(m.msg, sizeof m.msg, "%s", ns_error_msg());
     }
-    NS_TRY(ns_mpi_check_file(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path, "MPI_Bcast"));
+    if (idle) {
+        MPI_Request req = MPI_REQUEST_NULL;
+        NS_TRY(ns_mpi_check_file(MPI_Ibcast(&m, (int)sizeof m, MPI_BYTE, root, comm, &req), path,
+                                 "MPI_Ibcast"));
+        NS_TRY(ns_mpi_check_file(wait_sleeping(&req), path, "MPI_Test"));
+    } else {
+        NS_TRY(ns_mpi_check_file(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path,
+                                 "MPI_Bcast"));
+    }
     m.msg[MSG_CAP - 1] = '\0';
     if (m.code == NS_OK) return NS_OK;
     return ns_error_set((ns_status)m.code, "%s", m.msg);
@@ -94,11 +120,17 @@ ns_status ns_coll_agree(MPI_Comm comm, const char *path, ns_status mine)
     NS_TRY(ns_mpi_check_file(MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, comm), path,
                         "MPI_Allreduce"));
     if (first == INT_MAX) return NS_OK;
-    return bcast_status(comm, path, first, mine);
+    return bcast_status(comm, path, first, mine, 0);
 }
 
 ns_status ns_coll_from_root(MPI_Comm comm, const char *path, ns_status st)
 {
     if (!live(comm)) return st;
-    return bcast_status(comm, path, 0, st);
+    return bcast_status(comm, path, 0, st, 0);
+}
+
+ns_status ns_coll_from_root_idle(MPI_Comm comm, const char *path, ns_status st)
+{
+    if (!live(comm)) return st;
+    return bcast_status(comm, path, 0, st, 1);
 }

@@ -33,6 +33,11 @@ ns_status ns_coll_agree(MPI_Comm comm, const char *path, ns_status mine);
  * other ranks' st is ignored. */
 ns_status ns_coll_from_root(MPI_Comm comm, const char *path, ns_status st);
 
+/* ns_coll_from_root for a long wait (rank 0 working alone, e.g. building a
+ * file): the other ranks sleep between tests (MPI_Ibcast + MPI_Test +
+ * nanosleep, 0.1 to 5 ms) instead of busy-polling the cores rank 0 needs. */
+ns_status ns_coll_from_root_idle(MPI_Comm comm, const char *path, ns_status st);
+
 /* Rank 0's text (NUL-terminated, < cap bytes) copied into buf on every rank. */
 ns_status ns_coll_bcast_text(MPI_Comm comm, const char *path, char *buf, int cap);
 

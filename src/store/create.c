@@ -1,21 +1,26 @@
-/* create.c - make a store file from a layout, collectively (h5store.h).
+/* create.c - make a store file from a layout (h5store.h).
  *
  * Every dataset is contiguous and allocated at creation with its fill value,
- * and the file is flushed before ns_h5_create returns: from then on a row
- * write touches raw data only, and a crash leaves a complete, readable file.
+ * and the file is complete on disk before ns_h5_create returns: from then on a
+ * row write touches raw data only, and a crash leaves a complete, readable file.
+ *
+ * Rank 0 builds the whole file ALONE with the serial (sec2) driver, then every
+ * rank opens it collectively through MPI-IO. Building it collectively made
+ * every H5Dcreate/H5Acreate a metadata round over all ranks: hundreds per
+ * layout, a cost that grew with the rank count (docs/coordinator.md,
+ * "Start-up and teardown"); the serial driver is also the only one that can
+ * write the variable-length string cells (HDF5 1.10.8).
  *
  * What can go wrong on the way is settled before it can split the ranks:
- *   - the ranks agree on the layout (ns_h5_layout_agree), on rank 0's verdict
- *     about free space, and on the outcome of every object created (a rank
- *     that failed alone would otherwise close the file while the others wait
- *     in the next collective call);
+ *   - the ranks agree on the layout (ns_h5_layout_agree) and on rank 0's
+ *     verdicts (free space, then the build): rank 0 decides, then broadcasts,
+ *     and only then does any rank enter a collective HDF5 call (the open), so a
+ *     failure while building is rank 0's one-line error on every rank;
  *   - rank 0 reserves the file's bytes (posix_fallocate) before any dataset is
- *     made, so a full file system is "no space" before the first collective
- *     write, never in the middle of one (HDF5 writes fill values from rank 0
- *     and then waits in a barrier: a failed write there hangs the others);
+ *     made, so a full file system is "no space" at once, not a failed fill;
  *   - the file is built as PATH.creating and renamed to PATH only when it is
- *     complete and flushed: a failure leaves no half-made file at PATH (and an
- *     older PATH, e.g. under --force, stays until the new one is whole).
+ *     complete, flushed and closed: a failure leaves no half-made file at PATH
+ *     (and an older PATH, e.g. under --force, stays until the new one is whole).
  * The format is HDF5's 1.8 one (superblock v2, object header v2): its metadata
  * carries checksums, so damage is reported as such (docs/hdf5-store.md). */
 #include "h5_internal.h"
@@ -70,7 +75,7 @@ static ns_status put_opt_attr(ns_h5 *h, hid_t obj, const char *objname, const ch
     return value ? ns_h5_put_str_attr(h->path, obj, objname, name, value) : NS_OK;
 }
 
-static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, int rank, hid_t *did)
+static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, hid_t *did)
 {
     hsize_t n = (hsize_t)D->size;
     /* A dim without coordinates is a float dataset named by netCDF's marker,
@@ -84,8 +89,7 @@ static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, int rank, hid_t *did)
         return ns_h5_err(h->path, "cannot make '%s' a dimension scale", D->name);
     NS_TRY(put_opt_attr(h, *did, D->name, "units", D->units));
     NS_TRY(put_opt_attr(h, *did, D->name, "long_name", D->long_name));
-    /* Coordinates are data: one rank writes them (independently, like rows). */
-    if (D->coord && rank == 0) {
+    if (D->coord) {
         hid_t mt = ns_h5_mem_type(t, sl);
         errno = 0;
         herr_t w = H5Dwrite(*did, mt, H5S_ALL, H5S_ALL, h->dxpl, D->coord);
@@ -124,20 +128,16 @@ static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
     return st;
 }
 
-/* Every dim and var, each followed by an agreement over the ranks. */
-static ns_status create_all(ns_h5 *h, MPI_Comm comm, const ns_h5_layout *L, int rank,
-                            hid_t *dim_ids)
+/* Every dim and var, then the root attributes. */
+static ns_status create_all(ns_h5 *h, const ns_h5_layout *L, hid_t *dim_ids)
 {
-    for (int i = 0; i < L->ndims; i++)
-        NS_TRY(ns_coll_agree(comm, h->path, create_dim(h, &L->dims[i], rank, &dim_ids[i])));
-    for (int i = 0; i < L->nvars; i++)
-        NS_TRY(ns_coll_agree(comm, h->path, create_var(h, L, &L->vars[i], dim_ids)));
-    ns_status st = ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FORMAT, NS_H5_FORMAT_TAG);
-    if (st == NS_OK)
-        st = ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FILLS, NS_H5_FILLS_TEXT);
-    for (int i = 0; st == NS_OK && i < L->nattrs; i++)
-        st = ns_h5_put_str_attr(h->path, h->file, "/", L->attr_names[i], L->attr_values[i]);
-    return ns_coll_agree(comm, h->path, st);
+    for (int i = 0; i < L->ndims; i++) NS_TRY(create_dim(h, &L->dims[i], &dim_ids[i]));
+    for (int i = 0; i < L->nvars; i++) NS_TRY(create_var(h, L, &L->vars[i], dim_ids));
+    NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FORMAT, NS_H5_FORMAT_TAG));
+    NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", NS_H5_ATTR_FILLS, NS_H5_FILLS_TEXT));
+    for (int i = 0; i < L->nattrs; i++)
+        NS_TRY(ns_h5_put_str_attr(h->path, h->file, "/", L->attr_names[i], L->attr_values[i]));
+    return NS_OK;
 }
 
 /* ------------------------------------------------------------ space */
@@ -176,7 +176,7 @@ static ns_status reserve(const char *path, const char *file, unsigned long long 
                         path, need, strerror(e), e == ENOSPC ? " (ENOSPC)" : "");
 }
 
-/* Rank 0, once the layout is flushed: give back what the reservation took
+/* Rank 0, once the file is flushed: give back what the reservation took
  * beyond HDF5's end of allocation (nothing of the file lives there). */
 static void trim(hid_t file, const char *name)
 {
@@ -197,79 +197,69 @@ static char *creating_name(const char *path)
     return t;
 }
 
-/* The file, laid out and flushed, under its temporary name. */
-static ns_status build(ns_h5 *h, MPI_Comm comm, const ns_h5_layout *L, int rank,
-                       const char *tmp, unsigned long long need)
+/* Every variable's initial values, after the whole layout (the cells of the
+ * variable-length strings go to the heap behind it). */
+static ns_status write_inits(ns_h5 *h, const ns_h5_layout *L)
 {
-    ns_status st = rank == 0 ? reserve(h->path, tmp, need) : NS_OK;
-    NS_TRY(ns_coll_from_root(comm, h->path, st));
-    hid_t dim_ids[L->ndims > 0 ? L->ndims : 1];
-    for (int i = 0; i < L->ndims; i++) dim_ids[i] = H5I_INVALID_HID;
-    st = create_all(h, comm, L, rank, dim_ids);
-    for (int i = 0; i < L->ndims; i++)
-        if (dim_ids[i] >= 0) H5Dclose(dim_ids[i]);
-    NS_TRY(st);
-    /* metadata on disk before anyone writes a row: a crash from here on leaves a readable file */
-    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
-        st = ns_h5_err(h->path, "H5Fflush after creating the layout failed");
-    return ns_coll_agree(comm, h->path, st);
-}
-
-static int has_init(const ns_h5_layout *L)
-{
-    for (int i = 0; i < L->nvars; i++)
-        if (L->vars[i].init) return 1;
-    return 0;
-}
-
-/* Rank 0, with the serial driver: every variable's initial values (parallel
- * HDF5 cannot write variable-length strings at all), then give back the
- * unused reservation. */
-static ns_status write_inits(const char *path, const char *tmp, const ns_h5_layout *L)
-{
-    ns_h5 *s = NULL;
-    NS_TRY(ns_h5_open(tmp, MPI_COMM_NULL, 1, &s));
-    ns_status st = NS_OK;
-    for (int i = 0; st == NS_OK && i < L->nvars; i++)
-        if (L->vars[i].init) st = ns_h5_write_rows(s, L->vars[i].name, 0, L->dims[ns_h5_layout_find_dim(L, L->vars[i].dims[0])].size, L->vars[i].init);
-    if (st == NS_OK && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)
-        st = ns_h5_err(path, "H5Fflush after writing the initial values failed");
-    if (st == NS_OK) trim(s->file, tmp);
-    ns_status cs = ns_h5_close(s);
-    if (st != NS_OK) return st;
-    if (cs != NS_OK) return cs;
+    int any = 0;
+    for (int i = 0; i < L->nvars; i++) any |= L->vars[i].init != NULL;
+    if (!any) return NS_OK;
+    NS_TRY(ns_h5_load_table(h));
+    for (int i = 0; i < L->nvars; i++) {
+        const ns_h5_var *V = &L->vars[i];
+        size_t rows = L->dims[ns_h5_layout_find_dim(L, V->dims[0])].size;
+        if (V->init) NS_TRY(ns_h5_write_rows(h, V->name, 0, rows, V->init));
+    }
     return NS_OK;
 }
 
-/* The built file at its name: initial values written, renamed, and open as *h. */
-static ns_status finish(ns_h5 **h, MPI_Comm comm, const ns_h5_layout *L, int rank,
-                        const char *tmp)
+/* The layout and the initial values in the open file, flushed. */
+static ns_status lay_out(ns_h5 *h, const ns_h5_layout *L)
 {
-    const char *path = (*h)->path;
-    ns_status st = NS_OK;
-    int reopen = has_init(L);
-    if (reopen) {
-        char *keep = strdup(path);
-        NS_CHECK(keep, NS_ERR_NOMEM, "out of memory");
-        st = ns_coll_agree(comm, keep, ns_h5_close(*h)); /* collective */
-        *h = NULL;
-        if (st == NS_OK) st = ns_coll_from_root(comm, keep, rank == 0 ? write_inits(keep, tmp, L) : NS_OK);
-        if (st == NS_OK && rank == 0 && rename(tmp, keep) != 0)
-            st = ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", keep, tmp, strerror(errno));
-        st = ns_coll_from_root(comm, keep, st);
-        if (st == NS_OK) st = ns_h5_open(keep, comm, 1, h);
-        free(keep);
-        return st;
-    }
-    if (rank == 0) trim((*h)->file, tmp);
-    if (rank == 0 && rename(tmp, path) != 0)
-        st = ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-    NS_TRY(ns_coll_from_root(comm, path, st));
-    return ns_coll_agree(comm, path, ns_h5_load_table(*h));
+    hid_t dim_ids[L->ndims > 0 ? L->ndims : 1];
+    for (int i = 0; i < L->ndims; i++) dim_ids[i] = H5I_INVALID_HID;
+    ns_status st = create_all(h, L, dim_ids);
+    for (int i = 0; i < L->ndims; i++)
+        if (dim_ids[i] >= 0) H5Dclose(dim_ids[i]);
+    NS_TRY(st);
+    NS_TRY(write_inits(h, L));
+    errno = 0;
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
+        return ns_h5_err(h->path, "H5Fflush after creating the layout failed");
+    return NS_OK;
 }
 
-static ns_status create_file(const char *path, MPI_Comm comm, const ns_h5_layout *L, int rank,
-                             const char *tmp, unsigned long long need, ns_h5 **out);
+/* Rank 0 alone, serial driver: the whole file as tmp, closed, renamed to path.
+ * On failure nothing is left at tmp and path is untouched. */
+static ns_status build(const char *path, const ns_h5_layout *L, const char *tmp,
+                       unsigned long long need)
+{
+    ns_h5 *h = NULL;
+    hid_t fa = H5I_INVALID_HID;
+    NS_TRY(ns_h5_begin(path, MPI_COMM_NULL, &h, &fa));
+    h->writable = 1;
+    ns_status st = NS_OK;
+    /* the 1.8 format: checksummed metadata (1.10's superblock v3 would add a
+     * "file open for writing" flag that a killed job leaves set) */
+    if (H5Pset_libver_bounds(fa, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0)
+        st = ns_h5_err(path, "cannot select the HDF5 1.8 file format");
+    errno = 0;
+    h->file = st == NS_OK ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fa) : H5I_INVALID_HID;
+    if (st == NS_OK && h->file < 0) st = ns_h5_err(path, "cannot create the store file %s", tmp);
+    H5Pclose(fa);
+    if (st == NS_OK) st = reserve(path, tmp, need);
+    if (st == NS_OK) st = lay_out(h, L);
+    if (st == NS_OK) trim(h->file, tmp);
+    if (st == NS_OK) {
+        st = ns_h5_close(h); /* flushes and closes: whole on disk before the rename */
+    } else {
+        ns_h5_free_handle(h); /* whatever was made; the error is st's */
+    }
+    if (st == NS_OK && rename(tmp, path) != 0)
+        st = ns_error_set(NS_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+    if (st != NS_OK) unlink(tmp);
+    return st;
+}
 
 ns_status ns_h5_create(const char *path, MPI_Comm comm, const ns_h5_layout *L, ns_h5 **out)
 {
@@ -292,38 +282,14 @@ ns_status ns_h5_create(const char *path, MPI_Comm comm, const ns_h5_layout *L, n
     NS_CHECK(tmp, NS_ERR_NOMEM, "out of memory");
     char what[600];
     snprintf(what, sizeof what, "creating %.500s", path);
+    /* bounds the others' wait too: rank 0 hung in its build must not hang them */
     ns_watchdog_arm(what, 300.0 + (double)need / 10e6); /* generous: 10 MB/s of fill */
-    ns_status st = create_file(path, comm, L, rank, tmp, need, out);
+    ns_status st = rank == 0 ? build(path, L, tmp, need) : NS_OK;
+    /* rank 0's verdict before anyone opens: the same error on every rank */
+    st = ns_coll_from_root_idle(comm, path, st);
     ns_watchdog_disarm();
     free(tmp);
-    return st;
-}
-
-/* ns_h5_create once the layout is agreed on and the space is there. */
-static ns_status create_file(const char *path, MPI_Comm comm, const ns_h5_layout *L, int rank,
-                             const char *tmp, unsigned long long need, ns_h5 **out)
-{
-    ns_h5 *h = NULL;
-    hid_t fa = H5I_INVALID_HID;
-    NS_TRY(ns_coll_agree(comm, path, ns_h5_begin(path, comm, &h, &fa)));
-    ns_status st = NS_OK;
-    h->writable = 1;
-    /* the 1.8 format: checksummed metadata (1.10's superblock v3 would add a
-     * "file open for writing" flag that a killed job leaves set) */
-    if (H5Pset_libver_bounds(fa, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0)
-        st = ns_h5_err(path, "cannot select the HDF5 1.8 file format");
-    errno = 0;
-    h->file = st == NS_OK ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fa) : H5I_INVALID_HID;
-    if (st == NS_OK && h->file < 0) st = ns_h5_err(path, "cannot create the store file %s", tmp);
-    H5Pclose(fa);
-    st = ns_coll_agree(comm, path, st);
-    if (st == NS_OK) st = build(h, comm, L, rank, tmp, need);
-    if (st == NS_OK) st = finish(&h, comm, L, rank, tmp);
-    if (st != NS_OK) {
-        ns_h5_free_handle(h); /* collective close of whatever was made */
-        if (rank == 0) unlink(tmp);
-        return st;
-    }
-    *out = h;
-    return NS_OK;
+    NS_TRY(st);
+    /* collective (its own deadline); the file is whole at path from here on */
+    return ns_h5_open(path, comm, 1, out);
 }

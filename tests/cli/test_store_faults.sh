@@ -6,9 +6,10 @@
 #  1. too small for the layout: refused before anything is created;
 #  2. the space check fooled (statvfs lies, LD_PRELOAD shim): the reservation
 #     (posix_fallocate) catches it, the temporary OUT.creating is removed;
-#  3. the reservation fooled too: a rank fails inside a collective HDF5 call;
-#     the watchdog ends the job within NS_COLLECTIVE_TIMEOUT_S, every rank
-#     saying why;
+#  3. the reservation fooled too: rank 0's serial build fails writing the
+#     fill, and every rank exits 1 with its error (no collective call was
+#     entered); a rank stuck in I/O (rename hangs, shim): the watchdog ends
+#     the job within NS_COLLECTIVE_TIMEOUT_S, every rank saying why;
 #  4. room for the layout but not for checkpoints: every run fails naming
 #     ENOSPC, exit 1, the results file valid and showing the failed runs;
 #  5. a read-only file system: --resume says so.
@@ -77,18 +78,33 @@ if command -v cc >/dev/null && cc -shared -fPIC -o shim.so "$SRC/tests/tools/fau
     [ ! -e "$M/f.h5.creating" ] || fail "reservation, $np rank(s): left $M/f.h5.creating"
     ok "space check fooled, $np rank(s): the reservation refuses: $(grep -m1 reserve out.txt)"
   done
-  mnt 64k
+  # rank 0 builds the file alone (serial driver), so a failed fill is its
+  # error, broadcast before any collective call: exit 1 at once, not the watchdog
+  for np in 1 2; do
+    mnt 64k
+    t0=$(date +%s)
+    run $np -x LD_PRELOAD="$T/shim.so" -x SHIM_STATVFS_LIE=1 -x SHIM_FALLOCATE_SKIP=1 \
+        -x NS_COLLECTIVE_TIMEOUT_S=30 -x ASAN_OPTIONS -- fill.yaml -o "$M/f.h5"; rc=$?
+    dt=$(( $(date +%s) - t0 ))
+    [ $rc -eq 1 ] || fail "fill failure, $np rank(s): exit $rc after ${dt}s: $(cat out.txt)"
+    grep -q "write failed.*ENOSPC" out.txt || fail "fill failure, $np rank(s): $(cat out.txt)"
+    grep -q "did not finish" out.txt && fail "fill failure, $np rank(s): the watchdog fired: $(cat out.txt)"
+    only_creating_left "fill failure, $np rank(s)"
+    [ ! -e "$M/f.h5.creating" ] || fail "fill failure, $np rank(s): left $M/f.h5.creating"
+    ok "reservation fooled too, $np rank(s): exit 1 after ${dt}s naming the failed write (ENOSPC)"
+  done
+  # a rank stuck in I/O (rank 0's rename never returns): the watchdog ends
+  # the job within NS_COLLECTIVE_TIMEOUT_S, every rank saying why
+  mnt 64M
   t0=$(date +%s)
-  run 2 -x LD_PRELOAD="$T/shim.so" -x SHIM_STATVFS_LIE=1 -x SHIM_FALLOCATE_SKIP=1 \
+  run 2 -x LD_PRELOAD="$T/shim.so" -x SHIM_RENAME_HANG=1 \
       -x NS_COLLECTIVE_TIMEOUT_S=8 -x ASAN_OPTIONS -- fill.yaml -o "$M/f.h5"; rc=$?
   dt=$(( $(date +%s) - t0 ))
-  [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "collective fill failure: exit $rc after ${dt}s: $(cat out.txt)"
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "stuck rank: exit $rc after ${dt}s: $(cat out.txt)"
   [ "$(grep -c 'did not finish in 8 s' out.txt)" -eq 2 ] ||
-    fail "collective fill failure: not every rank said why: $(cat out.txt)"
-  grep -q "this rank had failed with: .*write failed" out.txt ||
-    fail "collective fill failure: the failing rank's error is not shown: $(cat out.txt)"
-  only_creating_left "collective fill failure"
-  ok "reservation fooled too, 2 ranks: both ranks abort after ${dt}s (limit 8 s) naming the failed write"
+    fail "stuck rank: not every rank said why: $(cat out.txt)"
+  only_creating_left "stuck rank"
+  ok "rank 0 stuck in I/O, 2 ranks: both ranks abort after ${dt}s (limit 8 s)"
 else
   echo "note: no C compiler for the LD_PRELOAD shim: cases 2 and 3 not run"
 fi

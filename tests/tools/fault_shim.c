@@ -5,6 +5,9 @@
  *   SHIM_FALLOCATE_SKIP=1 posix_fallocate on a "*.creating" file succeeds
  *                         without reserving anything (other files, e.g. MPI's
  *                         shared-memory segments, are left alone);
+ *   SHIM_RENAME_HANG=1    rename() of a "*.creating" file never returns (a
+ *                         rank stuck in I/O while the others wait for it:
+ *                         the store's watchdog must end the job);
  *   SHIM_TIME_OFFSET=S    time() runs S seconds ahead (a node whose clock is
  *                         skewed: values a rank takes from its own clock must
  *                         never enter a collective).
@@ -40,6 +43,15 @@ int posix_fallocate(int fd, off_t off, off_t len)
         }
     }
     return real(fd, off, len);
+}
+
+int rename(const char *from, const char *to)
+{
+    int (*real)(const char *, const char *) =
+        (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+    if (getenv("SHIM_RENAME_HANG") && strstr(from, ".creating"))
+        for (;;) pause();
+    return real(from, to);
 }
 
 time_t time(time_t *out)

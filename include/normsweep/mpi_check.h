@@ -15,11 +15,19 @@
 
 #include "normsweep/error.h"
 
+#include <mpi.h>
+
 /* NS_OK when rc == MPI_SUCCESS; otherwise records "<what>: <MPI error string>"
  * and returns NS_ERR_MPI. */
 ns_status ns_mpi_check(int rc, const char *what);
 
 /* Return NS_ERR_MPI from the enclosing function when an MPI call fails. */
 #define NS_MPI_TRY(call, what) NS_TRY(ns_mpi_check((call), (what)))
+
+/* Wait for a non-blocking collective without spinning a core: MPI_Test, then a
+ * nap growing from 0.1 to ~6 ms. Open MPI's blocking calls busy-poll, and the
+ * ranks that wait share the cores with the one rank that works (docs/coordinator.md,
+ * "Polling model"). Returns MPI_Test's code. */
+int ns_mpi_wait_idle(MPI_Request *req);
 
 #endif

@@ -16,6 +16,7 @@
  * osc_sm_backing_directory (/dev/shm), and when that cannot be made it fails
  * on one rank and leaves the others waiting inside MPI_Win_allocate_shared
  * (Open MPI 4.1, measured) - containers often have a 64 MB /dev/shm. */
+#include "normsweep/mpi_check.h"
 #include "normsweep/shared_data.h"
 
 #include <errno.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
 #endif
@@ -35,20 +35,6 @@ typedef struct shared_window {
 } shared_window;
 
 static shared_window *windows; /* freed by ns_shared_data_release */
-
-/* Wait for a non-blocking collective without spinning a core. */
-static int wait_sleeping(MPI_Request *req)
-{
-    long ns = 100000;
-    for (;;) {
-        int done = 0;
-        int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
-        if (rc != MPI_SUCCESS || done) return rc;
-        struct timespec ts = {0, ns};
-        nanosleep(&ts, NULL);
-        if (ns < 5000000) ns *= 2;
-    }
-}
 
 static ns_status private_copy(const char *spec, uint64_t seed, const ns_dataset **out,
                               ns_shared_data_info *info, const char *why)
@@ -92,7 +78,7 @@ static ns_status load_on_leader(MPI_Comm node, int leader, const char *spec, uin
     }
     MPI_Request req;
     if (MPI_Ibcast(hdr, 3, MPI_UNSIGNED_LONG_LONG, 0, node, &req) != MPI_SUCCESS ||
-        wait_sleeping(&req) != MPI_SUCCESS)
+        ns_mpi_wait_idle(&req) != MPI_SUCCESS)
         return ns_error_set(NS_ERR_MPI, "%s: MPI_Ibcast of the load status failed", spec);
     if (leader) return st;
     if (hdr[0] != NS_OK)

@@ -2,10 +2,11 @@
 #include "collective.h"
 #include "watchdog.h"
 
+#include "normsweep/mpi_check.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* The message that travels with a status: as long as ns_error's buffer. */
 enum { MSG_CAP = 1024 };
@@ -65,22 +66,6 @@ ns_status ns_coll_bcast_str(MPI_Comm comm, const char *path, char **s)
     return NS_OK;
 }
 
-/* Wait for a non-blocking collective without spinning a core: Open MPI's
- * blocking calls busy-poll, and the ranks that wait here share the cores with
- * the one rank that works (docs/coordinator.md, "Polling model"). */
-static int wait_sleeping(MPI_Request *req)
-{
-    long ns = 100000;
-    for (;;) {
-        int done = 0;
-        int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
-        if (rc != MPI_SUCCESS || done) return rc;
-        struct timespec ts = {0, ns};
-        nanosleep(&ts, NULL); /* EINTR (a signal) just ends the nap early */
-        if (ns < 5000000) ns *= 2;
-    }
-}
-
 /* Status and message of rank `root`, on every rank; idle: the others sleep
  * while they wait instead of polling. */
 static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_status st, int idle)
@@ -100,7 +85,7 @@ static ns_status bcast_status(MPI_Comm comm, const char *path, int root, ns_stat
         MPI_Request req = MPI_REQUEST_NULL;
         NS_TRY(ns_mpi_check_file(MPI_Ibcast(&m, (int)sizeof m, MPI_BYTE, root, comm, &req), path,
                                  "MPI_Ibcast"));
-        NS_TRY(ns_mpi_check_file(wait_sleeping(&req), path, "MPI_Test"));
+        NS_TRY(ns_mpi_check_file(ns_mpi_wait_idle(&req), path, "MPI_Test"));
     } else {
         NS_TRY(ns_mpi_check_file(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm), path,
                                  "MPI_Bcast"));

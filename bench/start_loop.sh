@@ -22,5 +22,5 @@ for i in $(seq 1 "$N"); do
 done
 t1=$(date +%s.%N)
 printf 'start_loop: %d fresh 2-rank starts, %d layout mismatches, %d other failures, %.2f s per start\n' \
-  "$N" "$mismatch" "$other" "$(echo "($t1 - $t0) / $N" | bc -l)"
+  "$N" "$mismatch" "$other" "$(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN{print (b - a) / n}')"
 [ "$mismatch" -eq 0 ] && [ "$other" -eq 0 ]

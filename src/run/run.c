@@ -214,12 +214,14 @@ static ns_status run_step(run *r, const ns_run_config *cfg, const ns_run_sink *s
     ns_net_backward(r->net, cfg->batch);
     if (pidx >= 0) ns_run_probe_detach(&r->probe);
     double acc = regression ? NAN : (double)correct / cfg->batch;
-    double gnorm = ns_vec_norm(r->net->grads, r->net->nparams);
+    int64_t li = ns_run_log_index(cfg, t);
+    /* ||g|| only where it is recorded: one more pass over every parameter each step was
+     * ~7 % of an MLP step's memory traffic (docs/coordinator.md "Contention") */
+    double gnorm = li >= 0 || pidx >= 0 ? ns_vec_norm(r->net->grads, r->net->nparams) : NAN;
     res->train_s += ns_now_s() - ts;
 
     res->final_train_loss = loss;
     res->final_train_acc = acc;
-    int64_t li = ns_run_log_index(cfg, t);
     if (li >= 0 && sink && sink->step) {
         ns_step_rec sr = {t, li, loss, acc, gnorm};
         NS_TRY(sink->step(sink->ctx, &sr));

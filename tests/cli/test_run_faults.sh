@@ -49,9 +49,12 @@ for np in 2 3; do
   done
 done
 
-# A worker killed mid-sweep.
+# A worker killed mid-sweep. Longer runs (about 4 s of sweep on 2 cores) so the
+# kill lands well before the end: at 4000 steps the whole sweep takes 0.6 s and
+# a loaded machine can finish it between the poll and the kill.
+LONG=(train.steps=40000)
 rm -rf k.h5 k.h5.ckpt k.h5.progress.json
-mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o k.h5 --progress-every 0 2>err.txt & mp=$!
+mpirun --oversubscribe -n 2 "$NS" run "$SPEC" "${LONG[@]}" -o k.h5 --progress-every 0 2>err.txt & mp=$!
 for _ in $(seq 1 300); do
   [ -e k.h5.progress.json ] && grep -qE '"(done|diverged)": [1-9]' k.h5.progress.json && break
   sleep 0.05
@@ -65,7 +68,7 @@ rc=0; wait $mp || rc=$?
 grep -q "stop requested (SIGTERM on rank 0, from mpirun (pid [0-9]*, this process's launcher))" err.txt \
   || fail "a killed worker: the stop does not name the launcher: $(grep sweep: err.txt)"
 grep -q "or when another rank died" err.txt || fail "a killed worker: no hint: $(grep sweep: err.txt)"
-mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o k.h5 --quiet --resume || fail "resume after a killed worker"
+mpirun --oversubscribe -n 2 "$NS" run "$SPEC" "${LONG[@]}" -o k.h5 --quiet --resume || fail "resume after a killed worker"
 all_finished k.h5 || fail "runs left unfinished after the resume"
 ok "a worker killed mid-sweep: rank 0 names mpirun's SIGTERM and the likely cause; --resume completes"
 

@@ -16,6 +16,10 @@ set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
 SPEC=$SRC/tests/data/sweep_small.yaml
+# Longer runs (about 4 s of sweep on 2 cores): at the file's 4000 steps the whole
+# sweep takes 0.6 s, and a loaded machine can finish it between the poll that sees
+# the first finished run and the signal.
+LONG=(train.steps=40000)
 SAME="/usr/bin/python3 $SRC/tests/tools/h5same.py"
 WRAP=$SRC/scripts/normsweep-mpirun
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_stops.XXXXXX")
@@ -27,7 +31,7 @@ pass=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 fail() { echo "FAIL: $*"; cat err.txt 2>/dev/null; exit 1; }
 
-mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o ref.h5 --quiet
+mpirun --oversubscribe -n 2 "$NS" run "$SPEC" "${LONG[@]}" -o ref.h5 --quiet
 
 wait_first_done() { # $1: output; the sweep has finished a run and is still going
   for _ in $(seq 1 300); do
@@ -42,7 +46,7 @@ wait_first_done() { # $1: output; the sweep has finished a run and is still goin
 start() {
   rm -rf s.h5 s.h5.ckpt s.h5.progress.json
   set -m
-  "$@" --oversubscribe -n 2 "$NS" run "$SPEC" -o s.h5 --progress-every 0 2>err.txt &
+  "$@" --oversubscribe -n 2 "$NS" run "$SPEC" "${LONG[@]}" -o s.h5 --progress-every 0 2>err.txt &
   lp=$!
   set +m
   wait_first_done s.h5
@@ -53,7 +57,7 @@ finish() { # expected exit code: waits, checks it, resumes, compares
   wait "$lp" || rc=$?
   [ "$rc" -eq "$1" ] || fail "exit $rc, expected $1"
   grep -q '"finished": false\|"complete": false' s.h5.progress.json || fail "the sweep had completed"
-  mpirun --oversubscribe -n 2 "$NS" run "$SPEC" -o s.h5 --resume --quiet
+  mpirun --oversubscribe -n 2 "$NS" run "$SPEC" "${LONG[@]}" -o s.h5 --resume --quiet
   $SAME ref.h5 s.h5 >/dev/null || { $SAME ref.h5 s.h5; fail "resume differs from the uninterrupted run"; }
 }
 

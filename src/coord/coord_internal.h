@@ -35,7 +35,7 @@ typedef struct ns_up_msg {
 
 /* Rank 0 -> worker. FINISH is the last message a worker ever gets; its BYE
  * reply tells rank 0 that nothing more is in flight from that worker. */
-enum { NS_DOWN_ASSIGN = 1, NS_DOWN_NONE, NS_DOWN_STOP, NS_DOWN_FINISH };
+enum { NS_DOWN_ASSIGN = 1, NS_DOWN_NONE, NS_DOWN_STOP, NS_DOWN_FINISH, NS_DOWN_CLOSE };
 enum { NS_SUMMARY_INTS = 11 };
 typedef struct ns_down_msg {
     int kind;
@@ -96,6 +96,7 @@ struct ns_coord {
     unsigned char *parked; /* per rank: idle request waiting for FINISH */
     int nparked, next_seq;
     int finishing, nbye; /* FINISH sent: stops are ignored, BYEs counted */
+    double t_finish;     /* when FINISH was sent */
     int n_final[NS_RUN_STOPPED + 1]; /* finished runs by status */
     double next_print, last_json;
     int json_dirty, json_warned;
@@ -120,7 +121,8 @@ struct ns_coord {
     double t_last_up;       /* worker: when it last sent rank 0 anything */
 };
 enum { NS_HOST_LEN = 64 };
-#define NS_HEARTBEAT_S 5.0 /* a worker that sent nothing for this long says it is alive */
+#define NS_HEARTBEAT_S 5.0 /* a worker that sent nothing for this long says it is alive
+                            * (or for a quarter of rank_timeout_s, if that is shorter) */
 
 void ns_backoff_reset(ns_backoff *b);
 void ns_backoff_sleep(ns_backoff *b);
@@ -132,7 +134,8 @@ int ns_coord_mpi_ok(ns_coord *c, int rc, const char *what);
 ns_status ns_outbox_init(ns_outbox *o, int cap); /* cap preallocated slots */
 void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes);
 void ns_outbox_progress(ns_coord *c);
-void ns_outbox_drain(ns_coord *c); /* wait (sleeping) until every send completed */
+/* wait (sleeping) until every send completed, at most max_s (INFINITY: no limit) */
+void ns_outbox_drain(ns_coord *c, double max_s);
 void ns_outbox_free(ns_outbox *o);
 
 /* Execute run `run` on this rank: call the callback, time it, turn an error

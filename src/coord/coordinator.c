@@ -182,7 +182,9 @@ static void record(ns_coord *c, int run, const ns_run_outcome *out)
 static void handle_up(ns_coord *c, int src, const ns_up_msg *m)
 {
     if (m->flags & NS_UP_BYE) {
-        NS_ASSERT(c->finishing && m->flags == NS_UP_BYE);
+        NS_ASSERT(c->finishing && m->flags == NS_UP_BYE && c->parked[src]);
+        c->parked[src] = 0; /* lost.c: a worker still parked after FINISH never said BYE */
+        c->nparked--;
         c->nbye++;
         return;
     }
@@ -343,14 +345,24 @@ void ns_leader_loop(ns_coord *c)
     ns_down_msg fin = {.kind = NS_DOWN_FINISH, .run = -1, .stop_signal = c->stop_signal};
     ns_summary_pack(&sum, fin.summary);
     c->finishing = 1;
+    c->t_finish = ns_now_s();
     for (int w = 1; w < c->size; w++)
         if (!c->lost[w]) ns_outbox_send(c, w, NS_TAG_DOWN, &fin, sizeof fin);
     /* Wait for every BYE: then no message of this sweep is left unreceived
-     * when the communicator is freed. */
+     * when the communicator is freed. A worker that died after it parked never
+     * says BYE: lost.c gives it up rank_timeout_s after FINISH. */
     ns_backoff b;
     ns_backoff_reset(&b);
     while (c->nbye < c->size - 1 - c->nlost && !c->err)
         if (service(c) == 0) ns_backoff_sleep(&b);
+    /* CLOSE: the final word, with the ranks lost since FINISH. Workers wait
+     * for it before the collective file close, which a lost rank would hang
+     * (Open MPI 4.1 without ULFM); with one lost, every rank ends the job. */
+    ns_leader_result(c, &sum);
+    ns_down_msg close = {.kind = NS_DOWN_CLOSE, .run = -1, .stop_signal = c->stop_signal};
+    ns_summary_pack(&sum, close.summary);
+    for (int w = 1; w < c->size && !c->err; w++)
+        if (!c->lost[w]) ns_outbox_send(c, w, NS_TAG_DOWN, &close, sizeof close);
     if (c->opts->progress_every_s > 0) {
         char line[512];
         ns_progress_line(&p, line, sizeof line);
@@ -485,8 +497,9 @@ ns_status ns_coord_execute(MPI_Comm comm, const ns_coord_opts *o, ns_run_fn fn, 
             ns_worker_loop(c, res);
         }
         /* Sends to a lost rank may never complete: their slots stay allocated
-         * (the caller ends the job with MPI_Abort). */
-        if (!c->err && c->nlost == 0) ns_outbox_drain(c);
+         * (the caller ends the job with MPI_Abort), but the live workers get
+         * their CLOSE first (a second is plenty: they are polling for it). */
+        if (!c->err) ns_outbox_drain(c, c->nlost == 0 ? INFINITY : 1.0);
     }
     res->wall_s = ns_now_s() - c->t_start;
     if (c->rank == 0) ns_leader_free(c);

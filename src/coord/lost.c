@@ -128,11 +128,36 @@ static void check_silence(ns_coord *c, double now)
     }
 }
 
+/* After FINISH every live worker is parked and answers with BYE at its next
+ * poll. One that has not within rank_timeout_s died after it parked (between
+ * its last heartbeat and the end of the sweep): without this, rank 0 would
+ * wait for its BYE forever under a launcher that keeps the job. */
+static void check_bye(ns_coord *c, double now)
+{
+    double waited = now - c->t_finish;
+    if (waited < c->rank_timeout_s) return;
+    for (int w = 1; w < c->size; w++) {
+        if (c->lost[w] || !c->parked[w]) continue;
+        fprintf(stderr, "sweep: rank %d on %s has not answered the end of the sweep %.0f s after "
+                        "it (dead, hung or cut off): giving it up; every run is in the file; "
+                        "ending the job\n", w, c->hosts + (size_t)w * NS_HOST_LEN, waited);
+        c->parked[w] = 0;
+        c->nparked--;
+        c->lost[w] = 1;
+        c->nlost++;
+    }
+    fflush(stderr);
+}
+
 void ns_lost_watch(ns_coord *c)
 {
     double now = ns_now_s();
-    if (now < c->next_watch || c->finishing) return;
+    if (now < c->next_watch) return;
     c->next_watch = now + 0.1; /* O(ranks) per look: not at every poll */
+    if (c->finishing) {
+        check_bye(c, now);
+        return;
+    }
     if (!c->stop) {
         check_silence(c, now);
         return;

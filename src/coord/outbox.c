@@ -80,12 +80,13 @@ void ns_outbox_send(ns_coord *c, int dest, int tag, const void *msg, int bytes)
                     "coordinator: MPI_Isend");
 }
 
-void ns_outbox_drain(ns_coord *c)
+void ns_outbox_drain(ns_coord *c, double max_s)
 {
     ns_outbox *o = &c->out;
     ns_backoff b;
     ns_backoff_reset(&b);
-    while (!c->err) {
+    double until = ns_now_s() + max_s;
+    while (!c->err && ns_now_s() < until) {
         ns_outbox_progress(c);
         int busy = 0;
         for (int i = 0; i < o->n; i++) busy |= o->slot[i]->req != MPI_REQUEST_NULL;

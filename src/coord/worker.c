@@ -1,13 +1,14 @@
 /* worker.c - the side of every rank but 0: ask, run, report, repeat.
  *
  * A worker always has one MPI_Irecv posted for rank 0's messages (until
- * FINISH) and at most one request outstanding. It asks for its next run when
+ * FINISH, then again for CLOSE: the end handshake is FINISH -> BYE -> CLOSE) and at most one request outstanding. It asks for its next run when
  * it starts one (prefetch), so a run normally follows the previous one with no
  * wait. While it waits it sleeps (MPI_Test + nanosleep backoff), it never sits
  * in a blocking MPI call. */
 #include "coord_internal.h"
 #include "normsweep/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void post_recv(ns_coord *c)
@@ -24,10 +25,13 @@ static void send_up(ns_coord *c, const ns_up_msg *m)
 }
 
 /* lost.c's heartbeat: rank 0 hears from every live worker at least this often
- * (given a poll per step), so a silent one is dead, hung or cut off. */
+ * (given a poll per step), so a silent one is dead, hung or cut off. Well
+ * inside rank_timeout_s: a short --rank-timeout must not take a rank in a long
+ * run for dead. */
 void ns_lost_heartbeat(ns_coord *c)
 {
-    if (c->finished || c->err || ns_now_s() - c->t_last_up < NS_HEARTBEAT_S) return;
+    double every = c->rank_timeout_s / 4 < NS_HEARTBEAT_S ? c->rank_timeout_s / 4 : NS_HEARTBEAT_S;
+    if (c->finished || c->err || ns_now_s() - c->t_last_up < every) return;
     ns_up_msg m = {.flags = NS_UP_ALIVE, .report_run = -1, .started_run = -1};
     send_up(c, &m);
 }
@@ -95,6 +99,42 @@ static int service(ns_coord *c, ns_coord_result *fin)
 
 void ns_worker_service(ns_coord *c) { service(c, NULL); }
 
+/* After BYE: rank 0's CLOSE, the final summary (ranks lost after FINISH
+ * included), before anything collective. Rank 0 sends it at most
+ * rank_timeout_s after FINISH; silence for twice that means rank 0 is gone. */
+static void wait_close(ns_coord *c, ns_coord_result *res)
+{
+    double t_bye = ns_now_s();
+    ns_backoff b;
+    ns_backoff_reset(&b);
+    post_recv(c);
+    while (!c->err) {
+        int flag = 0;
+        ns_outbox_progress(c);
+        if (!ns_coord_mpi_ok(c, MPI_Test(&c->down_req, &flag, MPI_STATUS_IGNORE),
+                             "worker: MPI_Test (close)"))
+            return;
+        if (flag) {
+            NS_ASSERT(c->down.kind == NS_DOWN_CLOSE);
+            ns_summary_unpack(c->down.summary, res);
+            return;
+        }
+        double waited = ns_now_s() - t_bye;
+        if (waited >= 2 * c->rank_timeout_s) {
+            fprintf(stderr, "sweep: rank %d: no word from rank 0 %.0f s after the end of the "
+                            "sweep: giving it up (dead or hung); every run is in the file\n",
+                    c->rank, waited);
+            fflush(stderr);
+            ns_coord_mpi_ok(c, MPI_Cancel(&c->down_req), "worker: MPI_Cancel");
+            c->nlost = 1;
+            res->n_lost = 1;
+            res->complete = 0;
+            return;
+        }
+        ns_backoff_sleep(&b);
+    }
+}
+
 void ns_worker_loop(ns_coord *c, ns_coord_result *res)
 {
     ns_backoff b;
@@ -149,4 +189,5 @@ void ns_worker_loop(ns_coord *c, ns_coord_result *res)
     if (c->err) return; /* the caller aborts the job */
     ns_up_msg bye = {.flags = NS_UP_BYE, .report_run = -1, .started_run = -1};
     send_up(c, &bye);
+    wait_close(c, res);
 }

@@ -1,6 +1,7 @@
 /* test_coord.c - the coordinator over MPI: exactly-once dispatch, longest-first
  * order, failed/diverged outcomes, stops (signal on a worker, on rank 0 only,
- * programmatic, before the start), idle ranks sleeping, progress output,
+ * programmatic, before the start), idle ranks sleeping, live ranks in runs
+ * longer than a short --rank-timeout, progress output,
  * option errors, and dispatch throughput.
  *
  * `test_coord --bench [--runs N] [--work-ms W] [--step-ms S]` runs the
@@ -502,6 +503,32 @@ START_TEST(idle_ranks_sleep)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- liveness */
+
+/* Runs 4x longer than --rank-timeout (0.4 s): a worker in a run says nothing
+ * but heartbeats, which must come often enough (rank_timeout/4) that rank 0
+ * never takes a live rank for dead. At the 5 s fixed heartbeat it stopped the
+ * sweep after 0.4 s. Sleeping steps: 2 cores hold 3 ranks. */
+START_TEST(short_rank_timeout_keeps_live_ranks)
+{
+    int size = mpi_size();
+    tctx t;
+    tctx_init(&t, size, 1.6);
+    t.sleep_steps = 1;
+    t.step_s = 0.005;
+    ns_coord_opts o = {.nruns = size, .rank_timeout_s = 0.4};
+    ns_coord_result res;
+    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
+    ck_assert_int_eq(st, NS_OK);
+    ck_assert_int_eq(res.n_lost, 0);
+    ck_assert_int_eq(res.stop_requested, 0);
+    ck_assert_int_eq(res.complete, 1);
+    ck_assert_int_eq(res.n_done, size);
+    ns_coord_result_free(&res);
+    tctx_free(&t);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- progress */
 
 static int count_lines(const char *text, const char *prefix)
@@ -749,6 +776,7 @@ static Suite *coord_suite(void)
     tcase_add_test(tc, stop_before_start_on_worker);
     tcase_add_test(tc, stop_is_logged);
     tcase_add_loop_test(tc, idle_ranks_sleep, 0, 2);
+    tcase_add_test(tc, short_rank_timeout_keeps_live_ranks);
     tcase_add_test(tc, progress_lines_and_sidecar);
     tcase_add_test(tc, bad_options_fail_on_every_rank);
     tcase_add_test(tc, mpi_errors_are_returned);

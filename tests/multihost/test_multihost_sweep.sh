@@ -177,14 +177,27 @@ ok "rank lost + --resume = uninterrupted"
 #    --rank-timeout rank 0 stops the sweep, the survivors checkpoint, and after
 #    the timeout again the dead rank is given up and the job ends (MPI_Abort)
 #    with a message naming the rank, its host and its run.
-keep_job=(--mca orte_enable_recovery 1)
-mh_mpirun -n 6 "${fwd[@]}" "${keep_job[@]}" "$NS" run "$SPEC" "${LONG[@]}" -o d.h5 \
-  --progress-every 0.5 --rank-timeout $TMO > d.log 2>&1 & mp=$!
-wait_first_done d.h5 $mp d.log
-v=$(pick_worker busiest) # a worker in the middle of a run
-kill -KILL "$(mh_rank_pid "$v")"
-wait_job $mp 40 d.log
-grep -v "setpgid\|PMIX ERROR" d.log
+# kept_job_kill NAME TIMEOUT busiest|idlest [OVERRIDE...]: under a launcher that
+# keeps the job, run the sweep into NAME.h5 (log NAME.log) with --rank-timeout
+# TIMEOUT, kill the busiest worker once a run has finished (one mid-run) or the
+# idlest once the sweep has started (one parked), and wait for the job's end;
+# sets v (the rank killed), rc and dt
+kept_job_kill() {
+  local name=$1 tmo=$2 which=$3
+  shift 3
+  mh_mpirun -n 6 "${fwd[@]}" --mca orte_enable_recovery 1 "$NS" run "$SPEC" "$@" -o "$name.h5" \
+    --progress-every 0.5 --rank-timeout "$tmo" > "$name.log" 2>&1 & mp=$!
+  if [ "$which" = busiest ]; then
+    wait_first_done "$name.h5" $mp "$name.log"
+  else
+    for _ in $(seq 1 600); do [ -e "$name.h5.progress.json" ] && break; sleep 0.05; done
+  fi
+  v=$(pick_worker "$which")
+  kill -KILL "$(mh_rank_pid "$v")"
+  wait_job $mp 40 "$name.log"
+  grep -v "setpgid\|PMIX ERROR" "$name.log"
+}
+kept_job_kill d $TMO busiest "${LONG[@]}"
 grep -q "rank $v on node$((v / 2)) has been silent for [0-9]* s (dead, hung or cut off): stopping the sweep" d.log ||
   fail "no message about the silent rank $v"
 grep -q "sweep:   rank $v on node$((v / 2)): run [0-9]* (running" d.log || fail "the lost run is not named"
@@ -241,13 +254,7 @@ ok "cut-off host + --resume = uninterrupted"
 #    once; the run ends well within --rank-timeout 8 of the kill.
 ONE=('grid.lr=[0.05]' 'grid.norm=[batch]' train.steps=40000)
 mpirun -n 1 "$NS" run "$SPEC" "${ONE[@]}" -o ref1.h5 --quiet
-mh_mpirun -n 6 "${fwd[@]}" "${keep_job[@]}" "$NS" run "$SPEC" "${ONE[@]}" -o e.h5 \
-  --progress-every 0.5 --rank-timeout 8 > e.log 2>&1 & mp=$!
-for _ in $(seq 1 600); do [ -e e.h5.progress.json ] && break; sleep 0.05; done
-v=$(pick_worker idlest)
-kill -KILL "$(mh_rank_pid "$v")"
-wait_job $mp 40 e.log
-grep -v "setpgid\|PMIX ERROR" e.log
+kept_job_kill e 8 idlest "${ONE[@]}"
 # (no exit status check: under orte_enable_recovery mpirun exits 0 even after
 # MPI_Abort; the messages say what happened)
 grep -q "rank $v on node$((v / 2)) has not answered the end of the sweep [0-9]* s after it" e.log ||

@@ -13,9 +13,13 @@
 #            perf for the counters, if installed; root only for the THP switch).
 #
 # Every experiment runs the bundle's scaling-small.yaml (32 equal runs of a
-# 256-512-512-10 MLP with batch norm, ~2.4 s each) at N = 1 and N ranks with the
-# bundle's scaling.sh, and reports the mean run time at 1 and at N, their ratio
-# (the contention: 1.00 = none) and eff = sum(run times at 1) / (N x wall at N):
+# 256-512-512-10 MLP with batch norm, ~2.4 s each) at N ranks, and the first
+# ONE_RUNS (default 6) of its seeds at 1 rank, with the bundle's scaling.sh, and
+# reports the mean run time at 1 and at N, their ratio (the contention: 1.00 =
+# none) and eff = 32 x (mean run time at 1) / (N x wall at N), the issue's
+# sum(run times at 1) / (N x wall at N) with the sum estimated from ONE_RUNS runs.
+# (All 32 at 1 rank would take ~77 s per experiment, ~15 min in all: over the
+# device's 10-minute command limit. This way the whole script takes ~4-5 min.)
 #   base      as shipped (no binding)
 #   bind      --bind-to core: no migration; memory first-touched on the core's
 #             NUMA node stays local
@@ -57,46 +61,65 @@ while getopts "n:o:h" opt; do
 done
 mkdir -p "$OUT"
 SPEC=${SPEC:-$HERE/scaling-small.yaml}  # SPEC=... for a smoke test with a small sweep
+ONE_RUNS=${ONE_RUNS:-6}
+RUNS=$(sed -n 's/.*seed: *{ *count: *\([0-9]*\) *}.*/\1/p' "$SPEC")
+[ -n "$RUNS" ] || { echo "contention16: $SPEC: expected 'seed: {count: N}' in its grid" >&2; exit 2; }
+# one.yaml: the same runs, only the first ONE_RUNS seeds (the 1-rank reference)
+one_rank_spec() { sed "s/seed: *{ *count: *$RUNS *}/seed: {count: $ONE_RUNS}/" "$1"; }
 sed 's/log_every: 10/log_every: 100/' "$SPEC" > "$OUT/logs-x10.yaml"
+one_rank_spec "$SPEC" > "$OUT/one.yaml"
+one_rank_spec "$OUT/logs-x10.yaml" > "$OUT/one-logs-x10.yaml"
 echo "contention16: $(nproc) cores, N=$N, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 echo "THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
 lscpu 2>/dev/null | grep -E '^(Socket|NUMA node|L2|L3)' || true
 
-# one experiment: NAME SPEC MPIRUN_ARGS [VAR=VALUE...]
+# one experiment: NAME SPEC ONE_RANK_SPEC MPIRUN_ARGS [VAR=VALUE...]: the
+# 1-rank reference in NAME/one, the N-rank sweep in NAME/many
 experiment() {
-    local name=$1 spec=$2 margs=$3
-    shift 3
+    local name=$1 spec=$2 one=$3 margs=$4
+    shift 4
     echo "== $name: $*${margs:+ mpirun $margs}"
-    env "$@" MPIRUN_ARGS="$margs" "$HERE/scaling.sh" -s "$spec" -o "$OUT/$name" 1 "$N" \
-        > "$OUT/$name.log" 2>&1 || echo "   (scaling.sh failed: $OUT/$name.log)"
+    env "$@" MPIRUN_ARGS="$margs" "$HERE/scaling.sh" -s "$one" -o "$OUT/$name/one" 1 \
+        > "$OUT/$name.log" 2>&1 || echo "   (scaling.sh at 1 rank failed: $OUT/$name.log)"
+    env "$@" MPIRUN_ARGS="$margs" "$HERE/scaling.sh" -s "$spec" -o "$OUT/$name/many" "$N" \
+        >> "$OUT/$name.log" 2>&1 || echo "   (scaling.sh at $N ranks failed: $OUT/$name.log)"
 }
-experiment base "$SPEC" ""
-experiment bind "$SPEC" "--bind-to core"
-experiment spread "$SPEC" "--map-by numa --bind-to core"
-experiment thp-on "$SPEC" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=1
-experiment thp-off "$SPEC" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=0
-experiment avx2 "$SPEC" "" OPENBLAS_CORETYPE=Haswell
-experiment logs-x10 "$OUT/logs-x10.yaml" ""
-experiment private "$SPEC" "" NORMSWEEP_SHARED_DATA=0
+experiment base "$SPEC" "$OUT/one.yaml" ""
+experiment bind "$SPEC" "$OUT/one.yaml" "--bind-to core"
+experiment spread "$SPEC" "$OUT/one.yaml" "--map-by numa --bind-to core"
+experiment thp-on "$SPEC" "$OUT/one.yaml" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+experiment thp-off "$SPEC" "$OUT/one.yaml" "" GLIBC_TUNABLES=glibc.malloc.hugetlb=0
+experiment avx2 "$SPEC" "$OUT/one.yaml" "" OPENBLAS_CORETYPE=Haswell
+experiment logs-x10 "$OUT/logs-x10.yaml" "$OUT/one-logs-x10.yaml" ""
+experiment private "$SPEC" "$OUT/one.yaml" "" NORMSWEEP_SHARED_DATA=0
 
 # start-up and teardown per step at 1 and N ranks (normsweep's own "start-up"
-# line and the file close; scaling.sh runs --quiet, so one plain run each)
+# line and the file close; scaling.sh runs --quiet, so one plain run each).
+# In a subshell with the bundle's environment: scaling.sh sources env.sh for
+# itself, this loop calls mpirun and normsweep directly.
+(
+[ "${NS_BUNDLE:-}" = "$HERE" ] || source "$HERE/env.sh" || exit 1
 for n in 1 "$N"; do
     f=$OUT/startup-n$n.h5
+    spec=$SPEC
+    [ "$n" = 1 ] && spec=$OUT/one.yaml
     rm -rf "$f" "$f.ckpt" "$f.progress.json"
     t0=$(date +%s%N)
-    mpirun -n "$n" normsweep run "$SPEC" -o "$f" --progress-every 0 > "$OUT/startup-n$n.log" 2>&1
+    mpirun -n "$n" normsweep run "$spec" -o "$f" --progress-every 0 > "$OUT/startup-n$n.log" 2>&1
     t1=$(date +%s%N)
     echo "N=$n: mpirun $(( (t1 - t0) / 1000000 )) ms; $(grep -h 'start-up' "$OUT/startup-n$n.log");" \
          "$(grep -ho 'file close [0-9.]* s' "$OUT/startup-n$n.log")" | tee -a "$OUT/startup.txt"
     rm -rf "$f" "$f.ckpt"
 done
+)
 
 if command -v perf >/dev/null 2>&1; then
     for n in 1 "$N"; do
+        spec=$SPEC
+        [ "$n" = 1 ] && spec=$OUT/one.yaml
         perf stat -a -x, -o "$OUT/perf-n$n.csv" \
             -e task-clock,cycles,instructions,cache-references,cache-misses,LLC-load-misses,dTLB-load-misses \
-            -- "$HERE/scaling.sh" -s "$SPEC" -o "$OUT/perf-n$n" "$n" > "$OUT/perf-n$n.log" 2>&1
+            -- "$HERE/scaling.sh" -s "$spec" -o "$OUT/perf-n$n" "$n" > "$OUT/perf-n$n.log" 2>&1
     done
 else
     echo "perf not installed: no hardware counters (apt-get install linux-perf, or the distribution's perf)"
@@ -105,18 +128,25 @@ fi
 # summary: python3 with h5py not needed: scaling.sh wrote scaling.csv per experiment
 printf '\n%-9s %9s %9s %7s %6s\n' experiment "run@1 s" "run@$N s" ratio eff
 for d in base bind spread thp-on thp-off avx2 logs-x10 private; do
-    csv=$OUT/$d/scaling.csv
-    [ -f "$csv" ] || { printf '%-9s (no table: see %s.log)\n' "$d" "$OUT/$d"; continue; }
-    awk -F, -v name="$d" -v n="$N" 'NR > 1 { sum[$1] = $3; tot[$1] = $9; eff[$1] = $5 }
-        END { a = sum[1] / tot[1]; b = sum[n] / tot[n]
-              printf "%-9s %9.3f %9.3f %7.2f %6.3f\n", name, a, b, b / a, eff[n] }' "$csv"
+    one=$OUT/$d/one/scaling.csv many=$OUT/$d/many/scaling.csv
+    { [ -f "$one" ] && [ -f "$many" ]; } || { printf '%-9s (no table: see %s.log)\n' "$d" "$OUT/$d"; continue; }
+    # scaling.csv: N,wall_s,sum_run_wall_s,...,done,total,...; mean run = sum_run_wall_s / total
+    awk -F, -v name="$d" -v n="$N" -v runs="$RUNS" '
+        FNR == 1 { file++; next }
+        file == 1 { a = $3 / $9 } file == 2 { b = $3 / $9; wall = $2 }
+        END { printf "%-9s %9.3f %9.3f %7.2f %6.3f\n", name, a, b, b / a, runs * a / (n * wall) }' "$one" "$many"
 done
 for n in 1 "$N"; do
     f=$OUT/perf-n$n.csv
     [ -f "$f" ] || continue
-    awk -F, -v n="$n" '$3 != "" { v[$3] = $1 }
-        END { printf "perf N=%s: IPC %.2f, clock %.2f GHz, cache-miss %.1f%%, LLC-load-misses %.3g, dTLB-load-misses %.3g\n",
+    runs=$RUNS
+    [ "$n" = 1 ] && runs=$ONE_RUNS
+    awk -F, -v n="$n" -v runs="$runs" '$3 != "" { v[$3] = $1 }
+        END { if (!(v["cycles"] + 0 > 0) || !(v["instructions"] + 0 > 0)) {
+                  printf "perf N=%s: no hardware counters here (perf stat: cycles %s, instructions %s)\n",
+                         n, v["cycles"], v["instructions"]; exit }
+              printf "perf N=%s: IPC %.2f, clock %.2f GHz, cache-miss %.1f%%; per run (%d runs): LLC-load-misses %.3g, dTLB-load-misses %.3g\n",
               n, v["instructions"] / v["cycles"], v["cycles"] / (v["task-clock"] * 1e6),
-              100 * v["cache-misses"] / v["cache-references"], v["LLC-load-misses"], v["dTLB-load-misses"] }' "$f"
+              100 * v["cache-misses"] / v["cache-references"], runs,
+              v["LLC-load-misses"] / runs, v["dTLB-load-misses"] / runs }' "$f"
 done
-echo "(per run: the perf totals cover 32 runs at either N; divide by 32 to compare per run)"

@@ -36,6 +36,10 @@ ROW_DIM = "run"
 #   one run's row of these four.
 WEIGHT_DIMS = ("weight", "tensor")
 WEIGHT_VARS = ("weights", "tensor_name", "tensor_offset", "tensor_shape")
+# - text variables are netCDF char arrays whose last dim, named strlen<N> (strlen16,
+#   strlen48, ...), holds each text's N bytes, UTF-8, NUL-padded; that dim is storage,
+#   not data: the loader hides it (read_values, _dims_of) and its scale.
+STRLEN_DIM = "strlen"
 
 # netCDF-4 marks a dimension that has no coordinate values with this NAME.
 _NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable"
@@ -111,21 +115,54 @@ def _is_scale(ds):
     return _text(ds.attrs.get("CLASS", b"")) == "DIMENSION_SCALE"
 
 
+def _scale_name(ds, i):
+    """Name of the dimension scale attached to axis i of ds, or None."""
+    try:
+        d = ds.dims[i]
+        return d[0].name.rsplit("/", 1)[-1] if len(d) > 0 else None
+    except (KeyError, RuntimeError, ValueError):
+        return None
+
+
+def is_strlen_dim(name):
+    """Whether dim `name` is the character axis of text variables (netCDF char arrays)."""
+    return name.startswith(STRLEN_DIM)
+
+
+def is_char_array(ds):
+    """Whether dataset ds is a netCDF char array: one text per cell of its leading dims,
+    its bytes along a last `strlen<N>` dim. The writer stores text so because netCDF-C
+    4.9.0 (netCDF4-python, xarray's default engine) crashes on fixed-length HDF5
+    strings; files written before that hold fixed-length strings, read as they are."""
+    if ds.dtype != np.dtype("S1") or ds.ndim < 2:
+        return False
+    last = _scale_name(ds, ds.ndim - 1)
+    return "_Encoding" in ds.attrs or (last is not None and is_strlen_dim(last))
+
+
+def read_values(ds, idx=()):
+    """ds[idx] as numpy with text as str arrays over the logical dims: a char array
+    (is_char_array) becomes one str per cell, like the fixed-length strings of older
+    files. idx must not index the strlen dim. The loader reads every text through here."""
+    a = ds[idx]
+    if is_char_array(ds):
+        # each cell's N bytes, contiguous, are one fixed-length N-byte string
+        a = np.ascontiguousarray(a)
+        a = a.view("S%d" % a.shape[-1]).reshape(a.shape[:-1])
+    return _decode(a)
+
+
 def _dims_of(ds, name):
     """Dimension names of a dataset: the names of its attached dimension scales; an
-    axis without one is `run` if it is the first, else '<name>_dim<i>'."""
+    axis without one is `run` if it is the first, else '<name>_dim<i>'. The strlen dim
+    of a char array is not one: read_values() folds it into the text."""
     if _is_scale(ds):
         return (name,)
+    ndim = ds.ndim - 1 if is_char_array(ds) else ds.ndim
     names = []
-    for i in range(ds.ndim):
-        d = ds.dims[i]
-        n = None
-        try:
-            if len(d) > 0:
-                n = d[0].name.rsplit("/", 1)[-1]
-        except (KeyError, RuntimeError, ValueError):
-            n = None
-        names.append(n or d.label or (ROW_DIM if i == 0 else "%s_dim%d" % (name, i)))
+    for i in range(ndim):
+        n = _scale_name(ds, i)
+        names.append(n or ds.dims[i].label or (ROW_DIM if i == 0 else "%s_dim%d" % (name, i)))
     return tuple(names)
 
 
@@ -162,11 +199,13 @@ class Sweep:
                 if not isinstance(obj, h5py.Dataset):
                     continue  # /weights and any other group
                 if _is_scale(obj):
+                    if is_strlen_dim(name):
+                        continue  # a char array's byte axis: folded into its text
                     nm = _text(obj.attrs.get("NAME", b""))
                     if isinstance(nm, str) and nm.startswith(_NC_DIM_ONLY):
                         self.coords[name] = np.arange(obj.shape[0])
                     else:
-                        self.coords[name] = _decode(obj[()])
+                        self.coords[name] = read_values(obj)
                     continue
                 dims = _dims_of(obj, name)
                 for c in _text(obj.attrs.get("coordinates", b"")).split():
@@ -241,7 +280,7 @@ class Sweep:
             if cols[c].shape[0] != n:
                 self._fail("run-table column %r has %d rows (expected %d, as 'status')"
                            % (c, cols[c].shape[0], n))
-            self.runs[c] = _decode(cols[c][()])
+            self.runs[c] = read_values(cols[c])
         if "run" not in self.coords or self.coords["run"] is None:
             self.coords["run"] = np.arange(n)
 
@@ -265,7 +304,7 @@ class Sweep:
             if name not in self.dims:
                 raise KeyError("%s: no dataset %r in this file" % (self.path, name))
             with _open(self.path) as f:
-                self._cache[name] = _decode(f[name][()])
+                self._cache[name] = read_values(f[name])
         return self._cache[name]
 
     def finite(self, name, idx=None):
@@ -450,7 +489,7 @@ def state_dict(path, run, step=None):
     if step is not None:
         var, row = "saved_weights", (r, _save_index(sw, step))
     with _open(sw.path) as f:
-        names = _decode(f["tensor_name"][r])
+        names = read_values(f["tensor_name"], r)
         offs = np.asarray(f["tensor_offset"][r], dtype=np.int64)
         shapes = np.asarray(f["tensor_shape"][r], dtype=np.int64)
         keep = [k for k in range(len(names)) if names[k]]

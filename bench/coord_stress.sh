@@ -70,7 +70,11 @@ f = h5py.File(out, "r")
 p = json.load(open(out + ".progress.json"))
 sweep = p["elapsed_s"]
 in_run = f["wall_s"][()]
-st = [s.decode() for s in f["status"][()]]
+def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
+    a = d[()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() for x in a]
+st = text(f["status"])
 assert all(s in ("done", "diverged") for s in st), "runs not finished"
 ms = lambda s: 1e3 * s / runs
 print("per run (ms)        wall    machine (x%d cores)" % cores)

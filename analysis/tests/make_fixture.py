@@ -5,8 +5,10 @@ Laid out as the C writer (src/store/results.c, docs/hdf5-schema.md) lays them ou
 so xarray's h5netcdf engine sees named dims; `unit`, `tensor`, `axis`, `weight` are
 netCDF "dimension but not a variable" scales as the writer makes them), one 1-D dataset
 per run-table column, NaN fill for unwritten float cells, -1 for integers; the settings
-arch/norm/init as variable-length UTF-8 strings, the strings written while runs go
-(status, message, names) fixed-length NUL-padded with `_Encoding = "utf-8"`; `units`
+arch/norm/init as variable-length UTF-8 strings, the texts written while runs go
+(status, message, names) as netCDF char arrays: S1 cells, NUL-padded, over one more
+last dim `strlen<N>` (a dimension-only scale) with `_Encoding = "utf-8"` - or, with
+write(text="fixed"), as the fixed-length strings of files written before; `units`
 and `long_name` on every variable, and a CF `coordinates` attribute naming the run
 coordinates on every other variable over `run`. test_real_file checks that every name
 and dims here appear, the same, in a file the real `normsweep run` wrote.
@@ -41,7 +43,8 @@ Z = np.array([-1.96, -0.99, 0.0, 0.99, 1.96])  # standard-normal quantiles, roun
 NLAYER = 6   # layer dim: max over runs (vgg runs have 6, dln runs 4); coordinate 1..6
 NACT = 5     # act_layer dim: every hidden layer, for every norm incl. none (vgg 5, dln 3)
 NUNIT = 3
-STR = "S64"
+# texts written while runs go: bytes per cell, as the writer (NS_RESULTS_*_LEN)
+STATUS_LEN, MSG_LEN, NAME_LEN = 16, 256, 48
 VSTR = h5py.string_dtype("utf-8")  # variable-length, as the writer's settings
 COORDS = ("lr", "arch", "norm", "seed", "status")  # the spec varies these four
 COORDINATES = " ".join(COORDS)
@@ -270,6 +273,29 @@ def _dim_only(f, name, n, long_name):
     return d
 
 
+class _Text:
+    """A text variable of n bytes per cell: cells are assigned bytes (or arrays of them)
+    over the logical dims and stored in the file's layout, `chars` (S1 over a last
+    strlen<n> dim) or `fixed` (one fixed-length n-byte string per cell)."""
+
+    def __init__(self, ds, n):
+        self.ds, self.n = ds, n
+
+    def __setitem__(self, idx, value):
+        a = np.asarray(value, dtype="S%d" % self.n)
+        self.ds[idx] = a[..., None].view("S1") if self.ds.dtype == np.dtype("S1") else a
+
+
+def _text_var(f, name, dims, n, text):
+    """A text variable (see _Text), with the strlen<n> dim made on first use."""
+    if text == "fixed":
+        return _Text(_var(f, name, dims, np.dtype("S%d" % n)), n)
+    strlen = "strlen%d" % n
+    if strlen not in f:
+        _dim_only(f, strlen, n, "bytes of one text cell (UTF-8, NUL-padded)")
+    return _Text(_var(f, name, dims + (strlen,), np.dtype("S1")), n)
+
+
 def _var(f, name, dims, dtype=np.float64, fill=None):
     shape = tuple(f[d].shape[0] for d in dims)
     if dtype is VSTR:
@@ -290,10 +316,11 @@ def _var(f, name, dims, dtype=np.float64, fill=None):
     return d
 
 
-def write(path, partial=False, schema_version=2, drop=(), nan=()):
+def write(path, partial=False, schema_version=2, drop=(), nan=(), text="chars"):
     """Write a fixture. partial: statuses from partial_state() with NaN tails; drop:
     traces not created at all (as when a probe is disabled); nan: traces created but
-    left unwritten (all fill)."""
+    left unwritten (all fill); text: "chars" (netCDF char arrays, as the writer) or
+    "fixed" (fixed-length strings, as files written before)."""
     spec_text = ("name: fixture\ndata: fashion-mnist\ntrain: {steps: %d, log_every: 10}\n"
                  "grid: {lr: [0.1, 0.5], norm: [none, batch, noisy_batch, l2], seed: [0, 1]}\n"
                  % STEPS)
@@ -341,21 +368,25 @@ def write(path, partial=False, schema_version=2, drop=(), nan=()):
         cols = {}
         for c, t in (("lr", "f8"), ("arch", VSTR), ("norm", VSTR), ("init", VSTR), ("seed", "i8"),
                      ("batch", "i4"), ("momentum", "f8"), ("weight_decay", "f8"),
-                     ("steps", "i8"), ("random_sample", "i4"), ("status", STR), ("rank", "i4"),
+                     ("steps", "i8"), ("random_sample", "i4"), ("status", STATUS_LEN),
+                     ("rank", "i4"),
                      ("wall_s", "f8"), ("train_s", "f8"), ("probe_s_total", "f8"),
                      ("eval_s", "f8"), ("steps_done", "i8"), ("diverged_step", "i8"),
-                     ("message", STR), ("n_layers", "i4"), ("n_act_layers", "i4"),
+                     ("message", MSG_LEN), ("n_layers", "i4"), ("n_act_layers", "i4"),
                      ("n_params", "i8"), ("final_train_loss", "f8"), ("final_train_acc", "f8"),
                      ("final_test_loss", "f8"), ("final_test_acc", "f8")):
-            cols[c] = _var(f, c, ("run",), t if t is VSTR else np.dtype(t))
+            if isinstance(t, int):  # a text of t bytes
+                cols[c] = _text_var(f, c, ("run",), t, text)
+            else:
+                cols[c] = _var(f, c, ("run",), t if t is VSTR else np.dtype(t))
 
         tr = {}
         for name, dims, dt in (
                 ("train_loss", ("run", "step"), "f8"), ("train_acc", ("run", "step"), "f8"),
                 ("grad_norm", ("run", "step"), "f8"),
                 ("test_loss", ("run", "eval"), "f8"), ("test_acc", ("run", "eval"), "f8"),
-                ("layer_name", ("run", "layer"), STR),
-                ("act_layer_name", ("run", "act_layer"), STR),
+                ("layer_name", ("run", "layer"), NAME_LEN),
+                ("act_layer_name", ("run", "act_layer"), NAME_LEN),
                 ("layer_grad_norm", ("run", "probe", "layer"), "f8"),
                 ("landscape_loss", ("run", "probe", "eta"), "f8"),
                 ("landscape_grad_change", ("run", "probe", "eta"), "f8"),
@@ -371,10 +402,14 @@ def write(path, partial=False, schema_version=2, drop=(), nan=()):
                 ("thm41_lhs", ("run", "probe", "act_layer"), "f8"),
                 ("thm41_rhs", ("run", "probe", "act_layer"), "f8"),
                 ("probe_s", ("run", "probe"), "f8"),
-                ("weights", ("run", "weight"), "f4"), ("tensor_name", ("run", "tensor"), STR),
+                ("weights", ("run", "weight"), "f4"), ("tensor_name", ("run", "tensor"), NAME_LEN),
                 ("tensor_offset", ("run", "tensor"), "i8"),
                 ("tensor_shape", ("run", "tensor", "axis"), "i4")):
-            if name not in drop:
+            if name in drop:
+                continue
+            if isinstance(dt, int):
+                tr[name] = _text_var(f, name, dims, dt, text)
+            else:
                 tr[name] = _var(f, name, dims, np.dtype(dt))
         for name, dims, dt in curv:
             tr[name] = _var(f, name, dims, np.dtype(dt))
@@ -424,7 +459,7 @@ def _write_weights(tr, r):
     row = np.full(NWEIGHT, np.nan, dtype=np.float32)
     row[:n] = [weight_value(r, i) for i in range(n)]
     tr["weights"][r] = row
-    names = np.full(NTENSOR, b"", dtype=STR)
+    names = np.full(NTENSOR, b"", dtype="S%d" % NAME_LEN)
     offs = np.full(NTENSOR, -1, dtype=np.int64)
     shapes = np.full((NTENSOR, 4), -1, dtype=np.int32)
     o = 0
@@ -455,13 +490,12 @@ def _write_traces(tr, r, last, status, arch, nan):
     put("test_acc", np.where(ke, test_acc(r, EVAL), np.nan))
     L, M = n_layers(r), n_act_layers(r)
     prefix = "features" if arch.startswith("vgg") else "layers"
-    names = np.array([("%s.%d" % (prefix, 3 * l)).encode() if l < L else b""
-                      for l in range(NLAYER)], dtype=STR)
-    put("layer_name", names)
+    put("layer_name", [("%s.%d" % (prefix, 3 * l)).encode() if l < L else b""
+                       for l in range(NLAYER)])
     # the tracked module: the norm's output, or the dense/conv output without a norm
     shift = 0 if RUNS[r][2] == "none" else 1
-    put("act_layer_name", np.array([("%s.%d" % (prefix, 3 * m + shift)).encode() if m < M
-                                    else b"" for m in range(NACT)], dtype=STR))
+    put("act_layer_name", [("%s.%d" % (prefix, 3 * m + shift)).encode() if m < M
+                           else b"" for m in range(NACT)])
     uidx = np.full((NACT, NUNIT), -1, dtype=np.int32)
     uidx[:M] = (np.arange(NUNIT) * 5 + 1)[None, :]
     put("act_unit_index", uidx)
@@ -570,13 +604,15 @@ def write_foreign(path):
     return path
 
 
+# the "partial" fixture: the curvature probe in train mode only, without slq and layers
+PARTIAL = dict(partial=True, drop=("hess_top_eig",) + PARTIAL_CURV_DROP, nan=("act_quantiles",))
+
+
 def write_all(d):
     """All fixtures into directory d; returns a dict kind -> path."""
     p = {
         "full": write(os.path.join(d, "full.h5")),
-        # the curvature probe in train mode only, without slq and layers
-        "partial": write(os.path.join(d, "partial.h5"), partial=True,
-                         drop=("hess_top_eig",) + PARTIAL_CURV_DROP, nan=("act_quantiles",)),
+        "partial": write(os.path.join(d, "partial.h5"), **PARTIAL),
         "wrong_version": write(os.path.join(d, "v3.h5"), schema_version=3),
         "old_version": write(os.path.join(d, "v1.h5"), schema_version=1),
         "foreign": write_foreign(os.path.join(d, "foreign.h5")),

@@ -160,6 +160,34 @@ def test_partial_file(files):
     assert np.isnan(tr.act_quantiles).all()  # created, never written
 
 
+def test_fixed_length_texts_of_older_files(files, tmp_path):
+    """Texts as the writer stores them (netCDF char arrays: S1 over a last strlen<N>
+    dim) and as files written before stored them (fixed-length strings) load the same:
+    str over the logical dims, no strlen dim or coordinate."""
+    old = fx.write(str(tmp_path / "fixed.h5"), text="fixed", **fx.PARTIAL)
+    new = files["partial"]
+    with h5py.File(old, "r") as fo, h5py.File(new, "r") as fn:
+        assert fo["status"].dtype == "S16" and fo["status"].shape == (fx.NRUN,)
+        assert "strlen16" not in fo
+        assert fn["status"].dtype == "S1" and fn["status"].shape == (fx.NRUN, 16)
+        assert fn["layer_name"].dims[2][0].name == "/strlen48"
+    sw_old, sw_new = analysis.read_sweep(old), analysis.read_sweep(new)
+    assert sw_old.dims == sw_new.dims and sw_new.dims["tensor_name"] == ("run", "tensor")
+    assert sorted(sw_old.coords) == sorted(sw_new.coords)
+    assert not [d for d in sw_new.coords if d.startswith("strlen")]
+    assert list(sw_old.runs) == list(sw_new.runs)
+    for c in sw_new.runs:
+        np.testing.assert_array_equal(sw_old.runs[c], sw_new.runs[c], err_msg=c)
+    assert sw_new.runs["status"].dtype.kind == "U" and sw_new.runs["status"][13] == "failed"
+    assert sw_new.runs["message"][13] == "out of memory allocating activations"
+    for v in ("layer_name", "act_layer_name", "tensor_name"):
+        np.testing.assert_array_equal(sw_old.var(v), sw_new.var(v), err_msg=v)
+        assert sw_new.var(v).dtype.kind == "U" and sw_new.var(v).ndim == 2
+    assert str(sw_new.var("act_layer_name")[2, 1]) == "features.4"
+    assert list(analysis.state_dict(old, 3)) == list(analysis.state_dict(new, 3)) == \
+        [n for n, _ in fx.tensors(3)]
+
+
 def _one_line_error(path, match):
     with pytest.raises(analysis.ResultsFileError) as ei:
         analysis.load(path)

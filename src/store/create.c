@@ -36,16 +36,23 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-/* One contiguous dataset, storage allocated now and prefilled with the fill value. */
+/* One contiguous dataset, storage allocated now and prefilled with the fill value.
+ * With as_chars, text (NS_H5_STR) becomes a char array with one more dim of
+ * str_len chars (h5_internal.h: NS_H5_STRLEN_DIM); the caller attaches it. */
 static ns_status make_dataset(ns_h5 *h, const char *name, ns_h5_type t, int str_len, int nd,
-                              const hsize_t *shape, hid_t *did)
+                              const hsize_t *shape, int as_chars, hid_t *did)
 {
     unsigned char fill[8];
+    as_chars = as_chars && t == NS_H5_STR;
     void *strfill = t == NS_H5_STR ? calloc((size_t)str_len, 1) : NULL;
     if (t == NS_H5_STR && !strfill)
         return ns_error_set(NS_ERR_NOMEM, "%s: out of memory for the fill of '%s'", h->path, name);
-    hid_t ft = ns_h5_file_type(t, str_len), mt = ns_h5_mem_type(t, str_len);
-    hid_t sp = H5Screate_simple(nd, shape, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t full[NS_H5_MAX_DIMS + 1];
+    memcpy(full, shape, (size_t)nd * sizeof *full);
+    if (as_chars) full[nd++] = (hsize_t)str_len;
+    hid_t ft = as_chars ? ns_h5_char_type() : ns_h5_file_type(t, str_len);
+    hid_t mt = as_chars ? ns_h5_char_type() : ns_h5_mem_type(t, str_len);
+    hid_t sp = H5Screate_simple(nd, full, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     herr_t e = 0;
     e |= H5Pset_layout(dcpl, H5D_CONTIGUOUS);
     e |= H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
@@ -82,7 +89,9 @@ static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, hid_t *did)
      * exactly as netCDF-C writes one, so readers show the dim without values. */
     ns_h5_type t = D->coord ? D->coord_type : NS_H5_F32;
     int sl = D->coord_type == NS_H5_STR ? D->coord_str_len : 0;
-    NS_TRY(make_dataset(h, D->name, t, D->coord ? sl : 0, 1, &n, did));
+    /* string coordinates stay one fixed-length string per cell: a scale must be
+     * 1-D (no normsweep layout has them; netCDF-C 4.9 could not read them) */
+    NS_TRY(make_dataset(h, D->name, t, D->coord ? sl : 0, 1, &n, 0, did));
     char pure[sizeof NS_H5_PURE_DIM_NAME + 24];
     snprintf(pure, sizeof pure, "%s%10zu", NS_H5_PURE_DIM_NAME, D->size);
     if (H5DSset_scale(*did, D->coord ? D->name : pure) < 0)
@@ -102,6 +111,40 @@ static ns_status create_dim(ns_h5 *h, const ns_h5_dim *D, hid_t *did)
     return NS_OK;
 }
 
+/* The pure dim "strlen<n>" of text cells of n bytes: made by the first var
+ * that needs it, opened by the others (caller closes *did). */
+static ns_status strlen_dim(ns_h5 *h, int n, hid_t *did)
+{
+    char name[sizeof NS_H5_STRLEN_DIM + 12];
+    snprintf(name, sizeof name, "%s%d", NS_H5_STRLEN_DIM, n);
+    htri_t have = H5Lexists(h->file, name, H5P_DEFAULT);
+    if (have < 0) return ns_h5_err(h->path, "cannot look up dim '%s'", name);
+    if (have == 0) {
+        ns_h5_dim D = {.name = name, .size = (size_t)n, .coord_type = NS_H5_F32,
+                       .long_name = "bytes of one text cell (UTF-8, NUL-padded)"};
+        return create_dim(h, &D, did);
+    }
+    *did = H5Dopen2(h->file, name, H5P_DEFAULT);
+    return *did < 0 ? ns_h5_err(h->path, "cannot open dim '%s'", name) : NS_OK;
+}
+
+/* Attach the dims of var did: the layout's, then a text var's strlen dim. */
+static ns_status attach_dims(ns_h5 *h, const ns_h5_var *V, hid_t did, const hid_t *dim_ids,
+                             const int *di)
+{
+    for (int k = 0; k < V->ndims; k++)
+        if (H5DSattach_scale(did, dim_ids[di[k]], (unsigned)k) < 0)
+            return ns_h5_err(h->path, "cannot attach dim '%s' to var '%s'", V->dims[k], V->name);
+    if (V->type != NS_H5_STR) return NS_OK;
+    hid_t sid;
+    NS_TRY(strlen_dim(h, V->str_len, &sid));
+    ns_status st = H5DSattach_scale(did, sid, (unsigned)V->ndims) < 0
+                       ? ns_h5_err(h->path, "cannot attach the text dim of var '%s'", V->name)
+                       : NS_OK;
+    H5Dclose(sid);
+    return st;
+}
+
 static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
                             const hid_t *dim_ids)
 {
@@ -112,16 +155,14 @@ static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
         shape[k] = (hsize_t)L->dims[di[k]].size;
     }
     hid_t did;
-    NS_TRY(make_dataset(h, V->name, V->type, V->str_len, V->ndims, shape, &did));
-    ns_status st = NS_OK;
-    for (int k = 0; k < V->ndims && st == NS_OK; k++)
-        if (H5DSattach_scale(did, dim_ids[di[k]], (unsigned)k) < 0)
-            st = ns_h5_err(h->path, "cannot attach dim '%s' to var '%s'", V->dims[k], V->name);
+    NS_TRY(make_dataset(h, V->name, V->type, V->str_len, V->ndims, shape, 1, &did));
+    ns_status st = attach_dims(h, V, did, dim_ids, di);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "units", V->units);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "long_name", V->long_name);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "description", V->description);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "coordinates", V->coordinates);
-    /* fixed-length text: xarray decodes it to str (not bytes) when told the encoding */
+    /* text: netCDF4 and xarray join the chars of a cell and decode them to str
+     * (not bytes) when told the encoding */
     if (st == NS_OK && V->type == NS_H5_STR)
         st = put_opt_attr(h, did, V->name, "_Encoding", "utf-8");
     H5Dclose(did);

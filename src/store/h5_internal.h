@@ -14,6 +14,12 @@
  * h5netcdf/xarray look for it in the scale's NAME attribute. */
 #define NS_H5_PURE_DIM_NAME "This is a netCDF dimension but not a netCDF variable."
 
+/* Fixed-length text (NS_H5_STR of n bytes) is stored the way netCDF stores
+ * text, as an array of 1-byte chars with one more, last, dim "strlen<n>" (a
+ * pure dim): netCDF-C 4.9 (xarray's default engine) crashes on HDF5 string
+ * types longer than 1 byte. The store shows callers the cells as before. */
+#define NS_H5_STRLEN_DIM "strlen"
+
 /* Root attributes every store file carries (reserved names). */
 #define NS_H5_ATTR_FORMAT "store_format"
 #define NS_H5_ATTR_FILLS "fill_values"
@@ -27,6 +33,8 @@ typedef struct ns_h5_dset {
     hid_t id;     /* open dataset */
     hid_t mtype;  /* memory type matching info.type (owned copy) */
     int is_scale; /* a dimension-scale dataset (a dim, not a var) */
+    int nchar;    /* > 0: NS_H5_STR cells of nchar bytes stored as a char array
+                     with a last "strlen<nchar>" dim beyond info.ndims */
     char dimname[NS_H5_MAX_DIMS][NS_H5_MAX_NAME + 1];
     ns_h5_info info; /* info.dims[i] -> dimname[i] */
 } ns_h5_dset;
@@ -49,6 +57,8 @@ void ns_h5_quiet(void);
 /* File and memory datatypes of a store type (caller closes). */
 hid_t ns_h5_file_type(ns_h5_type t, int str_len);
 hid_t ns_h5_mem_type(ns_h5_type t, int str_len);
+/* One byte of text, the cell type of a netCDF char array (NS_H5_STRLEN_DIM). */
+hid_t ns_h5_char_type(void);
 /* Fill value for t in memory layout of ns_h5_mem_type; buf >= elem size. */
 void ns_h5_fill_value(ns_h5_type t, int str_len, void *buf);
 /* 1 if the n cells at p all hold the fill value. */

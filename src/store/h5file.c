@@ -123,6 +123,13 @@ hid_t ns_h5_file_type(ns_h5_type t, int str_len)
     return H5I_INVALID_HID;
 }
 
+hid_t ns_h5_char_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1); /* size 1, ASCII: what netCDF-C writes for NC_CHAR */
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    return t;
+}
+
 hid_t ns_h5_mem_type(ns_h5_type t, int str_len)
 {
     switch (t) {
@@ -247,6 +254,25 @@ static herr_t scale_name(hid_t did, unsigned dim, hid_t sid, void *data)
     return 1; /* first scale is enough */
 }
 
+/* A 1-byte char array whose last dim is "strlen<n>" holds text cells of n
+ * bytes (h5_internal.h): show it as NS_H5_STR over the dims before that one. */
+static ns_status unfold_char_array(const char *path, ns_h5_dset *d, int *nd, const hsize_t *shp)
+{
+    ns_h5_info *I = &d->info;
+    size_t plen = strlen(NS_H5_STRLEN_DIM);
+    d->nchar = 0;
+    if (d->is_scale || I->type != NS_H5_STR || I->str_len != 1 || *nd < 2 ||
+        strncmp(d->dimname[*nd - 1], NS_H5_STRLEN_DIM, plen) != 0)
+        return NS_OK;
+    hsize_t n = shp[*nd - 1];
+    NS_CHECK(n >= 1 && n <= (hsize_t)INT32_MAX, NS_ERR_FORMAT,
+             "%s: text dataset '%s' has a '%s' dim of %llu chars, expected 1..%d", path, d->name,
+             d->dimname[*nd - 1], (unsigned long long)n, INT32_MAX);
+    *nd -= 1;
+    d->nchar = I->str_len = (int)n;
+    return NS_OK;
+}
+
 static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
 {
     const char *P = h->path;
@@ -275,15 +301,6 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
     H5Sclose(sp);
     if (st != NS_OK) return st;
 
-    I->ndims = nd;
-    I->elem_size = ns_h5_type_size(I->type, I->str_len);
-    I->row_elems = 1;
-    for (int i = 0; i < nd; i++) {
-        I->shape[i] = (size_t)shp[i];
-        if (i > 0) I->row_elems *= I->shape[i];
-    }
-    d->mtype = ns_h5_mem_type(I->type, I->str_len);
-    if (cset != H5T_CSET_ERROR && d->mtype >= 0) H5Tset_cset(d->mtype, cset);
     d->is_scale = H5DSis_scale(d->id) > 0;
     for (int i = 0; i < nd; i++) {
         d->dimname[i][0] = '\0';
@@ -295,8 +312,18 @@ static ns_status load_one(ns_h5 *h, ns_h5_dset *d)
                 return ns_h5_err(P, "cannot read the dimension scale of axis %d of '%s' (its "
                                  "DIMENSION_LIST attribute or the scale is damaged)", i, d->name);
         }
+    }
+    NS_TRY(unfold_char_array(P, d, &nd, shp));
+    I->ndims = nd;
+    I->elem_size = ns_h5_type_size(I->type, I->str_len);
+    I->row_elems = 1;
+    for (int i = 0; i < nd; i++) {
+        I->shape[i] = (size_t)shp[i];
+        if (i > 0) I->row_elems *= I->shape[i];
         I->dims[i] = d->dimname[i];
     }
+    d->mtype = d->nchar ? ns_h5_char_type() : ns_h5_mem_type(I->type, I->str_len);
+    if (cset != H5T_CSET_ERROR && d->mtype >= 0) H5Tset_cset(d->mtype, cset);
     return NS_OK;
 }
 

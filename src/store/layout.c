@@ -48,6 +48,9 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
                  D->name);
         NS_CHECK(D->size >= 1, NS_ERR_ARG, "layout: dim '%s' has size 0 (must be >= 1)",
                  D->name);
+        NS_CHECK(strncmp(D->name, NS_H5_STRLEN_DIM, strlen(NS_H5_STRLEN_DIM)) != 0, NS_ERR_ARG,
+                 "layout: dim '%s': names starting with '%s' are the store's (text cells)",
+                 D->name, NS_H5_STRLEN_DIM);
         NS_CHECK(valid_type(D->coord_type), NS_ERR_ARG, "layout: dim '%s' has coord_type %d",
                  D->name, (int)D->coord_type);
         NS_CHECK(D->coord_type != NS_H5_VSTR, NS_ERR_ARG,
@@ -73,9 +76,10 @@ ns_status ns_h5_layout_check(const ns_h5_layout *L)
         NS_CHECK(V->type != NS_H5_VSTR || V->init, NS_ERR_ARG,
                  "layout: var '%s' of variable-length strings needs its values (init): parallel "
                  "HDF5 cannot write them later", V->name);
-        NS_CHECK(V->ndims >= 1 && V->ndims <= NS_H5_MAX_DIMS, NS_ERR_ARG,
-                 "layout: var '%s' has %d dims (must be 1..%d)", V->name, V->ndims,
-                 NS_H5_MAX_DIMS);
+        /* text keeps one dim of the rank for its chars (NS_H5_STRLEN_DIM) */
+        int max_dims = V->type == NS_H5_STR ? NS_H5_MAX_DIMS - 1 : NS_H5_MAX_DIMS;
+        NS_CHECK(V->ndims >= 1 && V->ndims <= max_dims, NS_ERR_ARG,
+                 "layout: var '%s' has %d dims (must be 1..%d)", V->name, V->ndims, max_dims);
         size_t cells = ns_h5_type_size(V->type, V->str_len);
         for (int k = 0; k < V->ndims; k++) {
             NS_CHECK(V->dims[k], NS_ERR_ARG, "layout: var '%s' dim %d is NULL", V->name, k);
@@ -215,6 +219,7 @@ unsigned long long ns_h5_layout_bytes(const ns_h5_layout *L)
         } else {
             raw += cells * ns_h5_type_size(V->type, V->str_len);
         }
+        if (V->type == NS_H5_STR) meta += 2048 + 4ull * (unsigned)V->str_len; /* its strlen dim */
         meta += 2048 + 64 * (unsigned long long)V->ndims + opt_len(V->units) +
                 opt_len(V->long_name) + opt_len(V->description) + opt_len(V->coordinates);
     }

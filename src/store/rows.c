@@ -40,10 +40,14 @@ static ns_status dset_io(ns_h5 *h, const ns_h5_dset *d, const size_t *start, con
     if (cells == 0) return NS_OK;
     NS_CHECK(data, NS_ERR_ARG, "%s: var '%s': NULL data", h->path, var);
     int nd = d->info.ndims;
-    hsize_t s[NS_H5_MAX_DIMS], c[NS_H5_MAX_DIMS];
+    hsize_t s[NS_H5_MAX_DIMS + 1], c[NS_H5_MAX_DIMS + 1];
     for (int i = 0; i < nd; i++) {
         s[i] = start[i];
         c[i] = count[i];
+    }
+    if (d->nchar > 0) { /* text as a char array: every char of each cell, same bytes */
+        s[nd] = 0;
+        c[nd++] = (hsize_t)d->nchar;
     }
     hid_t fs = H5Dget_space(d->id), ms = H5Screate_simple(nd, c, NULL);
     herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, s, NULL, c, NULL);

@@ -110,7 +110,11 @@ ok "curvature on: SIGKILL mid-sweep + --resume = uninterrupted"
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 norm = [s.decode() for s in f["norm"][()]]
-st = [s.decode() for s in f["status"][()]]
+def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
+    a = d[()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() for x in a]
+st = text(f["status"])
 done = [i for i, s in enumerate(st) if s == "done"]
 assert len(done) >= 6, st
 for m in ("train", "eval"):

@@ -60,9 +60,10 @@ kept() {
 import sys, h5py, numpy as np
 old, new = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 only_done = len(sys.argv) > 3
-def col(f, v):
-    d = f[v]
-    return d.asstr()[()] if h5py.check_string_dtype(d.dtype) else d[()]
+def col(f, v):  # text as str: a netCDF char array (S1, last dim strlen<N>) or other strings
+    a = f[v][()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() if isinstance(x, bytes) else x for x in a]
 keys = ("lr", "arch", "norm", "seed", "batch", "momentum", "weight_decay", "init", "random_sample")
 def table(f):
     cols = [col(f, k) for k in keys]

@@ -56,6 +56,11 @@ path, flush = sys.argv[1], float(sys.argv[2])
 pids = [int(p) for p in sys.argv[3:]]
 RUNS = (0, 1)
 
+def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
+    a = d[()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() for x in a]
+
 def last_steps():
     """Per run: the last step whose train_loss is in the file (-1: none)."""
     try:
@@ -90,7 +95,7 @@ time.sleep(1.0)  # the dead processes' writes are all in the page cache
 final = last_steps()
 with h5py.File(path, "r") as f:
     steps = f["steps"][()]
-    status = [bytes(s).rstrip(b"\0").decode() for s in f["status"][()]]
+    status = text(f["status"])
 bad = []
 for r in RUNS:
     s_file = final[r]

@@ -25,7 +25,11 @@ BOUND=30 # seconds: Open MPI kills the job about 1 s after a rank dies; generous
 all_finished() { # every run of $1 done or diverged
   /usr/bin/python3 - "$1" <<'PY'
 import sys, h5py
-st = [s.decode() if isinstance(s, bytes) else s for s in h5py.File(sys.argv[1], "r")["status"][()]]
+def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
+    a = d[()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() for x in a]
+st = text(h5py.File(sys.argv[1], "r")["status"])
 sys.exit(0 if all(s in ("done", "diverged") for s in st) else 1)
 PY
 }

@@ -41,6 +41,36 @@ grid: {lr: [0.1], arch: ["mlp:4-3-2"], norm: [none, batch], seed: [0]}
 probes: {every: 2, eta: {relative: [0.5, 4.0], count: 2}, hessian: {iters: 2, tol: 1.0e-3}}
 Y
 run 2 tiny.yaml -o good.h5 || fail "the tiny sweep: $(cat out.txt)"
+# the damage steps below replace a dataset with this, so that only what a step names
+# differs (a text variable keeps its netCDF char-array layout: S1 cells over a last
+# strlen<N> dim; files written before hold fixed-length strings)
+cat >h5edit.py <<'P'
+import h5py
+
+
+def replace(f, name, data, dims=None):
+    """Dataset `name` replaced by `data` with the old one's attributes and dimension
+    scales (dims: the names of the scales to attach instead), detached first so that
+    no scale keeps a reference to the deleted dataset."""
+    old = f[name]
+    scales = [f[d[0].name] for d in old.dims]
+    attrs = {k: v for k, v in old.attrs.items() if k != "DIMENSION_LIST"}
+    for i, sc in enumerate(scales):
+        old.dims[i].detach_scale(sc)
+    del f[name]
+    new = f.create_dataset(name, data=data)
+    for k, v in attrs.items():
+        new.attrs[k] = v
+    for i, sc in enumerate(scales if dims is None else [f[d] for d in dims]):
+        new.dims[i].attach_scale(sc)
+    return new
+
+
+def is_chars(d):
+    """A netCDF char array: one text per cell of the leading dims (is_char_array in
+    analysis/load.py)."""
+    return isinstance(d, h5py.Dataset) and d.dtype == "S1" and d.ndim >= 2
+P
 
 # row 14: a 0-byte file is refused and stays 0 bytes
 : >zero.h5
@@ -65,11 +95,9 @@ refused "--resume, no status variable" $rc "variable 'status' is missing"
 cp good.h5 wrongtype.h5
 $PY - <<'P'
 import h5py, numpy as np
+from h5edit import replace
 f = h5py.File('wrongtype.h5', 'a')
-n = f['status'].shape[0]
-del f['status']
-f.create_dataset('status', data=np.zeros(n, dtype='f8'))
-f['status'].dims[0].attach_scale(f['run'])
+replace(f, 'status', np.zeros(f['status'].shape[0], dtype='f8'), dims=['run'])  # a number a run
 P
 run 2 tiny.yaml -o wrongtype.h5 --resume; rc=$?
 refused "--resume, status of the wrong type" $rc "variable 'status' has type"
@@ -91,10 +119,9 @@ refused "merge, a wrong-shaped trace" $rc "variable 'train_loss' axis 1"
 cp s1.h5 bad2.h5
 $PY - <<'P'
 import h5py, numpy as np
+from h5edit import replace
 f = h5py.File('bad2.h5', 'a')
-a = f['status'][()]
-del f['status']
-f.create_dataset('status', data=a[:1])
+replace(f, 'status', f['status'][:1])  # one row: type, attributes and dims as written
 P
 rc=0; "$NS" merge m.h5 s0.h5 bad2.h5 >out.txt 2>&1 || rc=$?
 refused "merge, a short status column" $rc "status"
@@ -166,7 +193,14 @@ done
 cp good.h5 old.h5
 $PY - <<'P'
 import h5py, numpy as np
+from h5edit import replace, is_chars
 f = h5py.File('old.h5', 'a')
+for name in [k for k in f if is_chars(f[k])]:  # texts: fixed-length, no strlen dim
+    a = f[name][()]
+    dims = [d[0].name for d in f[name].dims][:-1]
+    replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
+for name in [k for k in f if k.startswith('strlen')]:
+    del f[name]
 for name in ('arch', 'norm', 'init'):
     v = f[name].asstr()[()]
     del f[name]
@@ -182,6 +216,36 @@ rc=0; "$NS" merge new.h5 old.h5 >out.txt 2>&1 || rc=$?
 [ $rc -eq 0 ] || fail "merge converting schema 1: exit $rc: $(cat out.txt)"
 $PY "$SRC/tests/tools/h5same.py" good.h5 new.h5 >out.txt || fail "converted file differs: $(cat out.txt)"
 ok "schema 1: --resume names the conversion; merge NEW OLD gives the current file"
+
+# schema 2 as written before text became char arrays (fixed-length strings, no
+# strlen dims; netCDF-C cannot read those): still read, resumed and converted
+cp good.h5 fixed.h5
+$PY - <<'P'
+import h5py, numpy as np
+from h5edit import replace, is_chars
+f = h5py.File('fixed.h5', 'a')
+for name in [k for k in f if is_chars(f[k])]:
+    a = f[name][()]
+    dims = [d[0].name for d in f[name].dims][:-1]
+    replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
+for name in [k for k in f if k.startswith('strlen')]:
+    del f[name]
+f['status'][1] = np.bytes_('pending')   # a run to redo on --resume
+f['train_loss'][1, :] = np.nan
+P
+rc=0; "$NS" status fixed.h5 >out.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] && grep -q "1 pending 1 done" out.txt || fail "status of fixed-length texts: exit $rc: $(head -2 out.txt)"
+run 2 tiny.yaml -o fixed.h5 --resume || fail "--resume on fixed-length texts: $(cat out.txt)"
+$PY - <<'P' || fail "--resume on fixed-length texts: wrong file"
+import h5py, numpy as np
+a, b = h5py.File('fixed.h5', 'r'), h5py.File('good.h5', 'r')
+assert a['status'].dtype == 'S16' and list(a['status'][()]) == [b'done', b'done'], a['status'][()]
+assert np.array_equal(a['train_loss'][()], b['train_loss'][()], equal_nan=True)
+P
+rc=0; "$NS" merge fixedm.h5 fixed.h5 >out.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "merge of fixed-length texts: exit $rc: $(cat out.txt)"
+$PY "$SRC/tests/tools/h5same.py" good.h5 fixedm.h5 >out.txt || fail "converted file differs: $(cat out.txt)"
+ok "fixed-length texts (before char arrays): status, --resume and merge into the current form"
 
 # messages: a truncated file and a directory name what is wrong
 head -c 3000 good.h5 >trunc.h5

@@ -33,7 +33,11 @@ ok "bitwise identical traces at 1, 2, 3 ranks"
 /usr/bin/python3 - r1.h5 <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
-st = [s.decode() for s in f["status"][()]]
+def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
+    a = d[()]
+    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
+    return [bytes(x).split(b"\0")[0].decode() for x in a]
+st = text(f["status"])
 assert all(s in ("done", "diverged") for s in st), st
 assert "done" in st
 lr = f["lr"][()]; norm = [s.decode() for s in f["norm"][()]]

@@ -300,9 +300,20 @@ START_TEST(parallel_rows_then_serial_read)
     ck_assert_int_eq(ns_h5_var_info(h, "label", &I), NS_OK);
     ck_assert_int_eq(I.type, NS_H5_STR);
     ck_assert_int_eq(I.str_len, LABEL_LEN);
-    ck_assert_int_eq(ns_h5_nvars(h), 13); /* 5 dims + 8 vars */
+    /* text is a netCDF char array on disk (one more dim, strlen12), shown as
+     * cells of LABEL_LEN bytes over the var's own dims */
+    ck_assert_int_eq(I.ndims, 1);
+    ck_assert_str_eq(I.dims[0], "run");
+    ck_assert_int_eq(ns_h5_dim_size(h, "strlen12", &n), NS_OK);
+    ck_assert_uint_eq(n, LABEL_LEN);
+    ck_assert_int_eq(ns_h5_var_info(h, "cfg", &I), NS_OK);
+    ck_assert_int_eq(I.ndims, 2);
+    ck_assert_int_eq(I.str_len, CFG_LEN);
+    ck_assert_int_eq(ns_h5_dim_size(h, "strlen6", &n), NS_OK);
+    ck_assert_uint_eq(n, CFG_LEN);
+    ck_assert_int_eq(ns_h5_nvars(h), 15); /* 5 dims + 8 vars + 2 text dims */
     ck_assert_str_eq(ns_h5_var_name(h, 0), "act"); /* sorted */
-    ck_assert_ptr_null(ns_h5_var_name(h, 13));
+    ck_assert_ptr_null(ns_h5_var_name(h, 15));
 
     /* root attributes */
     char *v = NULL;

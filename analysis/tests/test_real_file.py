@@ -304,6 +304,8 @@ def test_schema_doc_snippets_run_on_a_real_file(real, repo_root, tmp_path):
     assert list(h5["norm"]) == [n for n, _, _ in RUNS]
     assert list(h5["bn_runs"]) == want_bn and h5["loss"].shape == (4, len(h5["steps"]))
     assert h5["units"] == b"1"
+    want_st = ["diverged" if r in DIVERGED else "done" for r in range(len(RUNS))]
+    assert list(h5["status"]) == want_st, h5["status"]  # the char-array join, as printed
     ds = xa["ds"]
     assert set(xa["bn"].norm.values) == {"batch"} and xa["bn"].sizes["run"] == 4
     assert sorted(xa["acc"].norm.values) == sorted(NORMS)

@@ -70,6 +70,17 @@ def is_chars(d):
     """A netCDF char array: one text per cell of the leading dims (is_char_array in
     analysis/load.py)."""
     return isinstance(d, h5py.Dataset) and d.dtype == "S1" and d.ndim >= 2
+
+
+def to_fixed_texts(f):
+    """Texts as normsweep wrote them before char arrays: fixed-length strings over
+    the var's own dims, no strlen dims."""
+    for name in [k for k in f if is_chars(f[k])]:
+        a = f[name][()]
+        dims = [d[0].name for d in f[name].dims][:-1]
+        replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
+    for name in [k for k in f if k.startswith('strlen')]:
+        del f[name]
 P
 
 # row 14: a 0-byte file is refused and stays 0 bytes
@@ -193,14 +204,9 @@ done
 cp good.h5 old.h5
 $PY - <<'P'
 import h5py, numpy as np
-from h5edit import replace, is_chars
+from h5edit import to_fixed_texts
 f = h5py.File('old.h5', 'a')
-for name in [k for k in f if is_chars(f[k])]:  # texts: fixed-length, no strlen dim
-    a = f[name][()]
-    dims = [d[0].name for d in f[name].dims][:-1]
-    replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
-for name in [k for k in f if k.startswith('strlen')]:
-    del f[name]
+to_fixed_texts(f)
 for name in ('arch', 'norm', 'init'):
     v = f[name].asstr()[()]
     del f[name]
@@ -222,14 +228,9 @@ ok "schema 1: --resume names the conversion; merge NEW OLD gives the current fil
 cp good.h5 fixed.h5
 $PY - <<'P'
 import h5py, numpy as np
-from h5edit import replace, is_chars
+from h5edit import to_fixed_texts
 f = h5py.File('fixed.h5', 'a')
-for name in [k for k in f if is_chars(f[k])]:
-    a = f[name][()]
-    dims = [d[0].name for d in f[name].dims][:-1]
-    replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
-for name in [k for k in f if k.startswith('strlen')]:
-    del f[name]
+to_fixed_texts(f)
 f['status'][1] = np.bytes_('pending')   # a run to redo on --resume
 f['train_loss'][1, :] = np.nan
 P

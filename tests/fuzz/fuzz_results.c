@@ -7,9 +7,10 @@
  * (HDF5 itself may crash or loop on a damaged file: that is reported, not
  * suffered), so libFuzzer gets no coverage from inside it: this harness tests
  * the contract on mutated files rather than steering into HDF5's parser.
- * Corpus: tests/fuzz/results/ (a file of the spec below, damaged copies,
- * crash-* inputs on which HDF5 crashes inside the checking process, hang-*
- * ones on which it loops there). */
+ * Corpus: tests/fuzz/results/ (a file of the spec below with text as
+ * fixed-length strings, seed-tiny, and as netCDF char arrays, seed-tiny-chars;
+ * damaged copies, crash-* inputs on which HDF5 crashes inside the checking
+ * process, hang-* ones on which it loops there). */
 #define _DEFAULT_SOURCE /* mkstemp, setenv */
 #include "normsweep/results.h"
 #include "normsweep/spec.h"

@@ -37,13 +37,12 @@
 #include <unistd.h>
 
 /* One contiguous dataset, storage allocated now and prefilled with the fill value.
- * With as_chars, text (NS_H5_STR) becomes a char array with one more dim of
- * str_len chars (h5_internal.h: NS_H5_STRLEN_DIM); the caller attaches it. */
+ * With as_chars (text, NS_H5_STR, only) it is a char array with one more dim
+ * of str_len chars (h5_internal.h: NS_H5_STRLEN_DIM); the caller attaches it. */
 static ns_status make_dataset(ns_h5 *h, const char *name, ns_h5_type t, int str_len, int nd,
                               const hsize_t *shape, int as_chars, hid_t *did)
 {
     unsigned char fill[8];
-    as_chars = as_chars && t == NS_H5_STR;
     void *strfill = t == NS_H5_STR ? calloc((size_t)str_len, 1) : NULL;
     if (t == NS_H5_STR && !strfill)
         return ns_error_set(NS_ERR_NOMEM, "%s: out of memory for the fill of '%s'", h->path, name);
@@ -155,7 +154,8 @@ static ns_status create_var(ns_h5 *h, const ns_h5_layout *L, const ns_h5_var *V,
         shape[k] = (hsize_t)L->dims[di[k]].size;
     }
     hid_t did;
-    NS_TRY(make_dataset(h, V->name, V->type, V->str_len, V->ndims, shape, 1, &did));
+    NS_TRY(make_dataset(h, V->name, V->type, V->str_len, V->ndims, shape,
+                        V->type == NS_H5_STR, &did));
     ns_status st = attach_dims(h, V, did, dim_ids, di);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "units", V->units);
     if (st == NS_OK) st = put_opt_attr(h, did, V->name, "long_name", V->long_name);

@@ -33,8 +33,8 @@ typedef struct ns_h5_dset {
     hid_t id;     /* open dataset */
     hid_t mtype;  /* memory type matching info.type (owned copy) */
     int is_scale; /* a dimension-scale dataset (a dim, not a var) */
-    int nchar;    /* > 0: NS_H5_STR cells of nchar bytes stored as a char array
-                     with a last "strlen<nchar>" dim beyond info.ndims */
+    int is_chars; /* NS_H5_STR cells stored as a char array: one more, last
+                     dim of info.str_len chars beyond info.ndims */
     char dimname[NS_H5_MAX_DIMS][NS_H5_MAX_NAME + 1];
     ns_h5_info info; /* info.dims[i] -> dimname[i] */
 } ns_h5_dset;

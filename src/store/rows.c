@@ -45,9 +45,9 @@ static ns_status dset_io(ns_h5 *h, const ns_h5_dset *d, const size_t *start, con
         s[i] = start[i];
         c[i] = count[i];
     }
-    if (d->nchar > 0) { /* text as a char array: every char of each cell, same bytes */
+    if (d->is_chars) { /* text as a char array: every char of each cell, same bytes */
         s[nd] = 0;
-        c[nd++] = (hsize_t)d->nchar;
+        c[nd++] = (hsize_t)d->info.str_len;
     }
     hid_t fs = H5Dget_space(d->id), ms = H5Screate_simple(nd, c, NULL);
     herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, s, NULL, c, NULL);

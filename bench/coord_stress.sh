@@ -19,6 +19,7 @@
 # usage: bench/coord_stress.sh [build-dir]    env: RANKS=64, RUNS=10000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 build=${1:-build}
 NS=$PWD/$build/normsweep
 TC=$PWD/$build/test_coord
@@ -70,10 +71,7 @@ f = h5py.File(out, "r")
 p = json.load(open(out + ".progress.json"))
 sweep = p["elapsed_s"]
 in_run = f["wall_s"][()]
-def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
-    a = d[()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() for x in a]
+from h5text import text
 st = text(f["status"])
 assert all(s in ("done", "diverged") for s in st), "runs not finished"
 ms = lambda s: 1e3 * s / runs

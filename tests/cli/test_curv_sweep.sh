@@ -14,6 +14,7 @@
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 SPEC=$SRC/tests/data/sweep_curv.yaml
 SAME="/usr/bin/python3 $SRC/tests/tools/h5same.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_curv.XXXXXX")
@@ -110,10 +111,7 @@ ok "curvature on: SIGKILL mid-sweep + --resume = uninterrupted"
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 norm = [s.decode() for s in f["norm"][()]]
-def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
-    a = d[()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() for x in a]
+from h5text import text
 st = text(f["status"])
 done = [i for i, s in enumerate(st) if s == "done"]
 assert len(done) >= 6, st

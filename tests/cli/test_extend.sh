@@ -18,6 +18,7 @@
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 SAME="/usr/bin/python3 $SRC/tests/tools/h5same.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_extend.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -60,16 +61,13 @@ kept() {
 import sys, h5py, numpy as np
 old, new = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 only_done = len(sys.argv) > 3
-def col(f, v):  # text as str: a netCDF char array (S1, last dim strlen<N>) or other strings
-    a = f[v][()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() if isinstance(x, bytes) else x for x in a]
+from h5text import text
 keys = ("lr", "arch", "norm", "seed", "batch", "momentum", "weight_decay", "init", "random_sample")
 def table(f):
-    cols = [col(f, k) for k in keys]
+    cols = [text(f[k]) for k in keys]
     return [tuple(str(c[i]) for c in cols) for i in range(len(cols[0]))]
 where = {k: j for j, k in enumerate(table(new))}
-status = col(old, "status")
+status = text(old["status"])
 n = 0
 for i, k in enumerate(table(old)):
     if only_done and status[i] not in ("done", "diverged"):

@@ -20,6 +20,7 @@
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 PY=/usr/bin/python3
 "$PY" -c "import h5py, numpy" 2>/dev/null || { echo "SKIP: $PY lacks h5py/numpy"; exit 77; }
 SPEC=$SRC/tests/data/sweep_small.yaml
@@ -56,10 +57,7 @@ path, flush = sys.argv[1], float(sys.argv[2])
 pids = [int(p) for p in sys.argv[3:]]
 RUNS = (0, 1)
 
-def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
-    a = d[()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() for x in a]
+from h5text import text
 
 def last_steps():
     """Per run: the last step whose train_loss is in the file (-1: none)."""

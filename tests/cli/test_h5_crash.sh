@@ -8,6 +8,7 @@
 # ctest-timeout: 120
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+export PYTHONPATH="$here/../tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 source "$here/h5_writer.sh"
 command -v h5dump >/dev/null || { echo "SKIP: h5dump (hdf5-tools) not installed"; exit 77; }
 "$h5w_py" -c "import h5py, numpy" 2>/dev/null || { echo "SKIP: $h5w_py lacks h5py/numpy"; exit 77; }
@@ -62,11 +63,7 @@ def expect(r):
         "label": b"run-%03d-lbl" % r,
         "cfg": np.array([b"c0", b"c1", b"w%05d" % r]),
     }
-def joined(v):
-    """Text of a netCDF char array (the store's text: S1 chars along a last strlen<N>
-    dim) as N-byte strings, one per cell."""
-    v = np.ascontiguousarray(v)
-    return v.view("S%d" % v.shape[-1])[..., 0] if v.dtype == "S1" else v
+from h5text import cells
 def is_fill(name, v):
     v = np.asarray(v)
     if v.dtype.kind == "f": return bool(np.isnan(v).all())
@@ -75,7 +72,7 @@ def is_fill(name, v):
 full = fill = 0
 for r in range(R):
     exp = expect(r)
-    got = {k: joined(f[k][r]) for k in exp}
+    got = {k: cells(f[k][r]) for k in exp}
     exact = all(np.array_equal(np.asarray(got[k]), np.asarray(exp[k])) for k in exp)
     empty = all(is_fill(k, got[k]) for k in exp)
     if r in done:
@@ -106,8 +103,7 @@ want = (np.arange(R)[:, None] * 100 + np.arange(5)[None, :]).astype(np.float32) 
 assert np.array_equal(loss[:-1], want[:-1]), loss
 assert np.isnan(loss[-1]).all()
 assert list(f["steps_done"][:]) == [7 * r for r in range(R - 1)] + [-1]
-lbl = np.ascontiguousarray(f["label"][:-1])  # char array (run, strlen12)
-assert [x.decode() for x in lbl.view("S%d" % lbl.shape[-1])[:, 0]] == \
-    ["run-%03d-lbl" % r for r in range(R - 1)]
+from h5text import text
+assert text(f["label"])[:-1] == ["run-%03d-lbl" % r for r in range(R - 1)]
 print(f"resume: all {R - 1} rows complete after the restart, row {R - 1} still fill")
 PY

@@ -12,6 +12,7 @@
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 SPEC=$SRC/tests/data/sweep_small.yaml
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_faults.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -25,10 +26,7 @@ BOUND=30 # seconds: Open MPI kills the job about 1 s after a rank dies; generous
 all_finished() { # every run of $1 done or diverged
   /usr/bin/python3 - "$1" <<'PY'
 import sys, h5py
-def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
-    a = d[()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() for x in a]
+from h5text import text
 st = text(h5py.File(sys.argv[1], "r")["status"])
 sys.exit(0 if all(s in ("done", "diverged") for s in st) else 1)
 PY

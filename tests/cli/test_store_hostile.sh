@@ -19,6 +19,7 @@
 set -uo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_hostile.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -46,6 +47,7 @@ run 2 tiny.yaml -o good.h5 || fail "the tiny sweep: $(cat out.txt)"
 # strlen<N> dim; files written before hold fixed-length strings)
 cat >h5edit.py <<'P'
 import h5py
+from h5text import cells
 
 
 def replace(f, name, data, dims=None):
@@ -76,9 +78,8 @@ def to_fixed_texts(f):
     """Texts as normsweep wrote them before char arrays: fixed-length strings over
     the var's own dims, no strlen dims."""
     for name in [k for k in f if is_chars(f[k])]:
-        a = f[name][()]
         dims = [d[0].name for d in f[name].dims][:-1]
-        replace(f, name, a.view('S%d' % a.shape[-1]).reshape(a.shape[:-1]), dims=dims)
+        replace(f, name, cells(f[name][()]), dims=dims)
     for name in [k for k in f if k.startswith('strlen')]:
         del f[name]
 P

@@ -11,6 +11,7 @@
 set -euo pipefail
 NS=${NS_BIN:?run through ctest}
 SRC=${NS_SOURCE_DIR:?}
+export PYTHONPATH="$SRC/tests/tools${PYTHONPATH:+:$PYTHONPATH}"  # h5text.py: the file's text
 SPEC=$SRC/tests/data/sweep_small.yaml
 SAME="/usr/bin/python3 $SRC/tests/tools/h5same.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ns_sweep.XXXXXX")
@@ -33,10 +34,7 @@ ok "bitwise identical traces at 1, 2, 3 ranks"
 /usr/bin/python3 - r1.h5 <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
-def text(d):  # a text column: netCDF char array (S1 over a last strlen dim) or fixed-length
-    a = d[()]
-    a = a.view(f"S{a.shape[-1]}").reshape(a.shape[:-1]) if a.dtype == "S1" and a.ndim >= 2 else a
-    return [bytes(x).split(b"\0")[0].decode() for x in a]
+from h5text import text
 st = text(f["status"])
 assert all(s in ("done", "diverged") for s in st), st
 assert "done" in st

@@ -10,6 +10,8 @@
 #   ctest-labels: slow        extra labels
 #   ctest-timeout: 600        seconds (default 300)
 #   ctest-ranks: 2 3          MPI rank counts (mpi tests only)
+#   ctest-sources: a.c        helper sources beside it, compiled into its binary
+#                             (Check suites only; helpers are not named test_*)
 
 set(NS_TEST_COMMON ${CMAKE_SOURCE_DIR}/tests/common/ns_test.c)
 
@@ -61,7 +63,18 @@ function(ns_read_test_meta file out_labels out_timeout out_ranks)
 endfunction()
 
 function(ns_add_check_exe name src)
-  add_executable(${name} ${src} ${NS_TEST_COMMON})
+  file(STRINGS ${src} _s REGEX "ctest-sources:")
+  set(helpers "")
+  get_filename_component(dir ${src} DIRECTORY)
+  foreach(line IN LISTS _s)
+    string(REGEX REPLACE ".*ctest-sources:[ \t]*" "" v "${line}")
+    string(REGEX REPLACE "[ \t]*\\*/.*" "" v "${v}")
+    separate_arguments(v)
+    foreach(h IN LISTS v)
+      list(APPEND helpers ${dir}/${h})
+    endforeach()
+  endforeach()
+  add_executable(${name} ${src} ${helpers} ${NS_TEST_COMMON})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/common ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(${name} PRIVATE normsweep_lib PkgConfig::CHECK)
 endfunction()

@@ -1,164 +1,23 @@
 /* test_coord.c - the coordinator over MPI: exactly-once dispatch, longest-first
- * order, failed/diverged outcomes, stops (signal on a worker, on rank 0 only,
- * programmatic, before the start), idle ranks sleeping, live ranks in runs
- * longer than a short --rank-timeout, progress output,
- * option errors, and dispatch throughput.
+ * order, failed/diverged outcomes, idle ranks sleeping, live ranks in runs
+ * longer than a short --rank-timeout, progress output, option errors, and
+ * dispatch throughput. Stops are in test_coord_stop.c; the fake runs in
+ * coord_harness.c.
  *
  * `test_coord --bench [--runs N] [--work-ms W] [--step-ms S]` runs the
  * throughput benchmark instead (bench/coord_throughput.sh drives it).
  * ctest-ranks: 2 3
+ * ctest-sources: coord_harness.c
  * ctest-timeout: 120 */
 #define _DEFAULT_SOURCE /* getloadavg */
+#include "coord_harness.h"
 #include "ns_test.h"
-#include "normsweep/coord.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* one clock for every process on the node */
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* all threads, MPI's included */
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void nap(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static int mpi_rank(void)
-{
-    int r;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-static int mpi_size(void)
-{
-    int s;
-    MPI_Comm_size(MPI_COMM_WORLD, &s);
-    return s;
-}
-
-/* ---------------------------------------------------------------- a test run */
-
-enum { STOP_NONE = 0, STOP_SIGNAL, STOP_PROGRAMMATIC };
-
-typedef struct tctx {
-    int nruns;
-    double work_s;         /* duration of a run (wall clock)                        */
-    double step_s;         /* one "training step": poll between steps               */
-    int sleep_steps;       /* steps nap instead of spinning                         */
-    double rank0_work_s;   /* >= 0: rank 0's runs last this long instead            */
-    int stop_mode, stop_rank, stop_after; /* stop during this rank's stop_after-th run */
-    int fail_run, diverge_run, bad_status_run;
-    /* recorded on this rank */
-    int *count;
-    double *t_begin, *t_end;
-    int *order, norder;
-    int started_with_stop; /* runs entered while a stop was already known here */
-    int nstarted;
-    double t_stop;         /* when this rank raised the stop (0: did not)           */
-    double cb_wall, cb_cpu; /* time spent inside callbacks                          */
-} tctx;
-
-static void tctx_init(tctx *t, int nruns, double work_s)
-{
-    memset(t, 0, sizeof *t);
-    t->nruns = nruns;
-    t->work_s = work_s;
-    t->step_s = 0.001;
-    t->rank0_work_s = -1;
-    t->stop_rank = -1;
-    t->fail_run = t->diverge_run = t->bad_status_run = -1;
-    int n = nruns > 0 ? nruns : 1;
-    t->count = calloc((size_t)n, sizeof(int));
-    t->t_begin = calloc((size_t)n, sizeof(double));
-    t->t_end = calloc((size_t)n, sizeof(double));
-    t->order = calloc((size_t)n, sizeof(int));
-}
-
-static void tctx_free(tctx *t)
-{
-    free(t->count);
-    free(t->t_begin);
-    free(t->t_end);
-    free(t->order);
-}
-
-static ns_status test_run(void *vctx, ns_coord *c, int run, ns_run_outcome *out)
-{
-    tctx *t = vctx;
-    double t0 = now_s(), c0 = cpu_s();
-    int rank = ns_coord_rank(c), k = t->nstarted++;
-    NS_ASSERT(run >= 0 && run < t->nruns); /* not ck_assert: --bench runs outside Check */
-    t->count[run]++;
-    t->t_begin[run] = t0;
-    t->order[t->norder++] = run;
-    t->started_with_stop += ns_coord_stop_requested(c);
-    double dur = (rank == 0 && t->rank0_work_s >= 0) ? t->rank0_work_s : t->work_s;
-    long steps = 0;
-    for (;;) {
-        ns_coord_poll(c);
-        if (ns_coord_stop_requested(c)) {
-            out->status = NS_RUN_STOPPED; /* a real run checkpoints here */
-            break;
-        }
-        double el = now_s() - t0;
-        if (el >= dur) break;
-        if (t->stop_mode && rank == t->stop_rank && k >= t->stop_after && el > 0.3 * dur &&
-            t->t_stop == 0) {
-            t->t_stop = now_s();
-            if (t->stop_mode == STOP_SIGNAL)
-                raise(SIGUSR1);
-            else
-                ns_coord_request_stop(c);
-            continue; /* the next poll sees it */
-        }
-        double next = t0 + (double)(steps + 1) * t->step_s;
-        if (t->sleep_steps)
-            nap(t->step_s);
-        else
-            while (now_s() < next) {} /* busy: this is the "training" */
-        steps++;
-    }
-    (void)steps;
-    out->steps = 1000 + run; /* known values: the test checks they reach rank 0 */
-    out->final_loss = 1.0 / (1.0 + run);
-    t->t_end[run] = now_s();
-    t->cb_wall += t->t_end[run] - t0;
-    t->cb_cpu += cpu_s() - c0;
-    if (run == t->fail_run) return ns_error_set(NS_ERR_NUMERIC, "boom in run %d", run);
-    if (run == t->diverge_run) out->status = NS_RUN_DIVERGED;
-    if (run == t->bad_status_run) out->status = NS_RUN_PENDING;
-    return NS_OK;
-}
-
-/* Sum over ranks of how often each run executed; on rank 0 also which rank. */
-static void gather_counts(const tctx *t, int *total, int *who)
-{
-    int n = t->nruns > 0 ? t->nruns : 1, rank = mpi_rank();
-    int *mine = calloc((size_t)n, sizeof(int));
-    for (int i = 0; i < t->nruns; i++) mine[i] = t->count[i] ? rank + 1 : 0;
-    MPI_Allreduce(t->count, total, t->nruns, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    MPI_Allreduce(mine, who, t->nruns, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    for (int i = 0; i < t->nruns; i++) who[i] -= 1; /* -1: nobody */
-    free(mine);
-}
 
 /* ---------------------------------------------------------------- exactly once */
 
@@ -307,158 +166,6 @@ START_TEST(failed_and_diverged_runs_are_recorded)
         ck_assert_ptr_nonnull(strstr(res.runs[8].msg, "out->status = 0"));
         ck_assert_str_eq(ns_run_status_name(NS_RUN_DIVERGED), "diverged");
     }
-    ns_coord_result_free(&res);
-    tctx_free(&t);
-}
-END_TEST
-
-/* ---------------------------------------------------------------- stops */
-
-/* Stop raised on `stop_rank` during its 2nd run or later (runs are 20 ms, the sweep
- * would take seconds). Checks: no rank starts a run once it knows of the stop;
- * every rank returns within 1 s and no run starts more than 0.25 s after the
- * stop (generous: the test machine is shared, a rank can be descheduled for
- * tens of ms); counts add up; complete == 0. */
-static void check_stop(int stop_mode, int stop_rank)
-{
-    int rank = mpi_rank();
-    enum { N = 300 };
-    tctx t;
-    tctx_init(&t, N, 0.020);
-    t.stop_mode = stop_mode;
-    t.stop_rank = stop_rank;
-    t.stop_after = 1;
-    ns_signals_install();
-    ns_coord_opts o = {.nruns = N};
-    ns_coord_result res;
-    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
-    double t_ret = now_s(), t_stop = 0;
-    MPI_Allreduce(&t.t_stop, &t_stop, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    int *total = calloc(N, sizeof(int)), *who = calloc(N, sizeof(int));
-    gather_counts(&t, total, who);
-    MPI_Barrier(MPI_COMM_WORLD);
-    ns_signals_clear();
-    MPI_Barrier(MPI_COMM_WORLD);
-    ck_assert_int_eq(st, NS_OK);
-    ck_assert_msg(t_stop > 0, "the stop was never raised");
-    ck_assert_msg(t_ret - t_stop < 1.0, "rank %d returned %.3f s after the stop", rank,
-                  t_ret - t_stop);
-    for (int i = 0; i < N; i++)
-        if (t.count[i])
-            ck_assert_msg(t.t_begin[i] < t_stop + 0.25,
-                          "run %d started on rank %d %.3f s after the stop", i, rank,
-                          t.t_begin[i] - t_stop);
-    ck_assert_int_eq(t.started_with_stop, 0);
-    ck_assert_int_eq(res.complete, 0);
-    ck_assert_int_eq(res.stop_requested, 1);
-    ck_assert_int_eq(res.stop_signal, stop_mode == STOP_SIGNAL ? SIGUSR1 : 0);
-    ck_assert_int_eq(res.n_done + res.n_stopped + res.n_pending, N);
-    ck_assert_int_ge(res.n_stopped, 1); /* at least the stopping rank's own run */
-    ck_assert_int_gt(res.n_pending, 100);
-    int executed = 0;
-    for (int i = 0; i < N; i++) {
-        ck_assert_int_le(total[i], 1);
-        executed += total[i];
-    }
-    ck_assert_int_eq(executed, res.n_done + res.n_stopped);
-    if (rank == 0)
-        for (int i = 0; i < N; i++)
-            ck_assert_int_eq(res.runs[i].status == NS_RUN_PENDING, total[i] == 0);
-    free(total);
-    free(who);
-    ns_coord_result_free(&res);
-    tctx_free(&t);
-}
-
-START_TEST(stop_signal_on_one_worker) { check_stop(STOP_SIGNAL, mpi_size() - 1); }
-END_TEST
-
-START_TEST(stop_signal_on_rank0_only) { check_stop(STOP_SIGNAL, 0); }
-END_TEST
-
-START_TEST(stop_requested_by_callback) { check_stop(STOP_PROGRAMMATIC, 1); }
-END_TEST
-
-/* A signal caught before the sweep starts. On rank 0: nothing runs at all. On
- * a worker: its STOP reaches rank 0 after rank 0 may already have started
- * (or handed out) a few runs; those stop at their next poll. */
-static void check_stop_before_start(int raiser)
-{
-    enum { N = 100 };
-    ns_signals_install();
-    if (mpi_rank() == raiser) raise(SIGTERM);
-    tctx t;
-    tctx_init(&t, N, 0.01);
-    ns_coord_opts o = {.nruns = N};
-    ns_coord_result res;
-    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
-    int ran = t.norder, all = 0;
-    MPI_Allreduce(&ran, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    MPI_Barrier(MPI_COMM_WORLD);
-    ns_signals_clear();
-    MPI_Barrier(MPI_COMM_WORLD);
-    ck_assert_int_eq(st, NS_OK);
-    if (raiser == 0)
-        ck_assert_int_eq(all, 0);
-    else /* timing-dependent; N/2 runs would mean a stop ~0.2 s late */
-        ck_assert_int_lt(all, N / 2);
-    ck_assert_int_eq(t.started_with_stop, 0);
-    ck_assert_int_eq(res.complete, 0);
-    ck_assert_int_eq(res.stop_signal, SIGTERM);
-    ck_assert_int_eq(res.n_done + res.n_stopped, all);
-    ck_assert_int_eq(res.n_pending, N - all);
-    ns_coord_result_free(&res);
-    tctx_free(&t);
-}
-
-START_TEST(stop_before_start_on_rank0) { check_stop_before_start(0); }
-END_TEST
-
-START_TEST(stop_before_start_on_worker) { check_stop_before_start(mpi_size() - 1); }
-END_TEST
-
-/* A stop is announced on the log with the signal and the rank it came from,
- * and the sidecar ends with stop_requested true and complete false. */
-START_TEST(stop_is_logged)
-{
-    int rank = mpi_rank(), size = mpi_size();
-    char dir[512] = "", json[600] = "";
-    if (rank == 0) {
-        snprintf(dir, sizeof dir, "%s", ns_test_tmpdir("coordstop"));
-        snprintf(json, sizeof json, "%s/progress.json", dir);
-    }
-    FILE *log = tmpfile();
-    tctx t;
-    tctx_init(&t, 50, 0.02);
-    t.stop_mode = STOP_SIGNAL;
-    t.stop_rank = size - 1;
-    t.stop_after = 0;
-    ns_signals_install();
-    ns_coord_opts o = {.nruns = 50, .log = log, .progress_json = json};
-    ns_coord_result res;
-    ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
-    MPI_Barrier(MPI_COMM_WORLD);
-    ns_signals_clear();
-    MPI_Barrier(MPI_COMM_WORLD);
-    ck_assert_int_eq(st, NS_OK);
-    if (rank == 0) {
-        char text[4096] = "", want[128], js[2048] = "";
-        rewind(log);
-        text[fread(text, 1, sizeof text - 1, log)] = '\0';
-        /* the signal, the rank, and who sent it (raise(): the rank itself) */
-        snprintf(want, sizeof want, "sweep: stop requested (SIGUSR1 on rank %d, from test_coord (pid ",
-                 size - 1);
-        ck_assert_msg(strstr(text, want) != NULL, "log was: %s", text);
-        FILE *f = fopen(json, "r");
-        ck_assert_ptr_nonnull(f);
-        js[fread(js, 1, sizeof js - 1, f)] = '\0';
-        fclose(f);
-        ck_assert_msg(strstr(js, "\"stop_requested\": true, \"finished\": true, "
-                                 "\"complete\": false") != NULL, "sidecar: %s", js);
-        ck_assert_ptr_nonnull(strstr(js, "\"eta_s\": null,"));
-        ns_test_rmtree(dir);
-    }
-    fclose(log);
     ns_coord_result_free(&res);
     tctx_free(&t);
 }
@@ -769,12 +476,6 @@ static Suite *coord_suite(void)
     tcase_add_test(tc, longest_first_single_rank);
     tcase_add_test(tc, longest_first_many_ranks);
     tcase_add_test(tc, failed_and_diverged_runs_are_recorded);
-    tcase_add_test(tc, stop_signal_on_one_worker);
-    tcase_add_test(tc, stop_signal_on_rank0_only);
-    tcase_add_test(tc, stop_requested_by_callback);
-    tcase_add_test(tc, stop_before_start_on_rank0);
-    tcase_add_test(tc, stop_before_start_on_worker);
-    tcase_add_test(tc, stop_is_logged);
     tcase_add_loop_test(tc, idle_ranks_sleep, 0, 2);
     tcase_add_test(tc, short_rank_timeout_keeps_live_ranks);
     tcase_add_test(tc, progress_lines_and_sidecar);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +38,26 @@ const char *ns_norm_name(ns_norm_kind kind)
 /* ---------------------------------------------------------------- parsing */
 
 enum { OPT_EPS, OPT_MOMENTUM, OPT_GROUPS, OPT_N_MU, OPT_N_SIGMA, OPT_R_MU, OPT_R_SIGMA, OPT_COUNT };
-static const char *const opt_names[OPT_COUNT] = {
-    "eps", "momentum", "groups", "n_mu", "n_sigma", "r_mu", "r_sigma",
+
+/* One row per option: its name and the ns_norm_config field its value sets
+ * (a float, or for groups a positive int). */
+typedef struct norm_option {
+    const char *name;
+    size_t offset;
+    int is_int;
+} norm_option;
+
+static const norm_option options[OPT_COUNT] = {
+    [OPT_EPS] = {"eps", offsetof(ns_norm_config, eps), 0},
+    [OPT_MOMENTUM] = {"momentum", offsetof(ns_norm_config, momentum), 0},
+    [OPT_GROUPS] = {"groups", offsetof(ns_norm_config, groups), 1},
+    [OPT_N_MU] = {"n_mu", offsetof(ns_norm_config, n_mu), 0},
+    [OPT_N_SIGMA] = {"n_sigma", offsetof(ns_norm_config, n_sigma), 0},
+    [OPT_R_MU] = {"r_mu", offsetof(ns_norm_config, r_mu), 0},
+    [OPT_R_SIGMA] = {"r_sigma", offsetof(ns_norm_config, r_sigma), 0},
 };
 
-/* Which options a kind accepts (bit i: opt_names[i]). */
+/* Which options a kind accepts (bit i: options[i]). */
 static unsigned opts_of(ns_norm_kind k)
 {
     const unsigned eps = 1u << OPT_EPS, mom = 1u << OPT_MOMENTUM;
@@ -65,7 +81,7 @@ static void allowed_list(ns_norm_kind k, char *buf, size_t n)
     for (int i = 0; i < OPT_COUNT; i++)
         if (m & (1u << i)) {
             size_t len = strlen(buf);
-            snprintf(buf + len, n - len, "%s%s", len ? ", " : "", opt_names[i]);
+            snprintf(buf + len, n - len, "%s%s", len ? ", " : "", options[i].name);
         }
     if (!buf[0]) snprintf(buf, n, "none");
 }
@@ -92,24 +108,76 @@ static ns_status check_config(const ns_norm_config *c, const char *where)
     return NS_OK;
 }
 
+/* The kind named by text[0, nlen). */
+static ns_status parse_kind(const char *text, size_t nlen, int *kind)
+{
+    *kind = -1;
+    for (int k = 0; k < NS_NORM_COUNT; k++)
+        if (strlen(kind_names[k]) == nlen && strncmp(text, kind_names[k], nlen) == 0) *kind = k;
+    if (*kind >= 0) return NS_OK;
+    char names[128] = "";
+    for (int k = 0; k < NS_NORM_COUNT; k++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s",
+                 k == 0 ? "" : k == NS_NORM_COUNT - 1 ? " or " : ", ", kind_names[k]);
+    }
+    return ns_error_set(NS_ERR_ARG, "norm \"%s\": unknown normalization '%.*s' (expected %s)",
+                        text, (int)nlen, text, names);
+}
+
+/* One "name=value" item, item[0, len), of text's option list, into c.
+ * seen: the options given so far (each at most once); allowed: c's kind's
+ * options, for the message. */
+static ns_status parse_option(const char *text, const char *item, size_t len,
+                              const char *allowed, ns_norm_config *c, unsigned *seen)
+{
+    const char *eq = memchr(item, '=', len);
+    NS_CHECK(eq != NULL && eq != item, NS_ERR_ARG,
+             "norm \"%s\": option '%.*s' is not of the form name=value", text, (int)len, item);
+    size_t klen = (size_t)(eq - item);
+    int o = -1;
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (strlen(options[i].name) == klen && strncmp(item, options[i].name, klen) == 0) o = i;
+    NS_CHECK(o >= 0 && (opts_of(c->kind) & (1u << o)), NS_ERR_ARG,
+             "norm \"%s\": unknown option '%.*s' for '%s' (allowed: %s)", text, (int)klen, item,
+             kind_names[c->kind], allowed);
+    const char *name = options[o].name;
+    NS_CHECK(!(*seen & (1u << o)), NS_ERR_ARG, "norm \"%s\": option '%s' given twice", text,
+             name);
+    *seen |= 1u << o;
+    /* The value must be all of [eq+1, item+len): copy it out to parse it. */
+    char val[64], *stop = NULL;
+    size_t vlen = len - klen - 1;
+    NS_CHECK(vlen > 0 && vlen < sizeof val, NS_ERR_ARG, "norm \"%s\": option '%s' needs a value",
+             text, name);
+    memcpy(val, eq + 1, vlen);
+    val[vlen] = '\0';
+    char *field = (char *)c + options[o].offset;
+    errno = 0;
+    if (options[o].is_int) {
+        long v = strtol(val, &stop, 10);
+        NS_CHECK(*stop == '\0' && errno == 0 && v >= 1 && v <= INT32_MAX, NS_ERR_ARG,
+                 "norm \"%s\": option '%s' expects a positive integer, got '%s'", text, name,
+                 val);
+        int iv = (int)v;
+        memcpy(field, &iv, sizeof iv);
+    } else {
+        double v = strtod(val, &stop);
+        NS_CHECK(*stop == '\0' && errno == 0 && isfinite(v), NS_ERR_ARG,
+                 "norm \"%s\": option '%s' expects a number, got '%s'", text, name, val);
+        float f = (float)v;
+        memcpy(field, &f, sizeof f);
+    }
+    return NS_OK;
+}
+
 ns_status ns_norm_parse(const char *text, ns_norm_config *out)
 {
     NS_CHECK(text != NULL, NS_ERR_ARG, "norm: no text given");
     const char *colon = strchr(text, ':');
     size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
-    int kind = -1;
-    for (int k = 0; k < NS_NORM_COUNT; k++)
-        if (strlen(kind_names[k]) == nlen && strncmp(text, kind_names[k], nlen) == 0) kind = k;
-    if (kind < 0) {
-        char names[128] = "";
-        for (int k = 0; k < NS_NORM_COUNT; k++) {
-            size_t len = strlen(names);
-            snprintf(names + len, sizeof names - len, "%s%s", k == 0 ? "" :
-                     k == NS_NORM_COUNT - 1 ? " or " : ", ", kind_names[k]);
-        }
-        return ns_error_set(NS_ERR_ARG, "norm \"%s\": unknown normalization '%.*s' (expected %s)",
-                            text, (int)nlen, text, names);
-    }
+    int kind;
+    NS_TRY(parse_kind(text, nlen, &kind));
     ns_norm_config c = ns_norm_defaults((ns_norm_kind)kind);
     if (colon) {
         char allowed[96];
@@ -118,53 +186,10 @@ ns_status ns_norm_parse(const char *text, ns_norm_config *out)
                  "norm \"%s\": empty option list after ':' (options of '%s': %s)", text,
                  kind_names[kind], allowed);
         unsigned seen = 0;
-        const char *p = colon + 1;
-        while (*p) {
+        for (const char *p = colon + 1; *p;) {
             const char *end = strchr(p, ',');
             size_t len = end ? (size_t)(end - p) : strlen(p);
-            const char *eq = memchr(p, '=', len);
-            NS_CHECK(eq != NULL && eq != p, NS_ERR_ARG,
-                     "norm \"%s\": option '%.*s' is not of the form name=value", text, (int)len, p);
-            size_t klen = (size_t)(eq - p);
-            int o = -1;
-            for (int i = 0; i < OPT_COUNT; i++)
-                if (strlen(opt_names[i]) == klen && strncmp(p, opt_names[i], klen) == 0) o = i;
-            NS_CHECK(o >= 0 && (opts_of(c.kind) & (1u << o)), NS_ERR_ARG,
-                     "norm \"%s\": unknown option '%.*s' for '%s' (allowed: %s)", text,
-                     (int)klen, p, kind_names[kind], allowed);
-            NS_CHECK(!(seen & (1u << o)), NS_ERR_ARG, "norm \"%s\": option '%s' given twice",
-                     text, opt_names[o]);
-            seen |= 1u << o;
-            /* The value must be all of [eq+1, p+len): copy it out to parse it. */
-            char val[64];
-            size_t vlen = len - klen - 1;
-            NS_CHECK(vlen > 0 && vlen < sizeof val, NS_ERR_ARG,
-                     "norm \"%s\": option '%s' needs a value", text, opt_names[o]);
-            memcpy(val, eq + 1, vlen);
-            val[vlen] = '\0';
-            char *stop = NULL;
-            errno = 0;
-            if (o == OPT_GROUPS) {
-                long v = strtol(val, &stop, 10);
-                NS_CHECK(*stop == '\0' && errno == 0 && v >= 1 && v <= INT32_MAX, NS_ERR_ARG,
-                         "norm \"%s\": option 'groups' expects a positive integer, got '%s'",
-                         text, val);
-                c.groups = (int)v;
-            } else {
-                double v = strtod(val, &stop);
-                NS_CHECK(*stop == '\0' && errno == 0 && isfinite(v), NS_ERR_ARG,
-                         "norm \"%s\": option '%s' expects a number, got '%s'", text,
-                         opt_names[o], val);
-                float f = (float)v;
-                switch (o) {
-                case OPT_EPS: c.eps = f; break;
-                case OPT_MOMENTUM: c.momentum = f; break;
-                case OPT_N_MU: c.n_mu = f; break;
-                case OPT_N_SIGMA: c.n_sigma = f; break;
-                case OPT_R_MU: c.r_mu = f; break;
-                default: c.r_sigma = f; break;
-                }
-            }
+            NS_TRY(parse_option(text, p, len, allowed, &c, &seen));
             p += len;
             if (*p == ',') {
                 p++;

@@ -4,6 +4,7 @@
 #include "ns_test.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -124,4 +125,26 @@ void gather_counts(const tctx *t, int *total, int *who)
     MPI_Allreduce(mine, who, t->nruns, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     for (int i = 0; i < t->nruns; i++) who[i] -= 1; /* -1: nobody */
     free(mine);
+}
+
+void sidecar_init(sidecar *s, const char *tag)
+{
+    s->dir[0] = s->json[0] = '\0';
+    if (mpi_rank() != 0) return;
+    snprintf(s->dir, sizeof s->dir, "%s", ns_test_tmpdir(tag));
+    snprintf(s->json, sizeof s->json, "%s/progress.json", s->dir);
+}
+
+void read_stream(FILE *f, char *text, size_t n)
+{
+    rewind(f);
+    text[fread(text, 1, n - 1, f)] = '\0';
+}
+
+void read_file(const char *path, char *text, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    read_stream(f, text, n);
+    fclose(f);
 }

@@ -7,6 +7,8 @@
 
 #include "normsweep/coord.h"
 
+#include <stdio.h>
+
 double now_s(void); /* CLOCK_MONOTONIC: one clock for every process on the node */
 double cpu_s(void); /* this process's CPU time, all threads */
 void nap(double s);
@@ -40,5 +42,16 @@ ns_status test_run(void *vctx, ns_coord *c, int run, ns_run_outcome *out);
 /* Sum over ranks of how often each run executed; on rank 0 also which rank
  * (-1: nobody). Collective. */
 void gather_counts(const tctx *t, int *total, int *who);
+
+/* A sweep's progress sidecar: on rank 0 a fresh directory (tag names it) and
+ * dir/progress.json in it; elsewhere both stay "" (only rank 0 writes it). */
+typedef struct sidecar {
+    char dir[512], json[600];
+} sidecar;
+void sidecar_init(sidecar *s, const char *tag);
+/* All of a stream from its start, or of a file, into text (NUL-terminated,
+ * cut at n - 1 bytes); a file that cannot be opened gives "" and fails. */
+void read_stream(FILE *f, char *text, size_t n);
+void read_file(const char *path, char *text, size_t n);
 
 #endif

@@ -249,42 +249,32 @@ static int count_lines(const char *text, const char *prefix)
 START_TEST(progress_lines_and_sidecar)
 {
     int rank = mpi_rank();
-    char dir[512] = "", json[600] = "";
-    if (rank == 0) {
-        snprintf(dir, sizeof dir, "%s", ns_test_tmpdir("coord"));
-        snprintf(json, sizeof json, "%s/progress.json", dir);
-    }
+    sidecar sc;
+    sidecar_init(&sc, "coord");
     FILE *log = tmpfile();
     tctx t;
     tctx_init(&t, 20, 0.010);
-    ns_coord_opts o = {.nruns = 20, .progress_every_s = 0.04, .progress_json = json, .log = log};
+    ns_coord_opts o = {.nruns = 20, .progress_every_s = 0.04, .progress_json = sc.json, .log = log};
     ns_coord_result res;
     ck_assert_int_eq(ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res), NS_OK);
     if (rank == 0) {
-        char text[16384] = "";
-        rewind(log);
-        size_t n = fread(text, 1, sizeof text - 1, log);
-        text[n] = '\0';
+        char text[16384], js[2048];
+        read_stream(log, text, sizeof text);
         /* 20 x 10 ms over N ranks: >= 60 ms, so at least one interval line and the final one. */
         ck_assert_int_ge(count_lines(text, "sweep: "), 2);
         const char *last = strstr(text, "sweep: 20/20 finished (done 20, diverged 0, failed 0, "
                                         "stopped 0) | running 0, queued 0, pending 0, skipped 0");
         ck_assert_msg(last != NULL, "no final progress line in:\n%s", text);
-        FILE *f = fopen(json, "r");
-        ck_assert_ptr_nonnull(f);
-        char js[2048] = "";
-        size_t m = fread(js, 1, sizeof js - 1, f);
-        fclose(f);
-        js[m] = '\0';
+        read_file(sc.json, js, sizeof js);
         ck_assert_ptr_nonnull(strstr(js, "\"done\": 20,"));
         ck_assert_ptr_nonnull(strstr(js, "\"pending\": 0,"));
         ck_assert_ptr_nonnull(strstr(js, "\"complete\": true"));
         ck_assert_ptr_nonnull(strstr(js, "\"finished\": true"));
         ck_assert_ptr_nonnull(strstr(js, "\"eta_s\": 0.0,"));
         char tmp[700];
-        snprintf(tmp, sizeof tmp, "%s.tmp", json);
+        snprintf(tmp, sizeof tmp, "%s.tmp", sc.json);
         ck_assert_int_ne(access(tmp, F_OK), 0); /* renamed into place, nothing left over */
-        ns_test_rmtree(dir);
+        ns_test_rmtree(sc.dir);
     }
     fclose(log);
     ns_coord_result_free(&res);

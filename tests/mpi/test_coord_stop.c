@@ -121,11 +121,8 @@ END_TEST
 START_TEST(stop_is_logged)
 {
     int rank = mpi_rank(), size = mpi_size();
-    char dir[512] = "", json[600] = "";
-    if (rank == 0) {
-        snprintf(dir, sizeof dir, "%s", ns_test_tmpdir("coordstop"));
-        snprintf(json, sizeof json, "%s/progress.json", dir);
-    }
+    sidecar sc;
+    sidecar_init(&sc, "coordstop");
     FILE *log = tmpfile();
     tctx t;
     tctx_init(&t, 50, 0.02);
@@ -133,7 +130,7 @@ START_TEST(stop_is_logged)
     t.stop_rank = size - 1;
     t.stop_after = 0;
     ns_signals_install();
-    ns_coord_opts o = {.nruns = 50, .log = log, .progress_json = json};
+    ns_coord_opts o = {.nruns = 50, .log = log, .progress_json = sc.json};
     ns_coord_result res;
     ns_status st = ns_coord_execute(MPI_COMM_WORLD, &o, test_run, &t, &res);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -141,21 +138,17 @@ START_TEST(stop_is_logged)
     MPI_Barrier(MPI_COMM_WORLD);
     ck_assert_int_eq(st, NS_OK);
     if (rank == 0) {
-        char text[4096] = "", want[128], js[2048] = "";
-        rewind(log);
-        text[fread(text, 1, sizeof text - 1, log)] = '\0';
+        char text[4096], want[128], js[2048];
+        read_stream(log, text, sizeof text);
         /* the signal, the rank, and who sent it (raise(): the rank itself) */
         snprintf(want, sizeof want,
                  "sweep: stop requested (SIGUSR1 on rank %d, from test_coord_stop (pid ", size - 1);
         ck_assert_msg(strstr(text, want) != NULL, "log was: %s", text);
-        FILE *f = fopen(json, "r");
-        ck_assert_ptr_nonnull(f);
-        js[fread(js, 1, sizeof js - 1, f)] = '\0';
-        fclose(f);
+        read_file(sc.json, js, sizeof js);
         ck_assert_msg(strstr(js, "\"stop_requested\": true, \"finished\": true, "
                                  "\"complete\": false") != NULL, "sidecar: %s", js);
         ck_assert_ptr_nonnull(strstr(js, "\"eta_s\": null,"));
-        ns_test_rmtree(dir);
+        ns_test_rmtree(sc.dir);
     }
     fclose(log);
     ns_coord_result_free(&res);

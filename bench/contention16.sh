@@ -11,6 +11,12 @@
 #   there:   DIR/contention16.sh [-n 16] [-o OUTDIR]
 #            needs nothing but glibc >= 2.36 (python3 + h5py for the tables;
 #            perf for the counters, if installed; root only for the THP switch).
+#   With the sessions' device tool (a 16-core machine reached by a `run` call
+#   that copies the working tree; shared/notes/platform.md is reset between
+#   sessions, so the recipe lives here): build and pack here with
+#     cmake --build build && bench/contention16.sh --pack build/c16 build
+#   then make one call: command "build/c16/contention16.sh -n 16 -o $OUT/c16",
+#   carry ["build/c16"] (ignored paths travel only when carried), timeout 540 s.
 #
 # Every experiment runs the bundle's scaling-small.yaml (32 equal runs of a
 # 256-512-512-10 MLP with batch norm, ~2.4 s each) at N ranks, and the first
